@@ -1,0 +1,17 @@
+#pragma once
+
+#include <CLI/App.hpp>
+
+#include "cli/global_options.hpp"
+#include "core/reporter.hpp"
+
+namespace flotilla {
+
+// One function per command file: declares the command's options and sets
+// `action` to what runs once parsing succeeds.
+void add_inventory_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                           CommandAction& action);
+void add_exec_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                      CommandAction& action);
+
+}  // namespace flotilla

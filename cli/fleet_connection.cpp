@@ -1,0 +1,73 @@
+#include "cli/fleet_connection.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+
+#include "inventory/host_address.hpp"
+
+namespace flotilla {
+namespace {
+
+std::atomic<Transport*> g_cancel_target{nullptr};
+std::atomic<int> g_interrupts{0};
+
+extern "C" void on_sigint(int) {
+  if (g_interrupts.fetch_add(1) >= 1) {
+    static const char message[] = "\nflotilla: interrupted again, exiting now\n";
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+    ::_exit(130);
+  }
+  static const char message[] =
+      "\nflotilla: interrupted: finishing steps in flight, starting nothing new "
+      "(Ctrl-C again to quit now)\n";
+  [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+  if (Transport* t = g_cancel_target.load()) t->cancel();
+}
+
+}  // namespace
+
+std::vector<std::string> known_hosts_files(const GlobalOptions& options, const Targets& targets) {
+  std::vector<std::string> files;
+  if (!options.known_hosts.empty()) {
+    files.push_back(options.known_hosts);
+  } else if (targets.project && targets.project->ssh.known_hosts) {
+    files.push_back(*targets.project->ssh.known_hosts);
+  } else {
+    const char* home = std::getenv("HOME");
+    files.push_back(std::string(home != nullptr ? home : "") + "/.ssh/known_hosts");
+  }
+  files.push_back("/etc/ssh/ssh_known_hosts");
+  return files;
+}
+
+FleetConnection::FleetConnection(const GlobalOptions& options, const Targets& targets) {
+  SshDefaults defaults = SshDefaults::from_environment();
+  for (std::size_t h : targets.hosts) {
+    addresses_.push_back(host_address(targets.inventory.inventory, h, defaults));
+  }
+  SshOptions ssh;
+  ssh.known_hosts_files = known_hosts_files(options, targets);
+  ssh.accept_new_host_keys = options.accept_new_host_keys;
+  ssh.forks = 50;
+  if (targets.project) {
+    ssh.connect_timeout = targets.project->ssh.connect_timeout;
+    ssh.forks = static_cast<std::size_t>(targets.project->ssh.forks);
+  }
+  if (options.forks > 0) ssh.forks = static_cast<std::size_t>(options.forks);
+  transport_ = std::make_unique<SshTransport>(addresses_, ssh);
+  g_cancel_target = transport_.get();
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+FleetConnection::~FleetConnection() { g_cancel_target = nullptr; }
+
+bool FleetConnection::interrupted() { return g_interrupts.load() > 0; }
+
+}  // namespace flotilla

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "cli/global_options.hpp"
+#include "cli/targets.hpp"
+#include "core/ssh_transport.hpp"
+
+namespace flotilla {
+
+// The SSH transport for the selected hosts, set up from the global options
+// and the project's `ssh:` settings. Host i of the transport is
+// targets.hosts[i]. While it lives, SIGINT cancels it (finish what is in
+// flight, start nothing new); a second SIGINT exits at once.
+class FleetConnection {
+ public:
+  FleetConnection(const GlobalOptions& options, const Targets& targets);
+  ~FleetConnection();
+
+  Transport& transport() { return *transport_; }
+  const std::vector<HostAddress>& addresses() const { return addresses_; }
+  static bool interrupted();
+
+ private:
+  std::vector<HostAddress> addresses_;
+  std::unique_ptr<SshTransport> transport_;
+};
+
+// Known-hosts files in order: --known-hosts, else the project's, else
+// ~/.ssh/known_hosts; then the system's /etc/ssh/ssh_known_hosts.
+std::vector<std::string> known_hosts_files(const GlobalOptions& options, const Targets& targets);
+
+}  // namespace flotilla

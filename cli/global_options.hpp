@@ -1,0 +1,29 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace flotilla {
+
+// Options every command accepts (DESIGN.md, "Global options").
+struct GlobalOptions {
+  std::string file;         // -f: project file
+  std::string env;          // -e: environment
+  std::string inventory;    // -i: inventory instead of the environment's
+  std::string limit;        // -l: host pattern
+  std::string known_hosts;  // --known-hosts
+  bool accept_new_host_keys = false;
+  bool json = false;
+  long forks = 0;  // 0: project's ssh.forks
+  int verbose = 0;
+  bool quiet = false;
+  bool no_color = false;
+  bool yes = false;
+};
+
+// A parsed command, run after CLI11 has finished; returns the exit code.
+using CommandAction = std::function<Result<int>()>;
+
+}  // namespace flotilla

@@ -1,0 +1,55 @@
+#include "cli/targets.hpp"
+
+#include <fmt/format.h>
+
+#include "inventory/host_pattern.hpp"
+#include "playbooks/project_file.hpp"
+
+namespace flotilla {
+
+Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, bool need_project) {
+  Targets targets;
+  std::string inventory_path = options.inventory;
+  if (need_project || inventory_path.empty()) {
+    auto path = find_project_file(options.file);
+    if (!path) return tl::unexpected(path.error());
+    auto project = load_project_file(*path);
+    if (!project) return tl::unexpected(project.error());
+    targets.project = std::move(*project);
+    if (targets.project->environments.empty()) {
+      return fail(ErrorKind::kBadInput, fmt::format("{}: no environments defined", *path));
+    }
+    std::string env_name = options.env;
+    if (env_name.empty()) {
+      if (targets.project->environments.size() > 1) {
+        std::vector<std::string> names;
+        for (const auto& e : targets.project->environments) names.push_back(e.name);
+        return fail(ErrorKind::kBadInput,
+                    fmt::format("choose an environment with -e ({})", fmt::join(names, ", ")));
+      }
+      env_name = targets.project->environments.front().name;
+    }
+    targets.environment = targets.project->environment(env_name);
+    if (targets.environment == nullptr) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("unknown environment '{}' in {}", env_name, *path));
+    }
+    if (inventory_path.empty()) inventory_path = targets.environment->inventory;
+  }
+  auto inventory = load_ansible_yaml_inventory(inventory_path);
+  if (!inventory) return tl::unexpected(inventory.error());
+  targets.inventory = std::move(*inventory);
+  for (const auto& warning : targets.inventory.warnings) reporter.warning(warning);
+  if (options.limit.empty()) {
+    for (std::size_t h = 0; h < targets.inventory.inventory.hosts().size(); ++h) {
+      targets.hosts.push_back(h);
+    }
+  } else {
+    auto hosts = select_hosts(targets.inventory.inventory, options.limit);
+    if (!hosts) return tl::unexpected(hosts.error());
+    targets.hosts = std::move(*hosts);
+  }
+  return targets;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/global_options.hpp"
+#include "core/reporter.hpp"
+#include "inventory/ansible_yaml_inventory.hpp"
+#include "playbooks/project.hpp"
+
+namespace flotilla {
+
+// What a command acts on: the project (absent with a lone `-i`), the
+// environment, its inventory and the hosts selected by --limit.
+struct Targets {
+  std::optional<Project> project;
+  const Environment* environment = nullptr;
+  LoadedInventory inventory;
+  std::vector<std::size_t> hosts;  // selected, inventory order
+};
+
+// Loads project file and inventory as the global options say; reports the
+// inventory's warnings. `need_project`: commands that need units.
+Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, bool need_project);
+
+}  // namespace flotilla

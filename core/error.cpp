@@ -1,0 +1,21 @@
+#include "core/error.hpp"
+
+namespace flotilla {
+
+int exit_code_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kBadInput:
+      return 2;
+    case ErrorKind::kLocked:
+      return 3;
+    case ErrorKind::kUnreachable:
+      return 4;
+    case ErrorKind::kFailed:
+    case ErrorKind::kTimeout:
+    case ErrorKind::kInterrupted:
+      return 1;
+  }
+  return 1;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include <tl/expected.hpp>
+
+namespace flotilla {
+
+// What went wrong, coarse enough to pick an exit code (DESIGN.md, "Exit codes").
+enum class ErrorKind {
+  kBadInput,     // usage, project file, inventory, policy: exit 2
+  kFailed,       // the operation failed, fleet left consistent: exit 1
+  kLocked,       // the deploy lock is held by someone else: exit 3
+  kUnreachable,  // a host could not be reached or refused us: exit 4
+  kTimeout,      // a deadline passed; its own kind so callers can tell it apart
+  kInterrupted,  // SIGINT: stopped cleanly between atomic steps
+};
+
+struct Error {
+  ErrorKind kind = ErrorKind::kFailed;
+  std::string message;  // one line; file errors start with FILE:LINE:COL
+};
+
+template <typename T>
+using Result = tl::expected<T, Error>;
+
+inline tl::unexpected<Error> fail(ErrorKind kind, std::string message) {
+  return tl::unexpected<Error>(Error{kind, std::move(message)});
+}
+
+int exit_code_for(ErrorKind kind);
+
+}  // namespace flotilla

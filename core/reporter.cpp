@@ -1,0 +1,93 @@
+#include "core/reporter.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace flotilla {
+
+Reporter::Reporter(ReporterOptions options, std::FILE* out, std::FILE* err)
+    : options_(options), out_(out), err_(err) {}
+
+bool Reporter::want_color(bool no_color_flag) {
+  if (no_color_flag) return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && no_color[0] != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string_view(term) == "dumb") return false;
+  return ::isatty(STDOUT_FILENO) == 1;
+}
+
+void Reporter::write(std::FILE* stream, std::string_view line) {
+  std::lock_guard lock(mutex_);
+  std::fwrite(line.data(), 1, line.size(), stream);
+  std::fputc('\n', stream);
+  std::fflush(stream);
+}
+
+void Reporter::document(const nlohmann::json& doc) {
+  if (options_.json) write(out_, doc.dump(2));
+}
+
+void Reporter::event(std::string_view name, nlohmann::json fields) {
+  if (!options_.json) return;
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  nlohmann::json line = {
+      {"event", name},
+      {"time", fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z",
+                           fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms.count())}};
+  line.update(fields);
+  write(out_, line.dump());
+}
+
+void Reporter::text(std::string_view line) {
+  if (!options_.json) write(out_, line);
+}
+
+void Reporter::progress(std::string_view line) {
+  if (!options_.quiet) write(options_.json ? err_ : out_, line);
+}
+
+void Reporter::verbose(std::string_view line) {
+  if (options_.verbosity > 0) write(err_, line);
+}
+
+void Reporter::warning(std::string_view message) {
+  write(err_, fmt::format("{} {}", paint("warning:", Color::kYellow), message));
+}
+
+void Reporter::error(std::string_view message) {
+  write(err_, fmt::format("{} {}", paint("error:", Color::kRed), message));
+}
+
+std::string Reporter::paint(std::string_view text, Color color) const {
+  if (!options_.color || color == Color::kNone) return std::string(text);
+  const char* code = "";
+  switch (color) {
+    case Color::kRed:
+      code = "31";
+      break;
+    case Color::kGreen:
+      code = "32";
+      break;
+    case Color::kYellow:
+      code = "33";
+      break;
+    case Color::kBold:
+      code = "1";
+      break;
+    case Color::kDim:
+      code = "2";
+      break;
+    case Color::kNone:
+      break;
+  }
+  return fmt::format("\033[{}m{}\033[0m", code, text);
+}
+
+}  // namespace flotilla

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace flotilla {
+
+struct ReporterOptions {
+  bool json = false;   // --json: stdout carries JSON only
+  bool color = false;  // decided once from the TTY, NO_COLOR and --no-color
+  bool quiet = false;  // -q: no progress, results and errors only
+  int verbosity = 0;   // -v
+};
+
+// Every byte flotilla prints goes through here, so `--json` keeps stdout
+// machine-readable and humans get text and color. Thread-safe: the executor
+// reports from its own thread.
+class Reporter {
+ public:
+  enum class Color { kNone, kRed, kGreen, kYellow, kBold, kDim };
+
+  explicit Reporter(ReporterOptions options, std::FILE* out = stdout, std::FILE* err = stderr);
+
+  // Decides color from the terminal and the environment (NO_COLOR, TERM=dumb).
+  static bool want_color(bool no_color_flag);
+
+  bool json() const { return options_.json; }
+  int verbosity() const { return options_.verbosity; }
+
+  // The result of a short command: one JSON document (JSON mode only).
+  void document(const nlohmann::json& doc);
+  // One line of a long command's event stream (JSON mode); `time` is added.
+  void event(std::string_view name, nlohmann::json fields);
+  // Human result text on stdout (text mode only).
+  void text(std::string_view line);
+  // Progress for humans: stderr in JSON mode, hidden with -q.
+  void progress(std::string_view line);
+  void verbose(std::string_view line);
+  void warning(std::string_view message);
+  void error(std::string_view message);
+
+  std::string paint(std::string_view text, Color color) const;
+
+ private:
+  void write(std::FILE* stream, std::string_view line);
+
+  ReporterOptions options_;
+  std::FILE* out_;
+  std::FILE* err_;
+  std::mutex mutex_;
+};
+
+}  // namespace flotilla

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/transport.hpp"
+
+namespace flotilla {
+
+struct SshOptions {
+  // known_hosts files to trust; the first is the user's, where keys accepted
+  // with `accept_new_host_keys` are recorded.
+  std::vector<std::string> known_hosts_files;
+  bool accept_new_host_keys = false;
+  Duration connect_timeout = std::chrono::seconds(10);
+  std::size_t forks = 50;                    // hosts worked on at once
+  std::size_t max_output_bytes = 16u << 20;  // per task; the rest is dropped and noted
+};
+
+// libssh2 sessions driven by one poll() loop: every handshake starts at once
+// (up to `forks`), one connection per host is kept for every later run(),
+// deadlines are per operation, and a hung or vanished host fails alone.
+// Host keys are checked strictly; only a known_hosts MATCH may authenticate.
+// The only file that includes libssh2.
+class SshTransport : public Transport {
+ public:
+  SshTransport(std::vector<HostAddress> hosts, SshOptions options);
+  ~SshTransport() override;
+  SshTransport(const SshTransport&) = delete;
+  SshTransport& operator=(const SshTransport&) = delete;
+
+  std::vector<Result<CommandResult>> run(const std::vector<HostTask>& tasks,
+                                         const OutputFn& on_output = {}) override;
+  void cancel() override;
+
+  // "libssh2 1.10.0", and whether RSA user keys can work (needs 1.11).
+  static std::string library_version();
+  static bool supports_rsa_sha2();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace flotilla

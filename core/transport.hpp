@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "core/error.hpp"
+
+namespace flotilla {
+
+// How to reach one host; resolved from inventory variables (which win) and
+// ~/.ssh/config.
+struct HostAddress {
+  std::string name;     // inventory name, shown to users
+  std::string address;  // ansible_host, or the name
+  int port = 22;
+  std::string user;
+  std::vector<std::string> identity_files;  // tried in order
+};
+
+// A command for one host. `command` is run by the remote user's shell, so it
+// must be built with shell_quote() for every value it carries.
+struct RemoteCommand {
+  std::string command;
+  std::string stdin_data;  // sent on the channel, never on the command line
+  Duration timeout = std::chrono::minutes(10);
+};
+
+struct HostTask {
+  std::size_t host = 0;  // index into the transport's host list
+  RemoteCommand command;
+};
+
+struct CommandResult {
+  int exit_status = -1;
+  std::string exit_signal;  // e.g. "KILL" when killed by a signal
+  std::string out;
+  std::string err;
+  bool ok() const { return exit_status == 0 && exit_signal.empty(); }
+};
+
+// Every side effect on a host goes through here, so the same code runs
+// against real SSH and against FakeTransport in unit tests.
+class Transport {
+ public:
+  using OutputFn = std::function<void(std::size_t host, bool is_stderr, std::string_view chunk)>;
+
+  virtual ~Transport() = default;
+
+  // Runs every task, hosts in parallel, tasks for one host in order; one
+  // result per task in the same order. A host that cannot be reached fails
+  // with kUnreachable, a task past its deadline with kTimeout, a task never
+  // started because of cancel() with kInterrupted.
+  virtual std::vector<Result<CommandResult>> run(const std::vector<HostTask>& tasks,
+                                                 const OutputFn& on_output = {}) = 0;
+
+  // Safe from a signal handler: finish what is in flight, start nothing new.
+  virtual void cancel() = 0;
+};
+
+}  // namespace flotilla

@@ -1,0 +1,112 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "core/source_mark.hpp"
+
+namespace flotilla {
+
+// A host count: absolute, or a percentage of the hosts being deployed.
+struct HostCount {
+  long value = 0;
+  bool percent = false;
+  bool operator==(const HostCount&) const = default;
+};
+
+struct SshSettings {
+  std::optional<std::string> known_hosts;  // default: ~/.ssh/known_hosts
+  Duration connect_timeout = std::chrono::seconds(10);
+  Duration command_timeout = std::chrono::minutes(10);
+  long forks = 50;
+};
+
+struct Environment {
+  std::string name;
+  std::string inventory;              // absolute path
+  std::vector<std::string> branches;  // glob patterns; default ["*"]
+  bool require_ticket = false;
+  std::optional<std::string> lock_host;
+  SourceMark mark;
+};
+
+struct HealthCheck {
+  std::string command;
+  Duration timeout = std::chrono::seconds(5);
+  long retries = 20;
+  Duration interval = std::chrono::milliseconds(500);
+};
+
+struct DrainSpec {
+  std::string command;  // tell the service to drain; empty: SIGTERM
+  std::string check;    // exits 0 once drained
+  Duration timeout = std::chrono::seconds(60);
+};
+
+struct RolloutPolicy {
+  long canary = 1;
+  Duration bake{0};
+  std::vector<HostCount> batch{HostCount{25, true}};  // ramp; the last size repeats
+  HostCount max_unavailable{25, true};
+  std::string pair_key = "flotilla_pair";
+  long max_failures = 0;
+  bool auto_rollback = true;
+};
+
+struct SecretSource {
+  enum class Kind { kEnv, kFile };
+  Kind kind = Kind::kEnv;
+  std::string name;  // variable name or file path (absolute)
+};
+
+enum class UnitKind { kService, kReward, kPayment, kGm };
+
+struct Unit {
+  std::string name;
+  UnitKind kind = UnitKind::kService;
+  std::string hosts = "all";
+  struct Source {
+    std::string repo;  // path (absolute) or URL
+    std::string build;
+    std::string output = ".";
+  } source;
+  std::string deploy_to;
+  long keep_releases = 5;
+  std::string run;    // built-in supervisor command, or:
+  std::string start;  // start/stop commands (e.g. systemctl)
+  std::string stop;
+  std::string reload;
+  std::optional<HealthCheck> health;
+  DrainSpec drain;
+  std::vector<std::string> config_files;
+  std::string config_check;
+  std::optional<std::string> backup_command;
+  std::string backup_hosts;
+  std::map<std::string, SecretSource> secrets;
+  std::map<std::string, std::string> hooks;
+  std::vector<std::string> logs;  // log file globs, relative to deploy_to
+  bool require_ticket = false;
+  RolloutPolicy rollout;
+  SourceMark mark;
+  SourceMark hosts_mark;
+};
+
+struct Project {
+  std::string path;  // the project file
+  std::string dir;   // its directory: relative paths start here
+  std::string name;
+  std::string state_dir;
+  SshSettings ssh;
+  std::vector<Environment> environments;
+  std::vector<Unit> units;
+
+  const Environment* environment(const std::string& name) const;
+  const Unit* unit(const std::string& name) const;
+};
+
+const char* unit_kind_name(UnitKind kind);
+
+}  // namespace flotilla

@@ -1,0 +1,454 @@
+#include "playbooks/project_file.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "core/config_reader.hpp"
+#include "core/yaml_document.hpp"
+
+namespace flotilla {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kTopKeys = {"project", "state_dir", "ssh", "environments", "units"};
+const std::vector<std::string> kSshKeys = {"known_hosts", "connect_timeout", "command_timeout",
+                                           "forks"};
+const std::vector<std::string> kEnvKeys = {"inventory", "branches", "require_ticket", "lock_host"};
+const std::vector<std::string> kUnitKeys = {
+    "kind",   "hosts",   "source", "deploy_to", "keep_releases", "run",
+    "start",  "stop",    "reload", "health",    "drain",         "config",
+    "backup", "secrets", "hooks",  "logs",      "rollout",       "require_ticket"};
+const std::vector<std::string> kSourceKeys = {"repo", "build", "output"};
+const std::vector<std::string> kHealthKeys = {"command", "timeout", "retries", "interval"};
+const std::vector<std::string> kDrainKeys = {"command", "check", "timeout"};
+const std::vector<std::string> kConfigKeys = {"files", "check"};
+const std::vector<std::string> kBackupKeys = {"command", "hosts"};
+const std::vector<std::string> kHookKeys = {"before_drain", "before_stop", "after_stop",
+                                            "before_start", "after_start", "after_health"};
+const std::vector<std::string> kRolloutKeys = {
+    "canary", "bake", "batch", "max_unavailable", "pair_key", "max_failures", "auto_rollback"};
+const std::vector<std::string> kKinds = {"service", "reward", "payment", "gm"};
+
+bool is_identifier(const std::string& name) {
+  static const std::regex re("[a-z0-9][a-z0-9_-]{0,62}");
+  return std::regex_match(name, re);
+}
+
+std::string expand_path(const std::string& path, const std::string& base_dir) {
+  if (path == "~" || path.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    return std::string(home != nullptr ? home : "") + path.substr(1);
+  }
+  if (!path.empty() && path[0] == '/') return path;
+  return (fs::path(base_dir) / path).lexically_normal().string();
+}
+
+bool is_url(const std::string& repo) {
+  return repo.find("://") != std::string::npos ||
+         (repo.find('@') != std::string::npos && repo.find(':') != std::string::npos);
+}
+
+// Reads the unit-level and nested keys; defaults per kind are already set.
+class ProjectReader {
+ public:
+  ProjectReader(const YamlDocument& doc, Project& project) : in_(doc), project_(project) {}
+
+  Result<Project> read(const YamlNode* root) {
+    if (root == nullptr) {
+      in_.error(SourceMark{}, "empty project file: expected 'environments' and 'units'");
+    } else if (in_.check_mapping(*root, "the project file", kTopKeys)) {
+      read_top(*root);
+    }
+    if (!in_.ok())
+      return fail(ErrorKind::kBadInput, fmt::format("{}", fmt::join(in_.errors(), "\n")));
+    return std::move(project_);
+  }
+
+ private:
+  void read_top(const YamlNode& root) {
+    if (auto* n = root.find("project")) {
+      if (auto s = in_.string(*n, "project")) project_.name = *s;
+    }
+    project_.state_dir = project_.dir + "/.flotilla";
+    if (auto* n = root.find("state_dir")) {
+      if (auto s = in_.string(*n, "state_dir")) project_.state_dir = expand_path(*s, project_.dir);
+    }
+    if (auto* n = root.find("ssh")) read_ssh(*n);
+    const YamlNode* envs = root.find("environments");
+    if (envs == nullptr) {
+      in_.error(root, "missing key 'environments'");
+    } else if (in_.check_mapping(*envs, "environments", {})) {
+      for (const auto& [key, value] : envs->entries) read_environment(*key, *value);
+    }
+    const YamlNode* units = root.find("units");
+    if (units == nullptr) {
+      in_.error(root, "missing key 'units'");
+    } else if (in_.check_mapping(*units, "units", {})) {
+      for (const auto& [key, value] : units->entries) read_unit(*key, *value);
+    }
+  }
+
+  void read_ssh(const YamlNode& node) {
+    if (!in_.check_mapping(node, "ssh", kSshKeys)) return;
+    auto& ssh = project_.ssh;
+    if (auto* n = node.find("known_hosts")) {
+      if (auto s = in_.string(*n, "ssh.known_hosts"))
+        ssh.known_hosts = expand_path(*s, project_.dir);
+    }
+    if (auto* n = node.find("connect_timeout")) {
+      if (auto d = in_.duration(*n, "ssh.connect_timeout")) ssh.connect_timeout = *d;
+    }
+    if (auto* n = node.find("command_timeout")) {
+      if (auto d = in_.duration(*n, "ssh.command_timeout")) ssh.command_timeout = *d;
+    }
+    if (auto* n = node.find("forks")) {
+      if (auto v = in_.integer(*n, "ssh.forks", 1, 5000)) ssh.forks = *v;
+    }
+  }
+
+  void read_environment(const YamlNode& key, const YamlNode& node) {
+    Environment env;
+    env.name = key.scalar;
+    env.mark = key.mark;
+    std::string what = "environments." + env.name;
+    if (!is_identifier(env.name)) {
+      in_.error(key,
+                fmt::format("environment name '{}' must be lowercase letters, digits, '-' or '_'",
+                            env.name));
+    }
+    env.branches = {"*"};
+    if (!in_.check_mapping(node, what, kEnvKeys)) return;
+    if (auto* n = node.find("inventory")) {
+      if (auto s = in_.string(*n, what + ".inventory")) {
+        env.inventory = expand_path(*s, project_.dir);
+        if (!fs::is_regular_file(env.inventory)) {
+          in_.error(*n, fmt::format("{}.inventory: no such file: {}", what, env.inventory));
+        }
+      }
+    } else {
+      in_.error(node, fmt::format("{}: missing key 'inventory'", what));
+    }
+    if (auto* n = node.find("branches")) {
+      if (auto list = in_.string_list(*n, what + ".branches")) env.branches = *list;
+    }
+    if (auto* n = node.find("require_ticket")) {
+      if (auto b = in_.boolean(*n, what + ".require_ticket")) env.require_ticket = *b;
+    }
+    if (auto* n = node.find("lock_host")) {
+      if (auto s = in_.string(*n, what + ".lock_host")) env.lock_host = *s;
+    }
+    project_.environments.push_back(std::move(env));
+  }
+
+  void apply_kind_defaults(Unit& unit) {
+    switch (unit.kind) {
+      case UnitKind::kPayment:
+        // Money in flight: one host at a time, a long drain, a ticket always.
+        unit.rollout.canary = 1;
+        unit.rollout.batch = {HostCount{1, false}};
+        unit.rollout.max_unavailable = HostCount{1, false};
+        unit.drain.timeout = std::chrono::minutes(5);
+        unit.require_ticket = true;
+        break;
+      case UnitKind::kReward:
+        unit.drain.timeout = std::chrono::seconds(120);
+        break;
+      case UnitKind::kGm:
+        unit.rollout.batch = {HostCount{50, true}};
+        break;
+      case UnitKind::kService:
+        break;
+    }
+  }
+
+  void read_unit(const YamlNode& key, const YamlNode& node) {
+    Unit unit;
+    unit.name = key.scalar;
+    unit.mark = key.mark;
+    unit.hosts_mark = key.mark;
+    std::string what = "units." + unit.name;
+    if (!is_identifier(unit.name)) {
+      in_.error(key, fmt::format("unit name '{}' must be lowercase letters, digits, '-' or '_'",
+                                 unit.name));
+    }
+    unit.deploy_to = "/srv/" + unit.name;
+    if (!in_.check_mapping(node, what, kUnitKeys)) return;
+
+    if (auto* n = node.find("kind")) {
+      if (auto s = in_.string(*n, what + ".kind")) {
+        auto it = std::find(kKinds.begin(), kKinds.end(), *s);
+        if (it == kKinds.end()) {
+          in_.error(*n, fmt::format("{}.kind: unknown kind '{}' (service, reward, payment or gm)",
+                                    what, *s));
+        } else {
+          unit.kind = static_cast<UnitKind>(it - kKinds.begin());
+        }
+      }
+    }
+    apply_kind_defaults(unit);
+
+    if (auto* n = node.find("hosts")) {
+      if (auto s = in_.string(*n, what + ".hosts")) unit.hosts = *s;
+      unit.hosts_mark = n->mark;
+    }
+    if (auto* n = node.find("source")) read_source(*n, what + ".source", unit);
+    if (auto* n = node.find("deploy_to")) {
+      if (auto s = in_.string(*n, what + ".deploy_to")) {
+        static const std::regex safe_path("/[A-Za-z0-9._/-]*");
+        bool has_dotdot =
+            fs::path(*s).lexically_normal() != fs::path(*s) || s->find("/..") != std::string::npos;
+        if (!std::regex_match(*s, safe_path) || has_dotdot || *s == "/") {
+          in_.error(*n, fmt::format("{}.deploy_to: expected an absolute, normalized path of "
+                                    "letters, digits, '.', '_', '-' and '/', found '{}'",
+                                    what, *s));
+        } else {
+          unit.deploy_to = *s;
+        }
+      }
+    }
+    if (auto* n = node.find("keep_releases")) {
+      if (auto v = in_.integer(*n, what + ".keep_releases", 2, 1000)) unit.keep_releases = *v;
+    }
+    for (auto [field, name] : {std::pair{&unit.run, "run"}, std::pair{&unit.start, "start"},
+                               std::pair{&unit.stop, "stop"}, std::pair{&unit.reload, "reload"}}) {
+      if (auto* n = node.find(name)) {
+        if (auto s = in_.string(*n, what + "." + name)) *field = *s;
+      }
+    }
+    if (!unit.run.empty() && (!unit.start.empty() || !unit.stop.empty())) {
+      in_.error(*node.find("run"),
+                fmt::format("{}: use either 'run' or 'start'/'stop', not both", what));
+    }
+    if (unit.start.empty() != unit.stop.empty()) {
+      in_.error(node, fmt::format("{}: 'start' and 'stop' go together", what));
+    }
+    if (auto* n = node.find("health")) read_health(*n, what + ".health", unit);
+    if (auto* n = node.find("drain")) read_drain(*n, what + ".drain", unit);
+    if (auto* n = node.find("config")) {
+      if (in_.check_mapping(*n, what + ".config", kConfigKeys)) {
+        if (auto* f = n->find("files")) {
+          if (auto list = in_.string_list(*f, what + ".config.files")) unit.config_files = *list;
+        }
+        if (auto* c = n->find("check")) {
+          if (auto s = in_.string(*c, what + ".config.check")) unit.config_check = *s;
+        }
+      }
+    }
+    if (auto* n = node.find("backup")) {
+      if (in_.check_mapping(*n, what + ".backup", kBackupKeys)) {
+        if (auto* c = n->find("command")) {
+          if (auto s = in_.string(*c, what + ".backup.command")) unit.backup_command = *s;
+        } else {
+          in_.error(*n, fmt::format("{}.backup: missing key 'command'", what));
+        }
+        if (auto* h = n->find("hosts")) {
+          if (auto s = in_.string(*h, what + ".backup.hosts")) unit.backup_hosts = *s;
+        }
+      }
+    }
+    if (auto* n = node.find("secrets")) read_secrets(*n, what + ".secrets", unit);
+    if (auto* n = node.find("hooks")) {
+      if (in_.check_mapping(*n, what + ".hooks", kHookKeys)) {
+        for (const auto& [k, v] : n->entries) {
+          if (auto s = in_.string(*v, what + ".hooks." + k->scalar)) unit.hooks[k->scalar] = *s;
+        }
+      }
+    }
+    if (auto* n = node.find("logs")) {
+      if (auto list = in_.string_list(*n, what + ".logs")) unit.logs = *list;
+    }
+    if (auto* n = node.find("require_ticket")) {
+      if (auto b = in_.boolean(*n, what + ".require_ticket")) unit.require_ticket = *b;
+    }
+    if (auto* n = node.find("rollout")) read_rollout(*n, what + ".rollout", unit.rollout);
+    project_.units.push_back(std::move(unit));
+  }
+
+  void read_source(const YamlNode& node, const std::string& what, Unit& unit) {
+    if (!in_.check_mapping(node, what, kSourceKeys)) return;
+    if (auto* n = node.find("repo")) {
+      if (auto s = in_.string(*n, what + ".repo")) {
+        unit.source.repo = is_url(*s) ? *s : expand_path(*s, project_.dir);
+      }
+    } else {
+      in_.error(node, fmt::format("{}: missing key 'repo'", what));
+    }
+    if (auto* n = node.find("build")) {
+      if (auto s = in_.string(*n, what + ".build")) unit.source.build = *s;
+    }
+    if (auto* n = node.find("output")) {
+      if (auto s = in_.string(*n, what + ".output")) {
+        fs::path p(*s);
+        if (p.is_absolute() || s->find("..") != std::string::npos) {
+          in_.error(*n, fmt::format("{}.output: must be a path inside the checkout, found '{}'",
+                                    what, *s));
+        } else {
+          unit.source.output = *s;
+        }
+      }
+    }
+  }
+
+  void read_health(const YamlNode& node, const std::string& what, Unit& unit) {
+    HealthCheck health;
+    if (node.is_scalar()) {  // `health: curl -fsS ...` shorthand
+      health.command = node.scalar;
+      unit.health = health;
+      return;
+    }
+    if (!in_.check_mapping(node, what, kHealthKeys)) return;
+    if (auto* n = node.find("command")) {
+      if (auto s = in_.string(*n, what + ".command")) health.command = *s;
+    } else {
+      in_.error(node, fmt::format("{}: missing key 'command'", what));
+    }
+    if (auto* n = node.find("timeout")) {
+      if (auto d = in_.duration(*n, what + ".timeout")) health.timeout = *d;
+    }
+    if (auto* n = node.find("retries")) {
+      if (auto v = in_.integer(*n, what + ".retries", 0, 10000)) health.retries = *v;
+    }
+    if (auto* n = node.find("interval")) {
+      if (auto d = in_.duration(*n, what + ".interval")) health.interval = *d;
+    }
+    unit.health = health;
+  }
+
+  void read_drain(const YamlNode& node, const std::string& what, Unit& unit) {
+    if (!in_.check_mapping(node, what, kDrainKeys)) return;
+    if (auto* n = node.find("command")) {
+      if (auto s = in_.string(*n, what + ".command")) unit.drain.command = *s;
+    }
+    if (auto* n = node.find("check")) {
+      if (auto s = in_.string(*n, what + ".check")) unit.drain.check = *s;
+    }
+    if (auto* n = node.find("timeout")) {
+      if (auto d = in_.duration(*n, what + ".timeout")) unit.drain.timeout = *d;
+    }
+  }
+
+  void read_secrets(const YamlNode& node, const std::string& what, Unit& unit) {
+    if (!in_.check_mapping(node, what, {})) return;
+    static const std::regex name_re("[A-Za-z_][A-Za-z0-9_]{0,63}");
+    for (const auto& [k, v] : node.entries) {
+      if (!std::regex_match(k->scalar, name_re)) {
+        in_.error(*k, fmt::format("{}: secret name '{}' must be letters, digits and '_'", what,
+                                  k->scalar));
+        continue;
+      }
+      auto ref = in_.string(*v, what + "." + k->scalar);
+      if (!ref) continue;
+      SecretSource source;
+      if (ref->starts_with("env:") && ref->size() > 4) {
+        source = {SecretSource::Kind::kEnv, ref->substr(4)};
+      } else if (ref->starts_with("file:") && ref->size() > 5) {
+        source = {SecretSource::Kind::kFile, expand_path(ref->substr(5), project_.dir)};
+      } else {
+        // Never echo the value: it may be a secret pasted in by mistake.
+        in_.error(*v, fmt::format("{}.{}: expected 'env:NAME' or 'file:PATH' (a literal value is "
+                                  "not allowed in the project file)",
+                                  what, k->scalar));
+        continue;
+      }
+      unit.secrets[k->scalar] = source;
+    }
+  }
+
+  std::optional<HostCount> host_count(const YamlNode& node, const std::string& what) {
+    if (node.is_scalar()) {
+      if (auto c = parse_host_count(node.scalar)) return c;
+    }
+    in_.error(node, fmt::format("{}: expected a host count like 2 or 25%", what));
+    return std::nullopt;
+  }
+
+  void read_rollout(const YamlNode& node, const std::string& what, RolloutPolicy& rollout) {
+    if (!in_.check_mapping(node, what, kRolloutKeys)) return;
+    if (auto* n = node.find("canary")) {
+      if (auto v = in_.integer(*n, what + ".canary", 0, 100000)) rollout.canary = *v;
+    }
+    if (auto* n = node.find("bake")) {
+      if (auto d = in_.duration(*n, what + ".bake")) rollout.bake = *d;
+    }
+    if (auto* n = node.find("batch")) {
+      std::vector<HostCount> ramp;
+      if (n->is_sequence() && !n->items.empty()) {
+        for (const auto& item : n->items) {
+          if (auto c = host_count(*item, what + ".batch")) ramp.push_back(*c);
+        }
+      } else if (auto c = host_count(*n, what + ".batch")) {
+        ramp.push_back(*c);
+      }
+      for (const auto& c : ramp) {
+        if (c.value == 0)
+          in_.error(*n, fmt::format("{}.batch: a batch must hold at least one host", what));
+      }
+      if (!ramp.empty()) rollout.batch = ramp;
+    }
+    if (auto* n = node.find("max_unavailable")) {
+      if (auto c = host_count(*n, what + ".max_unavailable")) {
+        if (c->value == 0) {
+          in_.error(*n, fmt::format("{}.max_unavailable: must allow at least one host", what));
+        }
+        rollout.max_unavailable = *c;
+      }
+    }
+    if (auto* n = node.find("pair_key")) {
+      if (auto s = in_.string(*n, what + ".pair_key")) rollout.pair_key = *s;
+    }
+    if (auto* n = node.find("max_failures")) {
+      if (auto v = in_.integer(*n, what + ".max_failures", 0, 100000)) rollout.max_failures = *v;
+    }
+    if (auto* n = node.find("auto_rollback")) {
+      if (auto b = in_.boolean(*n, what + ".auto_rollback")) rollout.auto_rollback = *b;
+    }
+  }
+
+  ConfigReader in_;
+  Project& project_;
+};
+
+}  // namespace
+
+std::optional<HostCount> parse_host_count(const std::string& text) {
+  HostCount count;
+  std::string digits = text;
+  if (!digits.empty() && digits.back() == '%') {
+    count.percent = true;
+    digits.pop_back();
+  }
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count.value);
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() ||
+      count.value < 0 || (count.percent && count.value > 100)) {
+    return std::nullopt;
+  }
+  return count;
+}
+
+Result<std::string> find_project_file(const std::string& given) {
+  if (!given.empty()) return given;
+  if (fs::exists("flotilla.yaml")) return std::string("flotilla.yaml");
+  return fail(ErrorKind::kBadInput,
+              "no flotilla.yaml in the current directory (use -f FILE, or -i INVENTORY for "
+              "inventory and exec)");
+}
+
+Result<Project> load_project_file(const std::string& path) {
+  auto doc = load_yaml_file(path, YamlLimits{1u << 20, 200'000});
+  if (!doc) return tl::unexpected(doc.error());
+  Project project;
+  project.path = path;
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  project.dir = absolute.parent_path().lexically_normal().string();
+  return ProjectReader(*doc, project).read(doc->root.get());
+}
+
+}  // namespace flotilla
