@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# A local fleet of real sshd servers on loopback, for tests, the demo and
+# benchmarks.
+#
+#   scripts/fleet.sh start DIR [-n COUNT] [--net 127.0.2] [--port 2222] [--pairs]
+#   scripts/fleet.sh stop DIR
+#
+# Host i listens on NET.i:PORT with its own ed25519 host key. As root, each
+# host also gets a private /srv (DIR/hosts/hNN/srv bind-mounted in its own
+# mount namespace), so deploys to /srv/... land on separate "machines".
+# `start` writes DIR/inventory.yaml (Ansible format, with flotilla_pair
+# groups when --pairs), DIR/known_hosts and DIR/client_key; `stop` kills every
+# process of the fleet and is safe to call twice.
+set -euo pipefail
+
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+
+cmd=${1:-}; dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || usage
+shift 2
+count=4 net=127.0.2 port=2222 pairs=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) count=$2; shift 2 ;;
+    --net) net=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
+    --pairs) pairs=1; shift ;;
+    *) usage ;;
+  esac
+done
+
+SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+
+# Kills a process and all its descendants (per-connection sshd children too).
+kill_tree() {
+  local pid=$1 child
+  for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do kill_tree "$child"; done
+  kill -TERM "$pid" 2>/dev/null || true
+}
+
+stop_fleet() {
+  local pidfile pid
+  for pidfile in "$dir"/hosts/*/sshd.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill_tree "$pid"
+    rm -f "$pidfile"
+  done
+}
+
+start_fleet() {
+  mkdir -p "$dir/hosts"
+  dir=$(cd "$dir" && pwd)
+  [ -d /run/sshd ] || mkdir -p /run/sshd 2>/dev/null || true
+  [ -f "$dir/client_key" ] || ssh-keygen -q -t ed25519 -N '' -C flotilla-fleet -f "$dir/client_key"
+  cp "$dir/client_key.pub" "$dir/authorized_keys"
+  chmod 600 "$dir/authorized_keys"
+  : > "$dir/known_hosts"
+  local user; user=$(id -un)
+  local private_srv=0
+  if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then private_srv=1; fi
+
+  {
+    echo "# written by scripts/fleet.sh: $count sshd hosts on $net.1-$count:$port"
+    echo "all:"
+    echo "  vars:"
+    echo "    ansible_port: $port"
+    echo "    ansible_user: $user"
+    echo "    ansible_ssh_private_key_file: $dir/client_key"
+    echo "  children:"
+    echo "    fleet:"
+    echo "      hosts:"
+  } > "$dir/inventory.yaml"
+
+  local i name addr hdir
+  for i in $(seq 1 "$count"); do
+    name=$(printf 'h%02d' "$i")
+    addr="$net.$i"
+    hdir="$dir/hosts/$name"
+    mkdir -p "$hdir/srv"
+    [ -f "$hdir/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$hdir/host_key"
+    cat > "$hdir/sshd_config" <<EOF
+ListenAddress $addr:$port
+HostKey $hdir/host_key
+AuthorizedKeysFile $dir/authorized_keys
+PidFile $hdir/sshd.pid
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+Subsystem sftp internal-sftp
+MaxStartups 1000
+MaxSessions 100
+LogLevel VERBOSE
+EOF
+    if [ $private_srv = 1 ]; then
+      mkdir -p /srv
+      unshare -m --propagation private sh -c \
+        'mount --bind "$1" /srv && exec "$2" -f "$3" -E "$4"' \
+        sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log"
+    else
+      "$SSHD" -f "$hdir/sshd_config" -E "$hdir/sshd.log"
+    fi
+    if [ $pairs = 1 ]; then
+      # Hosts (1,2), (3,4), ... form redundant pairs.
+      printf '        %s: {ansible_host: %s, flotilla_pair: pair%02d}\n' "$name" "$addr" $(((i + 1) / 2)) >> "$dir/inventory.yaml"
+    else
+      echo "        $name: {ansible_host: $addr}" >> "$dir/inventory.yaml"
+    fi
+    printf '[%s]:%s %s\n' "$addr" "$port" "$(cut -d' ' -f1,2 "$hdir/host_key.pub")" >> "$dir/known_hosts"
+  done
+
+  # Wait until every host answers on its port.
+  local deadline=$((SECONDS + 20))
+  for i in $(seq 1 "$count"); do
+    until (exec 3<>"/dev/tcp/$net.$i/$port") 2>/dev/null; do
+      [ $SECONDS -lt $deadline ] || { echo "fleet: $net.$i:$port did not start" >&2; stop_fleet; exit 1; }
+      sleep 0.05
+    done
+  done
+  echo "fleet: $count hosts up ($net.1-$count:$port); inventory: $dir/inventory.yaml"
+}
+
+case $cmd in
+  start) stop_fleet 2>/dev/null || true; start_fleet ;;
+  stop) stop_fleet ;;
+  *) usage ;;
+esac

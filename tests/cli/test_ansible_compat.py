@@ -1,0 +1,306 @@
+"""flotilla's inventory view must equal ansible-inventory's, host for host.
+
+ansible-inventory (Debian package `ansible`) is the oracle: for each inventory
+below, and for random ones, the hosts, transitive group membership and each
+host's resolved variables must be identical. Skips when ansible is absent.
+"""
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from helpers import TempDir, run_json  # noqa: E402
+
+ANSIBLE = shutil.which("ansible-inventory")
+
+HANDWRITTEN = {
+    "nested_precedence": """
+all:
+  vars: {x: all, a: 1}
+  hosts: {solo: }
+  children:
+    game:
+      vars: {x: game, b: 2}
+      children:
+        kr:
+          vars: {x: kr}
+          hosts:
+            gs[01:03].kr: {y: 1}
+        jp: {hosts: {gs01.jp: }}
+    reward:
+      vars: {x: reward}
+      hosts: {gs01.kr: {x: host}, rw01: }
+""",
+    "siblings_by_name_and_priority": """
+all:
+  children:
+    b: {vars: {x: b}, hosts: {h1: , h2: }}
+    a: {vars: {x: a}, hosts: {h1: , h2: }}
+    c: {vars: {x: c, ansible_group_priority: 0}, hosts: {h2: }}
+    d: {vars: {x: d, ansible_group_priority: 5}, hosts: {h3: , h1: }}
+""",
+    "top_level_groups_without_all": """
+web:
+  hosts: {w1: , w2: {ansible_port: 2200}}
+  vars: {role: web}
+  children:
+    canary: {hosts: {w1: }, vars: {role: canary}}
+db:
+  hosts: {d1: }
+""",
+    "yaml11_values": """
+all:
+  hosts: {h: }
+  vars:
+    b1: yes
+    b2: On
+    b3: off
+    b4: "yes"
+    i1: 0x1F
+    i2: 017
+    i3: 0b11
+    i4: 1_000
+    i5: 190:20:30
+    i6: +12
+    i7: -0x1A
+    s1: 08
+    s2: 0o17
+    s3: 1e3
+    f1: 1.5
+    f2: .5
+    f3: 1.0e+3
+    f4: 1_0.5
+    n1: ~
+    n2: null
+    n3:
+    n4: Null
+    d1: 2001-12-14
+    d2: 2001-12-14t21:59:43.10-05:00
+    d3: 2001-12-14 21:59:43.10 Z
+    t1: !!str 123
+    t2: !!int "42"
+    l: [1, yes, "no", 0x10]
+    m: {k: on, 2: a, yes: b}
+""",
+    "ranges_and_ports": """
+all:
+  hosts:
+    gs[01:03]:2222:
+    db-[a:c]:
+    st[0:10:5]:
+    x[1:2]y[a:b]:
+    n[:2]:
+    "[::1]:2200":
+    ip6:
+      ansible_host: "fe80::1"
+    10.0.0.5:
+    10.0.0.6:2022:
+""",
+    "anchors_aliases_merge": """
+.common: &common {ansible_user: deploy, region: kr}
+all:
+  vars:
+    <<: *common
+    region: jp
+  children:
+    web:
+      vars: &webvars {port: 80, tags: [a, b]}
+      hosts:
+        w1: *webvars
+        w2:
+          <<: [*webvars, *common]
+          port: 8080
+""",
+    "string_shorthand_sections": """
+all:
+  children:
+    web:
+      hosts: w1
+    app:
+      children: web
+""",
+    "ungrouped_and_repeats": """
+all:
+  hosts:
+    a: {v: 1}
+    b:
+  children:
+    ungrouped:
+      hosts: {c: , a: {v: 2}}
+    g1: {hosts: {b: {v: 3}}}
+    g2: {hosts: {b: {v: 4}}}
+""",
+    "diamond": """
+all:
+  children:
+    top:
+      vars: {x: top}
+      children:
+        left: {vars: {x: left}, children: {bottom: }}
+        right: {vars: {x: right}, children: {bottom: {}}}
+    bottom:
+      hosts: {h1: }
+      vars: {y: bottom}
+    deep:
+      children:
+        deeper:
+          children:
+            deepest: {hosts: {h1: }, vars: {x: deepest}}
+""",
+    "dict_vars_replace_not_merge": """
+all:
+  vars: {cfg: {a: 1, b: 2}}
+  children:
+    g:
+      vars: {cfg: {a: 3}}
+      hosts: {h: }
+""",
+    "skipped_keys_and_empty_groups": """
+all:
+  hosts: {a: }
+  unexpected: {x: 1}
+  children:
+    empty:
+    also_empty: {}
+    nohosts: {vars: {x: 1}}
+notagroup: [1, 2]
+""",
+    "quoted_and_unicode": """
+all:
+  hosts:
+    "h1": {greeting: "안녕", emoji: "🐉", q: 'it''s', ml: "a\\nb"}
+    h2:
+      folded: >-
+        one
+        two
+      literal: |
+        x
+        y
+""",
+    "duplicate_keys_last_wins": """
+all:
+  hosts:
+    a: {x: 1, x: 2}
+  vars: {y: 1}
+  vars: {z: 2}
+""",
+}
+
+
+def ansible_view(path):
+    env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED="yaml", ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="false")
+    proc = subprocess.run([ANSIBLE, "-i", path, "--list"], capture_output=True, text=True, env=env,
+                          cwd=os.path.dirname(path), timeout=120)
+    if proc.returncode != 0:
+        raise AssertionError(f"ansible-inventory failed on {path}: {proc.stderr}")
+    raw = json.loads(proc.stdout)
+    hostvars = raw.get("_meta", {}).get("hostvars", {})
+    groups = {name: g for name, g in raw.items() if name != "_meta"}
+
+    def members(name, seen=()):
+        if name == "all":
+            return set(hostvars)
+        g = groups.get(name, {})
+        out = set(g.get("hosts", []))
+        for child in g.get("children", []):
+            if child not in seen:
+                out |= members(child, seen + (name,))
+        return out
+
+    # Hosts with no vars do not appear in _meta; collect them from groups.
+    all_hosts = set(hostvars)
+    for g in groups.values():
+        all_hosts |= set(g.get("hosts", []))
+    hostvars = {h: hostvars.get(h, {}) for h in all_hosts}
+    membership = {name: members(name) for name in groups}
+    membership["all"] = set(all_hosts)
+    return hostvars, membership
+
+
+class AnsibleCompatTest(unittest.TestCase):
+    def setUp(self):
+        if not ANSIBLE:
+            self.skipTest("ansible-inventory not installed (apt-get install ansible)")
+        self.tmp = TempDir()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def compare(self, name, text):
+        path = self.tmp.write(os.path.join(name, "inventory.yaml"), text)
+        theirs_vars, theirs_groups = ansible_view(path)
+        proc, ours = run_json("-i", path, "inventory", "list")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(set(ours["hosts"]), set(theirs_vars), name)
+        for host, vars_ in theirs_vars.items():
+            self.assertEqual(ours["hosts"][host]["vars"], vars_, f"{name}: vars of {host}")
+        for group, members in theirs_groups.items():
+            self.assertEqual(set(ours["groups"].get(group, [])), members, f"{name}: group {group}")
+        for group, members in ours["groups"].items():
+            if group not in theirs_groups:
+                self.assertEqual(members, [], f"{name}: group {group} only in flotilla")
+        for host in theirs_vars:
+            expected = sorted(g for g, m in theirs_groups.items() if host in m and g != "all")
+            self.assertEqual(ours["hosts"][host]["groups"], expected, f"{name}: groups of {host}")
+
+    def test_handwritten_inventories(self):
+        for name, text in HANDWRITTEN.items():
+            with self.subTest(name):
+                self.compare(name, text)
+
+    def test_random_inventories(self):
+        rng = random.Random(int(os.environ.get("FLOTILLA_COMPAT_SEED", "7")))
+        for i in range(int(os.environ.get("FLOTILLA_COMPAT_COUNT", "12"))):
+            with self.subTest(i):
+                self.compare(f"random{i}", random_inventory(rng))
+
+
+SCALARS = ["yes", "no", "on", "Off", "0x1F", "017", "08", "1_000", "190:20:30", "1.5", "1e3", "~", "",
+           "2001-12-14", "'quoted'", "[1, yes]", "{a: on}", "0o17", "+12", ".5", "True", "NULL", "text",
+           "\"017\"", "-3", "0", "1.0e+3"]
+
+
+def random_inventory(rng):
+    groups = [f"g{i}" for i in range(rng.randint(2, 7))]
+    hosts = [f"h{i:02d}" for i in range(rng.randint(1, 9))]
+    children = {g: set() for g in groups}
+    for i, g in enumerate(groups):
+        for other in groups[i + 1:]:
+            if rng.random() < 0.3:
+                children[g].add(other)  # only later groups: no loops
+
+    def block(g, indent):
+        pad = " " * indent
+        out = [f"{pad}{g}:"]
+        if rng.random() < 0.7:
+            out.append(f"{pad}  vars:")
+            for v in rng.sample(["x", "y", "z", "ansible_group_priority"], rng.randint(1, 3)):
+                value = str(rng.randint(0, 3)) if v == "ansible_group_priority" else rng.choice(SCALARS)
+                out.append(f"{pad}    {v}: {value}")
+        members = rng.sample(hosts, rng.randint(0, min(3, len(hosts))))
+        if members:
+            out.append(f"{pad}  hosts:")
+            for h in members:
+                if rng.random() < 0.4:
+                    out.append(f"{pad}    {h}: {{x: {rng.choice(SCALARS) or 'null'}}}")
+                else:
+                    out.append(f"{pad}    {h}:")
+        if children[g]:
+            out.append(f"{pad}  children:")
+            for c in sorted(children[g]):
+                out.extend(block(c, indent + 4) if rng.random() < 0.3 else [f"{pad}    {c}:"])
+        return out
+
+    lines = ["all:", "  vars:", f"    x: {rng.choice(SCALARS)}", "  children:"]
+    for g in groups:
+        lines.extend(block(g, 4))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    unittest.main()

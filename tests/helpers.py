@@ -1,0 +1,37 @@
+"""Shared helpers for the Python tests: run the real flotilla binary."""
+import json
+import os
+import subprocess
+import tempfile
+
+BIN = os.environ.get("FLOTILLA_BIN", os.path.join(os.path.dirname(__file__), "..", "build", "cli", "flotilla"))
+SOURCE = os.environ.get("FLOTILLA_SOURCE", os.path.join(os.path.dirname(__file__), ".."))
+
+
+def run(*args, cwd=None, timeout=120, stdin=subprocess.DEVNULL):
+    """Runs flotilla; returns CompletedProcess with text stdout/stderr."""
+    return subprocess.run([BIN, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, stdin=stdin)
+
+
+def run_json(*args, **kwargs):
+    proc = run("--json", *args, **kwargs)
+    return proc, (json.loads(proc.stdout) if proc.stdout.strip() else None)
+
+
+class TempDir:
+    """A temporary directory that writes files from strings."""
+
+    def __init__(self):
+        self._dir = tempfile.TemporaryDirectory(prefix="flotilla-test-")
+        self.path = self._dir.name
+
+    def write(self, name, text, mode="w"):
+        path = os.path.join(self.path, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, mode) as f:
+            f.write(text)
+        return path
+
+    def cleanup(self):
+        self._dir.cleanup()

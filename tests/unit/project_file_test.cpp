@@ -1,0 +1,137 @@
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "playbooks/project_file.hpp"
+
+using namespace flotilla;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A project directory with one inventory, removed when the test ends.
+struct ProjectDir {
+  fs::path dir;
+  ProjectDir() {
+    char pattern[] = "/tmp/flotilla-test-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    std::ofstream(dir / "dev.yaml") << "all:\n  hosts: {gs01: , gs02: }\n";
+  }
+  ~ProjectDir() { fs::remove_all(dir); }
+  Result<Project> load(const std::string& text) {
+    std::ofstream(dir / "flotilla.yaml") << text;
+    return load_project_file((dir / "flotilla.yaml").string());
+  }
+};
+
+const char* kValid = R"(project: dragon
+environments:
+  dev: {inventory: dev.yaml, branches: ["*"]}
+  prod: {inventory: dev.yaml, branches: [master, stable], require_ticket: true}
+units:
+  reward:
+    kind: reward
+    hosts: all
+    source: {repo: ../backend, build: make reward, output: dist/reward}
+    run: bin/reward --port 8080
+    health: {command: "curl -fsS localhost:8080/health", timeout: 5s, retries: 20, interval: 500ms}
+    rollout: {canary: 1, bake: 10s, batch: [1, 10%, 50%], max_unavailable: 25%}
+    secrets: {STORE_KEY: env:PAY_STORE_KEY}
+  payment:
+    kind: payment
+    start: systemctl start payment
+    stop: systemctl stop payment
+)";
+
+}  // namespace
+
+TEST_CASE("project file: a valid file loads with defaults per kind") {
+  ProjectDir p;
+  auto project = p.load(kValid);
+  REQUIRE_MESSAGE(project, (project ? "" : project.error().message));
+  CHECK(project->name == "dragon");
+  CHECK(project->state_dir == (p.dir / ".flotilla").string());
+  REQUIRE(project->environment("prod") != nullptr);
+  CHECK(project->environment("prod")->require_ticket);
+  const Unit* reward = project->unit("reward");
+  REQUIRE(reward != nullptr);
+  CHECK(reward->deploy_to == "/srv/reward");
+  CHECK(reward->source.repo == (p.dir.parent_path() / "backend").string());
+  CHECK(reward->rollout.batch.size() == 3);
+  CHECK(reward->rollout.batch[1] == HostCount{10, true});
+  CHECK(reward->health->interval == std::chrono::milliseconds(500));
+  const Unit* payment = project->unit("payment");
+  CHECK(payment->rollout.batch[0] == HostCount{1, false});
+  CHECK(payment->require_ticket);
+  CHECK(payment->drain.timeout == std::chrono::minutes(5));
+}
+
+TEST_CASE("project file: every error is FILE:LINE:COL and all are reported") {
+  ProjectDir p;
+  auto project = p.load(R"(environments:
+  dev: {inventory: dev.yaml, require_tiket: true}
+units:
+  reward:
+    kind: rewards
+    keep_releases: many
+    health: {command: x, timeout: soon}
+    rollout: {batch: 0, auto_rollback: yes}
+    deploy_to: /srv/../etc
+    secrets: {KEY: hunter2}
+)");
+  REQUIRE_FALSE(project);
+  const std::string& m = project.error().message;
+  std::string file = (p.dir / "flotilla.yaml").string();
+  CHECK(m.find(file + ":2:30: unknown key 'require_tiket' in environments.dev, did you mean "
+                      "'require_ticket'?") != std::string::npos);
+  CHECK(m.find(":5:11: units.reward.kind: unknown kind 'rewards'") != std::string::npos);
+  CHECK(m.find(":6:20: units.reward.keep_releases: expected a whole number") != std::string::npos);
+  CHECK(m.find(":7:35: units.reward.health.timeout: expected a duration") != std::string::npos);
+  CHECK(m.find("batch: a batch must hold at least one host") != std::string::npos);
+  CHECK(m.find("auto_rollback: expected true or false, found 'yes'") != std::string::npos);
+  CHECK(m.find("deploy_to: expected an absolute, normalized path") != std::string::npos);
+  CHECK(m.find("expected 'env:NAME' or 'file:PATH'") != std::string::npos);
+  CHECK(m.find("hunter2") == std::string::npos);  // never echo what may be a secret
+  for (std::size_t start = 0; start < m.size();) {
+    std::size_t end = m.find('\n', start);
+    CHECK(m.substr(start, end - start).rfind(file + ":", 0) == 0);
+    start = end == std::string::npos ? m.size() : end + 1;
+  }
+}
+
+TEST_CASE("project file: duplicate keys name both lines; missing inventory is located") {
+  ProjectDir p;
+  auto project = p.load("environments:\n  dev: {inventory: nope.yaml}\nunits: {}\nunits: {}\n");
+  REQUIRE_FALSE(project);
+  CHECK(project.error().message.find(
+            ":4:1: duplicate key 'units' (first defined at line 3, column 1)") !=
+        std::string::npos);
+  CHECK(project.error().message.find(":2:20: environments.dev.inventory: no such file") !=
+        std::string::npos);
+}
+
+TEST_CASE("project file: empty and wrong-shaped files") {
+  ProjectDir p;
+  auto empty = p.load("");
+  REQUIRE_FALSE(empty);
+  CHECK(empty.error().message.find(":1:1: empty project file") != std::string::npos);
+  auto list = p.load("- a\n");
+  REQUIRE_FALSE(list);
+  CHECK(list.error().message.find("expected a mapping, found a list") != std::string::npos);
+}
+
+TEST_CASE("host counts and durations") {
+  CHECK(parse_host_count("25%") == HostCount{25, true});
+  CHECK(parse_host_count("3") == HostCount{3, false});
+  CHECK_FALSE(parse_host_count("101%"));
+  CHECK_FALSE(parse_host_count("-1"));
+  CHECK_FALSE(parse_host_count("x"));
+  CHECK(parse_duration("500ms") == std::chrono::milliseconds(500));
+  CHECK(parse_duration("5m") == std::chrono::minutes(5));
+  CHECK_FALSE(parse_duration("5"));
+  CHECK_FALSE(parse_duration("1.5s"));
+  CHECK(format_duration(std::chrono::seconds(90)) == "90s");
+  CHECK(format_duration(std::chrono::minutes(2)) == "2m");
+}
