@@ -35,7 +35,9 @@ Result<int> run_exec(const GlobalOptions& options, const ExecOptions& exec, Repo
   if (!targets) return tl::unexpected(targets.error());
   if (targets->hosts.empty()) return fail(ErrorKind::kBadInput, "the inventory has no hosts");
 
-  FleetConnection fleet(options, *targets);
+  auto connection = FleetConnection::open(options, *targets);
+  if (!connection) return tl::unexpected(connection.error());
+  FleetConnection& fleet = **connection;
   std::vector<HostTask> tasks;
   for (std::size_t i = 0; i < targets->hosts.size(); ++i) {
     tasks.push_back({i, RemoteCommand{remote_command_line(exec.argv), "", *timeout}});

@@ -43,11 +43,8 @@ std::vector<std::string> known_hosts_files(const GlobalOptions& options, const T
   return files;
 }
 
-FleetConnection::FleetConnection(const GlobalOptions& options, const Targets& targets) {
-  SshDefaults defaults = SshDefaults::from_environment();
-  for (std::size_t h : targets.hosts) {
-    addresses_.push_back(host_address(targets.inventory.inventory, h, defaults));
-  }
+Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptions& options,
+                                                               const Targets& targets) {
   SshOptions ssh;
   ssh.known_hosts_files = known_hosts_files(options, targets);
   ssh.accept_new_host_keys = options.accept_new_host_keys;
@@ -57,7 +54,24 @@ FleetConnection::FleetConnection(const GlobalOptions& options, const Targets& ta
     ssh.forks = static_cast<std::size_t>(targets.project->ssh.forks);
   }
   if (options.forks > 0) ssh.forks = static_cast<std::size_t>(options.forks);
-  transport_ = std::make_unique<SshTransport>(addresses_, ssh);
+  if (!options.connect_timeout.empty()) {
+    auto timeout = parse_duration(options.connect_timeout);
+    if (!timeout) {
+      return fail(ErrorKind::kBadInput,
+                  "--connect-timeout: expected a duration like 500ms, 10s or 5m, found '" +
+                      options.connect_timeout + "'");
+    }
+    ssh.connect_timeout = *timeout;
+  }
+  return std::make_unique<FleetConnection>(targets, std::move(ssh));
+}
+
+FleetConnection::FleetConnection(const Targets& targets, SshOptions ssh) {
+  SshDefaults defaults = SshDefaults::from_environment();
+  for (std::size_t h : targets.hosts) {
+    addresses_.push_back(host_address(targets.inventory.inventory, h, defaults));
+  }
+  transport_ = std::make_unique<SshTransport>(addresses_, std::move(ssh));
   g_cancel_target = transport_.get();
   struct sigaction action {};
   action.sa_handler = on_sigint;

@@ -15,7 +15,10 @@ namespace flotilla {
 // flight, start nothing new); a second SIGINT exits at once.
 class FleetConnection {
  public:
-  FleetConnection(const GlobalOptions& options, const Targets& targets);
+  // Fails (kBadInput) only for a malformed --connect-timeout.
+  static Result<std::unique_ptr<FleetConnection>> open(const GlobalOptions& options,
+                                                       const Targets& targets);
+  FleetConnection(const Targets& targets, SshOptions ssh);
   ~FleetConnection();
 
   Transport& transport() { return *transport_; }

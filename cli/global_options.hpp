@@ -15,6 +15,7 @@ struct GlobalOptions {
   std::string limit;        // -l: host pattern
   std::string known_hosts;  // --known-hosts
   bool accept_new_host_keys = false;
+  std::string connect_timeout;  // overrides ssh.connect_timeout
   bool json = false;
   long forks = 0;  // 0: project's ssh.forks
   int verbose = 0;

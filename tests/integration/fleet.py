@@ -1,0 +1,53 @@
+"""A local fleet of real sshd servers for integration tests (scripts/fleet.sh)."""
+import atexit
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from helpers import SOURCE  # noqa: E402
+
+FLEET_SH = os.path.join(SOURCE, "scripts", "fleet.sh")
+
+
+class Fleet:
+    """Starts COUNT hosts on NET.1..COUNT; stopped on stop() or at exit, even after failures."""
+
+    def __init__(self, count, net, pairs=False):
+        self.dir = tempfile.mkdtemp(prefix="flotilla-fleet-")
+        self.count, self.net = count, net
+        args = [FLEET_SH, "start", self.dir, "-n", str(count), "--net", net]
+        if pairs:
+            args.append("--pairs")
+        atexit.register(self.stop)
+        subprocess.run(args, check=True, capture_output=True, text=True)
+        self.inventory = os.path.join(self.dir, "inventory.yaml")
+        self.known_hosts = os.path.join(self.dir, "known_hosts")
+
+    def host_dir(self, name):
+        return os.path.join(self.dir, "hosts", name)
+
+    def log(self, name):
+        with open(os.path.join(self.host_dir(name), "sshd.log"), errors="replace") as f:
+            return f.read()
+
+    def kill_host(self, name):
+        """Kills a host's sshd and every session it runs: the machine vanishes."""
+        with open(os.path.join(self.host_dir(name), "sshd.pid")) as f:
+            pid = int(f.read())
+        for p in descendants(pid) + [pid]:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def stop(self):
+        subprocess.run([FLEET_SH, "stop", self.dir], capture_output=True)
+
+
+def descendants(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    kids = [int(p) for p in out.split()]
+    return [d for k in kids for d in descendants(k)] + kids

@@ -1,0 +1,179 @@
+"""`flotilla exec` against real sshd servers on loopback: scale, host keys,
+deadlines, vanishing hosts, hostile arguments."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from fleet import Fleet  # noqa: E402
+from helpers import BIN, TempDir, run, run_json  # noqa: E402
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+AUTH_WORDS = ("publickey", "Accepted", "userauth", "Authentication")
+
+
+class ExecTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fleet = Fleet(32, "127.0.5")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fleet.stop()
+
+    def setUp(self):
+        self.tmp = TempDir()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def flotilla(self, *args, known_hosts=None, **kwargs):
+        return run_json("-i", self.fleet.inventory, "--known-hosts", known_hosts or self.fleet.known_hosts,
+                        *args, **kwargs)
+
+    def test_exec_on_32_hosts(self):
+        proc, doc = self.flotilla("exec", "--", "echo $SSH_CONNECTION")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(doc["summary"], {"ok": 32, "failed": 0, "unreachable": 0})
+        for i in range(1, 33):
+            name = f"h{i:02d}"
+            self.assertEqual(doc["hosts"][name]["stdout"].split()[2], f"127.0.5.{i}", name)
+
+    def test_hostile_arguments_arrive_exactly(self):
+        hostile = ["a'b", "$(touch /tmp/flotilla-pwned)", "`id`", "x\ny", "-n", "*", "a b", "\\", '"', ""]
+        proc, doc = self.flotilla("-l", "h01:h02", "exec", "--", "printf", "[%s]\\n", *hostile)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        expected = "".join(f"[{h}]\n" for h in hostile)
+        self.assertEqual(doc["hosts"]["h01"]["stdout"], expected)
+        self.assertFalse(os.path.exists("/tmp/flotilla-pwned"))
+
+    def test_exit_codes_and_per_host_status(self):
+        proc, doc = self.flotilla("-l", "h01:h02:h03", "exec", "--",
+                                  'case "$SSH_CONNECTION" in *" 127.0.5.2 "*) exit 1;; esac')
+        self.assertEqual(proc.returncode, 1)
+        self.assertTrue(doc["hosts"]["h01"]["ok"])
+        self.assertFalse(doc["hosts"]["h02"]["ok"])
+        self.assertEqual(doc["hosts"]["h02"]["exit_status"], 1)
+
+    def test_unknown_host_is_refused_before_authentication(self):
+        known = self.tmp.write("known_hosts", "")
+        before = self.fleet.log("h03")
+        proc, doc = self.flotilla("-l", "h03", "exec", "--", "true", known_hosts=known)
+        self.assertEqual(proc.returncode, 4)
+        self.assertIn("unknown host key", doc["hosts"]["h03"]["error"])
+        self.assertIn("SHA256:", doc["hosts"]["h03"]["error"])
+        time.sleep(0.2)
+        new = self.fleet.log("h03")[len(before):]
+        self.assertIn("Connection from", new)
+        for word in AUTH_WORDS:
+            self.assertNotIn(word, new)
+
+    def test_changed_host_key_is_refused_before_authentication(self):
+        other = self.tmp.path + "/other_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other], check=True)
+        forged = read(other + ".pub").split()[:2]
+        lines = []
+        for line in read(self.fleet.known_hosts).splitlines(keepends=True):
+            if line.startswith("[127.0.5.4]:"):
+                line = f"[127.0.5.4]:2222 {forged[0]} {forged[1]}\n"
+            lines.append(line)
+        known = self.tmp.write("known_hosts", "".join(lines))
+        before = self.fleet.log("h04")
+        proc, doc = self.flotilla("-l", "h03:h04:h05", "exec", "--", "true", known_hosts=known)
+        self.assertEqual(proc.returncode, 4)
+        self.assertIn("HOST KEY CHANGED", doc["hosts"]["h04"]["error"])
+        self.assertTrue(doc["hosts"]["h03"]["ok"] and doc["hosts"]["h05"]["ok"])
+        time.sleep(0.2)
+        new = self.fleet.log("h04")[len(before):]
+        self.assertIn("Connection from", new)
+        for word in AUTH_WORDS:
+            self.assertNotIn(word, new)
+
+    def test_hashed_known_hosts_entries_match(self):
+        known = self.tmp.write("known_hosts", read(self.fleet.known_hosts))
+        subprocess.run(["ssh-keygen", "-H", "-f", known], check=True, capture_output=True)
+        self.assertNotIn("127.0.5", read(known))
+        proc, doc = self.flotilla("-l", "h06", "exec", "--", "true", known_hosts=known)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_accept_new_host_keys_records_them(self):
+        known = self.tmp.write("known_hosts", "")
+        proc, _ = self.flotilla("--accept-new-host-keys", "-l", "h07", "exec", "--", "true", known_hosts=known)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        recorded = read(known)
+        self.assertIn("[127.0.5.7]:2222 ssh-ed25519 ", recorded)
+        proc, _ = self.flotilla("-l", "h07", "exec", "--", "true", known_hosts=known)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_silent_host_times_out_while_others_finish(self):
+        tarpit = socket.socket()
+        tarpit.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tarpit.bind(("127.0.5.200", 2222))
+        tarpit.listen(8)
+        held = []
+        threading.Thread(target=lambda: held.append(tarpit.accept()), daemon=True).start()
+        inv = self.tmp.write("inv.yaml", read(self.fleet.inventory) +
+                             "        tarpit: {ansible_host: 127.0.5.200}\n")
+        start = time.monotonic()
+        proc, doc = run_json("-i", inv, "--known-hosts", self.fleet.known_hosts, "--connect-timeout", "1s",
+                             "-l", "h08:tarpit", "exec", "--", "true")
+        elapsed = time.monotonic() - start
+        tarpit.close()
+        for conn, _ in held:
+            conn.close()
+        self.assertEqual(proc.returncode, 4)
+        self.assertTrue(doc["hosts"]["h08"]["ok"])
+        self.assertIn("timed out connecting", doc["hosts"]["tarpit"]["error"])
+        self.assertLess(elapsed, 4)
+
+    def test_command_deadline(self):
+        start = time.monotonic()
+        proc, doc = self.flotilla("-l", "h09:h10", "exec", "--timeout", "1s", "--", "sleep 20")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("timed out after 1s", doc["hosts"]["h09"]["error"])
+        self.assertLess(time.monotonic() - start, 5)
+
+    def test_streaming_prefixes_lines_with_the_host(self):
+        proc = run("-i", self.fleet.inventory, "--known-hosts", self.fleet.known_hosts, "-l", "h11:h12",
+                   "exec", "--stream", "--", "echo one; echo two")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for host in ("h11", "h12"):
+            self.assertIn(f"{host} | one", proc.stdout)
+            self.assertIn(f"{host} | two", proc.stdout)
+
+
+class VanishingHostTest(unittest.TestCase):
+    """A host that dies mid-command is reported, not waited on."""
+
+    def test_host_goes_away_mid_command(self):
+        fleet = Fleet(3, "127.0.6")
+        try:
+            proc = subprocess.Popen([BIN, "--json", "-i", fleet.inventory, "--known-hosts", fleet.known_hosts,
+                                     "exec", "--timeout", "60s", "--", "sleep 3"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.5)
+            fleet.kill_host("h02")
+            start = time.monotonic()
+            out, err = proc.communicate(timeout=30)
+            self.assertLess(time.monotonic() - start, 10)
+            import json
+            doc = json.loads(out)
+            self.assertEqual(proc.returncode, 4, err)
+            self.assertTrue(doc["hosts"]["h01"]["ok"])
+            self.assertTrue(doc["hosts"]["h03"]["ok"])
+            self.assertTrue(doc["hosts"]["h02"]["unreachable"])
+        finally:
+            fleet.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
