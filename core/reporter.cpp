@@ -62,7 +62,15 @@ void Reporter::warning(std::string_view message) {
 }
 
 void Reporter::error(std::string_view message) {
-  write(err_, fmt::format("{} {}", paint("error:", Color::kRed), message));
+  // One "error:" per line: a file with three problems prints three lines.
+  std::size_t start = 0;
+  while (start <= message.size()) {
+    std::size_t end = message.find('\n', start);
+    if (end == std::string_view::npos) end = message.size();
+    write(err_,
+          fmt::format("{} {}", paint("error:", Color::kRed), message.substr(start, end - start)));
+    start = end + 1;
+  }
 }
 
 std::string Reporter::paint(std::string_view text, Color color) const {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/config_reader.hpp"
+#include "core/did_you_mean.hpp"
 #include "core/yaml_document.hpp"
 
 namespace flotilla {
@@ -185,8 +186,8 @@ class ProjectReader {
       if (auto s = in_.string(*n, what + ".kind")) {
         auto it = std::find(kKinds.begin(), kKinds.end(), *s);
         if (it == kKinds.end()) {
-          in_.error(*n, fmt::format("{}.kind: unknown kind '{}' (service, reward, payment or gm)",
-                                    what, *s));
+          in_.error(*n, fmt::format("{}.kind: unknown kind '{}' (service, reward, payment or gm){}",
+                                    what, *s, did_you_mean_suffix(*s, kKinds)));
         } else {
           unit.kind = static_cast<UnitKind>(it - kKinds.begin());
         }
