@@ -42,26 +42,10 @@ Result<int> run_exec(const GlobalOptions& options, const ExecOptions& exec, Repo
   for (std::size_t i = 0; i < targets->hosts.size(); ++i) {
     tasks.push_back({i, RemoteCommand{remote_command_line(exec.argv), "", *timeout}});
   }
-  // Streaming: each complete line as it arrives, prefixed by its host.
-  std::vector<std::string> partial(tasks.size() * 2);
-  Transport::OutputFn stream;
-  if (exec.stream && !reporter.json()) {
-    stream = [&](std::size_t host, bool is_stderr, std::string_view chunk) {
-      std::string& buffer = partial[host * 2 + (is_stderr ? 1 : 0)];
-      buffer.append(chunk);
-      std::size_t newline;
-      while ((newline = buffer.find('\n')) != std::string::npos) {
-        reporter.text(
-            fmt::format("{} | {}", fleet.addresses()[host].name, buffer.substr(0, newline)));
-        buffer.erase(0, newline + 1);
-      }
-    };
-  }
-  auto results = fleet.transport().run(tasks, stream);
-  for (std::size_t i = 0; i < partial.size(); ++i) {
-    if (!partial[i].empty())
-      reporter.text(fmt::format("{} | {}", fleet.addresses()[i / 2].name, partial[i]));
-  }
+  HostLineStream lines(reporter, fleet.addresses());
+  bool stream = exec.stream && !reporter.json();
+  auto results = fleet.transport().run(tasks, stream ? lines.callback() : Transport::OutputFn());
+  lines.flush();
   int code = report_host_results(reporter, fleet.addresses(), results, exec.stream);
   if (FleetConnection::interrupted() && code == 0) code = 1;
   return code;

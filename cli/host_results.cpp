@@ -14,6 +14,29 @@ void print_block(Reporter& reporter, const std::string& text) {
 
 }  // namespace
 
+HostLineStream::HostLineStream(Reporter& reporter, const std::vector<HostAddress>& hosts)
+    : reporter_(reporter), hosts_(hosts), partial_(hosts.size() * 2) {}
+
+Transport::OutputFn HostLineStream::callback() {
+  return [this](std::size_t host, bool is_stderr, std::string_view chunk) {
+    std::string& buffer = partial_[host * 2 + (is_stderr ? 1 : 0)];
+    buffer.append(chunk);
+    std::size_t newline;
+    while ((newline = buffer.find('\n')) != std::string::npos) {
+      reporter_.text(fmt::format("{} | {}", hosts_[host].name, buffer.substr(0, newline)));
+      buffer.erase(0, newline + 1);
+    }
+  };
+}
+
+void HostLineStream::flush() {
+  for (std::size_t i = 0; i < partial_.size(); ++i) {
+    if (!partial_[i].empty())
+      reporter_.text(fmt::format("{} | {}", hosts_[i / 2].name, partial_[i]));
+    partial_[i].clear();
+  }
+}
+
 int report_host_results(Reporter& reporter, const std::vector<HostAddress>& hosts,
                         const std::vector<Result<CommandResult>>& results, bool output_streamed) {
   std::size_t ok = 0, failed = 0, unreachable = 0;

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   add_global_options(app, options);
   flotilla::add_inventory_command(app, options, reporter, action);
   flotilla::add_exec_command(app, options, reporter, action);
+  flotilla::add_logs_command(app, options, reporter, action);
 
   try {
     app.parse(argc, argv);

@@ -263,7 +263,19 @@ class ProjectReader {
       }
     }
     if (auto* n = node.find("logs")) {
-      if (auto list = in_.string_list(*n, what + ".logs")) unit.logs = *list;
+      // Globs reach the remote shell unquoted so it can expand them: only
+      // plain path and glob characters, inside deploy_to.
+      static const std::regex safe_glob(R"([A-Za-z0-9._*?\[\]-][A-Za-z0-9._/*?\[\]-]*)");
+      if (auto list = in_.string_list(*n, what + ".logs")) {
+        for (const auto& glob : *list) {
+          if (!std::regex_match(glob, safe_glob) || glob.find("..") != std::string::npos) {
+            in_.error(*n, fmt::format("{}.logs: '{}' must be a relative path or glob of letters, "
+                                      "digits, '.', '_', '-', '/', '*', '?', '[]'",
+                                      what, glob));
+          }
+        }
+        unit.logs = *list;
+      }
     }
     if (auto* n = node.find("require_ticket")) {
       if (auto b = in_.boolean(*n, what + ".require_ticket")) unit.require_ticket = *b;

@@ -50,6 +50,7 @@ step flotilla -e dev inventory list
 step flotilla -e dev --json -l 'h01' inventory list
 step flotilla -e dev exec -- 'echo "$(id -un)@$(echo $SSH_CONNECTION | cut -d" " -f3): $(uptime -p)"'
 step flotilla -e dev -l 'fleet:!h06' exec --stream -- sh -c 'mkdir -p /srv/reward/shared/log && echo "ERROR payment timeout" > /srv/reward/shared/log/reward.log && echo written'
+step flotilla -e dev -l 'fleet:!h06' logs reward --grep ERROR
 step flotilla -e dev -l 'h01:h02' exec -- printf '[%s]\n' 'quotes '"'"' stay' '$(not run)' '--literal'
 expect_fail flotilla -e dev -l h01 exec -- sh -c 'exit 3'
 expect_fail flotilla -e dev -l nosuchgroup inventory list

@@ -151,6 +151,41 @@ class ExecTest(unittest.TestCase):
             self.assertIn(f"{host} | two", proc.stdout)
 
 
+class LogsTest(unittest.TestCase):
+    """`flotilla logs`: the 3 a.m. patrol of every host's error logs."""
+
+    def test_grep_and_tail_across_hosts(self):
+        fleet = Fleet(3, "127.0.8")
+        tmp = TempDir()
+        try:
+            project = tmp.write("flotilla.yaml", f"""ssh: {{known_hosts: {fleet.known_hosts}}}
+environments:
+  dev: {{inventory: {fleet.inventory}}}
+units:
+  reward:
+    hosts: fleet
+    deploy_to: {tmp.path}/srv/reward
+    logs: [shared/log/*.log]
+    run: bin/reward
+""")
+            # All hosts share this machine's filesystem under tmp: one log for all.
+            tmp.write("srv/reward/shared/log/reward.log", "INFO up\nERROR pay $(id) failed\nINFO ok\n")
+            proc, doc = run_json("-f", project, "logs", "reward", "--grep", "ERROR")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            for host in ("h01", "h02", "h03"):
+                self.assertEqual(doc["hosts"][host]["stdout"], "shared/log/reward.log:2:ERROR pay $(id) failed\n")
+            proc = run("-f", project, "-l", "h02", "logs", "reward", "-n", "1")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertIn("h02 | shared/log/reward.log:INFO ok", proc.stdout)
+            self.assertNotIn("h01", proc.stdout)
+            proc, doc = run_json("-f", project, "logs", "reward", "--grep", "no'such")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(doc["hosts"]["h01"]["stdout"], "")
+        finally:
+            fleet.stop()
+            tmp.cleanup()
+
+
 class VanishingHostTest(unittest.TestCase):
     """A host that dies mid-command is reported, not waited on."""
 
