@@ -51,6 +51,24 @@ int take_sign(std::string& text) {
   return sign;
 }
 
+// "190:20:30" -> 190*3600 + 20*60 + 30, each part read by `part`.
+template <typename T, typename Parse>
+T sexagesimal(const std::string& text, Parse part) {
+  T value = 0;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t colon = text.find(':', start);
+    value = value * 60 + part(text.substr(start, colon - start));
+    if (colon == std::string::npos) return value;
+    start = colon + 1;
+  }
+}
+
+bool is_true_word(const std::string& s) {
+  return s == "yes" || s == "Yes" || s == "YES" || s == "true" || s == "True" || s == "TRUE" ||
+         s == "on" || s == "On" || s == "ON";
+}
+
 nlohmann::json construct_int(const std::string& raw) {
   std::string text = without_underscores(raw);
   int sign = take_sign(text);
@@ -65,14 +83,7 @@ nlohmann::json construct_int(const std::string& raw) {
     } else if (text.starts_with("0")) {
       value = std::stoll(text, nullptr, 8);
     } else if (text.find(':') != std::string::npos) {
-      // Sexagesimal: 190:20:30 == 190*3600 + 20*60 + 30.
-      std::size_t start = 0;
-      while (true) {
-        std::size_t colon = text.find(':', start);
-        value = value * 60 + std::stoll(text.substr(start, colon - start));
-        if (colon == std::string::npos) break;
-        start = colon + 1;
-      }
+      value = sexagesimal<long long>(text, [](const std::string& p) { return std::stoll(p); });
     } else {
       value = std::stoll(text);
     }
@@ -92,15 +103,7 @@ nlohmann::json construct_float(const std::string& raw) {
     return nullptr;
   }
   if (text.find(':') != std::string::npos) {
-    double value = 0;
-    std::size_t start = 0;
-    while (true) {
-      std::size_t colon = text.find(':', start);
-      value = value * 60 + std::stod(text.substr(start, colon - start));
-      if (colon == std::string::npos) break;
-      start = colon + 1;
-    }
-    return sign * value;
+    return sign * sexagesimal<double>(text, [](const std::string& p) { return std::stod(p); });
   }
   return sign * std::stod(text);
 }
@@ -134,11 +137,7 @@ std::optional<nlohmann::json> explicit_tag(const YamlNode& node) {
   if (tag == "?") return std::nullopt;
   if (tag == "tag:yaml.org,2002:int") return construct_int(node.scalar);
   if (tag == "tag:yaml.org,2002:float") return construct_float(node.scalar);
-  if (tag == "tag:yaml.org,2002:bool") {
-    const std::string& s = node.scalar;
-    return s == "yes" || s == "Yes" || s == "YES" || s == "true" || s == "True" || s == "TRUE" ||
-           s == "on" || s == "On" || s == "ON";
-  }
+  if (tag == "tag:yaml.org,2002:bool") return is_true_word(node.scalar);
   if (tag == "tag:yaml.org,2002:null") return nullptr;
   // "!" (quoted), "!!str", Ansible's "!unsafe" and anything else: a string.
   return node.scalar;
@@ -157,10 +156,7 @@ nlohmann::json yaml11_scalar(const YamlNode& node) {
                        c == '.' || c == '~' || c == 'y' || c == 'Y' || c == 'n' || c == 'N' ||
                        c == 't' || c == 'T' || c == 'f' || c == 'F' || c == 'o' || c == 'O';
   if (!maybe_special) return s;
-  if (std::regex_match(s, bool_re())) {
-    return s == "yes" || s == "Yes" || s == "YES" || s == "true" || s == "True" || s == "TRUE" ||
-           s == "on" || s == "On" || s == "ON";
-  }
+  if (std::regex_match(s, bool_re())) return is_true_word(s);
   if (std::regex_match(s, float_re())) return construct_float(s);
   if (std::regex_match(s, int_re())) return construct_int(s);
   if (std::regex_match(s, null_re())) return nullptr;
