@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -142,6 +143,10 @@ struct SshTransport::Impl {
     Clock::time_point deadline;
     std::size_t identity = 0;  // next identity file to try
     std::vector<std::string> identities_tried;
+    LIBSSH2_AGENT* agent = nullptr;  // ssh-agent, tried before key files
+    libssh2_agent_publickey* agent_key = nullptr;
+    bool agent_done = false;
+    int agent_keys_tried = 0;
     Error broken;  // why, once kBroken
   };
 
@@ -202,6 +207,11 @@ struct SshTransport::Impl {
   }
 
   void close_connection(Connection& c, bool graceful) {
+    if (c.agent != nullptr) {
+      libssh2_agent_disconnect(c.agent);
+      libssh2_agent_free(c.agent);
+      c.agent = nullptr;
+    }
     if (c.session != nullptr) {
       if (graceful && c.state == ConnState::kReady) {
         // A short blocking goodbye so sshd logs a clean disconnect.
@@ -370,9 +380,55 @@ struct SshTransport::Impl {
     return std::nullopt;
   }
 
+  // ssh-agent keys first, as OpenSSH does. The agent is a local socket, so
+  // its own round trips block briefly; the server's answers do not.
+  // Returns true when authenticated, false to fall through to key files;
+  // `waiting` is set while libssh2 waits for the server.
+  bool try_agent(Connection& c, const HostAddress& host, bool& waiting) {
+    waiting = false;
+    if (c.agent_done) return false;
+    if (c.agent == nullptr) {
+      const char* sock = std::getenv("SSH_AUTH_SOCK");
+      if (sock == nullptr || *sock == '\0') {
+        c.agent_done = true;
+        return false;
+      }
+      c.agent = libssh2_agent_init(c.session);
+      if (c.agent == nullptr || libssh2_agent_connect(c.agent) != 0 ||
+          libssh2_agent_list_identities(c.agent) != 0) {
+        c.agent_done = true;
+        return false;
+      }
+      if (libssh2_agent_get_identity(c.agent, &c.agent_key, nullptr) != 0) {
+        c.agent_done = true;
+        return false;
+      }
+    }
+    while (c.agent_key != nullptr) {
+      int rc = libssh2_agent_userauth(c.agent, host.user.c_str(), c.agent_key);
+      if (rc == LIBSSH2_ERROR_EAGAIN) {
+        waiting = true;
+        return false;
+      }
+      if (rc == 0) return true;
+      ++c.agent_keys_tried;
+      libssh2_agent_publickey* next = nullptr;
+      if (libssh2_agent_get_identity(c.agent, &next, c.agent_key) != 0) next = nullptr;
+      c.agent_key = next;
+    }
+    c.agent_done = true;
+    return false;
+  }
+
   bool advance_auth(std::size_t h) {
     Connection& c = connections[h];
     const HostAddress& host = hosts[h];
+    bool waiting = false;
+    if (try_agent(c, host, waiting)) {
+      c.state = ConnState::kReady;
+      return true;
+    }
+    if (waiting) return false;
     while (c.identity < host.identity_files.size()) {
       const std::string& file = host.identity_files[c.identity];
       int rc = libssh2_userauth_publickey_fromfile_ex(c.session, host.user.c_str(),
@@ -393,6 +449,8 @@ struct SshTransport::Impl {
     std::string tried = c.identities_tried.empty()
                             ? std::string("no identity file found (~/.ssh/id_ed25519, id_ecdsa)")
                             : fmt::format("tried {}", fmt::join(c.identities_tried, ", "));
+    if (c.agent_keys_tried > 0)
+      tried += fmt::format(" and {} ssh-agent key(s)", c.agent_keys_tried);
     break_connection(h, ErrorKind::kUnreachable,
                      fmt::format("authentication as '{}' failed ({}; ed25519 and ecdsa keys work, "
                                  "RSA needs libssh2 1.11)",

@@ -151,6 +151,39 @@ class ExecTest(unittest.TestCase):
             self.assertIn(f"{host} | two", proc.stdout)
 
 
+class AgentTest(unittest.TestCase):
+    """Keys held by ssh-agent authenticate when no key file is configured."""
+
+    def test_ssh_agent_keys(self):
+        fleet = Fleet(2, "127.0.10")
+        tmp = TempDir()
+        agent = None
+        try:
+            inv = tmp.write("inv.yaml", "".join(
+                l for l in read(fleet.inventory).splitlines(keepends=True) if "private_key_file" not in l))
+            env = dict(os.environ, HOME=tmp.path)  # no ~/.ssh/id_* to fall back on
+            env.pop("SSH_AUTH_SOCK", None)
+            args = [BIN, "--json", "-i", inv, "--known-hosts", fleet.known_hosts, "exec", "--", "true"]
+            proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+            self.assertEqual(proc.returncode, 4, proc.stderr)
+            self.assertIn("authentication", proc.stdout)
+            out = subprocess.run(["ssh-agent", "-s"], capture_output=True, text=True, check=True).stdout
+            for part in out.replace(";", "\n").splitlines():
+                if "=" in part and part.split("=")[0].strip() in ("SSH_AUTH_SOCK", "SSH_AGENT_PID"):
+                    key, value = part.strip().split("=", 1)
+                    env[key] = value
+            agent = int(env["SSH_AGENT_PID"])
+            subprocess.run(["ssh-add", os.path.join(fleet.dir, "client_key")], env=env, check=True,
+                           capture_output=True)
+            proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+            self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        finally:
+            if agent:
+                os.kill(agent, 15)
+            fleet.stop()
+            tmp.cleanup()
+
+
 class LogsTest(unittest.TestCase):
     """`flotilla logs`: the 3 a.m. patrol of every host's error logs."""
 

@@ -1,0 +1,108 @@
+// SshTransport against real sshd hosts (scripts/fleet.sh): uploads, reads,
+// connection reuse. The fleet is started here and stopped even on failure.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "core/remote_file.hpp"
+#include "core/ssh_transport.hpp"
+
+using namespace flotilla;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct LocalFleet {
+  fs::path dir;
+  std::vector<HostAddress> hosts;
+  explicit LocalFleet(int count) {
+    char pattern[] = "/tmp/flotilla-transport-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    std::string source = std::getenv("FLOTILLA_SOURCE") ? std::getenv("FLOTILLA_SOURCE") : ".";
+    std::string cmd = source + "/scripts/fleet.sh start " + dir.string() + " -n " +
+                      std::to_string(count) + " --net 127.0.9 >/dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    passwd* pw = ::getpwuid(::getuid());
+    const char* user = pw != nullptr ? pw->pw_name : nullptr;
+    for (int i = 1; i <= count; ++i) {
+      HostAddress h;
+      h.name = "h0" + std::to_string(i);
+      h.address = "127.0.9." + std::to_string(i);
+      h.port = 2222;
+      h.user = user != nullptr ? user : "root";
+      h.identity_files = {(dir / "client_key").string()};
+      hosts.push_back(h);
+    }
+  }
+  ~LocalFleet() {
+    std::string source = std::getenv("FLOTILLA_SOURCE") ? std::getenv("FLOTILLA_SOURCE") : ".";
+    std::system((source + "/scripts/fleet.sh stop " + dir.string() + " >/dev/null").c_str());
+    fs::remove_all(dir);
+  }
+  SshTransport transport() const {
+    SshOptions options;
+    options.known_hosts_files = {(dir / "known_hosts").string()};
+    return SshTransport(hosts, options);
+  }
+};
+
+std::string random_bytes(std::size_t n) {
+  std::mt19937_64 rng(42);
+  std::string out(n, '\0');
+  for (auto& c : out) c = static_cast<char>(rng());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("upload and read back 8 MB on several hosts over one connection each") {
+  LocalFleet fleet(3);
+  SshTransport transport = fleet.transport();
+  std::string data = random_bytes(8 << 20);
+  fs::path remote = fleet.dir / "uploaded" / "blob.bin";
+  std::vector<HostTask> tasks;
+  for (std::size_t h = 0; h < 3; ++h) {
+    tasks.push_back({h, upload_command(remote.string() + std::to_string(h), data, 0600,
+                                       std::chrono::seconds(60))});
+    tasks.push_back(
+        {h, read_file_command(remote.string() + std::to_string(h), std::chrono::seconds(60))});
+    tasks.push_back({h, {"echo $PPID", "", std::chrono::seconds(10)}});
+  }
+  auto results = transport.run(tasks);
+  for (std::size_t h = 0; h < 3; ++h) {
+    REQUIRE_MESSAGE(results[h * 3], (results[h * 3] ? "" : results[h * 3].error().message));
+    CHECK(results[h * 3]->ok());
+    REQUIRE(results[h * 3 + 1]);
+    CHECK(results[h * 3 + 1]->out.size() == data.size());
+    CHECK(sha256_hex(results[h * 3 + 1]->out) == sha256_hex(data));
+  }
+  // A later run() reuses the same SSH connection: same sshd session process.
+  auto again = transport.run({{0, {"echo $PPID", "", std::chrono::seconds(10)}}});
+  REQUIRE(again[0]);
+  CHECK(again[0]->out == results[2]->out);
+}
+
+TEST_CASE("a tampered upload is refused by the host and nothing is replaced") {
+  LocalFleet fleet(1);
+  SshTransport transport = fleet.transport();
+  fs::path remote = fleet.dir / "f.txt";
+  auto first =
+      transport.run({{0, upload_command(remote.string(), "v1", 0644, std::chrono::seconds(10))}});
+  REQUIRE(first[0]);
+  CHECK(first[0]->ok());
+  RemoteCommand bad = upload_command(remote.string(), "v2", 0644, std::chrono::seconds(10));
+  bad.stdin_data = "v2-corrupted";
+  auto second =
+      transport.run({{0, bad}, {0, read_file_command(remote.string(), std::chrono::seconds(10))}});
+  REQUIRE(second[0]);
+  CHECK(second[0]->exit_status == 65);
+  REQUIRE(second[1]);
+  CHECK(second[1]->out == "v1");
+}
