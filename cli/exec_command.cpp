@@ -35,7 +35,7 @@ Result<int> run_exec(const GlobalOptions& options, const ExecOptions& exec, Repo
   if (!targets) return tl::unexpected(targets.error());
   if (targets->hosts.empty()) return fail(ErrorKind::kBadInput, "the inventory has no hosts");
 
-  auto connection = FleetConnection::open(options, *targets);
+  auto connection = FleetConnection::open(options, *targets, reporter);
   if (!connection) return tl::unexpected(connection.error());
   FleetConnection& fleet = **connection;
   std::vector<HostTask> tasks;

@@ -44,7 +44,8 @@ std::vector<std::string> known_hosts_files(const GlobalOptions& options, const T
 }
 
 Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptions& options,
-                                                               const Targets& targets) {
+                                                               const Targets& targets,
+                                                               Reporter& reporter) {
   SshOptions ssh;
   ssh.known_hosts_files = known_hosts_files(options, targets);
   ssh.accept_new_host_keys = options.accept_new_host_keys;
@@ -63,14 +64,32 @@ Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptio
     }
     ssh.connect_timeout = *timeout;
   }
-  return std::make_unique<FleetConnection>(targets, std::move(ssh));
+  SshDefaults defaults = SshDefaults::from_environment();
+  std::string config_path = options.ssh_config;
+  if (config_path.empty() && targets.project && targets.project->ssh.config) {
+    config_path = *targets.project->ssh.config;
+  }
+  if (config_path.empty()) {
+    const char* home = std::getenv("HOME");
+    config_path = std::string(home != nullptr ? home : "") + "/.ssh/config";
+  }
+  if (config_path != "none") {
+    auto config = SshConfig::load(config_path);
+    if (!config) return tl::unexpected(config.error());
+    for (const auto& warning : config->warnings()) reporter.warning(warning);
+    defaults.config = std::move(*config);
+  }
+  std::vector<HostAddress> addresses;
+  for (std::size_t h : targets.hosts) {
+    auto address = host_address(targets.inventory.inventory, h, defaults);
+    if (!address) return tl::unexpected(address.error());
+    addresses.push_back(std::move(*address));
+  }
+  return std::make_unique<FleetConnection>(std::move(addresses), std::move(ssh));
 }
 
-FleetConnection::FleetConnection(const Targets& targets, SshOptions ssh) {
-  SshDefaults defaults = SshDefaults::from_environment();
-  for (std::size_t h : targets.hosts) {
-    addresses_.push_back(host_address(targets.inventory.inventory, h, defaults));
-  }
+FleetConnection::FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh)
+    : addresses_(std::move(addresses)) {
   transport_ = std::make_unique<SshTransport>(addresses_, std::move(ssh));
   g_cancel_target = transport_.get();
   struct sigaction action {};

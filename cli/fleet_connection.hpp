@@ -15,10 +15,12 @@ namespace flotilla {
 // flight, start nothing new); a second SIGINT exits at once.
 class FleetConnection {
  public:
-  // Fails (kBadInput) only for a malformed --connect-timeout.
+  // Resolves every selected host's address (inventory, then ~/.ssh/config or
+  // --ssh-config, then defaults). kBadInput for a malformed option, ssh
+  // config or ProxyJump.
   static Result<std::unique_ptr<FleetConnection>> open(const GlobalOptions& options,
-                                                       const Targets& targets);
-  FleetConnection(const Targets& targets, SshOptions ssh);
+                                                       const Targets& targets, Reporter& reporter);
+  FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh);
   ~FleetConnection();
 
   Transport& transport() { return *transport_; }

@@ -16,6 +16,7 @@ struct GlobalOptions {
   std::string known_hosts;  // --known-hosts
   bool accept_new_host_keys = false;
   std::string connect_timeout;  // overrides ssh.connect_timeout
+  std::string ssh_config;       // --ssh-config FILE, or "none"
   bool json = false;
   long forks = 0;  // 0: project's ssh.forks
   int verbose = 0;

@@ -65,7 +65,7 @@ Result<int> run_logs(GlobalOptions options, const LogsOptions& logs, Reporter& r
   }
   targets->hosts = selected;
 
-  auto connection = FleetConnection::open(options, *targets);
+  auto connection = FleetConnection::open(options, *targets, reporter);
   if (!connection) return tl::unexpected(connection.error());
   FleetConnection& fleet = **connection;
   std::string script = remote_logs_script(*unit, logs);

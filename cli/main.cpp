@@ -26,6 +26,8 @@ void add_global_options(CLI::App& app, flotilla::GlobalOptions& o) {
                "Trust and record keys of hosts not yet in known_hosts (never changed keys)");
   app.add_option("--connect-timeout", o.connect_timeout,
                  "Give up on a host that has not completed SSH login by then (default 10s)");
+  app.add_option("--ssh-config", o.ssh_config,
+                 "OpenSSH client config to honour (default ~/.ssh/config; 'none' to ignore)");
   app.add_flag("--json", o.json, "Machine-readable JSON on stdout; text goes to stderr");
   app.add_option("--forks", o.forks, "Hosts worked on in parallel")->check(CLI::Range(1, 5000));
   app.add_flag("-v,--verbose", o.verbose, "More detail (repeat for more)");

@@ -133,10 +133,23 @@ std::string known_hosts_name(const HostAddress& host) {
 }  // namespace
 
 struct SshTransport::Impl {
-  enum class ConnState { kIdle, kConnecting, kHandshake, kAuth, kReady, kBroken };
+  // kJumpWait and kTunnelOpen: a host behind a bastion (ProxyJump) waits for
+  // the bastion's session, then for a direct-tcpip channel through it.
+  enum class ConnState {
+    kIdle,
+    kJumpWait,
+    kTunnelOpen,
+    kConnecting,
+    kHandshake,
+    kAuth,
+    kReady,
+    kBroken
+  };
+  enum class JumpOp { kNone, kOpen, kWrite, kRead };
   enum class TaskState { kOpen, kExec, kWrite, kEof, kRead, kClose, kWaitClosed, kFree };
 
   struct Connection {
+    const HostAddress* address = nullptr;  // who this connection logs into
     ConnState state = ConnState::kIdle;
     int fd = -1;
     LIBSSH2_SESSION* session = nullptr;
@@ -148,6 +161,26 @@ struct SshTransport::Impl {
     bool agent_done = false;
     int agent_keys_tried = 0;
     Error broken;  // why, once kBroken
+    // Through a bastion: `fd` is our end of a socketpair that libssh2 reads
+    // as if it were the host's socket; `tunnel_fd` is the other end, pumped
+    // to and from the bastion's direct-tcpip channel.
+    int jump = -1;
+    LIBSSH2_CHANNEL* tunnel = nullptr;
+    int tunnel_fd = -1;
+    std::string to_channel;
+    std::string to_local;
+  };
+
+  // One bastion session carries the tunnels of every host behind it.
+  // libssh2 keeps one half-sent packet and one channel-open per session, so
+  // when a call returns EAGAIN with output pending, the next call on the
+  // session must be that same call (`busy_host`, `busy_op`).
+  struct Jump {
+    HostAddress address;
+    Connection conn;
+    int busy_host = -1;
+    JumpOp busy_op = JumpOp::kNone;
+    std::vector<LIBSSH2_CHANNEL*> dead_tunnels;  // freed when the transport closes
   };
 
   struct Running {
@@ -170,6 +203,7 @@ struct SshTransport::Impl {
   std::vector<HostAddress> hosts;
   SshOptions options;
   std::vector<Connection> connections;
+  std::vector<Jump> jumps;
   LIBSSH2_SESSION* known_hosts_session = nullptr;  // owns `known` (never connected)
   LIBSSH2_KNOWNHOSTS* known = nullptr;
   std::atomic<bool> cancelled{false};
@@ -183,6 +217,23 @@ struct SshTransport::Impl {
   Impl(std::vector<HostAddress> h, SshOptions o) : hosts(std::move(h)), options(std::move(o)) {
     init_libssh2_once();
     connections.resize(hosts.size());
+    jumps.reserve(hosts.size());  // Connection::address points into it
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+      connections[i].address = &hosts[i];
+      if (!hosts[i].jump) continue;
+      const HostAddress& j = *hosts[i].jump;
+      auto same = [&](const Jump& x) {
+        return x.address.address == j.address && x.address.port == j.port &&
+               x.address.user == j.user;
+      };
+      auto it = std::find_if(jumps.begin(), jumps.end(), same);
+      if (it == jumps.end()) {
+        jumps.push_back(Jump{j, {}, -1, JumpOp::kNone, {}});
+        it = jumps.end() - 1;
+      }
+      connections[i].jump = static_cast<int>(it - jumps.begin());
+    }
+    for (auto& j : jumps) j.conn.address = &j.address;
     known_hosts_session = libssh2_session_init();
     known = libssh2_knownhost_init(known_hosts_session);
     for (const auto& file : options.known_hosts_files) load_known_hosts(file);
@@ -190,6 +241,17 @@ struct SshTransport::Impl {
 
   ~Impl() {
     for (auto& c : connections) close_connection(c, true);
+    for (auto& j : jumps) {
+      if (j.conn.session != nullptr) {
+        timeval tv{0, 300'000};
+        ::setsockopt(j.conn.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        ::setsockopt(j.conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        libssh2_session_set_blocking(j.conn.session, 1);
+        for (auto* channel : j.dead_tunnels) libssh2_channel_free(channel);
+      }
+      j.dead_tunnels.clear();
+      close_connection(j.conn, true);
+    }
     if (known != nullptr) libssh2_knownhost_free(known);
     if (known_hosts_session != nullptr) libssh2_session_free(known_hosts_session);
   }
@@ -228,6 +290,19 @@ struct SshTransport::Impl {
     }
     if (c.fd >= 0) ::close(c.fd);
     c.fd = -1;
+    if (c.tunnel_fd >= 0) ::close(c.tunnel_fd);
+    c.tunnel_fd = -1;
+    if (c.tunnel != nullptr)
+      jumps[static_cast<std::size_t>(c.jump)].dead_tunnels.push_back(c.tunnel);
+    c.tunnel = nullptr;
+    c.to_channel.clear();
+    c.to_local.clear();
+  }
+
+  void fail_connection(Connection& c, ErrorKind kind, std::string message) {
+    close_connection(c, false);
+    c.state = ConnState::kBroken;
+    c.broken = Error{kind, std::move(message)};
   }
 
   void break_connection(std::size_t h, ErrorKind kind, std::string message) {
@@ -236,16 +311,13 @@ struct SshTransport::Impl {
       // The session goes away with its channels; freeing one now could block.
       work[h].running->channel = nullptr;
     }
-    close_connection(c, false);
-    c.state = ConnState::kBroken;
-    c.broken = Error{kind, std::move(message)};
+    fail_connection(c, kind, std::move(message));
   }
 
   // --- connection phases -------------------------------------------------
 
-  void start_connect(std::size_t h) {
-    Connection& c = connections[h];
-    const HostAddress& host = hosts[h];
+  void start_connect(Connection& c) {
+    const HostAddress& host = *c.address;
     c.deadline = Clock::now() + options.connect_timeout;
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -255,14 +327,14 @@ struct SshTransport::Impl {
     std::string port = std::to_string(host.port);
     int rc = ::getaddrinfo(host.address.c_str(), port.c_str(), &hints, &found);
     if (rc != 0 || found == nullptr) {
-      break_connection(h, ErrorKind::kUnreachable,
-                       fmt::format("cannot resolve {}: {}", host.address, gai_strerror(rc)));
+      fail_connection(c, ErrorKind::kUnreachable,
+                      fmt::format("cannot resolve {}: {}", host.address, gai_strerror(rc)));
       return;
     }
     c.fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) {
       ::freeaddrinfo(found);
-      break_connection(h, ErrorKind::kUnreachable, fmt::format("socket: {}", std::strerror(errno)));
+      fail_connection(c, ErrorKind::kUnreachable, fmt::format("socket: {}", std::strerror(errno)));
       return;
     }
     // The kernel notices a vanished peer in ~15 s even when no reply is due.
@@ -275,45 +347,47 @@ struct SshTransport::Impl {
     rc = ::connect(c.fd, found->ai_addr, found->ai_addrlen);
     ::freeaddrinfo(found);
     if (rc != 0 && errno != EINPROGRESS) {
-      break_connection(
-          h, ErrorKind::kUnreachable,
+      fail_connection(
+          c, ErrorKind::kUnreachable,
           fmt::format("connect to {}:{}: {}", host.address, host.port, std::strerror(errno)));
       return;
     }
     c.state = ConnState::kConnecting;
   }
 
-  bool advance_connecting(std::size_t h) {
-    Connection& c = connections[h];
+  bool advance_connecting(Connection& c) {
     pollfd p{c.fd, POLLOUT, 0};
     if (::poll(&p, 1, 0) <= 0) return false;
     int err = 0;
     socklen_t len = sizeof err;
     ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
-      break_connection(
-          h, ErrorKind::kUnreachable,
-          fmt::format("connect to {}:{}: {}", hosts[h].address, hosts[h].port, std::strerror(err)));
+      fail_connection(c, ErrorKind::kUnreachable,
+                      fmt::format("connect to {}:{}: {}", c.address->address, c.address->port,
+                                  std::strerror(err)));
       return true;
     }
+    start_session(c);
+    return true;
+  }
+
+  void start_session(Connection& c) {
     c.session = libssh2_session_init();
     libssh2_session_set_blocking(c.session, 0);
     set_method_preferences(c.session);
     c.state = ConnState::kHandshake;
-    return true;
   }
 
-  bool advance_handshake(std::size_t h) {
-    Connection& c = connections[h];
+  bool advance_handshake(Connection& c) {
     int rc = libssh2_session_handshake(c.session, c.fd);
     if (rc == LIBSSH2_ERROR_EAGAIN) return false;
     if (rc != 0) {
-      break_connection(h, ErrorKind::kUnreachable,
-                       fmt::format("SSH handshake failed: {}", session_error(c.session)));
+      fail_connection(c, ErrorKind::kUnreachable,
+                      fmt::format("SSH handshake failed: {}", session_error(c.session)));
       return true;
     }
-    if (auto refused = check_host_key(h)) {
-      break_connection(h, ErrorKind::kUnreachable, *refused);
+    if (auto refused = check_host_key(c)) {
+      fail_connection(c, ErrorKind::kUnreachable, *refused);
       return true;
     }
     c.state = ConnState::kAuth;
@@ -321,9 +395,8 @@ struct SshTransport::Impl {
   }
 
   // Strict: only a MATCH proceeds to authentication. Returns why not.
-  std::optional<std::string> check_host_key(std::size_t h) {
-    Connection& c = connections[h];
-    const HostAddress& host = hosts[h];
+  std::optional<std::string> check_host_key(Connection& c) {
+    const HostAddress& host = *c.address;
     std::size_t len = 0;
     int type = 0;
     const char* key = libssh2_session_hostkey(c.session, &len, &type);
@@ -420,9 +493,8 @@ struct SshTransport::Impl {
     return false;
   }
 
-  bool advance_auth(std::size_t h) {
-    Connection& c = connections[h];
-    const HostAddress& host = hosts[h];
+  bool advance_auth(Connection& c) {
+    const HostAddress& host = *c.address;
     bool waiting = false;
     if (try_agent(c, host, waiting)) {
       c.state = ConnState::kReady;
@@ -451,11 +523,178 @@ struct SshTransport::Impl {
                             : fmt::format("tried {}", fmt::join(c.identities_tried, ", "));
     if (c.agent_keys_tried > 0)
       tried += fmt::format(" and {} ssh-agent key(s)", c.agent_keys_tried);
-    break_connection(h, ErrorKind::kUnreachable,
-                     fmt::format("authentication as '{}' failed ({}; ed25519 and ecdsa keys work, "
-                                 "RSA needs libssh2 1.11)",
-                                 host.user, tried));
+    fail_connection(c, ErrorKind::kUnreachable,
+                    fmt::format("authentication as '{}' failed ({}; ed25519 and ecdsa keys work, "
+                                "RSA needs libssh2 1.11)",
+                                host.user, tried));
     return true;
+  }
+
+  // --- bastions (ProxyJump) ---------------------------------------------
+
+  std::string bastion_name(const Jump& j) const {
+    return fmt::format("{}@{}", j.address.user, known_hosts_name(j.address));
+  }
+
+  // Logs every bastion in use into its session; true if any made progress.
+  bool advance_jumps() {
+    bool any = false;
+    for (auto& j : jumps) {
+      bool progress = true;
+      while (progress) {
+        switch (j.conn.state) {
+          case ConnState::kConnecting:
+            progress = advance_connecting(j.conn);
+            break;
+          case ConnState::kHandshake:
+            progress = advance_handshake(j.conn);
+            break;
+          case ConnState::kAuth:
+            progress = advance_auth(j.conn);
+            break;
+          default:
+            progress = false;
+        }
+        any = any || progress;
+      }
+    }
+    return any;
+  }
+
+  bool advance_jump_wait(Connection& c) {
+    Jump& j = jumps[static_cast<std::size_t>(c.jump)];
+    if (j.conn.state == ConnState::kIdle) {
+      start_connect(j.conn);
+      return true;
+    }
+    if (j.conn.state == ConnState::kBroken) {
+      fail_connection(c, j.conn.broken.kind,
+                      fmt::format("via bastion {}: {}", bastion_name(j), j.conn.broken.message));
+      return true;
+    }
+    if (j.conn.state != ConnState::kReady) return false;
+    c.state = ConnState::kTunnelOpen;
+    return true;
+  }
+
+  bool session_wants_to_send(LIBSSH2_SESSION* session) const {
+    return (libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
+  }
+
+  // Opens the direct-tcpip channel to the host and hands libssh2 one end of
+  // a socketpair as the host's socket.
+  bool open_tunnel(std::size_t h) {
+    Connection& c = connections[h];
+    Jump& j = jumps[static_cast<std::size_t>(c.jump)];
+    if (j.busy_host >= 0 && j.busy_host != static_cast<int>(h)) return false;
+    LIBSSH2_CHANNEL* channel = libssh2_channel_direct_tcpip_ex(
+        j.conn.session, c.address->address.c_str(), c.address->port, "127.0.0.1", 22);
+    if (channel == nullptr) {
+      if (libssh2_session_last_errno(j.conn.session) == LIBSSH2_ERROR_EAGAIN) {
+        j.busy_host = static_cast<int>(h);  // one channel open at a time per session
+        j.busy_op = JumpOp::kOpen;
+        return false;
+      }
+      j.busy_host = -1;
+      fail_connection(c, ErrorKind::kUnreachable,
+                      fmt::format("bastion {} could not reach {}: {}", bastion_name(j),
+                                  known_hosts_name(*c.address), session_error(j.conn.session)));
+      return true;
+    }
+    j.busy_host = -1;
+    j.busy_op = JumpOp::kNone;
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+      j.dead_tunnels.push_back(channel);
+      fail_connection(c, ErrorKind::kUnreachable,
+                      fmt::format("socketpair: {}", std::strerror(errno)));
+      return true;
+    }
+    c.tunnel = channel;
+    c.fd = pair[0];
+    c.tunnel_fd = pair[1];
+    start_session(c);
+    return true;
+  }
+
+  // Moves bytes between one host's socketpair and its bastion channel.
+  // Returns true if any byte moved.
+  bool pump(std::size_t h) {
+    Connection& c = connections[h];
+    if (c.tunnel == nullptr) return false;
+    Jump& j = jumps[static_cast<std::size_t>(c.jump)];
+    const int me = static_cast<int>(h);
+    if (j.busy_host >= 0 && (j.busy_host != me || j.busy_op == JumpOp::kOpen)) return false;
+    bool progress = false;
+    char buffer[32768];
+    auto broken = [&](const char* what) {
+      fail_connection(c, ErrorKind::kUnreachable,
+                      fmt::format("{} through bastion {}: {}", what, bastion_name(j),
+                                  session_error(j.conn.session)));
+      if (j.busy_host == me) j.busy_host = -1;
+      return true;
+    };
+    // Host session -> bastion channel.
+    while (c.to_channel.size() < (1u << 20)) {
+      ssize_t n = ::recv(c.tunnel_fd, buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n <= 0) break;
+      c.to_channel.append(buffer, static_cast<std::size_t>(n));
+      progress = true;
+    }
+    while (!c.to_channel.empty()) {
+      ssize_t n = libssh2_channel_write(c.tunnel, c.to_channel.data(), c.to_channel.size());
+      if (n == LIBSSH2_ERROR_EAGAIN) {
+        if (session_wants_to_send(j.conn.session)) {
+          j.busy_host = me;
+          j.busy_op = JumpOp::kWrite;
+          return progress;
+        }
+        break;  // the channel window is full: read meanwhile
+      }
+      if (n < 0) return broken("sending");
+      c.to_channel.erase(0, static_cast<std::size_t>(n));
+      progress = true;
+    }
+    if (j.busy_op == JumpOp::kWrite && j.busy_host == me) j.busy_host = -1;
+    // Bastion channel -> host session.
+    while (c.to_local.size() < (1u << 20)) {
+      ssize_t n = libssh2_channel_read(c.tunnel, buffer, sizeof buffer);
+      if (n == LIBSSH2_ERROR_EAGAIN) {
+        if (session_wants_to_send(j.conn.session)) {  // a window adjust is half sent
+          j.busy_host = me;
+          j.busy_op = JumpOp::kRead;
+          return progress;
+        }
+        break;
+      }
+      if (n < 0) return broken("receiving");
+      if (n == 0) break;
+      c.to_local.append(buffer, static_cast<std::size_t>(n));
+      progress = true;
+    }
+    if (j.busy_op == JumpOp::kRead && j.busy_host == me) j.busy_host = -1;
+    while (!c.to_local.empty()) {
+      ssize_t n =
+          ::send(c.tunnel_fd, c.to_local.data(), c.to_local.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n <= 0) break;
+      c.to_local.erase(0, static_cast<std::size_t>(n));
+      progress = true;
+    }
+    if (c.to_local.empty() && libssh2_channel_eof(c.tunnel) == 1) {
+      ::shutdown(c.tunnel_fd, SHUT_WR);  // the host closed: the session sees EOF
+    }
+    return progress;
+  }
+
+  bool pump_all() {
+    bool any = false;
+    for (std::size_t h = 0; h < connections.size(); ++h) {
+      if (pump(h)) {
+        any = true;
+        if (h < work.size()) work[h].kick = true;
+      }
+    }
+    return any;
   }
 
   // --- tasks ---------------------------------------------------------------
@@ -601,17 +840,28 @@ struct SshTransport::Impl {
       progress = false;
       switch (c.state) {
         case ConnState::kIdle:
-          start_connect(h);
+          if (c.jump >= 0) {
+            c.deadline = Clock::now() + options.connect_timeout;
+            c.state = ConnState::kJumpWait;
+          } else {
+            start_connect(c);
+          }
           progress = true;
           break;
+        case ConnState::kJumpWait:
+          progress = advance_jump_wait(c);
+          break;
+        case ConnState::kTunnelOpen:
+          progress = open_tunnel(h);
+          break;
         case ConnState::kConnecting:
-          progress = advance_connecting(h);
+          progress = advance_connecting(c);
           break;
         case ConnState::kHandshake:
-          progress = advance_handshake(h);
+          progress = advance_handshake(c);
           break;
         case ConnState::kAuth:
-          progress = advance_auth(h);
+          progress = advance_auth(c);
           break;
         case ConnState::kBroken:
           fail_host(h, c.broken);
@@ -646,7 +896,8 @@ struct SshTransport::Impl {
 
   void check_deadlines(std::size_t h, Clock::time_point now) {
     Connection& c = connections[h];
-    bool connecting = c.state == ConnState::kConnecting || c.state == ConnState::kHandshake ||
+    bool connecting = c.state == ConnState::kJumpWait || c.state == ConnState::kTunnelOpen ||
+                      c.state == ConnState::kConnecting || c.state == ConnState::kHandshake ||
                       c.state == ConnState::kAuth;
     if (connecting && now >= c.deadline) {
       break_connection(
@@ -698,6 +949,9 @@ struct SshTransport::Impl {
     for (auto& c : connections) {
       if (c.state == ConnState::kBroken) c.state = ConnState::kIdle;  // retry in a new run()
     }
+    for (auto& j : jumps) {
+      if (j.conn.state == ConnState::kBroken) j.conn.state = ConnState::kIdle;
+    }
 
     std::vector<std::size_t> active;
     std::vector<pollfd> fds;
@@ -708,9 +962,18 @@ struct SshTransport::Impl {
         work[pending.front()].kick = true;
         pending.pop_front();
       }
-      for (std::size_t h : active) {
-        if (work[h].kick) advance(h);
-        work[h].kick = false;
+      // Bastions first, then bytes through them, then the hosts; again until
+      // nothing moves, as libssh2 may hold data it already read.
+      for (int pass = 0; pass < 64; ++pass) {
+        bool moved = advance_jumps();
+        for (int i = 0; i < 64 && pump_all(); ++i) moved = true;
+        for (std::size_t h : active) {
+          if (!work[h].kick) continue;
+          work[h].kick = false;
+          advance(h);
+          if (connections[h].tunnel != nullptr) moved = true;
+        }
+        if (!moved || jumps.empty()) break;
       }
       std::erase_if(active, [&](std::size_t h) { return host_done(h); });
       if (active.empty() && (pending.empty() || cancelled)) break;
@@ -732,14 +995,40 @@ struct SshTransport::Impl {
                                   ? work[h].running->deadline
                                   : c.deadline);
       }
+      std::size_t host_fds = fds.size();
+      for (auto& j : jumps) {
+        if (j.conn.fd < 0) continue;
+        short events = j.conn.state == ConnState::kConnecting ? POLLOUT : POLLIN;
+        if (j.conn.session != nullptr && session_wants_to_send(j.conn.session)) events |= POLLOUT;
+        fds.push_back(pollfd{j.conn.fd, events, 0});
+        if (j.conn.state != ConnState::kReady) next = std::min(next, j.conn.deadline);
+      }
+      for (std::size_t h : active) {
+        const Connection& c = connections[h];
+        if (c.tunnel_fd < 0) continue;
+        fds.push_back(pollfd{
+            c.tunnel_fd, static_cast<short>(c.to_local.empty() ? POLLIN : POLLIN | POLLOUT), 0});
+      }
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
       int ready =
           ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 500)));
       if (ready < 0 && errno != EINTR) break;
-      for (std::size_t i = 0; i < fds.size(); ++i) {
+      for (std::size_t i = 0; i < host_fds; ++i) {
         if (fds[i].revents != 0) work[fd_hosts[i]].kick = true;
       }
       now = Clock::now();
+      for (auto& j : jumps) {
+        bool logging_in = j.conn.state == ConnState::kConnecting ||
+                          j.conn.state == ConnState::kHandshake || j.conn.state == ConnState::kAuth;
+        if (logging_in && now >= j.conn.deadline) {
+          fail_connection(j.conn, ErrorKind::kUnreachable,
+                          fmt::format("timed out connecting after {}",
+                                      format_duration(options.connect_timeout)));
+        }
+      }
+      for (std::size_t h : active) {
+        if (connections[h].state == ConnState::kJumpWait) work[h].kick = true;
+      }
       for (std::size_t h : active) {
         check_deadlines(h, now);
         if (connections[h].state == ConnState::kReady && work[h].running == std::nullopt) {

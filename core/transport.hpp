@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,9 @@ struct HostAddress {
   std::string address;  // ansible_host, or the name
   int port = 22;
   std::string user;
-  std::vector<std::string> identity_files;  // tried in order
+  std::vector<std::string> identity_files;  // tried in order, after ssh-agent keys
+  // Reach the host through this bastion (ProxyJump; one hop).
+  std::shared_ptr<const HostAddress> jump;
 };
 
 // A command for one host. `command` is run by the remote user's shell, so it

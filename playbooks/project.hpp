@@ -19,6 +19,7 @@ struct HostCount {
 
 struct SshSettings {
   std::optional<std::string> known_hosts;  // default: ~/.ssh/known_hosts
+  std::optional<std::string> config;       // OpenSSH client config; default ~/.ssh/config
   Duration connect_timeout = std::chrono::seconds(10);
   Duration command_timeout = std::chrono::minutes(10);
   long forks = 50;

@@ -19,8 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kTopKeys = {"project", "state_dir", "ssh", "environments", "units"};
-const std::vector<std::string> kSshKeys = {"known_hosts", "connect_timeout", "command_timeout",
-                                           "forks"};
+const std::vector<std::string> kSshKeys = {"known_hosts", "config", "connect_timeout",
+                                           "command_timeout", "forks"};
 const std::vector<std::string> kEnvKeys = {"inventory", "branches", "require_ticket", "lock_host"};
 const std::vector<std::string> kUnitKeys = {
     "kind",   "hosts",   "source", "deploy_to", "keep_releases", "run",
@@ -102,6 +102,10 @@ class ProjectReader {
     if (auto* n = node.find("known_hosts")) {
       if (auto s = in_.string(*n, "ssh.known_hosts"))
         ssh.known_hosts = expand_path(*s, project_.dir);
+    }
+    if (auto* n = node.find("config")) {
+      if (auto s = in_.string(*n, "ssh.config"))
+        ssh.config = *s == "none" ? *s : expand_path(*s, project_.dir);
     }
     if (auto* n = node.find("connect_timeout")) {
       if (auto d = in_.duration(*n, "ssh.connect_timeout")) ssh.connect_timeout = *d;

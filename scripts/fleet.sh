@@ -2,7 +2,7 @@
 # A local fleet of real sshd servers on loopback, for tests, the demo and
 # benchmarks.
 #
-#   scripts/fleet.sh start DIR [-n COUNT] [--net 127.0.2] [--port 2222] [--pairs]
+#   scripts/fleet.sh start DIR [-n COUNT] [--net 127.0.2] [--port 2222] [--pairs] [--log-level LEVEL]
 #   scripts/fleet.sh stop DIR
 #
 # Host i listens on NET.i:PORT with its own ed25519 host key. As root, each
@@ -18,13 +18,14 @@ usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || usage
 shift 2
-count=4 net=127.0.2 port=2222 pairs=0
+count=4 net=127.0.2 port=2222 pairs=0 log_level=VERBOSE
 while [ $# -gt 0 ]; do
   case $1 in
     -n) count=$2; shift 2 ;;
     --net) net=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
     --pairs) pairs=1; shift ;;
+    --log-level) log_level=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -92,7 +93,7 @@ PermitRootLogin prohibit-password
 Subsystem sftp internal-sftp
 MaxStartups 1000
 MaxSessions 100
-LogLevel VERBOSE
+LogLevel $log_level
 EOF
     if [ $private_srv = 1 ]; then
       mkdir -p /srv

@@ -15,12 +15,14 @@ FLEET_SH = os.path.join(SOURCE, "scripts", "fleet.sh")
 class Fleet:
     """Starts COUNT hosts on NET.1..COUNT; stopped on stop() or at exit, even after failures."""
 
-    def __init__(self, count, net, pairs=False):
+    def __init__(self, count, net, pairs=False, log_level=None):
         self.dir = tempfile.mkdtemp(prefix="flotilla-fleet-")
         self.count, self.net = count, net
         args = [FLEET_SH, "start", self.dir, "-n", str(count), "--net", net]
         if pairs:
             args.append("--pairs")
+        if log_level:
+            args += ["--log-level", log_level]
         atexit.register(self.stop)
         subprocess.run(args, check=True, capture_output=True, text=True)
         self.inventory = os.path.join(self.dir, "inventory.yaml")

@@ -184,6 +184,92 @@ class AgentTest(unittest.TestCase):
             tmp.cleanup()
 
 
+class BastionTest(unittest.TestCase):
+    """ProxyJump through a bastion, and ~/.ssh/config resolution."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fleet = Fleet(3, "127.0.11", log_level="DEBUG1")  # h01 is the bastion
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fleet.stop()
+
+    def setUp(self):
+        self.tmp = TempDir()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_proxy_jump_carries_the_traffic(self):
+        inv = self.tmp.write("inv.yaml", read(self.fleet.inventory).replace(
+            "h02: {ansible_host: 127.0.11.2}", "h02: {ansible_host: 127.0.11.2, flotilla_proxy_jump: '127.0.11.1:2222'}").replace(
+            "h03: {ansible_host: 127.0.11.3}", "h03: {ansible_host: 127.0.11.3, flotilla_proxy_jump: '127.0.11.1:2222'}"))
+        before = len(self.fleet.log("h01"))
+        proc, doc = run_json("-i", inv, "--known-hosts", self.fleet.known_hosts, "--ssh-config", "none",
+                             "-l", "h02:h03", "exec", "--", "head -c 1000000 /dev/zero | tr '\\0' x")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(doc["hosts"]["h02"]["stdout"], "x" * 1000000)
+        self.assertEqual(doc["hosts"]["h03"]["stdout"], "x" * 1000000)
+        time.sleep(0.3)
+        # The bastion's sshd opened the tunnels: one bastion session, two channels.
+        bastion_log = self.fleet.log("h01")[before:]
+        for target in ("127.0.11.2", "127.0.11.3"):
+            self.assertIn(f"server_request_direct_tcpip: originator 127.0.0.1 port 22, target {target} port 2222",
+                          bastion_log)
+        self.assertEqual(bastion_log.count("Accepted publickey"), 1)
+
+    def test_bastion_host_key_is_checked_too(self):
+        known = "".join(l for l in read(self.fleet.known_hosts).splitlines(keepends=True)
+                        if not l.startswith("[127.0.11.1]"))
+        known_path = self.tmp.write("known_hosts", known)
+        inv = self.tmp.write("inv.yaml", read(self.fleet.inventory).replace(
+            "h02: {ansible_host: 127.0.11.2}", "h02: {ansible_host: 127.0.11.2, flotilla_proxy_jump: '127.0.11.1:2222'}"))
+        proc, doc = run_json("-i", inv, "--known-hosts", known_path, "--ssh-config", "none",
+                             "-l", "h02", "exec", "--", "true")
+        self.assertEqual(proc.returncode, 4)
+        self.assertIn("via bastion", doc["hosts"]["h02"]["error"])
+        self.assertIn("unknown host key for [127.0.11.1]:2222", doc["hosts"]["h02"]["error"])
+
+    def test_ssh_config_hostname_port_user_key_and_proxyjump(self):
+        key = os.path.join(self.fleet.dir, "client_key")
+        user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+        config = self.tmp.write("ssh_config", f"""
+# as an operator's ~/.ssh/config would say it
+Host bastion
+    HostName 127.0.11.1
+Host game-*
+    ProxyJump bastion
+Host game-3
+    HostName 127.0.11.3
+Host *
+    Port 2222
+    User {user}
+    IdentityFile {key}
+Match host nothing
+    Port 1
+""")
+        inv = self.tmp.write("inv.yaml", "all:\n  hosts:\n    game-3:\n    direct:\n      ansible_host: 127.0.11.2\n")
+        proc, doc = run_json("-i", inv, "--known-hosts", self.fleet.known_hosts, "--ssh-config", config,
+                             "exec", "--", "echo $SSH_CONNECTION")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(doc["hosts"]["game-3"]["stdout"].split()[2], "127.0.11.3")
+        self.assertEqual(doc["hosts"]["direct"]["stdout"].split()[2], "127.0.11.2")
+        self.assertIn("Match blocks are not supported", proc.stderr)
+        # Inventory variables win over the config: a wrong port fails.
+        inv = self.tmp.write("inv2.yaml", "all:\n  hosts:\n    game-3: {ansible_port: 1}\n")
+        proc, doc = run_json("-i", inv, "--known-hosts", self.fleet.known_hosts, "--ssh-config", config,
+                             "--connect-timeout", "2s", "exec", "--", "true")
+        self.assertEqual(proc.returncode, 4)
+        self.assertIn("127.0.11.3", doc["hosts"]["game-3"]["error"])
+
+    def test_two_hop_proxy_jump_is_refused_clearly(self):
+        inv = self.tmp.write("inv.yaml", "all:\n  hosts:\n    a: {flotilla_proxy_jump: 'b1,b2'}\n")
+        proc = run("-i", inv, "--ssh-config", "none", "exec", "--", "true")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("only one bastion hop", proc.stderr)
+
+
 class LogsTest(unittest.TestCase):
     """`flotilla logs`: the 3 a.m. patrol of every host's error logs."""
 

@@ -22,19 +22,19 @@ namespace {
 struct LocalFleet {
   fs::path dir;
   std::vector<HostAddress> hosts;
-  explicit LocalFleet(int count) {
+  explicit LocalFleet(int count, const char* net = "127.0.9") {
     char pattern[] = "/tmp/flotilla-transport-XXXXXX";
     dir = ::mkdtemp(pattern);
     std::string source = std::getenv("FLOTILLA_SOURCE") ? std::getenv("FLOTILLA_SOURCE") : ".";
     std::string cmd = source + "/scripts/fleet.sh start " + dir.string() + " -n " +
-                      std::to_string(count) + " --net 127.0.9 >/dev/null";
+                      std::to_string(count) + " --net " + net + " >/dev/null";
     REQUIRE(std::system(cmd.c_str()) == 0);
     passwd* pw = ::getpwuid(::getuid());
     const char* user = pw != nullptr ? pw->pw_name : nullptr;
     for (int i = 1; i <= count; ++i) {
       HostAddress h;
       h.name = "h0" + std::to_string(i);
-      h.address = "127.0.9." + std::to_string(i);
+      h.address = std::string(net) + "." + std::to_string(i);
       h.port = 2222;
       h.user = user != nullptr ? user : "root";
       h.identity_files = {(dir / "client_key").string()};
@@ -105,4 +105,28 @@ TEST_CASE("a tampered upload is refused by the host and nothing is replaced") {
   CHECK(second[0]->exit_status == 65);
   REQUIRE(second[1]);
   CHECK(second[1]->out == "v1");
+}
+
+TEST_CASE("uploads to several hosts through one bastion arrive intact") {
+  LocalFleet fleet(6, "127.0.12");
+  std::vector<HostAddress> hosts = fleet.hosts;
+  auto bastion = std::make_shared<HostAddress>(hosts[0]);
+  for (std::size_t h = 1; h < hosts.size(); ++h) hosts[h].jump = bastion;
+  SshOptions options;
+  options.known_hosts_files = {(fleet.dir / "known_hosts").string()};
+  SshTransport transport(hosts, options);
+  std::string data = random_bytes(3 << 20);
+  std::vector<HostTask> tasks;
+  for (std::size_t h = 1; h < hosts.size(); ++h) {
+    std::string path = (fleet.dir / ("via-bastion-" + std::to_string(h))).string();
+    tasks.push_back({h, upload_command(path, data, 0600, std::chrono::seconds(60))});
+    tasks.push_back({h, {"sha256sum < " + path + " | cut -c1-64", "", std::chrono::seconds(30)}});
+  }
+  auto results = transport.run(tasks);
+  for (std::size_t i = 0; i < results.size(); i += 2) {
+    REQUIRE_MESSAGE(results[i], (results[i] ? "" : results[i].error().message));
+    CHECK(results[i]->ok());
+    REQUIRE(results[i + 1]);
+    CHECK(results[i + 1]->out == sha256_hex(data) + "\n");
+  }
 }

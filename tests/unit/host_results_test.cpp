@@ -28,8 +28,9 @@ struct Captured {
 };
 
 std::vector<HostAddress> three_hosts() {
-  return {HostAddress{"h01", "10.0.0.1", 22, "u", {}}, HostAddress{"h02", "10.0.0.2", 22, "u", {}},
-          HostAddress{"h03", "10.0.0.3", 22, "u", {}}};
+  std::vector<HostAddress> hosts(3);
+  for (int i = 0; i < 3; ++i) hosts[i].name = "h0" + std::to_string(i + 1);
+  return hosts;
 }
 
 std::vector<HostTask> one_task_each(const std::string& command) {
