@@ -142,6 +142,22 @@ class ExecTest(unittest.TestCase):
         self.assertIn("timed out after 1s", doc["hosts"]["h09"]["error"])
         self.assertLess(time.monotonic() - start, 5)
 
+    def test_sigint_finishes_in_flight_and_starts_nothing_new(self):
+        import json
+        import signal
+        proc = subprocess.Popen([BIN, "--json", "-i", self.fleet.inventory, "--known-hosts", self.fleet.known_hosts,
+                                 "-l", "h13:h14:h15", "--forks", "1", "exec", "--", "sleep 1.5; echo finished"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.7)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        doc = json.loads(out)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn("interrupted", err)
+        self.assertEqual(doc["hosts"]["h13"]["stdout"], "finished\n")  # the step in flight completed
+        for host in ("h14", "h15"):
+            self.assertIn("not started: interrupted", doc["hosts"][host]["error"])
+
     def test_streaming_prefixes_lines_with_the_host(self):
         proc = run("-i", self.fleet.inventory, "--known-hosts", self.fleet.known_hosts, "-l", "h11:h12",
                    "exec", "--stream", "--", "echo one; echo two")
