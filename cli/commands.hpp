@@ -11,6 +11,8 @@ namespace flotilla {
 // `action` to what runs once parsing succeeds.
 void add_inventory_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                            CommandAction& action);
+void add_build_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                       CommandAction& action);
 void add_logs_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                       CommandAction& action);
 void add_exec_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,

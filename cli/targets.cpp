@@ -7,33 +7,43 @@
 
 namespace flotilla {
 
+Result<ProjectEnvironment> load_project_environment(const GlobalOptions& options) {
+  auto path = find_project_file(options.file);
+  if (!path) return tl::unexpected(path.error());
+  auto project = load_project_file(*path);
+  if (!project) return tl::unexpected(project.error());
+  ProjectEnvironment out{std::move(*project), nullptr};
+  if (out.project.environments.empty()) {
+    return fail(ErrorKind::kBadInput, fmt::format("{}: no environments defined", *path));
+  }
+  std::string env_name = options.env;
+  if (env_name.empty()) {
+    if (out.project.environments.size() > 1) {
+      std::vector<std::string> names;
+      for (const auto& e : out.project.environments) names.push_back(e.name);
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("choose an environment with -e ({})", fmt::join(names, ", ")));
+    }
+    env_name = out.project.environments.front().name;
+  }
+  out.environment = out.project.environment(env_name);
+  if (out.environment == nullptr) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("unknown environment '{}' in {}", env_name, *path));
+  }
+  return out;
+}
+
 Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, bool need_project) {
   Targets targets;
   std::string inventory_path = options.inventory;
   if (need_project || inventory_path.empty()) {
-    auto path = find_project_file(options.file);
-    if (!path) return tl::unexpected(path.error());
-    auto project = load_project_file(*path);
-    if (!project) return tl::unexpected(project.error());
-    targets.project = std::move(*project);
-    if (targets.project->environments.empty()) {
-      return fail(ErrorKind::kBadInput, fmt::format("{}: no environments defined", *path));
-    }
-    std::string env_name = options.env;
-    if (env_name.empty()) {
-      if (targets.project->environments.size() > 1) {
-        std::vector<std::string> names;
-        for (const auto& e : targets.project->environments) names.push_back(e.name);
-        return fail(ErrorKind::kBadInput,
-                    fmt::format("choose an environment with -e ({})", fmt::join(names, ", ")));
-      }
-      env_name = targets.project->environments.front().name;
-    }
+    auto loaded = load_project_environment(options);
+    if (!loaded) return tl::unexpected(loaded.error());
+    std::string env_name = loaded->environment->name;
+    targets.project =
+        std::move(loaded->project);  // re-point: the pointer was into the moved object
     targets.environment = targets.project->environment(env_name);
-    if (targets.environment == nullptr) {
-      return fail(ErrorKind::kBadInput,
-                  fmt::format("unknown environment '{}' in {}", env_name, *path));
-    }
     if (inventory_path.empty()) inventory_path = targets.environment->inventory;
   }
   auto inventory = load_ansible_yaml_inventory(inventory_path);

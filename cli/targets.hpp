@@ -20,6 +20,14 @@ struct Targets {
   std::vector<std::size_t> hosts;  // selected, inventory order
 };
 
+// The project file and the chosen environment (-e, or the only one).
+// `environment` points into `project`: re-find it after moving the project.
+struct ProjectEnvironment {
+  Project project;
+  const Environment* environment = nullptr;
+};
+Result<ProjectEnvironment> load_project_environment(const GlobalOptions& options);
+
 // Loads project file and inventory as the global options say; reports the
 // inventory's warnings. `need_project`: commands that need units.
 Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, bool need_project);

@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/sha256.hpp"
 #include "core/transport.hpp"
 
 namespace flotilla {
@@ -18,8 +19,5 @@ RemoteCommand upload_command(const std::string& path, std::string data, int mode
 
 // Prints the file; exit non-zero if it cannot be read.
 RemoteCommand read_file_command(const std::string& path, Duration timeout);
-
-// Lowercase hex sha256 (OpenSSL).
-std::string sha256_hex(std::string_view data);
 
 }  // namespace flotilla

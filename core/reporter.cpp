@@ -53,6 +53,10 @@ void Reporter::progress(std::string_view line) {
   if (!options_.quiet) write(options_.json ? err_ : out_, line);
 }
 
+void Reporter::note(std::string_view line) {
+  if (!options_.quiet) write(err_, line);
+}
+
 void Reporter::verbose(std::string_view line) {
   if (options_.verbosity > 0) write(err_, line);
 }

@@ -40,6 +40,8 @@ class Reporter {
   // Progress for humans: stderr in JSON mode, hidden with -q.
   void progress(std::string_view line);
   void verbose(std::string_view line);
+  // A human summary that must never mix with stdout's result (stderr, hidden with -q).
+  void note(std::string_view line);
   void warning(std::string_view message);
   void error(std::string_view message);
 

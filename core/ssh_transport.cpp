@@ -1,5 +1,7 @@
 #include "core/ssh_transport.hpp"
 
+#include "core/known_hosts.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -1067,5 +1069,53 @@ void SshTransport::cancel() { impl_->cancelled = true; }
 std::string SshTransport::library_version() { return std::string("libssh2 ") + libssh2_version(0); }
 
 bool SshTransport::supports_rsa_sha2() { return LIBSSH2_VERSION_NUM >= 0x010b00; }
+
+}  // namespace flotilla
+
+namespace flotilla {
+
+KnownHostVerdict check_known_host(const std::vector<std::string>& known_hosts_files,
+                                  const std::string& host, int port, const std::string& key_type,
+                                  const char* key, std::size_t key_length) {
+  init_libssh2_once();
+  static const std::pair<const char*, int> kTypes[] = {
+      {"ssh-ed25519", LIBSSH2_KNOWNHOST_KEY_ED25519},
+      {"ecdsa-sha2-nistp256", LIBSSH2_KNOWNHOST_KEY_ECDSA_256},
+      {"ecdsa-sha2-nistp384", LIBSSH2_KNOWNHOST_KEY_ECDSA_384},
+      {"ecdsa-sha2-nistp521", LIBSSH2_KNOWNHOST_KEY_ECDSA_521},
+      {"ssh-rsa", LIBSSH2_KNOWNHOST_KEY_SSHRSA}};
+  int type = LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+  for (auto [name, value] : kTypes) {
+    if (key_type == name) type = value;
+  }
+  if (type == LIBSSH2_KNOWNHOST_KEY_UNKNOWN || key == nullptr) return KnownHostVerdict::kFailure;
+  LIBSSH2_SESSION* session = libssh2_session_init();
+  LIBSSH2_KNOWNHOSTS* known = libssh2_knownhost_init(session);
+  for (const auto& path : known_hosts_files) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto first = line.find_first_not_of(" \t");
+      if (first == std::string::npos || line[first] == '#') continue;
+      libssh2_knownhost_readline(known, line.c_str(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+    }
+  }
+  libssh2_knownhost* entry = nullptr;
+  int check = libssh2_knownhost_checkp(
+      known, host.c_str(), port, key, key_length,
+      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | type, &entry);
+  libssh2_knownhost_free(known);
+  libssh2_session_free(session);
+  switch (check) {
+    case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+      return KnownHostVerdict::kMatch;
+    case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+      return KnownHostVerdict::kMismatch;
+    case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+      return KnownHostVerdict::kNotFound;
+    default:
+      return KnownHostVerdict::kFailure;
+  }
+}
 
 }  // namespace flotilla

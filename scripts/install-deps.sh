@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config clang-format python3
+  build-essential cmake ninja-build pkg-config clang-format python3 git
   libssh2-1-dev libcli11-dev libyaml-cpp-dev libfmt-dev libgit2-dev nlohmann-json3-dev
   doctest-dev libarchive-dev libzstd-dev libssl-dev libexpected-dev libcpp-httplib-dev
   openssh-server openssh-client iproute2 procps util-linux
