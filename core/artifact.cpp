@@ -113,7 +113,7 @@ Result<Manifest> scan_output(const std::string& root_text) {
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec)
         return fail(ErrorKind::kFailed, fmt::format("reading build output: {}", ec.message()));
-      auto r = add(it->path(), fs::relative(it->path(), root).generic_string());
+      auto r = add(it->path(), it->path().lexically_relative(root).generic_string());
       if (!r) return tl::unexpected(r.error());
     }
   } else {

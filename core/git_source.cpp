@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <regex>
 
 #include <fmt/format.h>
@@ -16,10 +15,13 @@
 namespace flotilla {
 namespace {
 
-void init_libgit2_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
-}
+// libgit2's global state, released at exit (LeakSanitizer checks that).
+struct LibGit2 {
+  LibGit2() { git_libgit2_init(); }
+  ~LibGit2() { git_libgit2_shutdown(); }
+};
+
+void init_libgit2_once() { static LibGit2 library; }
 
 std::string last_git_error() {
   const git_error* e = git_error_last();
@@ -114,7 +116,6 @@ int credentials(git_credential** out, const char* /*url*/, const char* username_
 
 struct GitSource::Impl {
   git_repository* repo = nullptr;
-  bool fetched = false;  // a URL cache: remote-tracking branches count
   ~Impl() {
     if (repo != nullptr) git_repository_free(repo);
   }
@@ -137,7 +138,6 @@ Result<GitSource> GitSource::open(const std::string& repo, const std::string& ca
     }
     return GitSource(std::move(impl));
   }
-  impl->fetched = true;
   RemoteCallbacks payload{&access, port_of(repo), 0, false, {}};
   git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
   callbacks.certificate_check = certificate_check;
@@ -147,25 +147,14 @@ Result<GitSource> GitSource::open(const std::string& repo, const std::string& ca
   int rc = 0;
   if (std::filesystem::exists(mirror)) {
     rc = git_repository_open_bare(&impl->repo, mirror.c_str());
-    git_remote* remote = nullptr;
-    if (rc == 0) rc = git_remote_lookup(&remote, impl->repo, "origin");
-    if (rc == 0) {
-      git_fetch_options fetch = GIT_FETCH_OPTIONS_INIT;
-      fetch.callbacks = callbacks;
-      fetch.prune = GIT_FETCH_PRUNE;
-      fetch.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
-      rc = git_remote_fetch(remote, nullptr, &fetch, "flotilla fetch");
-    }
-    if (remote != nullptr) git_remote_free(remote);
   } else {
     std::filesystem::create_directories(cache_dir);
-    git_clone_options clone = GIT_CLONE_OPTIONS_INIT;
-    clone.bare = 1;
-    clone.fetch_opts.callbacks = callbacks;
-    clone.fetch_opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
     std::string partial = mirror + ".partial";
     std::filesystem::remove_all(partial);
-    rc = git_clone(&impl->repo, repo.c_str(), partial.c_str(), &clone);
+    rc = git_repository_init(&impl->repo, partial.c_str(), /*is_bare=*/1);
+    git_remote* remote = nullptr;
+    if (rc == 0) rc = git_remote_create(&remote, impl->repo, "origin", repo.c_str());
+    git_remote_free(remote);
     if (rc == 0) {
       git_repository_free(impl->repo);
       impl->repo = nullptr;
@@ -175,6 +164,22 @@ Result<GitSource> GitSource::open(const std::string& repo, const std::string& ca
       std::filesystem::remove_all(partial);
     }
   }
+  // Mirror the remote's branches and tags as this cache's own refs, pruning
+  // what the remote deleted: a ref resolves here as it does there.
+  git_remote* remote = nullptr;
+  if (rc == 0) rc = git_remote_lookup(&remote, impl->repo, "origin");
+  if (rc == 0) {
+    git_fetch_options fetch = GIT_FETCH_OPTIONS_INIT;
+    fetch.callbacks = callbacks;
+    fetch.prune = GIT_FETCH_PRUNE;
+    fetch.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+    char heads[] = "+refs/heads/*:refs/heads/*";
+    char tags[] = "+refs/tags/*:refs/tags/*";
+    char* specs[] = {heads, tags};
+    git_strarray refspecs{specs, 2};
+    rc = git_remote_fetch(remote, &refspecs, &fetch, "flotilla fetch");
+  }
+  git_remote_free(remote);
   if (rc != 0) {
     std::string why = payload.refused.empty() ? last_git_error() : payload.refused;
     return fail(payload.refused.empty() ? ErrorKind::kFailed : ErrorKind::kUnreachable,
@@ -201,8 +206,7 @@ Result<ResolvedRef> GitSource::resolve(const std::string& ref) const {
     return ok;
   };
   git_oid branch_oid{}, tag_oid{}, commit_oid{};
-  bool is_branch = peel("refs/heads/" + ref, branch_oid) ||
-                   (impl_->fetched && peel("refs/remotes/origin/" + ref, branch_oid));
+  bool is_branch = peel("refs/heads/" + ref, branch_oid);
   bool is_tag = peel("refs/tags/" + ref, tag_oid);
   if (is_branch && is_tag && !git_oid_equal(&branch_oid, &tag_oid)) {
     return fail(ErrorKind::kBadInput,
@@ -256,8 +260,7 @@ Result<std::vector<std::string>> GitSource::branches_containing(const std::strin
     return fail(ErrorKind::kBadInput, "bad commit id");
   std::vector<std::string> names;
   git_branch_iterator* it = nullptr;
-  if (git_branch_iterator_new(&it, impl_->repo,
-                              impl_->fetched ? GIT_BRANCH_REMOTE : GIT_BRANCH_LOCAL) != 0) {
+  if (git_branch_iterator_new(&it, impl_->repo, GIT_BRANCH_LOCAL) != 0) {
     return fail(ErrorKind::kFailed, last_git_error());
   }
   git_reference* ref = nullptr;
@@ -270,9 +273,7 @@ Result<std::vector<std::string>> GitSource::branches_containing(const std::strin
       const git_oid* tip_oid = git_object_id(tip);
       if (git_oid_equal(tip_oid, &target) ||
           git_graph_descendant_of(impl_->repo, tip_oid, &target) == 1) {
-        std::string branch = name;
-        if (impl_->fetched && branch.starts_with("origin/")) branch = branch.substr(7);
-        if (branch != "HEAD") names.push_back(branch);
+        names.push_back(name);
       }
     }
     git_object_free(tip);

@@ -38,7 +38,7 @@ class GitSource {
   GitSource& operator=(GitSource&&) noexcept;
   ~GitSource();
 
-  // A branch (local, or remote-tracking on a fetched URL), a tag, or a full
+  // A branch (of the repository, or of the remote for a URL), a tag, or a full
   // or unique short commit id. Missing or ambiguous: kBadInput.
   Result<ResolvedRef> resolve(const std::string& ref) const;
   // Names of branches whose tip is the commit or descends from it.
