@@ -8,7 +8,6 @@
 #include "cli/host_results.hpp"
 #include "cli/targets.hpp"
 #include "core/shell_quote.hpp"
-#include "inventory/host_pattern.hpp"
 
 namespace flotilla {
 namespace {
@@ -45,32 +44,18 @@ Result<int> run_logs(GlobalOptions options, const LogsOptions& logs, Reporter& r
   if (!timeout) return fail(ErrorKind::kBadInput, "--timeout: expected a duration like 30s");
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
-  const Unit* unit = targets->project->unit(logs.unit);
-  if (unit == nullptr) {
-    return fail(ErrorKind::kBadInput,
-                fmt::format("unknown unit '{}' in {}", logs.unit, targets->project->path));
-  }
-  // The unit's hosts, narrowed by --limit.
-  auto unit_hosts = select_hosts(targets->inventory.inventory, unit->hosts);
-  if (!unit_hosts) return tl::unexpected(unit_hosts.error());
-  std::vector<std::size_t> selected;
-  for (std::size_t h : *unit_hosts) {
-    if (std::find(targets->hosts.begin(), targets->hosts.end(), h) != targets->hosts.end()) {
-      selected.push_back(h);
-    }
-  }
-  if (selected.empty()) {
-    return fail(ErrorKind::kBadInput,
-                fmt::format("--limit leaves no hosts of unit '{}'", unit->name));
-  }
-  targets->hosts = selected;
+  auto unit = find_unit(*targets, logs.unit);
+  if (!unit) return tl::unexpected(unit.error());
+  if (auto narrowed = narrow_to_unit(*targets, **unit); !narrowed)
+    return tl::unexpected(narrowed.error());
 
   auto connection = FleetConnection::open(options, *targets, reporter);
   if (!connection) return tl::unexpected(connection.error());
   FleetConnection& fleet = **connection;
-  std::string script = remote_logs_script(*unit, logs);
+  std::string script = remote_logs_script(**unit, logs);
   std::vector<HostTask> tasks;
-  for (std::size_t i = 0; i < selected.size(); ++i) tasks.push_back({i, {script, "", *timeout}});
+  for (std::size_t i = 0; i < targets->hosts.size(); ++i)
+    tasks.push_back({i, {script, "", *timeout}});
   HostLineStream lines(reporter, fleet.addresses());
   auto results =
       fleet.transport().run(tasks, reporter.json() ? Transport::OutputFn() : lines.callback());

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   flotilla::add_exec_command(app, options, reporter, action);
   flotilla::add_logs_command(app, options, reporter, action);
   flotilla::add_build_command(app, options, reporter, action);
+  flotilla::add_plan_command(app, options, reporter, action);
 
   try {
     app.parse(argc, argv);

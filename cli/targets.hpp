@@ -32,4 +32,11 @@ Result<ProjectEnvironment> load_project_environment(const GlobalOptions& options
 // inventory's warnings. `need_project`: commands that need units.
 Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, bool need_project);
 
+// Keeps only the selected hosts that the unit's `hosts:` pattern names
+// (--limit narrows a unit, never widens it). kBadInput if none are left.
+Result<void> narrow_to_unit(Targets& targets, const Unit& unit);
+
+// The unit named on the command line, or kBadInput naming the project file.
+Result<const Unit*> find_unit(const Targets& targets, const std::string& name);
+
 }  // namespace flotilla

@@ -16,6 +16,8 @@ struct HostLayout {
   std::string log_dir() const { return shared() + "/log"; }
   std::string state_dir() const { return deploy_to + "/.flotilla"; }
   std::string state_file() const { return state_dir() + "/state.json"; }
+  // Files of every release, by sha256: pushes send only what is missing.
+  std::string store() const { return state_dir() + "/store"; }
 };
 
 }  // namespace flotilla
