@@ -13,6 +13,8 @@ void add_inventory_command(CLI::App& app, const GlobalOptions& options, Reporter
                            CommandAction& action);
 void add_build_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                        CommandAction& action);
+void add_deploy_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                        CommandAction& action);
 void add_plan_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                       CommandAction& action);
 void add_logs_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,

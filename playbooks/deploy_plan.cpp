@@ -76,9 +76,11 @@ DeployPlan make_deploy_plan(const Unit& unit, const Environment& env, const Mani
       h.error = survey.error();
     } else {
       h.current = survey->state.release;
+      h.state = survey->state.raw;
       h.change = h.current != manifest.id;
       if (h.change) {
         h.files_to_send = survey->missing.size();
+        h.missing = survey->missing;
         for (const auto& sha : survey->missing) h.bytes_to_send += size_of[sha];
         plan.bytes_to_send += h.bytes_to_send;
         changing.push_back({h.host, hosts[i].pair});

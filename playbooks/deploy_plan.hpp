@@ -20,8 +20,10 @@ struct HostPlan {
   std::optional<std::string> current;  // release now running, from the host itself
   bool change = false;                 // false: already on the target, no restart
   std::size_t files_to_send = 0;
-  std::uint64_t bytes_to_send = 0;  // uncompressed content the host lacks
-  std::optional<Error> error;       // could not be surveyed
+  std::uint64_t bytes_to_send = 0;                  // uncompressed content the host lacks
+  std::vector<std::string> missing;                 // sha256s of those files
+  nlohmann::json state = nlohmann::json::object();  // the host's state file, as read
+  std::optional<Error> error;                       // could not be surveyed
 };
 
 // What a deploy would do, as a value: printed by `plan`, executed by `deploy`.

@@ -40,13 +40,23 @@ kill_tree() {
 }
 
 stop_fleet() {
-  local pidfile pid
+  local pidfile pid ns p own
+  own=$(readlink /proc/self/ns/mnt)
   for pidfile in "$dir"/hosts/*/sshd.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
+    # A host with its own mount namespace owns every process in it: services
+    # deployed there detach from sshd (setsid), so they go by namespace.
+    ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null || true)
+    if [ -n "$ns" ] && [ "$ns" != "$own" ]; then
+      for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] && kill -KILL "${p#/proc/}" 2>/dev/null
+      done
+    fi
     kill_tree "$pid"
     rm -f "$pidfile"
   done
+  return 0
 }
 
 start_fleet() {

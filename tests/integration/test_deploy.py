@@ -1,0 +1,170 @@
+"""`flotilla deploy` of a real HTTP service on a fleet of real sshd hosts,
+each with its own /srv (needs root for the mount namespaces)."""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from fleet import Fleet  # noqa: E402
+from helpers import TempDir, run, run_json  # noqa: E402
+
+NET = "127.0.17"
+HOSTS = 8  # four redundant pairs
+
+
+def git(repo, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t")
+    subprocess.run(["git", "-C", repo, *args], check=True, capture_output=True, env=env)
+
+
+def version(i):
+    try:
+        with urllib.request.urlopen(f"http://{NET}.{i}:8080/VERSION", timeout=0.5) as r:
+            return r.read().decode().strip()
+    except Exception:
+        return None
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: each test host gets a private /srv")
+class DeployTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fleet = Fleet(HOSTS, NET, pairs=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fleet.stop()
+
+    def setUp(self):
+        self.tmp = TempDir()
+        self.repo = os.path.join(self.tmp.path, "backend")
+        self.tmp.write("backend/Makefile", "all:\n\tmkdir -p dist/assets && cp VERSION dist/ && cp -r assets dist/\n")
+        self.tmp.write("backend/VERSION", "v1\n")
+        for i in range(50):
+            self.tmp.write(f"backend/assets/a{i}.dat", f"asset {i}\n" * 2000)
+        git(self.repo, "init", "-q", "-b", "master")
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-qm", "v1")
+        self.tmp.write("flotilla.yaml", f"""ssh: {{known_hosts: {self.fleet.known_hosts}, config: none}}
+environments:
+  dev: {{inventory: {self.fleet.inventory}}}
+units:
+  web:
+    hosts: fleet
+    deploy_to: /srv/web-{os.getpid()}
+    source: {{repo: backend, build: make, output: dist}}
+    run: exec python3 -m http.server 8080 --bind {{{{ansible_host}}}}
+    health:
+      command: python3 -c "import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/VERSION', timeout=1)" {{{{ansible_host}}}}
+      timeout: 2s
+      retries: 25
+      interval: 100ms
+    drain: {{timeout: 3s}}
+    rollout: {{canary: 1, batch: 25%, max_unavailable: 25%}}
+""")
+
+    def tearDown(self):
+        run("--ssh-config", "none", "-f", os.path.join(self.tmp.path, "flotilla.yaml"), "exec", "--",
+            f"pkill -f 'http[.]server 8080'; rm -rf /srv/web-{os.getpid()}")
+        self.tmp.cleanup()
+
+    def deploy(self, *extra):
+        """Runs a deploy with --json; returns the process and its event lines."""
+        proc = run("--json", "deploy", "web", "--ref", "master", *extra, cwd=self.tmp.path, timeout=300)
+        return proc, [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+    def commit(self, text):
+        self.tmp.write("backend/VERSION", text + "\n")
+        git(self.repo, "commit", "-qam", text)
+
+    def pids(self):
+        proc, doc = run_json("-f", os.path.join(self.tmp.path, "flotilla.yaml"), "exec", "--",
+                             f"cat /srv/web-{os.getpid()}/.flotilla/pid")
+        return {h: r.get("stdout", "").strip() for h, r in doc["hosts"].items()}
+
+    def test_rolling_deploys_keep_pairs_up_and_roll_back_a_bad_canary(self):
+        proc, _ = self.deploy()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v1"] * HOSTS)
+
+        # v2 while a probe watches every host: never a whole pair down, never
+        # more than 25% (2 of 8) down at once.
+        self.commit("v2")
+        worst = {"down": 0, "pair_down": None}
+        stop = threading.Event()
+
+        def probe():
+            while not stop.is_set():
+                up = [version(i) is not None for i in range(1, HOSTS + 1)]
+                worst["down"] = max(worst["down"], up.count(False))
+                for p in range(HOSTS // 2):
+                    if not up[2 * p] and not up[2 * p + 1]:
+                        worst["pair_down"] = p + 1
+                time.sleep(0.02)
+
+        watcher = threading.Thread(target=probe)
+        watcher.start()
+        proc, events = self.deploy()
+        stop.set()
+        watcher.join()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
+        self.assertIsNone(worst["pair_down"], "both members of a pair were down at once")
+        self.assertLessEqual(worst["down"], 2)
+        self.assertGreaterEqual(worst["down"], 1, "the probe never saw a restart")
+        kinds = [e["event"] for e in events]
+        for kind in ("plan", "host_started", "host_done", "batch_done", "deploy_done"):
+            self.assertIn(kind, kinds)
+        self.assertTrue(all("time" in e for e in events))
+
+        # Same artifact again: nothing to do, no restart.
+        before = self.pids()
+        proc, _ = self.deploy()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.pids(), before)
+
+        # A release whose health check fails: the canary goes back to v2, nobody else is touched.
+        self.tmp.write("backend/Makefile", "all:\n\tmkdir -p dist && echo broken > dist/OTHER\n")
+        git(self.repo, "commit", "-qam", "broken")
+        before = self.pids()
+        proc, _ = self.deploy()
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("rolled back", proc.stderr)
+        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
+        after = self.pids()
+        self.assertNotEqual(after["h01"], before["h01"])  # the canary was restarted on v2
+        for h in [f"h{i:02d}" for i in range(2, HOSTS + 1)]:
+            self.assertEqual(after[h], before[h], f"{h} was touched")
+
+    def test_delta_push_and_tampered_artifact(self):
+        proc, events = self.deploy()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # Change one small file of 51: only it crosses the wire.
+        self.commit("v2")
+        proc, plan = run_json("plan", "web", "--ref", "master", cwd=self.tmp.path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for h in plan["hosts"]:
+            self.assertEqual(h["files_to_send"], 1)
+            self.assertEqual(h["bytes_to_send"], 3)
+        # A tampered file in the local artifact store is caught before any host changes.
+        objects = os.path.join(self.tmp.path, ".flotilla", "artifacts", "objects")
+        archive = os.path.join(objects, plan["artifact"] + ".tar.zst")
+        data = subprocess.run(["zstd", "-dc", archive], capture_output=True, check=True).stdout
+        data = data.replace(b"v2\n", b"v9\n", 1)
+        subprocess.run(["zstd", "-q", "-f", "-o", archive], input=data, check=True)
+        before = self.pids()
+        proc, _ = self.deploy()
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("damaged", proc.stderr)
+        self.assertEqual(self.pids(), before)
+        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v1"] * HOSTS)
+
+
+if __name__ == "__main__":
+    unittest.main()
