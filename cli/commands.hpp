@@ -15,6 +15,8 @@ void add_build_command(CLI::App& app, const GlobalOptions& options, Reporter*& r
                        CommandAction& action);
 void add_deploy_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                         CommandAction& action);
+void add_lock_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                      CommandAction& action);
 void add_plan_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                       CommandAction& action);
 void add_logs_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,

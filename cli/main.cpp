@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   flotilla::add_build_command(app, options, reporter, action);
   flotilla::add_plan_command(app, options, reporter, action);
   flotilla::add_deploy_command(app, options, reporter, action);
+  flotilla::add_lock_command(app, options, reporter, action);
 
   try {
     app.parse(argc, argv);

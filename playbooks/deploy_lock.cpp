@@ -1,0 +1,157 @@
+#include "playbooks/deploy_lock.hpp"
+
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "core/shell_quote.hpp"
+
+namespace flotilla {
+namespace {
+
+std::string local_user() {
+  if (passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
+  const char* user = std::getenv("USER");
+  return user != nullptr ? user : "unknown";
+}
+
+std::string local_host() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+std::string random_token() {
+  std::random_device rd;
+  return fmt::format("{:016x}{:016x}", (static_cast<unsigned long long>(rd()) << 32) | rd(),
+                     (static_cast<unsigned long long>(rd()) << 32) | rd());
+}
+
+// The lock directory, relative to the SSH user's home; env names are identifiers.
+std::string lock_dir(const std::string& environment) {
+  return "\"$HOME/.flotilla/locks/" + environment + "\"";
+}
+
+}  // namespace
+
+nlohmann::json LockHolder::to_json() const {
+  return {{"user", user},     {"controller", controller}, {"pid", pid},    {"since", since},
+          {"ticket", ticket}, {"message", message},       {"token", token}};
+}
+
+LockHolder LockHolder::from_json(const nlohmann::json& doc) {
+  LockHolder h;
+  h.user = doc.value("user", "");
+  h.controller = doc.value("controller", "");
+  h.pid = doc.value("pid", 0L);
+  h.since = doc.value("since", "");
+  h.ticket = doc.value("ticket", "");
+  h.message = doc.value("message", "");
+  h.token = doc.value("token", "");
+  return h;
+}
+
+std::string DeployLock::describe(const LockHolder& h) {
+  std::string text =
+      fmt::format("held by {}@{} (pid {}) since {}", h.user, h.controller, h.pid, h.since);
+  if (!h.ticket.empty()) text += fmt::format(", ticket {}", h.ticket);
+  if (!h.message.empty()) text += fmt::format(": {}", h.message);
+  // Staleness can only be judged from the controller that took it.
+  if (h.controller == local_host() && h.pid > 0 && ::kill(static_cast<pid_t>(h.pid), 0) != 0 &&
+      errno == ESRCH) {
+    text +=
+        " — STALE: that process is gone; release it with `flotilla lock release --force` once you "
+        "have checked the fleet";
+  }
+  return text;
+}
+
+DeployLock::DeployLock(Transport& transport, std::size_t lock_host, std::string environment)
+    : transport_(transport), host_(lock_host), environment_(std::move(environment)) {}
+
+Result<CommandResult> DeployLock::run(const std::string& command, const std::string& input) {
+  auto results = transport_.run({{host_, {command, input, std::chrono::seconds(30)}}});
+  return results.front();
+}
+
+Result<std::optional<LockHolder>> DeployLock::holder() {
+  auto r = run(fmt::format("cat {}/holder.json 2>/dev/null || true", lock_dir(environment_)));
+  if (!r) return tl::unexpected(r.error());
+  if (r->out.find_first_not_of(" \n") == std::string::npos) return std::optional<LockHolder>();
+  try {
+    return std::optional<LockHolder>(LockHolder::from_json(nlohmann::json::parse(r->out)));
+  } catch (const std::exception&) {
+    // Taken a moment ago and not yet described, or damaged: still held.
+    LockHolder unknown;
+    unknown.message = "(holder not recorded)";
+    return std::optional<LockHolder>(unknown);
+  }
+}
+
+Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::string& message,
+                                       Duration wait, bool by_hand) {
+  LockHolder me;
+  me.user = local_user();
+  me.controller = local_host();
+  me.pid = by_hand ? 0 : ::getpid();
+  me.since = fmt::format(
+      "{:%Y-%m-%dT%H:%M:%SZ}",
+      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+  me.ticket = ticket;
+  me.message = message;
+  me.token = random_token();
+  // mkdir is atomic: exactly one controller creates the directory.
+  std::string command = fmt::format(
+      "l={}; mkdir -p \"$(dirname \"$l\")\" && if mkdir \"$l\" 2>/dev/null; then "
+      "cat > \"$l/holder.json.next\" && mv \"$l/holder.json.next\" \"$l/holder.json\"; else exit "
+      "75; fi",
+      lock_dir(environment_));
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    auto r = run(command, me.to_json().dump());
+    if (!r) return tl::unexpected(r.error());
+    if (r->ok()) return me;
+    if (r->exit_status != 75) {
+      return fail(ErrorKind::kFailed, fmt::format("cannot take the deploy lock: {}", r->err));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      auto held = holder();
+      std::string who = held && *held ? describe(**held) : "held by another controller";
+      return fail(ErrorKind::kLocked,
+                  fmt::format("the deploy lock of '{}' is {}", environment_, who));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+Result<void> DeployLock::release(const std::string& token, bool force) {
+  // Without --force: the process that took it (by token), or a person
+  // releasing a lock they took by hand from this same machine.
+  std::string mine = !token.empty()
+                         ? nlohmann::json({{"token", token}}).dump().substr(1)
+                         : nlohmann::json({{"controller", local_host()}}).dump().substr(1);
+  mine.pop_back();
+  std::string check = force ? std::string()
+                            : fmt::format("grep -qF {} \"$l/holder.json\" 2>/dev/null || exit 76; ",
+                                          shell_quote(mine));
+  auto r = run(
+      fmt::format("l={}; [ -d \"$l\" ] || exit 0; {}rm -rf \"$l\"", lock_dir(environment_), check));
+  if (!r) return tl::unexpected(r.error());
+  if (r->exit_status == 76) {
+    return fail(ErrorKind::kLocked,
+                "the deploy lock is held by someone else (use --force to break it)");
+  }
+  if (!r->ok())
+    return fail(ErrorKind::kFailed, fmt::format("cannot release the deploy lock: {}", r->err));
+  return {};
+}
+
+}  // namespace flotilla

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/duration.hpp"
+#include "core/error.hpp"
+#include "core/transport.hpp"
+
+namespace flotilla {
+
+// Who holds an environment's deploy lock.
+struct LockHolder {
+  std::string user;
+  std::string controller;  // host name of the machine that took it
+  long pid = 0;
+  std::string since;  // ISO time
+  std::string ticket;
+  std::string message;
+  std::string token;  // random: only the taker releases without --force
+  nlohmann::json to_json() const;
+  static LockHolder from_json(const nlohmann::json& doc);
+};
+
+// The deploy lock of one environment, held on the fleet itself (on one lock
+// host, in the SSH user's ~/.flotilla/locks/ENV), so every controller — a
+// laptop, a CI runner — sees the same lock. Taken with an atomic mkdir.
+class DeployLock {
+ public:
+  DeployLock(Transport& transport, std::size_t lock_host, std::string environment);
+
+  // Takes the lock, waiting up to `wait` (polling) while someone holds it.
+  // kLocked naming the holder (and "stale" when its process is gone from
+  // this controller) if it stays held.
+  // `by_hand`: a person holds it (no process to outlive), never shown stale.
+  Result<LockHolder> acquire(const std::string& ticket, const std::string& message, Duration wait,
+                             bool by_hand = false);
+  // Releases a lock this process took (`token`), or with an empty token one
+  // taken by hand from this machine; with `force`, whoever holds it.
+  Result<void> release(const std::string& token, bool force);
+  // The holder, or nullopt when free.
+  Result<std::optional<LockHolder>> holder();
+
+  // "held by alice@ci-7 (pid 4242) since ...: message" (+ " — STALE ...").
+  static std::string describe(const LockHolder& holder);
+
+ private:
+  Result<CommandResult> run(const std::string& command, const std::string& input = "");
+  Transport& transport_;
+  std::size_t host_;
+  std::string environment_;
+};
+
+}  // namespace flotilla
