@@ -77,7 +77,8 @@ DeployPlan make_deploy_plan(const Unit& unit, const Environment& env, const Mani
     } else {
       h.current = survey->state.release;
       h.state = survey->state.raw;
-      h.change = h.current != manifest.id;
+      // Same release but its process is gone: restart it (a deploy converges).
+      h.change = h.current != manifest.id || survey->state.stopped;
       if (h.change) {
         h.files_to_send = survey->missing.size();
         h.missing = survey->missing;

@@ -46,7 +46,8 @@ Result<std::string> expand_command(const std::string& text,
 
 RemoteCommand receive_command(const HostLayout& layout, std::string bundle) {
   std::string script = fmt::format(
-      "set -e; s={}; mkdir -p \"$s\"; in=\"$s/.incoming.$$\"; trap 'rm -rf \"$in\"' EXIT; "
+      "trap '' HUP PIPE; set -e; s={}; mkdir -p \"$s\"; in=\"$s/.incoming.$$\"; trap 'rm -rf "
+      "\"$in\"' EXIT; "
       "mkdir \"$in\"; tar -xzf - -C \"$in\"; cd \"$in\"; "
       "if [ -n \"$(ls -A)\" ]; then sha256sum -- * | while read -r sum name; do "
       "[ \"$sum\" = \"$name\" ] || {{ echo \"corrupt in transit: $name\" >&2; exit 65; }}; done; "
@@ -74,7 +75,7 @@ RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifes
     }
   }
   std::string script = fmt::format(
-      "set -e; d={}; s={}; id={}; final=\"$d/releases/$id\"; "
+      "trap '' HUP PIPE; set -e; d={}; s={}; id={}; final=\"$d/releases/$id\"; "
       "[ -d \"$final\" ] && exit 0; mkdir -p \"$d/releases\"; "
       "t=\"$d/releases/.$id.partial.$$\"; trap 'rm -rf \"$t\"' EXIT; mkdir \"$t\"; "
       "sums=\"$t.sums\"; : > \"$sums\"; trap 'rm -rf \"$t\" \"$sums\"' EXIT; "
@@ -110,9 +111,11 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
         "exit 71; }}; ",
         shell_quote(*cmd), name);
   };
-  std::string script =
-      fmt::format("set -u; d={}; cd \"$d\" || exit 3; mkdir -p shared/log .flotilla; ",
-                  shell_quote(layout.deploy_to));
+  // The host finishes the step it started even if the controller is killed
+  // (SIGHUP when sshd drops the session, SIGPIPE on a closed channel).
+  std::string script = fmt::format(
+      "trap '' HUP PIPE; set -u; d={}; cd \"$d\" || exit 3; mkdir -p shared/log .flotilla; ",
+      shell_quote(layout.deploy_to));
   if (!release.empty()) {
     script += fmt::format(
         "r={}; [ -d \"releases/$r\" ] || {{ echo \"release $r is not on this host\" >&2; exit 66; "

@@ -15,9 +15,11 @@ RemoteCommand survey_command(const HostLayout& layout, const std::set<std::strin
   std::string list;
   for (const auto& h : sha256s) list += h + "\n";
   std::string command = fmt::format(
-      "cat -- {} 2>/dev/null; echo; echo {}; d={}; "
+      "cat -- {} 2>/dev/null; echo; "
+      "if [ -f {} ] && ! kill -0 \"$(cat {})\" 2>/dev/null; then echo stopped; fi; echo {}; d={}; "
       "while IFS= read -r h; do [ -f \"$d/$h\" ] || printf '%s\\n' \"$h\"; done",
-      shell_quote(layout.state_file()), kSeparator, shell_quote(layout.store()));
+      shell_quote(layout.state_file()), shell_quote(layout.state_dir() + "/pid"),
+      shell_quote(layout.state_dir() + "/pid"), kSeparator, shell_quote(layout.store()));
   return RemoteCommand{std::move(command), std::move(list), std::chrono::seconds(60)};
 }
 
@@ -28,6 +30,11 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
     return fail(ErrorKind::kFailed, "unexpected answer while reading host state");
   }
   std::string state_text = output.substr(0, at);
+  // A supervised process that died leaves its pid file behind: "stopped".
+  if (state_text.size() >= 8 && state_text.compare(state_text.size() - 8, 8, "\nstopped") == 0) {
+    survey.state.stopped = true;
+    state_text.resize(state_text.size() - 8);
+  }
   if (state_text.find_first_not_of(" \n\t") != std::string::npos) {
     try {
       survey.state.raw = nlohmann::json::parse(state_text);

@@ -19,7 +19,8 @@ struct HostState {
   std::optional<std::string> release;  // artifact id now behind `current`
   std::string commit;
   std::string branch;
-  std::string since;  // ISO time of the switch
+  std::string since;     // ISO time of the switch
+  bool stopped = false;  // its supervised process is not running (it died, or was killed)
   nlohmann::json raw = nlohmann::json::object();
 };
 
