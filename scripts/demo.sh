@@ -30,18 +30,38 @@ expect_fail() {  # runs a command that must fail, and shows its exit code
 cd "$work"
 mkdir -p inventories
 cp fleet/inventory.yaml inventories/dev.yaml
+# A small game-backend repository with the studio's branches.
+git_in() { git -C "$work/backend" -c user.name=demo -c user.email=demo@example.com "$@" >/dev/null; }
+mkdir -p backend
+printf 'all:\n\tmkdir -p dist && cp VERSION server.py dist/\n' > backend/Makefile
+cat > backend/server.py <<'PY'
+# The demo's reward service: serves its VERSION over HTTP until SIGTERM.
+import http.server, os, sys
+os.chdir(os.path.dirname(os.path.abspath(__file__)))
+http.server.ThreadingHTTPServer((sys.argv[1], 8080), http.server.SimpleHTTPRequestHandler).serve_forever()
+PY
+echo "reward 1.0" > backend/VERSION
+git_in init -q -b master; git_in add -A; git_in commit -qm "reward 1.0"
+git_in branch stable; git_in checkout -qb release/1.1
+echo "reward 1.1" > backend/VERSION; git_in commit -qam "reward 1.1"; git_in checkout -q master
+git_in merge -q release/1.1
+
 cat > flotilla.yaml <<YAML
 project: dragon-realm
-ssh: {known_hosts: fleet/known_hosts, connect_timeout: 5s, forks: 50}
+ssh: {known_hosts: fleet/known_hosts, connect_timeout: 5s, forks: 50, config: none}
 environments:
   dev: {inventory: inventories/dev.yaml, branches: ["*"]}
+  prod: {inventory: inventories/dev.yaml, branches: [master, stable], require_ticket: true}
 units:
   reward:
     kind: reward
     hosts: fleet
-    run: bin/reward --port 8080
+    source: {repo: backend, build: make, output: dist}
+    run: exec python3 server.py {{ansible_host}}
+    health: {command: "python3 -c \"import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/VERSION', timeout=1)\" {{ansible_host}}", timeout: 2s, retries: 20, interval: 200ms}
+    drain: {timeout: 5s}
     logs: [shared/log/*.log]
-    rollout: {canary: 1, batch: 50%, max_unavailable: 1}
+    rollout: {canary: 1, batch: 50%, max_unavailable: 2}
 YAML
 
 echo "== project in $work; fleet of 6 sshd hosts on 127.0.1.1-6:2222"
@@ -49,13 +69,33 @@ step flotilla inventory check
 step flotilla -e dev inventory list
 step flotilla -e dev --json -l 'h01' inventory list
 step flotilla -e dev exec -- 'echo "$(id -un)@$(echo $SSH_CONNECTION | cut -d" " -f3): $(uptime -p)"'
-step flotilla -e dev -l 'fleet:!h06' exec --stream -- sh -c 'mkdir -p /srv/reward/shared/log && echo "ERROR payment timeout" > /srv/reward/shared/log/reward.log && echo written'
-step flotilla -e dev -l 'fleet:!h06' logs reward --grep ERROR
 step flotilla -e dev -l 'h01:h02' exec -- printf '[%s]\n' 'quotes '"'"' stay' '$(not run)' '--literal'
 expect_fail flotilla -e dev -l h01 exec -- sh -c 'exit 3'
 expect_fail flotilla -e dev -l nosuchgroup inventory list
 printf 'units:\n  reward: {kind: rewrad}\n' > broken.yaml
 expect_fail flotilla -f broken.yaml inventory check
 
+if [ "$(id -u)" = 0 ]; then
+  echo; echo "== builds, plans and rolling deploys (each host has its own /srv)"
+  step flotilla -e dev build reward --ref release/1.1
+  expect_fail flotilla -e prod build reward --ref release/1.1 --ticket OPS-1
+  step flotilla -e prod plan reward --ref master --ticket OPS-1
+  step flotilla -e prod deploy reward --ref master --ticket OPS-1
+  echo "reward 1.2" > backend/VERSION; git_in commit -qam "reward 1.2"
+  step flotilla -e prod deploy reward --ref master --ticket OPS-2
+  step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
+  printf 'all:\n\tmkdir -p dist && cp VERSION dist/\n' > backend/Makefile  # forgets the server
+  git_in commit -qam "broken build"
+  expect_fail flotilla -e prod deploy reward --ref master --ticket OPS-3
+  step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
+  step flotilla -e prod lock status
+  step flotilla -e prod logs reward -n 2
+  flotilla -e prod -q exec -- "pkill -f 'server[.]py' || true" >/dev/null
+else
+  echo; echo "(run as root to see builds deployed: each test host then gets its own /srv)"
+fi
+
 echo
-echo "== done: inventory, validation, parallel exec over libssh2, exit codes (0 ok, 1 failed, 2 bad input, 4 unreachable)"
+echo "== done: validation, inventory, parallel exec over libssh2, builds from git with branch"
+echo "   policy, plans, rolling deploys with a canary that rolled itself back, the deploy lock;"
+echo "   exit codes 0 ok, 1 failed (fleet consistent), 2 bad input, 3 locked, 4 unreachable"
