@@ -21,12 +21,6 @@ struct BuildOptions {
   bool rebuild = false;
 };
 
-std::string human_size(std::uint64_t bytes) {
-  if (bytes >= (1u << 20)) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / (1 << 20));
-  if (bytes >= 1024) return fmt::format("{:.1f} kB", static_cast<double>(bytes) / 1024);
-  return fmt::format("{} B", bytes);
-}
-
 Result<int> run_build_command(const GlobalOptions& options, const BuildOptions& build,
                               Reporter& reporter) {
   auto timeout = parse_duration(build.timeout);
@@ -73,7 +67,7 @@ Result<int> run_build_command(const GlobalOptions& options, const BuildOptions& 
       fmt::format("{} {} {} from {} @ {} ({} files, {} packed) in {:.2f}s",
                   outcome->cached ? "reused" : "built", unit->name, outcome->id.substr(0, 12),
                   ref.branch.value_or(ref.tag.value_or(ref.given)), ref.commit.substr(0, 12),
-                  outcome->files, human_size(outcome->archive_bytes), outcome->seconds));
+                  outcome->files, format_bytes(outcome->archive_bytes), outcome->seconds));
   return 0;
 }
 

@@ -10,12 +10,6 @@ namespace {
 
 std::string short_id(const std::optional<std::string>& id) { return id ? id->substr(0, 12) : "-"; }
 
-std::string human_bytes(std::uint64_t bytes) {
-  if (bytes >= (1u << 20)) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / (1 << 20));
-  if (bytes >= 1024) return fmt::format("{:.1f} kB", static_cast<double>(bytes) / 1024);
-  return fmt::format("{} B", bytes);
-}
-
 }  // namespace
 
 void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
@@ -29,7 +23,7 @@ void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
   for (const auto& h : plan.hosts) {
     std::string send =
         h.error    ? reporter.paint("UNREACHABLE: " + h.error->message, Reporter::Color::kRed)
-        : h.change ? fmt::format("{} files, {}", h.files_to_send, human_bytes(h.bytes_to_send))
+        : h.change ? fmt::format("{} files, {}", h.files_to_send, format_bytes(h.bytes_to_send))
                    : std::string("nothing (already running it)");
     reporter.text(fmt::format("  {:<16} {:<14} {:<14} {}", h.host, short_id(h.current),
                               plan.artifact.substr(0, 12), send));
@@ -44,7 +38,7 @@ void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
     reporter.text(fmt::format("  {:>2} {:<9} {}", i + 1, b.canary ? "(canary)" : "",
                               fmt::join(b.hosts, " ")));
   }
-  reporter.text(fmt::format("to send: {} in all", human_bytes(plan.bytes_to_send)));
+  reporter.text(fmt::format("to send: {} in all", format_bytes(plan.bytes_to_send)));
   for (const auto& check : plan.checks) {
     reporter.text(fmt::format("  {} {}", reporter.paint("ok", Reporter::Color::kGreen), check));
   }

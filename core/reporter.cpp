@@ -102,4 +102,10 @@ std::string Reporter::paint(std::string_view text, Color color) const {
   return fmt::format("\033[{}m{}\033[0m", code, text);
 }
 
+std::string format_bytes(std::uint64_t bytes) {
+  if (bytes >= (1u << 20)) return fmt::format("{:.1f} MB", static_cast<double>(bytes) / (1 << 20));
+  if (bytes >= 1024) return fmt::format("{:.1f} kB", static_cast<double>(bytes) / 1024);
+  return fmt::format("{} B", bytes);
+}
+
 }  // namespace flotilla

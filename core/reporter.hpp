@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -55,5 +56,8 @@ class Reporter {
   std::FILE* err_;
   std::mutex mutex_;
 };
+
+// "512 B", "3.4 kB", "20.0 MB": sizes for people.
+std::string format_bytes(std::uint64_t bytes);
 
 }  // namespace flotilla

@@ -532,6 +532,21 @@ struct SshTransport::Impl {
     return true;
   }
 
+  // One step of TCP connect, SSH handshake and host key check, or
+  // authentication; true if it made progress.
+  bool advance_login(Connection& c) {
+    switch (c.state) {
+      case ConnState::kConnecting:
+        return advance_connecting(c);
+      case ConnState::kHandshake:
+        return advance_handshake(c);
+      case ConnState::kAuth:
+        return advance_auth(c);
+      default:
+        return false;
+    }
+  }
+
   // --- bastions (ProxyJump) ---------------------------------------------
 
   std::string bastion_name(const Jump& j) const {
@@ -542,23 +557,7 @@ struct SshTransport::Impl {
   bool advance_jumps() {
     bool any = false;
     for (auto& j : jumps) {
-      bool progress = true;
-      while (progress) {
-        switch (j.conn.state) {
-          case ConnState::kConnecting:
-            progress = advance_connecting(j.conn);
-            break;
-          case ConnState::kHandshake:
-            progress = advance_handshake(j.conn);
-            break;
-          case ConnState::kAuth:
-            progress = advance_auth(j.conn);
-            break;
-          default:
-            progress = false;
-        }
-        any = any || progress;
-      }
+      while (advance_login(j.conn)) any = true;
     }
     return any;
   }
@@ -857,13 +856,9 @@ struct SshTransport::Impl {
           progress = open_tunnel(h);
           break;
         case ConnState::kConnecting:
-          progress = advance_connecting(c);
-          break;
         case ConnState::kHandshake:
-          progress = advance_handshake(c);
-          break;
         case ConnState::kAuth:
-          progress = advance_auth(c);
+          progress = advance_login(c);
           break;
         case ConnState::kBroken:
           fail_host(h, c.broken);

@@ -35,3 +35,11 @@ class TempDir:
 
     def cleanup(self):
         self._dir.cleanup()
+
+
+def git(repo, *args):
+    """Runs git in `repo` as a fixed author (the tests' repositories; flotilla itself uses libgit2)."""
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t")
+    return subprocess.run(["git", "-C", repo, *args], check=True, capture_output=True, text=True,
+                          env=env).stdout.strip()

@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from helpers import TempDir, run, run_json  # noqa: E402
+from helpers import TempDir, git, run, run_json  # noqa: E402
 
 PROJECT = """environments:
   dev: {inventory: inv.yaml, branches: ["*"]}
@@ -23,13 +23,6 @@ units:
 """
 MAKEFILE = "reward:\n\tmkdir -p dist/reward/bin\n\tcp src/app.sh dist/reward/bin/reward\n\tchmod +x dist/reward/bin/reward\n" \
            "\tcp -r assets dist/reward/assets\n\tln -sf bin/reward dist/reward/current-binary\n"
-
-
-def git(repo, *args):
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@t", GIT_AUTHOR_DATE="2026-01-01T00:00:00Z",
-               GIT_COMMITTER_DATE="2026-01-01T00:00:00Z")
-    return subprocess.run(["git", "-C", repo, *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
 
 
 class BuildTest(unittest.TestCase):

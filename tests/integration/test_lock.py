@@ -8,13 +8,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fleet import Fleet  # noqa: E402
-from helpers import BIN, TempDir, run, run_json  # noqa: E402
-
-
-def git(repo, *args):
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@t")
-    subprocess.run(["git", "-C", repo, *args], check=True, capture_output=True, env=env)
+from helpers import BIN, TempDir, git, run, run_json  # noqa: E402
 
 
 class LockTest(unittest.TestCase):
