@@ -128,6 +128,18 @@ void set_method_preferences(LIBSSH2_SESSION* session) {
   }
 }
 
+// Line by line, so one entry libssh2 cannot parse (a certificate authority,
+// a security-key type) does not drop the rest of the file.
+void read_known_hosts(LIBSSH2_KNOWNHOSTS* known, const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    libssh2_knownhost_readline(known, line.c_str(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+  }
+}
+
 std::string known_hosts_name(const HostAddress& host) {
   return host.port == 22 ? host.address : fmt::format("[{}]:{}", host.address, host.port);
 }
@@ -238,7 +250,7 @@ struct SshTransport::Impl {
     for (auto& j : jumps) j.conn.address = &j.address;
     known_hosts_session = libssh2_session_init();
     known = libssh2_knownhost_init(known_hosts_session);
-    for (const auto& file : options.known_hosts_files) load_known_hosts(file);
+    for (const auto& file : options.known_hosts_files) read_known_hosts(known, file);
   }
 
   ~Impl() {
@@ -256,18 +268,6 @@ struct SshTransport::Impl {
     }
     if (known != nullptr) libssh2_knownhost_free(known);
     if (known_hosts_session != nullptr) libssh2_session_free(known_hosts_session);
-  }
-
-  // Line by line, so one entry libssh2 cannot parse (a certificate
-  // authority, a security-key type) does not drop the rest of the file.
-  void load_known_hosts(const std::string& path) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-      auto first = line.find_first_not_of(" \t");
-      if (first == std::string::npos || line[first] == '#') continue;
-      libssh2_knownhost_readline(known, line.c_str(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
-    }
   }
 
   void close_connection(Connection& c, bool graceful) {
@@ -1086,15 +1086,7 @@ KnownHostVerdict check_known_host(const std::vector<std::string>& known_hosts_fi
   if (type == LIBSSH2_KNOWNHOST_KEY_UNKNOWN || key == nullptr) return KnownHostVerdict::kFailure;
   LIBSSH2_SESSION* session = libssh2_session_init();
   LIBSSH2_KNOWNHOSTS* known = libssh2_knownhost_init(session);
-  for (const auto& path : known_hosts_files) {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-      auto first = line.find_first_not_of(" \t");
-      if (first == std::string::npos || line[first] == '#') continue;
-      libssh2_knownhost_readline(known, line.c_str(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
-    }
-  }
+  for (const auto& path : known_hosts_files) read_known_hosts(known, path);
   libssh2_knownhost* entry = nullptr;
   int check = libssh2_knownhost_checkp(
       known, host.c_str(), port, key, key_length,
