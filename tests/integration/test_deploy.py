@@ -168,6 +168,31 @@ units:
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
 
+    def test_killed_mid_push_activates_nothing_and_the_next_deploy_converges(self):
+        proc, _ = self.deploy()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        before = self.pids()
+        self.tmp.write("backend/assets/big.dat", os.urandom(8_000_000).hex())  # 16 MB to every host
+        git(self.repo, "add", "-A")
+        self.commit("v2")
+        run("build", "web", "--ref", "master", cwd=self.tmp.path)  # so the kill lands in the push
+        deploy = subprocess.Popen([os.environ["FLOTILLA_BIN"], "--json", "deploy", "web", "--ref", "master"],
+                                  cwd=self.tmp.path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for line in deploy.stdout:
+            if '"host_push"' in line:
+                break
+        time.sleep(0.3)
+        deploy.kill()
+        deploy.wait()
+        deploy.stdout.close()
+        time.sleep(1)
+        self.assertEqual(self.pids(), before)  # nobody restarted
+        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v1"] * HOSTS)
+        self.assertEqual(run("lock", "release", "--force", cwd=self.tmp.path).returncode, 0)
+        proc, _ = self.deploy()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
+
     def test_full_disk_on_one_host_changes_no_host(self):
         flotilla_yaml = os.path.join(self.tmp.path, "flotilla.yaml")
         # h05's deploy_to is a 1 MB tmpfs, mounted inside that host's own namespace.
