@@ -100,7 +100,7 @@ units:
                 for p in range(HOSTS // 2):
                     if not up[2 * p] and not up[2 * p + 1]:
                         worst["pair_down"] = p + 1
-                time.sleep(0.02)
+                time.sleep(0.005)
 
         watcher = threading.Thread(target=probe)
         watcher.start()
@@ -179,9 +179,8 @@ units:
         deploy = subprocess.Popen([os.environ["FLOTILLA_BIN"], "--json", "deploy", "web", "--ref", "master"],
                                   cwd=self.tmp.path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         for line in deploy.stdout:
-            if '"host_push"' in line:
+            if '"host_push"' in line:  # the push starts now; no host restarts before it ends
                 break
-        time.sleep(0.3)
         deploy.kill()
         deploy.wait()
         deploy.stdout.close()
