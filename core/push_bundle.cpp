@@ -19,10 +19,44 @@ la_ssize_t append_to_string(archive*, void* client, const void* buffer, size_t l
   return static_cast<la_ssize_t>(length);
 }
 
+// A tar being written into memory, gzip'd or not.
+class BundleWriter {
+ public:
+  explicit BundleWriter(bool gzip) : a_(archive_write_new(), archive_write_free) {
+    if (gzip) {
+      archive_write_add_filter_gzip(a_.get());
+      archive_write_set_filter_option(a_.get(), "gzip", "compression-level", "1");
+    }
+    archive_write_set_format_pax_restricted(a_.get());
+    archive_write_set_bytes_in_last_block(a_.get(), 1);
+    archive_write_open(a_.get(), &data_, nullptr, append_to_string, nullptr);
+  }
+
+  void add(const std::string& name, const std::vector<char>& bytes) {
+    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> item(archive_entry_new(),
+                                                                       archive_entry_free);
+    archive_entry_set_pathname(item.get(), name.c_str());
+    archive_entry_set_filetype(item.get(), AE_IFREG);
+    archive_entry_set_perm(item.get(), 0644);
+    archive_entry_set_size(item.get(), static_cast<la_int64_t>(bytes.size()));
+    archive_write_header(a_.get(), item.get());
+    archive_write_data(a_.get(), bytes.data(), bytes.size());
+  }
+
+  std::string finish() {
+    archive_write_close(a_.get());
+    return std::move(data_);
+  }
+
+ private:
+  std::unique_ptr<archive, decltype(&archive_write_free)> a_;
+  std::string data_;
+};
+
 }  // namespace
 
-Result<std::string> make_push_bundle(const std::string& archive_path, const Manifest& manifest,
-                                     const std::set<std::string>& missing) {
+Result<PushBundle> make_push_bundle(const std::string& archive_path, const Manifest& manifest,
+                                    const std::set<std::string>& missing) {
   std::map<std::string, std::string> sha_of_path;
   for (const auto& e : manifest.entries) {
     if (e.type == ManifestEntry::Type::kFile) sha_of_path[e.path] = e.sha256;
@@ -34,15 +68,8 @@ Result<std::string> make_push_bundle(const std::string& archive_path, const Mani
     return fail(ErrorKind::kFailed,
                 fmt::format("cannot read {}: {}", archive_path, archive_error_string(in.get())));
   }
-  std::string bundle;
-  std::unique_ptr<archive, decltype(&archive_write_free)> out(archive_write_new(),
-                                                              archive_write_free);
-  archive_write_add_filter_gzip(out.get());
-  archive_write_set_filter_option(out.get(), "gzip", "compression-level", "1");
-  archive_write_set_format_pax_restricted(out.get());
-  archive_write_set_bytes_in_last_block(out.get(), 1);
-  archive_write_open(out.get(), &bundle, nullptr, append_to_string, nullptr);
-
+  BundleWriter plain(false);
+  BundleWriter gzipped(true);
   std::set<std::string> added;
   archive_entry* entry = nullptr;
   std::vector<char> data;
@@ -63,22 +90,20 @@ Result<std::string> make_push_bundle(const std::string& archive_path, const Mani
                   fmt::format("artifact {} is damaged: {} does not match its manifest",
                               manifest.id.substr(0, 12), it->first));
     }
-    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> item(archive_entry_new(),
-                                                                       archive_entry_free);
-    archive_entry_set_pathname(item.get(), it->second.c_str());
-    archive_entry_set_filetype(item.get(), AE_IFREG);
-    archive_entry_set_perm(item.get(), 0644);
-    archive_entry_set_size(item.get(), static_cast<la_int64_t>(data.size()));
-    archive_write_header(out.get(), item.get());
-    archive_write_data(out.get(), data.data(), data.size());
+    plain.add(it->second, data);
+    gzipped.add(it->second, data);
     added.insert(it->second);
   }
-  archive_write_close(out.get());
   if (added.size() != missing.size()) {
     return fail(ErrorKind::kFailed,
                 fmt::format("artifact {} lacks {} of the files its manifest lists",
                             manifest.id.substr(0, 12), missing.size() - added.size()));
   }
+  PushBundle bundle;
+  std::string raw = plain.finish();
+  std::string packed = gzipped.finish();
+  bundle.gzipped = packed.size() * 10 < raw.size() * 9;  // gzip only when it saves a tenth
+  bundle.data = bundle.gzipped ? std::move(packed) : std::move(raw);
   return bundle;
 }
 

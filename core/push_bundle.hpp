@@ -8,10 +8,17 @@
 
 namespace flotilla {
 
-// The files a host lacks, as a gzip'd tar whose entries are named by their
-// sha256 (the host's content store names), read out of a stored artifact.
-// Only these bytes cross the wire in a push.
-Result<std::string> make_push_bundle(const std::string& archive_path, const Manifest& manifest,
-                                     const std::set<std::string>& missing_sha256s);
+// The files a host lacks, as a tar whose entries are named by their sha256
+// (the host's content store names), read out of a stored artifact. Only
+// these bytes cross the wire in a push. Gzip'd when that saves a tenth or
+// more; already-compressed game assets go as they are, so hosts do not
+// spend CPU unpacking nothing.
+struct PushBundle {
+  std::string data;
+  bool gzipped = false;
+};
+
+Result<PushBundle> make_push_bundle(const std::string& archive_path, const Manifest& manifest,
+                                    const std::set<std::string>& missing_sha256s);
 
 }  // namespace flotilla

@@ -21,7 +21,7 @@ Result<std::string> expand_command(const std::string& text,
 
 // Step 1 of a push: the bundle (make_push_bundle) arrives on stdin, each file
 // is checked against the sha256 it is named by, then moved into the store.
-RemoteCommand receive_command(const HostLayout& layout, std::string bundle);
+RemoteCommand receive_command(const HostLayout& layout, std::string bundle, bool gzipped);
 
 // Step 2: builds releases/<id> from the store (hard links; executables are
 // copied so modes never leak between releases), checks every file against

@@ -72,7 +72,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit, const Ma
   };
 
   // Phase 1: push and assemble everywhere, restart nowhere.
-  std::map<std::set<std::string>, std::string> bundles;  // hosts often lack the same files
+  std::map<std::set<std::string>, PushBundle> bundles;  // hosts often lack the same files
   std::vector<HostTask> tasks;
   std::vector<std::string> task_host;
   for (const auto& h : plan.hosts) {
@@ -86,7 +86,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit, const Ma
         if (!bundle) return finish(false, bundle.error().message);
         it = bundles.emplace(missing, std::move(*bundle)).first;
       }
-      tasks.push_back({index, receive_command(layout, it->second)});
+      tasks.push_back({index, receive_command(layout, it->second.data, it->second.gzipped)});
       task_host.push_back(h.host);
     }
     tasks.push_back({index, assemble_command(layout, manifest)});
