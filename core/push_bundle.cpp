@@ -22,7 +22,7 @@ la_ssize_t append_to_string(archive*, void* client, const void* buffer, size_t l
 // A tar being written into memory, gzip'd or not.
 class BundleWriter {
  public:
-  explicit BundleWriter(bool gzip) : a_(archive_write_new(), archive_write_free) {
+  explicit BundleWriter(bool gzip) {
     if (gzip) {
       archive_write_add_filter_gzip(a_.get());
       archive_write_set_filter_option(a_.get(), "gzip", "compression-level", "1");
@@ -49,8 +49,10 @@ class BundleWriter {
   }
 
  private:
-  std::unique_ptr<archive, decltype(&archive_write_free)> a_;
+  // Declared first, destroyed last: freeing the archive flushes into it.
   std::string data_;
+  std::unique_ptr<archive, decltype(&archive_write_free)> a_{archive_write_new(),
+                                                             archive_write_free};
 };
 
 }  // namespace
