@@ -212,7 +212,7 @@ units:
             self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v1"] * HOSTS)
         finally:
             run("-f", flotilla_yaml, "-l", "h05", "exec", "--",
-                f"pkill -f 'http[.]server 8080'; umount /srv/web-{os.getpid()}")
+                f"pkill -f 'http[.]server 8080'; umount -l /srv/web-{os.getpid()}")
 
     def test_delta_push_and_tampered_artifact(self):
         proc, events = self.deploy()

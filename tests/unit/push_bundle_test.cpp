@@ -1,0 +1,71 @@
+#include "core/push_bundle.hpp"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+using namespace flotilla;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Built {
+  fs::path dir;
+  Manifest manifest;
+  std::string archive;
+  explicit Built(const std::string& noisy) {
+    char pattern[] = "/tmp/flotilla-bundle-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    fs::create_directories(dir / "out");
+    std::ofstream(dir / "out/text.txt") << std::string(200000, 'a');
+    std::ofstream(dir / "out/noise.bin") << noisy;
+    manifest = *scan_output((dir / "out").string());
+    archive = (dir / "a.tar.zst").string();
+    REQUIRE(write_artifact_archive((dir / "out").string(), manifest, archive));
+  }
+  ~Built() { fs::remove_all(dir); }
+  std::string sha(const std::string& path) const {
+    for (const auto& e : manifest.entries) {
+      if (e.path == path) return e.sha256;
+    }
+    return "";
+  }
+};
+
+std::string noise(std::size_t n) {
+  std::mt19937_64 rng(7);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("push bundle: only the missing files; gzip only when it pays") {
+  Built b(noise(300000));
+  auto text_only = make_push_bundle(b.archive, b.manifest, {b.sha("text.txt")});
+  REQUIRE(text_only);
+  CHECK(text_only->gzipped);  // 200 kB of one letter compresses to almost nothing
+  CHECK(text_only->data.size() < 10000);
+  auto noise_only = make_push_bundle(b.archive, b.manifest, {b.sha("noise.bin")});
+  REQUIRE(noise_only);
+  CHECK_FALSE(noise_only->gzipped);  // random bytes: sent as they are
+  CHECK(noise_only->data.size() > 300000);
+}
+
+TEST_CASE("push bundle: a damaged artifact or a missing file is refused") {
+  Built b(noise(1000));
+  Manifest lying = b.manifest;
+  for (auto& e : lying.entries) {
+    if (e.path == "text.txt") e.sha256 = std::string(64, 'f');
+  }
+  auto damaged = make_push_bundle(b.archive, lying, {std::string(64, 'f')});
+  REQUIRE_FALSE(damaged);
+  CHECK(damaged.error().message.find("damaged") != std::string::npos);
+  auto absent = make_push_bundle(b.archive, b.manifest, {std::string(64, 'e')});
+  REQUIRE_FALSE(absent);
+  CHECK(absent.error().message.find("lacks 1") != std::string::npos);
+}
