@@ -6,7 +6,6 @@
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
 #include "cli/targets.hpp"
-#include "inventory/host_address.hpp"
 #include "playbooks/artifact_build.hpp"
 #include "playbooks/branch_policy.hpp"
 
@@ -37,10 +36,7 @@ Result<int> run_build_command(const GlobalOptions& options, const BuildOptions& 
   auto ticket = check_ticket(project, *env, *unit, build.ticket);
   if (!ticket) return tl::unexpected(ticket.error());
 
-  Targets for_keys;
-  for_keys.project = project;
-  SshDefaults defaults = SshDefaults::from_environment();
-  GitAccess access{known_hosts_files(options, for_keys), defaults.identity_files, defaults.user};
+  GitAccess access = git_access(options, &project);
   auto outcome =
       build_artifact(project, *unit, env, {build.ref, build.rebuild, *timeout}, access, reporter);
   if (!outcome) return tl::unexpected(outcome.error());

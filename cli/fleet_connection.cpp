@@ -29,12 +29,12 @@ extern "C" void on_sigint(int) {
 
 }  // namespace
 
-std::vector<std::string> known_hosts_files(const GlobalOptions& options, const Targets& targets) {
+std::vector<std::string> known_hosts_files(const GlobalOptions& options, const Project* project) {
   std::vector<std::string> files;
   if (!options.known_hosts.empty()) {
     files.push_back(options.known_hosts);
-  } else if (targets.project && targets.project->ssh.known_hosts) {
-    files.push_back(*targets.project->ssh.known_hosts);
+  } else if (project != nullptr && project->ssh.known_hosts) {
+    files.push_back(*project->ssh.known_hosts);
   } else {
     const char* home = std::getenv("HOME");
     files.push_back(std::string(home != nullptr ? home : "") + "/.ssh/known_hosts");
@@ -43,11 +43,16 @@ std::vector<std::string> known_hosts_files(const GlobalOptions& options, const T
   return files;
 }
 
+GitAccess git_access(const GlobalOptions& options, const Project* project) {
+  SshDefaults defaults = SshDefaults::from_environment();
+  return GitAccess{known_hosts_files(options, project), defaults.identity_files, defaults.user};
+}
+
 Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptions& options,
                                                                const Targets& targets,
                                                                Reporter& reporter) {
   SshOptions ssh;
-  ssh.known_hosts_files = known_hosts_files(options, targets);
+  ssh.known_hosts_files = known_hosts_files(options, targets.project ? &*targets.project : nullptr);
   ssh.accept_new_host_keys = options.accept_new_host_keys;
   ssh.forks = 50;
   if (targets.project) {

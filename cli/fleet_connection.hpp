@@ -5,6 +5,7 @@
 
 #include "cli/global_options.hpp"
 #include "cli/targets.hpp"
+#include "core/git_source.hpp"
 #include "core/ssh_transport.hpp"
 
 namespace flotilla {
@@ -34,6 +35,9 @@ class FleetConnection {
 
 // Known-hosts files in order: --known-hosts, else the project's, else
 // ~/.ssh/known_hosts; then the system's /etc/ssh/ssh_known_hosts.
-std::vector<std::string> known_hosts_files(const GlobalOptions& options, const Targets& targets);
+std::vector<std::string> known_hosts_files(const GlobalOptions& options, const Project* project);
+
+// How builds reach SSH git remotes: the same known_hosts files and keys as hosts.
+GitAccess git_access(const GlobalOptions& options, const Project* project);
 
 }  // namespace flotilla

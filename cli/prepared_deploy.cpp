@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "inventory/host_address.hpp"
 #include "playbooks/branch_policy.hpp"
 
 namespace flotilla {
@@ -70,8 +69,7 @@ Result<PreparedDeploy> prepare_deploy(const GlobalOptions& options, const std::s
   if (auto ok = check_ticket(project, env, *out.unit, ticket); !ok)
     return tl::unexpected(ok.error());
 
-  SshDefaults defaults = SshDefaults::from_environment();
-  GitAccess access{known_hosts_files(options, out.targets), defaults.identity_files, defaults.user};
+  GitAccess access = git_access(options, &project);
   auto built = build_artifact(project, *out.unit, &env, {ref, false, std::chrono::minutes(30)},
                               access, reporter);
   if (!built) return tl::unexpected(built.error());

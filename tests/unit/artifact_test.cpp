@@ -7,22 +7,16 @@
 #include <fstream>
 
 #include "core/sha256.hpp"
+#include "support/scratch_dir.hpp"
 
 using namespace flotilla;
 namespace fs = std::filesystem;
 
 namespace {
 struct Tree {
-  fs::path root;
-  Tree() {
-    char pattern[] = "/tmp/flotilla-artifact-XXXXXX";
-    root = ::mkdtemp(pattern);
-  }
-  ~Tree() { fs::remove_all(root); }
-  void file(const std::string& rel, const std::string& text) {
-    fs::create_directories((root / rel).parent_path());
-    std::ofstream(root / rel) << text;
-  }
+  ScratchDir scratch;
+  fs::path root = scratch.path;
+  void file(const std::string& rel, const std::string& text) { scratch.write(rel, text); }
 };
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "playbooks/project_file.hpp"
+#include "support/scratch_dir.hpp"
 
 using namespace flotilla;
 namespace fs = std::filesystem;
@@ -13,16 +14,11 @@ namespace {
 
 // A project directory with one inventory, removed when the test ends.
 struct ProjectDir {
-  fs::path dir;
-  ProjectDir() {
-    char pattern[] = "/tmp/flotilla-test-XXXXXX";
-    dir = ::mkdtemp(pattern);
-    std::ofstream(dir / "dev.yaml") << "all:\n  hosts: {gs01: , gs02: }\n";
-  }
-  ~ProjectDir() { fs::remove_all(dir); }
+  ScratchDir scratch;
+  fs::path dir = scratch.path;
+  ProjectDir() { scratch.write("dev.yaml", "all:\n  hosts: {gs01: , gs02: }\n"); }
   Result<Project> load(const std::string& text) {
-    std::ofstream(dir / "flotilla.yaml") << text;
-    return load_project_file((dir / "flotilla.yaml").string());
+    return load_project_file(scratch.write("flotilla.yaml", text).string());
   }
 };
 

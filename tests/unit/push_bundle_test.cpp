@@ -7,26 +7,25 @@
 #include <fstream>
 #include <random>
 
+#include "support/scratch_dir.hpp"
+
 using namespace flotilla;
 namespace fs = std::filesystem;
 
 namespace {
 
 struct Built {
-  fs::path dir;
+  ScratchDir scratch;
+  fs::path dir = scratch.path;
   Manifest manifest;
   std::string archive;
   explicit Built(const std::string& noisy) {
-    char pattern[] = "/tmp/flotilla-bundle-XXXXXX";
-    dir = ::mkdtemp(pattern);
-    fs::create_directories(dir / "out");
-    std::ofstream(dir / "out/text.txt") << std::string(200000, 'a');
-    std::ofstream(dir / "out/noise.bin") << noisy;
+    scratch.write("out/text.txt", std::string(200000, 'a'));
+    scratch.write("out/noise.bin", noisy);
     manifest = *scan_output((dir / "out").string());
     archive = (dir / "a.tar.zst").string();
     REQUIRE(write_artifact_archive((dir / "out").string(), manifest, archive));
   }
-  ~Built() { fs::remove_all(dir); }
   std::string sha(const std::string& path) const {
     for (const auto& e : manifest.entries) {
       if (e.path == path) return e.sha256;
