@@ -15,6 +15,14 @@ void add_build_command(CLI::App& app, const GlobalOptions& options, Reporter*& r
                        CommandAction& action);
 void add_deploy_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                         CommandAction& action);
+void add_rollback_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                          CommandAction& action);
+void add_config_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                        CommandAction& action);
+void add_status_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                        CommandAction& action);
+void add_snapshots_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                           CommandAction& action);
 void add_lock_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                       CommandAction& action);
 void add_plan_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,

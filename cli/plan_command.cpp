@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/prepared_deploy.hpp"
+#include "cli/prepared_change.hpp"
 
 namespace flotilla {
 namespace {
@@ -17,8 +17,11 @@ struct PlanOptions {
 
 Result<int> run_plan(const GlobalOptions& options, const PlanOptions& plan_options,
                      Reporter& reporter) {
-  auto prepared =
-      prepare_deploy(options, plan_options.unit, plan_options.ref, plan_options.ticket, reporter);
+  ChangeRequest request;
+  request.unit = plan_options.unit;
+  request.ref = plan_options.ref;
+  request.ticket = plan_options.ticket;
+  auto prepared = prepare_change(options, request, reporter);
   if (!prepared) return tl::unexpected(prepared.error());
   if (reporter.json()) {
     reporter.document(prepared->plan.to_json());

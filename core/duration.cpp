@@ -2,6 +2,9 @@
 
 #include <charconv>
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
 namespace flotilla {
 
 std::optional<Duration> parse_duration(std::string_view text) {
@@ -31,6 +34,12 @@ std::string format_duration(Duration d) {
   if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
+}
+
+std::string iso_time_now() {
+  return fmt::format(
+      "{:%Y-%m-%dT%H:%M:%SZ}",
+      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
 }
 
 }  // namespace flotilla

@@ -15,4 +15,7 @@ std::optional<Duration> parse_duration(std::string_view text);
 // The shortest exact spelling: 1500ms -> "1500ms", 60000ms -> "1m".
 std::string format_duration(Duration d);
 
+// Now, as an ISO 8601 UTC time: "2026-11-22T19:06:34Z".
+std::string iso_time_now();
+
 }  // namespace flotilla

@@ -32,7 +32,7 @@ class BundleWriter {
     archive_write_open(a_.get(), &data_, nullptr, append_to_string, nullptr);
   }
 
-  void add(const std::string& name, const std::vector<char>& bytes) {
+  void add(const std::string& name, std::string_view bytes) {
     std::unique_ptr<archive_entry, decltype(&archive_entry_free)> item(archive_entry_new(),
                                                                        archive_entry_free);
     archive_entry_set_pathname(item.get(), name.c_str());
@@ -56,6 +56,12 @@ class BundleWriter {
 };
 
 }  // namespace
+
+std::string make_plain_tar(const std::map<std::string, std::string>& files) {
+  BundleWriter writer(false);
+  for (const auto& [name, bytes] : files) writer.add(name, bytes);
+  return writer.finish();
+}
 
 Result<PushBundle> make_push_bundle(const std::string& archive_path, const Manifest& manifest,
                                     const std::set<std::string>& missing) {
@@ -92,8 +98,9 @@ Result<PushBundle> make_push_bundle(const std::string& archive_path, const Manif
                   fmt::format("artifact {} is damaged: {} does not match its manifest",
                               manifest.id.substr(0, 12), it->first));
     }
-    plain.add(it->second, data);
-    gzipped.add(it->second, data);
+    std::string_view bytes(data.data(), data.size());
+    plain.add(it->second, bytes);
+    gzipped.add(it->second, bytes);
     added.insert(it->second);
   }
   if (added.size() != missing.size()) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -20,5 +21,8 @@ struct PushBundle {
 
 Result<PushBundle> make_push_bundle(const std::string& archive_path, const Manifest& manifest,
                                     const std::set<std::string>& missing_sha256s);
+
+// A plain tar of small files (name -> content), mode 0644.
+std::string make_plain_tar(const std::map<std::string, std::string>& files);
 
 }  // namespace flotilla

@@ -15,19 +15,20 @@
 #include "core/shell_quote.hpp"
 
 namespace flotilla {
-namespace {
 
-std::string local_user() {
+std::string controller_user() {
   if (passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
   const char* user = std::getenv("USER");
   return user != nullptr ? user : "unknown";
 }
 
-std::string local_host() {
+std::string controller_host() {
   char name[256] = {};
   ::gethostname(name, sizeof name - 1);
   return name;
 }
+
+namespace {
 
 std::string random_token() {
   std::random_device rd;
@@ -65,7 +66,7 @@ std::string DeployLock::describe(const LockHolder& h) {
   if (!h.ticket.empty()) text += fmt::format(", ticket {}", h.ticket);
   if (!h.message.empty()) text += fmt::format(": {}", h.message);
   // Staleness can only be judged from the controller that took it.
-  if (h.controller == local_host() && h.pid > 0 && ::kill(static_cast<pid_t>(h.pid), 0) != 0 &&
+  if (h.controller == controller_host() && h.pid > 0 && ::kill(static_cast<pid_t>(h.pid), 0) != 0 &&
       errno == ESRCH) {
     text +=
         " — STALE: that process is gone; release it with `flotilla lock release --force` once you "
@@ -99,12 +100,10 @@ Result<std::optional<LockHolder>> DeployLock::holder() {
 Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::string& message,
                                        Duration wait, bool by_hand) {
   LockHolder me;
-  me.user = local_user();
-  me.controller = local_host();
+  me.user = controller_user();
+  me.controller = controller_host();
   me.pid = by_hand ? 0 : ::getpid();
-  me.since = fmt::format(
-      "{:%Y-%m-%dT%H:%M:%SZ}",
-      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+  me.since = iso_time_now();
   me.ticket = ticket;
   me.message = message;
   me.token = random_token();
@@ -132,12 +131,26 @@ Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::str
   }
 }
 
+Result<long> DeployLock::next_snapshot_id(long at_least_above) {
+  auto r = run(fmt::format(
+      "f={}.seq; n=$(cat \"$f\" 2>/dev/null); case \"$n\" in ''|*[!0-9]*) n=0;; esac; "
+      "[ \"$n\" -lt {} ] && n={}; n=$((n+1)); echo \"$n\" > \"$f.next\" && mv -f \"$f.next\" "
+      "\"$f\" && echo \"$n\"",
+      lock_dir(environment_), at_least_above, at_least_above));
+  if (!r) return tl::unexpected(r.error());
+  try {
+    if (r->ok()) return std::stol(r->out);
+  } catch (const std::exception&) {
+  }
+  return fail(ErrorKind::kFailed, fmt::format("cannot number the snapshot: {}", r->err));
+}
+
 Result<void> DeployLock::release(const std::string& token, bool force) {
   // Without --force: the process that took it (by token), or a person
   // releasing a lock they took by hand from this same machine.
   std::string mine = !token.empty()
                          ? nlohmann::json({{"token", token}}).dump().substr(1)
-                         : nlohmann::json({{"controller", local_host()}}).dump().substr(1);
+                         : nlohmann::json({{"controller", controller_host()}}).dump().substr(1);
   mine.pop_back();
   std::string check = force ? std::string()
                             : fmt::format("grep -qF {} \"$l/holder.json\" 2>/dev/null || exit 76; ",

@@ -40,6 +40,10 @@ class DeployLock {
   // Releases a lock this process took (`token`), or with an empty token one
   // taken by hand from this machine; with `force`, whoever holds it.
   Result<void> release(const std::string& token, bool force);
+  // The environment's next snapshot id, from a counter kept beside the
+  // lock (call it while holding the lock): above the counter and above
+  // `at_least_above` (the highest id this controller has seen).
+  Result<long> next_snapshot_id(long at_least_above);
   // The holder, or nullopt when free.
   Result<std::optional<LockHolder>> holder();
 
@@ -52,5 +56,9 @@ class DeployLock {
   std::size_t host_;
   std::string environment_;
 };
+
+// Who and where this controller is, for locks and snapshots.
+std::string controller_user();
+std::string controller_host();
 
 }  // namespace flotilla

@@ -5,9 +5,37 @@
 
 #include <fmt/format.h>
 
-#include "snapshots/host_state.hpp"
-
 namespace flotilla {
+namespace {
+
+std::set<std::string> file_hashes(const Manifest& manifest,
+                                  std::map<std::string, std::uint64_t>& size_of) {
+  std::set<std::string> hashes;
+  for (const auto& e : manifest.entries) {
+    if (e.type != ManifestEntry::Type::kFile) continue;
+    hashes.insert(e.sha256);
+    size_of[e.sha256] = e.size;
+  }
+  return hashes;
+}
+
+// A host is answered by a survey; any failure becomes the host's error.
+Result<Survey> read_survey(const Result<CommandResult>& r, const HostLayout& layout) {
+  if (!r) return tl::unexpected(r.error());
+  if (!r->ok()) return fail(ErrorKind::kFailed, fmt::format("survey failed: {}", r->err));
+  return parse_survey(r->out, layout);
+}
+
+void count_missing(HostPlan& h, const std::vector<std::string>& missing,
+                   const std::map<std::string, std::uint64_t>& size_of) {
+  h.missing = missing;
+  h.files_to_send = missing.size();
+  for (const auto& sha : missing) {
+    if (auto it = size_of.find(sha); it != size_of.end()) h.bytes_to_send += it->second;
+  }
+}
+
+}  // namespace
 
 bool DeployPlan::complete() const {
   for (const auto& h : hosts) {
@@ -21,8 +49,11 @@ nlohmann::json DeployPlan::to_json() const {
   for (const auto& h : hosts) {
     nlohmann::json entry = {{"host", h.host},
                             {"current", h.current ? nlohmann::json(*h.current) : nlohmann::json()},
-                            {"target", artifact},
+                            {"target", h.target.release},
+                            {"current_config", h.current_config},
+                            {"target_config", h.target.config},
                             {"change", h.change},
+                            {"restart", h.restart},
                             {"files_to_send", h.files_to_send},
                             {"bytes_to_send", h.bytes_to_send}};
     if (h.error) entry["error"] = h.error->message;
@@ -30,68 +61,119 @@ nlohmann::json DeployPlan::to_json() const {
   }
   nlohmann::json batch_list = nlohmann::json::array();
   for (const auto& b : batches) batch_list.push_back({{"canary", b.canary}, {"hosts", b.hosts}});
-  return {{"unit", unit},
+  return {{"kind", kind},
+          {"unit", unit},
           {"environment", environment},
           {"artifact", artifact},
+          {"config", config},
           {"commit", ref.commit},
           {"branch", ref.branch ? nlohmann::json(*ref.branch) : nlohmann::json()},
+          {"restores", restores ? nlohmann::json(*restores) : nlohmann::json()},
           {"hosts", host_list},
           {"batches", batch_list},
           {"bytes_to_send", bytes_to_send},
           {"checks", checks}};
 }
 
-DeployPlan make_deploy_plan(const Unit& unit, const Environment& env, const Manifest& manifest,
-                            const ResolvedRef& ref, const std::vector<PlanTarget>& hosts,
-                            Transport& transport) {
+DeployPlan make_plan(const std::string& kind, const Unit& unit, const Environment& env,
+                     const Manifest* manifest, const std::vector<PlanTarget>& hosts,
+                     Transport& transport, const TargetOf& target_of,
+                     const ManifestOf& manifest_of) {
   DeployPlan plan;
+  plan.kind = kind;
   plan.unit = unit.name;
   plan.environment = env.name;
-  plan.artifact = manifest.id;
-  plan.ref = ref;
+  if (manifest != nullptr) plan.artifact = manifest->id;
 
-  std::set<std::string> hashes;
   std::map<std::string, std::uint64_t> size_of;
-  for (const auto& e : manifest.entries) {
-    if (e.type != ManifestEntry::Type::kFile) continue;
-    hashes.insert(e.sha256);
-    size_of[e.sha256] = e.size;
-  }
+  std::set<std::string> hashes;
+  if (manifest != nullptr) hashes = file_hashes(*manifest, size_of);
   HostLayout layout{unit.deploy_to};
   std::vector<HostTask> tasks;
   for (std::size_t i = 0; i < hosts.size(); ++i)
     tasks.push_back({i, survey_command(layout, hashes)});
   auto results = transport.run(tasks);
 
-  std::vector<PlannedHost> changing;
+  const bool can_reload = !unit.reload.empty() || !unit.run.empty();
+  std::map<std::string, std::vector<std::size_t>> lacking;  // other release -> hosts
   for (std::size_t i = 0; i < hosts.size(); ++i) {
     HostPlan h;
     h.host = hosts[i].name;
-    const auto& r = results[i];
-    if (!r) {
-      h.error = r.error();
-    } else if (!r->ok()) {
-      h.error = Error{ErrorKind::kFailed, fmt::format("survey failed: {}", r->err)};
-    } else if (auto survey = parse_survey(r->out, layout); !survey) {
+    auto survey = read_survey(results[i], layout);
+    if (!survey) {
       h.error = survey.error();
-    } else {
-      h.current = survey->state.release;
-      h.state = survey->state.raw;
-      // Same release but its process is gone: restart it (a deploy converges).
-      h.change = h.current != manifest.id || survey->state.stopped;
-      if (h.change) {
-        h.files_to_send = survey->missing.size();
-        h.missing = survey->missing;
-        for (const auto& sha : survey->missing) h.bytes_to_send += size_of[sha];
-        plan.bytes_to_send += h.bytes_to_send;
-        changing.push_back({h.host, hosts[i].pair});
+      plan.hosts.push_back(std::move(h));
+      continue;
+    }
+    const HostState& state = survey->state;
+    h.current = state.release;
+    h.current_config = state.config;
+    h.state = state.raw;
+    auto target = target_of(h.host, state);
+    if (!target) {
+      h.target = {state.release.value_or(""), state.config, state.commit, state.branch};
+      plan.hosts.push_back(std::move(h));
+      continue;
+    }
+    h.target = *target;
+    bool config_changes = !target->config.empty() && target->config != state.config;
+    // Same release but its process is gone: restart it (a change converges).
+    h.restart = target->release != state.release.value_or("") ||
+                (state.stopped && !target->release.empty()) || (config_changes && !can_reload);
+    h.change = h.restart || config_changes;
+    h.send_release =
+        h.restart && !target->release.empty() && !state.releases.count(target->release);
+    h.send_config = config_changes && !state.configs.count(target->config);
+    if (h.send_release) {
+      if (manifest != nullptr && target->release == manifest->id) {
+        count_missing(h, survey->missing, size_of);
+      } else {
+        lacking[target->release].push_back(plan.hosts.size());
       }
     }
     plan.hosts.push_back(std::move(h));
   }
+
+  // Hosts that pruned the release they go back to: ask which files they lack.
+  for (const auto& [release, indexes] : lacking) {
+    auto other = manifest_of(release);
+    if (!other) {
+      for (std::size_t i : indexes) {
+        plan.hosts[i].error = Error{
+            ErrorKind::kFailed,
+            fmt::format("release {} is no longer on this host, and not on this controller: {}",
+                        release.substr(0, 12), other.error().message)};
+      }
+      continue;
+    }
+    std::map<std::string, std::uint64_t> other_sizes;
+    std::set<std::string> other_hashes = file_hashes(*other, other_sizes);
+    std::vector<HostTask> again;
+    for (std::size_t i : indexes) {
+      std::size_t transport_index = 0;
+      while (hosts[transport_index].name != plan.hosts[i].host) ++transport_index;
+      again.push_back({transport_index, survey_command(layout, other_hashes)});
+    }
+    auto answers = transport.run(again);
+    for (std::size_t k = 0; k < indexes.size(); ++k) {
+      HostPlan& h = plan.hosts[indexes[k]];
+      auto survey = read_survey(answers[k], layout);
+      if (!survey) {
+        h.error = survey.error();
+        continue;
+      }
+      count_missing(h, survey->missing, other_sizes);
+    }
+  }
+
+  std::vector<PlannedHost> changing;
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    HostPlan& h = plan.hosts[i];
+    if (h.error || !h.change) continue;
+    plan.bytes_to_send += h.bytes_to_send;
+    changing.push_back({h.host, hosts[i].pair});
+  }
   plan.batches = plan_batches(changing, unit.rollout);
-  plan.checks.push_back(
-      fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12), env.name));
   plan.checks.push_back(fmt::format("at most {} of {} hosts out of rotation at once",
                                     resolve_count(unit.rollout.max_unavailable, changing.size()),
                                     changing.size()));

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,27 +13,46 @@
 #include "core/git_source.hpp"
 #include "core/transport.hpp"
 #include "playbooks/batch_planner.hpp"
+#include "playbooks/config_bundle.hpp"
 #include "playbooks/project.hpp"
+#include "snapshots/host_state.hpp"
 
 namespace flotilla {
+
+// Where a change should leave one host.
+struct HostTarget {
+  std::string release;  // "" = nothing (a host that ran nothing before)
+  std::string config;   // config digest; "" = leave shared/config as it is
+  std::string commit;   // provenance of `release`, recorded in the host's state
+  std::string branch;
+};
 
 struct HostPlan {
   std::string host;
   std::optional<std::string> current;  // release now running, from the host itself
-  bool change = false;                 // false: already on the target, no restart
+  std::string current_config;
+  HostTarget target;
+  bool change = false;        // false: already there, nothing happens on this host
+  bool restart = false;       // the release changes (or its process died); else a reload
+  bool send_release = false;  // releases/<target> is not on the host: push and assemble
+  bool send_config = false;   // its config version is not on the host
   std::size_t files_to_send = 0;
   std::uint64_t bytes_to_send = 0;                  // uncompressed content the host lacks
   std::vector<std::string> missing;                 // sha256s of those files
   nlohmann::json state = nlohmann::json::object();  // the host's state file, as read
-  std::optional<Error> error;                       // could not be surveyed
+  std::optional<Error> error;                       // could not be surveyed or planned
 };
 
-// What a deploy would do, as a value: printed by `plan`, executed by `deploy`.
+// What a change would do, as a value: printed by `plan`, executed by
+// `deploy`, `rollback`, `hotfix` and `config push`.
 struct DeployPlan {
+  std::string kind = "deploy";  // deploy, hotfix, rollback, config
   std::string unit;
   std::string environment;
-  std::string artifact;
+  std::string artifact;  // the release deployed ("" for rollback and config push)
+  std::string config;    // the config version pushed ("" when none)
   ResolvedRef ref;
+  std::optional<long> restores;  // rollback: the snapshot returned to
   std::vector<HostPlan> hosts;
   std::vector<Batch> batches;  // hosts that change, in rollout order
   std::uint64_t bytes_to_send = 0;
@@ -46,11 +67,20 @@ struct PlanTarget {
   std::optional<std::string> pair;
 };
 
-// Surveys every host (one round trip each, in parallel: its state and which
-// of the artifact's files its store lacks) and plans the batches.
-// `hosts[i]` is host i of `transport`.
-DeployPlan make_deploy_plan(const Unit& unit, const Environment& env, const Manifest& manifest,
-                            const ResolvedRef& ref, const std::vector<PlanTarget>& hosts,
-                            Transport& transport);
+// Where each host should go, given what it says it runs; nullopt leaves the
+// host alone.
+using TargetOf =
+    std::function<std::optional<HostTarget>(const std::string& host, const HostState& state)>;
+// The manifest of a release a host lacks (from the local artifact store).
+using ManifestOf = std::function<Result<Manifest>(const std::string& release)>;
+
+// Surveys every host (one round trip each, in parallel: its state and
+// which of `manifest`'s files its store lacks; a second one only for hosts
+// that lack some other release), decides per host what changes, and plans
+// the batches. `hosts[i]` is host i of `transport`.
+DeployPlan make_plan(const std::string& kind, const Unit& unit, const Environment& env,
+                     const Manifest* manifest, const std::vector<PlanTarget>& hosts,
+                     Transport& transport, const TargetOf& target_of,
+                     const ManifestOf& manifest_of);
 
 }  // namespace flotilla

@@ -91,132 +91,196 @@ RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifes
       "*) echo \"bad manifest line\" >&2; exit 64;; esac; done; "
       "(cd \"$t\" && sha256sum --quiet --strict -c \"$sums\") >&2 || {{ echo \"release $id failed "
       "verification\" >&2; exit 65; }}; "
+      "mkdir -p \"$d/.flotilla/manifests\"; mv -f -- \"$sums\" "
+      "\"$d/.flotilla/manifests/$id.sums\"; "
       "mv -T -- \"$t\" \"$final\"",
       shell_quote(layout.deploy_to), shell_quote(layout.store()), shell_quote(manifest.id));
   return RemoteCommand{std::move(script), std::move(listing), std::chrono::minutes(10)};
 }
 
 Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layout,
-                                       const std::string& release,
-                                       const std::map<std::string, std::string>& vars,
+                                       const Activation& target,
+                                       std::map<std::string, std::string> vars,
                                        const nlohmann::json& state) {
+  vars["release"] = target.release;
+  vars["config_dir"] = target.config.empty() ? layout.shared() + "/config"
+                                             : layout.state_dir() + "/configs/" + target.config;
   auto expand = [&](const std::string& text) { return expand_command(text, vars, layout); };
-  auto hook = [&](const char* name) -> Result<std::string> {
+  std::string script;
+  Error bad;
+  // Appends one step built around a unit command; a template error stops
+  // the build of the script.
+  auto add = [&](const std::string& format_text, const std::string& command) {
+    if (command.empty() || !bad.message.empty()) return;
+    auto c = expand(command);
+    if (!c) {
+      bad = c.error();
+      return;
+    }
+    // The first "{}" takes the quoted command; other braces are shell's.
+    std::string step = format_text;
+    step.replace(step.find("{}"), 2, shell_quote(*c));
+    script += step;
+  };
+  auto hook = [&](const char* name) {
     auto it = unit.hooks.find(name);
-    if (it == unit.hooks.end()) return std::string();
-    auto cmd = expand(it->second);
-    if (!cmd) return cmd;
-    return fmt::format(
-        "(cd \"$d/current\" 2>/dev/null || cd \"$d\"; sh -c {}) || {{ echo 'hook {} failed' >&2; "
-        "exit 71; }}; ",
-        shell_quote(*cmd), name);
+    if (it == unit.hooks.end()) return;
+    add(fmt::format("(cd \"$d/current\" 2>/dev/null || cd \"$d\"; sh -c {{}}) || {{ echo 'hook {} "
+                    "failed' >&2; exit 71; }}; ",
+                    name),
+        it->second);
   };
   // The host finishes the step it started even if the controller is killed
   // (SIGHUP when sshd drops the session, SIGPIPE on a closed channel).
-  std::string script = fmt::format(
+  script = fmt::format(
       "trap '' HUP PIPE; set -u; d={}; cd \"$d\" || exit 3; mkdir -p shared/log .flotilla; ",
       shell_quote(layout.deploy_to));
-  if (!release.empty()) {
+  if (!target.release.empty()) {
     script += fmt::format(
         "r={}; [ -d \"releases/$r\" ] || {{ echo \"release $r is not on this host\" >&2; exit 66; "
         "}}; ",
-        shell_quote(release));
+        shell_quote(target.release));
   }
-  // Drain: tell the service, wait until it says it is drained (or the timeout).
+  if (!target.config.empty()) {
+    script += fmt::format(
+        "c={}; [ -d \".flotilla/configs/$c\" ] || {{ echo \"config $c is not on this host\" >&2; "
+        "exit 66; }}; ",
+        shell_quote(target.config));
+    // Checked by the release that will read it, before anything stops.
+    std::string dir = target.restart && !target.release.empty() ? "releases/$r" : "current";
+    add("(cd \"" + dir +
+            "\" && FLOTILLA_CONFIG_DIR=\"$d/.flotilla/configs/$c\" sh -c {}) >&2 || { echo 'config "
+            "check failed' >&2; exit 73; }; ",
+        unit.config_check);
+  }
+  const std::string switch_config =
+      target.config.empty()
+          ? std::string()
+          : "ln -sfn \"../.flotilla/configs/$c\" .flotilla/config.next && mv -Tf "
+            ".flotilla/config.next shared/config || { echo 'cannot switch shared/config' >&2; exit "
+            "75; }; ";
   long drain_tenths = static_cast<long>(seconds(unit.drain.timeout) * 10);
-  for (const char* h : {"before_drain"}) {
-    auto s = hook(h);
-    if (!s) return tl::unexpected(s.error());
-    script += *s;
-  }
-  if (!unit.drain.command.empty()) {
-    auto c = expand(unit.drain.command);
-    if (!c) return tl::unexpected(c.error());
-    script += fmt::format("(cd current 2>/dev/null && sh -c {}) || true; ", shell_quote(*c));
-  }
-  if (!unit.drain.check.empty()) {
-    auto c = expand(unit.drain.check);
-    if (!c) return tl::unexpected(c.error());
-    script += fmt::format(
-        "i=0; until (cd current 2>/dev/null && sh -c {}); do i=$((i+1)); [ $i -ge {} ] && break; "
-        "sleep 0.1; done; ",
-        shell_quote(*c), drain_tenths);
-  }
-  // Stop.
-  auto before_stop = hook("before_stop");
-  if (!before_stop) return tl::unexpected(before_stop.error());
-  script += *before_stop;
-  if (!unit.run.empty()) {
-    // The supervised process leads its own process group: the whole group
-    // gets SIGTERM, and SIGKILL once the drain timeout has passed.
-    script += fmt::format(
-        "if [ -f .flotilla/pid ] && p=$(cat .flotilla/pid) && kill -0 \"$p\" 2>/dev/null; then "
-        "kill -TERM -- \"-$p\" 2>/dev/null || kill -TERM \"$p\"; i=0; "
-        "while kill -0 \"$p\" 2>/dev/null; do i=$((i+1)); "
-        "if [ $i -ge {} ]; then kill -KILL -- \"-$p\" 2>/dev/null || kill -KILL \"$p\"; fi; sleep "
-        "0.1; done; fi; "
-        "rm -f .flotilla/pid; ",
-        std::max(drain_tenths, 1L));
-  } else if (!unit.stop.empty()) {
-    auto c = expand(unit.stop);
-    if (!c) return tl::unexpected(c.error());
-    script +=
-        fmt::format("(cd current 2>/dev/null || cd \"$d\"; sh -c {}) || true; ", shell_quote(*c));
-  }
-  auto after_stop = hook("after_stop");
-  if (!after_stop) return tl::unexpected(after_stop.error());
-  script += *after_stop;
 
-  if (release.empty()) {
-    // Back to nothing: the host ran no release before this deploy.
-    script += "rm -f current .flotilla/state.json; cat > /dev/null; exit 0";
-    return RemoteCommand{std::move(script), "", std::chrono::minutes(10)};
+  if (!target.restart) {
+    // Config only: the running process stays (same pid), it reloads.
+    script += switch_config;
+    if (!unit.reload.empty()) {
+      add("(cd current && sh -c {}) || { echo 'reload failed' >&2; exit 74; }; ", unit.reload);
+    } else {
+      script +=
+          "kill -HUP \"$(cat .flotilla/pid 2>/dev/null)\" 2>/dev/null || { echo 'reload failed: no "
+          "running process' >&2; exit 74; }; ";
+    }
+  } else {
+    // Drain: tell the service, wait until it says it is drained (or the timeout).
+    hook("before_drain");
+    add("(cd current 2>/dev/null && sh -c {}) || true; ", unit.drain.command);
+    add(fmt::format(
+            "i=0; until (cd current 2>/dev/null && sh -c {{}}); do i=$((i+1)); [ $i -ge {} ] "
+            "&& break; sleep 0.1; done; ",
+            drain_tenths),
+        unit.drain.check);
+    // Stop.
+    hook("before_stop");
+    if (!unit.run.empty()) {
+      // The supervised process leads its own process group: the whole group
+      // gets SIGTERM, and SIGKILL once the drain timeout has passed.
+      script += fmt::format(
+          "if [ -f .flotilla/pid ] && p=$(cat .flotilla/pid) && kill -0 \"$p\" 2>/dev/null; then "
+          "kill -TERM -- \"-$p\" 2>/dev/null || kill -TERM \"$p\"; i=0; "
+          "while kill -0 \"$p\" 2>/dev/null; do i=$((i+1)); "
+          "if [ $i -ge {} ]; then kill -KILL -- \"-$p\" 2>/dev/null || kill -KILL \"$p\"; fi; "
+          "sleep "
+          "0.1; done; fi; "
+          "rm -f .flotilla/pid; ",
+          std::max(drain_tenths, 1L));
+    } else {
+      add("(cd current 2>/dev/null || cd \"$d\"; sh -c {}) || true; ", unit.stop);
+    }
+    hook("after_stop");
+    if (!bad.message.empty()) return tl::unexpected(bad);
+    if (target.release.empty()) {
+      // Back to nothing: the host ran no release before this deploy.
+      script += "rm -f current .flotilla/state.json; cat > /dev/null; exit 0";
+      return RemoteCommand{std::move(script), "", std::chrono::minutes(10)};
+    }
+    script += switch_config;
+    // Switch: a new symlink under a temp name, renamed over `current`;
+    // readers see the old release or the new one, never nothing.
+    script +=
+        "ln -sfn \"releases/$r\" .flotilla/current.next && mv -Tf .flotilla/current.next current; ";
+    // Start.
+    hook("before_start");
+    if (!unit.run.empty()) {
+      add(fmt::format("cd current && setsid -f sh -c 'echo $$ > \"$1\"; exec sh -c \"$2\"' "
+                      "flotilla-run \"$d/.flotilla/pid\" {{}} >> \"$d/shared/log/{}.log\" 2>&1 < "
+                      "/dev/null; i=0; while [ ! -s \"$d/.flotilla/pid\" ] && [ $i -lt 50 ]; do "
+                      "i=$((i+1)); sleep 0.02; done; cd \"$d\"; ",
+                      unit.name),
+          unit.run);
+    } else {
+      add("(cd current && sh -c {}) || { echo 'start failed' >&2; exit 72; }; ", unit.start);
+    }
+    hook("after_start");
   }
-  // Switch: a new symlink under a temp name, renamed over `current`; readers
-  // see the old release or the new one, never nothing.
-  script +=
-      "ln -sfn \"releases/$r\" .flotilla/current.next && mv -Tf .flotilla/current.next current; ";
-  // Start.
-  auto before_start = hook("before_start");
-  if (!before_start) return tl::unexpected(before_start.error());
-  script += *before_start;
-  if (!unit.run.empty()) {
-    auto c = expand(unit.run);
-    if (!c) return tl::unexpected(c.error());
-    script += fmt::format(
-        "cd current && setsid -f sh -c 'echo $$ > \"$1\"; exec sh -c \"$2\"' flotilla-run "
-        "\"$d/.flotilla/pid\" {} "
-        ">> \"$d/shared/log/{}.log\" 2>&1 < /dev/null; i=0; while [ ! -s \"$d/.flotilla/pid\" ] && "
-        "[ $i -lt 50 ]; do "
-        "i=$((i+1)); sleep 0.02; done; cd \"$d\"; ",
-        shell_quote(*c), unit.name);
-  } else if (!unit.start.empty()) {
-    auto c = expand(unit.start);
-    if (!c) return tl::unexpected(c.error());
-    script += fmt::format("(cd current && sh -c {}) || {{ echo 'start failed' >&2; exit 72; }}; ",
-                          shell_quote(*c));
-  }
-  auto after_start = hook("after_start");
-  if (!after_start) return tl::unexpected(after_start.error());
-  script += *after_start;
   // Health.
   if (unit.health) {
-    auto c = expand(unit.health->command);
-    if (!c) return tl::unexpected(c.error());
-    script += fmt::format(
-        "i=0; until (cd current && timeout {:.3f} sh -c {}) >/dev/null 2>&1; do i=$((i+1)); "
-        "if [ $i -gt {} ]; then echo {} >&2; exit 70; fi; sleep {:.3f}; done; ",
-        seconds(unit.health->timeout), shell_quote(*c), unit.health->retries,
-        shell_quote(fmt::format("health check failed after {} tries: {}", unit.health->retries + 1,
-                                unit.health->command)),
-        seconds(unit.health->interval));
+    add(fmt::format("i=0; until (cd current && timeout {:.3f} sh -c {{}}) >/dev/null 2>&1; do "
+                    "i=$((i+1)); if [ $i -gt {} ]; then echo {} >&2; exit 70; fi; sleep {:.3f}; "
+                    "done; ",
+                    seconds(unit.health->timeout), unit.health->retries,
+                    shell_quote(fmt::format("health check failed after {} tries: {}",
+                                            unit.health->retries + 1, unit.health->command)),
+                    seconds(unit.health->interval)),
+        unit.health->command);
   }
-  auto after_health = hook("after_health");
-  if (!after_health) return tl::unexpected(after_health.error());
-  script += *after_health;
+  hook("after_health");
+  if (!bad.message.empty()) return tl::unexpected(bad);
   script +=
       "cat > .flotilla/state.json.next && mv -f .flotilla/state.json.next .flotilla/state.json";
   return RemoteCommand{std::move(script), state.dump(1) + "\n", std::chrono::minutes(30)};
+}
+
+RemoteCommand finish_command(const HostLayout& layout, const std::string& history_line,
+                             const std::vector<std::string>& keep_releases,
+                             const std::vector<std::string>& keep_configs) {
+  auto words = [](const std::vector<std::string>& ids) {
+    std::string out = " ";
+    for (const auto& id : ids) out += id + " ";
+    return shell_quote(out);
+  };
+  // Store files are kept by the checksum lists of kept releases; a release
+  // without one (assembled by an older flotilla) keeps the whole store.
+  std::string script = fmt::format(
+      "trap '' HUP PIPE; d={}; cd \"$d\" 2>/dev/null || {{ cat >/dev/null; exit 0; }}; "
+      "mkdir -p .flotilla; cat >> .flotilla/history.jsonl; "
+      "if [ \"$(wc -l < .flotilla/history.jsonl)\" -gt 1000 ]; then tail -n 500 "
+      ".flotilla/history.jsonl > .flotilla/history.next && mv -f .flotilla/history.next "
+      ".flotilla/history.jsonl; fi; ",
+      shell_quote(layout.deploy_to));
+  if (keep_releases.empty()) {
+    script += "exit 0";
+    return RemoteCommand{std::move(script), history_line + "\n", std::chrono::minutes(5)};
+  }
+  script += fmt::format(
+      "kr={}; kc={}; cur=$(readlink current 2>/dev/null); cfg=$(readlink shared/config "
+      "2>/dev/null); "
+      "for p in releases/*; do [ -d \"$p\" ] || continue; id=${{p#releases/}}; case \"$kr\" in *\" "
+      "$id \"*) continue;; esac; [ \"$cur\" = \"$p\" ] && continue; rm -rf -- \"$p\" "
+      "\".flotilla/manifests/$id.sums\"; done; "
+      "for p in .flotilla/configs/*; do [ -d \"$p\" ] || continue; id=${{p#.flotilla/configs/}}; "
+      "case \"$kc\" in *\" $id \"*) continue;; esac; [ \"$cfg\" = \"../$p\" ] && continue; rm -rf "
+      "-- "
+      "\"$p\"; done; "
+      "all=1; for p in releases/*; do [ -d \"$p\" ] || continue; [ -f "
+      "\".flotilla/manifests/${{p#releases/}}.sums\" ] "
+      "|| all=0; done; "
+      "if [ $all = 1 ] && [ -d .flotilla/store ]; then k=.flotilla/keep.$$; "
+      "cat .flotilla/manifests/*.sums 2>/dev/null | cut -c1-64 | LC_ALL=C sort -u > \"$k\"; "
+      "ls -1 .flotilla/store | LC_ALL=C sort | LC_ALL=C comm -23 - \"$k\" | (cd .flotilla/store && "
+      "xargs -r rm -f --); rm -f \"$k\"; fi; exit 0",
+      words(keep_releases), words(keep_configs));
+  return RemoteCommand{std::move(script), history_line + "\n", std::chrono::minutes(5)};
 }
 
 }  // namespace flotilla

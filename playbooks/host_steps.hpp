@@ -28,14 +28,32 @@ RemoteCommand receive_command(const HostLayout& layout, std::string bundle, bool
 // the manifest, and renames it into place. Idempotent; never touches `current`.
 RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifest);
 
+// Where an activation takes a host.
+struct Activation {
+  std::string release;  // "" with `restart`: stop and remove `current` (it ran nothing before)
+  std::string config;   // config digest for shared/config; "" leaves it as it is
+  // true: drain, stop, switch, start. false: only the config changes: check
+  // it, switch it, reload the running service (no restart).
+  bool restart = true;
+};
+
 // Drain, stop, switch `current` atomically (symlink + rename), start, health
 // check, then record `state` (stdin) as .flotilla/state.json. The unit's hooks
-// run around each step. Exit 70: the health check failed; 66: the release is
-// not on the host. `release` empty: stop and remove `current` (a host that ran
-// nothing before).
+// run around each step; a new config is checked before anything stops.
+// Exit 70: the health check failed; 66: the release or config is not on the
+// host; 73: the config check failed; 74: the reload failed.
 Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layout,
-                                       const std::string& release,
-                                       const std::map<std::string, std::string>& vars,
+                                       const Activation& target,
+                                       std::map<std::string, std::string> vars,
                                        const nlohmann::json& state);
+
+// After a change: appends this host's part of the snapshot to
+// .flotilla/history.jsonl (stdin), then removes releases and configs not in
+// the keep lists (never what `current` or `shared/config` point to) and
+// store files no kept release uses. Empty `keep_releases`: prune nothing
+// (after a failed change, so a retry need not push again).
+RemoteCommand finish_command(const HostLayout& layout, const std::string& history_line,
+                             const std::vector<std::string>& keep_releases,
+                             const std::vector<std::string>& keep_configs);
 
 }  // namespace flotilla

@@ -8,17 +8,12 @@
 #include <fmt/format.h>
 
 #include "core/push_bundle.hpp"
+#include "playbooks/config_bundle.hpp"
 #include "playbooks/host_steps.hpp"
 #include "snapshots/host_layout.hpp"
 
 namespace flotilla {
 namespace {
-
-std::string now_iso() {
-  return fmt::format(
-      "{:%Y-%m-%dT%H:%M:%SZ}",
-      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
-}
 
 std::string describe(const Result<CommandResult>& r) {
   if (!r) return r.error().message;
@@ -47,106 +42,151 @@ const char* outcome_name(HostOutcome::State state) {
   return "?";
 }
 
-RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit, const Manifest& manifest,
-                              const std::string& archive_path,
-                              const std::map<std::string, RolloutHost>& hosts, Transport& transport,
-                              Reporter& reporter, const std::function<bool()>& interrupted) {
+RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
+                              const RolloutSources& sources,
+                              const std::map<std::string, RolloutHost>& hosts, long snapshot,
+                              Transport& transport, Reporter& reporter,
+                              const std::function<bool()>& interrupted) {
   RolloutResult result;
   std::map<std::string, HostOutcome> outcome;
+  std::map<std::string, const HostPlan*> plan_of;
   HostLayout layout{unit.deploy_to};
-  std::set<std::string> changing;
-  for (const auto& b : plan.batches) changing.insert(b.hosts.begin(), b.hosts.end());
   for (const auto& h : plan.hosts) {
+    plan_of[h.host] = &h;
     outcome[h.host] = {
-        h.host,
-        changing.count(h.host) ? HostOutcome::State::kNotStarted : HostOutcome::State::kUnchanged,
-        ""};
+        h.host, h.change ? HostOutcome::State::kNotStarted : HostOutcome::State::kUnchanged, ""};
   }
+  const std::string label = plan.kind == "config"   ? "config " + plan.config.substr(0, 12)
+                            : plan.artifact.empty() ? std::string("their releases")
+                                                    : plan.artifact.substr(0, 12);
   auto finish = [&](bool ok, std::string summary) {
     result.ok = ok;
     result.summary = std::move(summary);
     for (const auto& h : plan.hosts) result.hosts.push_back(outcome[h.host]);
-    reporter.event("deploy_done",
-                   {{"ok", ok}, {"artifact", manifest.id}, {"summary", result.summary}});
+    reporter.event("deploy_done", {{"ok", ok},
+                                   {"kind", plan.kind},
+                                   {"snapshot", snapshot},
+                                   {"artifact", plan.artifact},
+                                   {"interrupted", result.interrupted},
+                                   {"summary", result.summary}});
     return result;
   };
 
   // Phase 1: push and assemble everywhere, restart nowhere.
-  std::map<std::set<std::string>, PushBundle> bundles;  // hosts often lack the same files
+  std::map<std::pair<std::string, std::set<std::string>>, PushBundle> bundles;
   std::vector<HostTask> tasks;
   std::vector<std::string> task_host;
+  std::size_t receiving = 0;
   for (const auto& h : plan.hosts) {
-    if (!changing.count(h.host)) continue;
-    std::set<std::string> missing(h.missing.begin(), h.missing.end());
+    if (!h.change || (!h.send_release && !h.send_config)) continue;
     std::size_t index = hosts.at(h.host).index;
-    if (!missing.empty()) {
-      auto it = bundles.find(missing);
-      if (it == bundles.end()) {
-        auto bundle = make_push_bundle(archive_path, manifest, missing);
-        if (!bundle) return finish(false, bundle.error().message);
-        it = bundles.emplace(missing, std::move(*bundle)).first;
+    if (h.send_release) {
+      auto source = sources.releases.find(h.target.release);
+      if (source == sources.releases.end()) {
+        return finish(false, fmt::format("internal: release {} has no source", h.target.release));
       }
-      tasks.push_back({index, receive_command(layout, it->second.data, it->second.gzipped)});
+      const ReleaseSource& release = source->second;
+      std::set<std::string> missing(h.missing.begin(), h.missing.end());
+      if (!missing.empty()) {
+        auto key = std::make_pair(release.manifest.id, missing);
+        auto it = bundles.find(key);
+        if (it == bundles.end()) {
+          auto bundle = make_push_bundle(release.archive_path, release.manifest, missing);
+          if (!bundle) return finish(false, bundle.error().message);
+          it = bundles.emplace(key, std::move(*bundle)).first;
+        }
+        tasks.push_back({index, receive_command(layout, it->second.data, it->second.gzipped)});
+        task_host.push_back(h.host);
+      }
+      tasks.push_back({index, assemble_command(layout, release.manifest)});
       task_host.push_back(h.host);
     }
-    tasks.push_back({index, assemble_command(layout, manifest)});
-    task_host.push_back(h.host);
+    if (h.send_config) {
+      auto config = sources.configs.find(h.target.config);
+      if (config == sources.configs.end()) {
+        return finish(false, fmt::format("internal: config {} has no source", h.target.config));
+      }
+      tasks.push_back({index, config_receive_command(layout, config->second)});
+      task_host.push_back(h.host);
+    }
+    ++receiving;
     reporter.event("host_push",
                    {{"host", h.host}, {"files", h.files_to_send}, {"bytes", h.bytes_to_send}});
   }
-  reporter.progress(
-      fmt::format("pushing {} to {} host(s)", manifest.id.substr(0, 12), changing.size()));
-  auto pushed = transport.run(tasks);
-  std::set<std::string> push_failed;
-  for (std::size_t i = 0; i < pushed.size(); ++i) {
-    if (pushed[i] && pushed[i]->ok()) continue;
-    if (push_failed.insert(task_host[i]).second) {
-      outcome[task_host[i]] = {task_host[i], HostOutcome::State::kFailed,
-                               "push: " + describe(pushed[i])};
+  if (!tasks.empty()) {
+    reporter.progress(fmt::format("pushing to {} host(s)", receiving));
+    auto pushed = transport.run(tasks);
+    std::set<std::string> push_failed;
+    for (std::size_t i = 0; i < pushed.size(); ++i) {
+      if (pushed[i] && pushed[i]->ok()) continue;
+      if (!pushed[i] && pushed[i].error().kind == ErrorKind::kInterrupted)
+        result.interrupted = true;
+      if (push_failed.insert(task_host[i]).second) {
+        outcome[task_host[i]] = {task_host[i], HostOutcome::State::kFailed,
+                                 "push: " + describe(pushed[i])};
+      }
     }
-  }
-  if (!push_failed.empty()) {
-    return finish(false, fmt::format("push failed on {} host(s); no host was restarted, every host "
-                                     "still runs what it ran",
-                                     push_failed.size()));
+    if (result.interrupted) {
+      return finish(false, "interrupted during the push; no host was restarted");
+    }
+    if (!push_failed.empty()) {
+      return finish(false,
+                    fmt::format("push failed on {} host(s); no host was restarted, every host "
+                                "still runs what it ran",
+                                push_failed.size()));
+    }
   }
 
   // Phase 2: batches.
   std::size_t failures = 0;
+  std::size_t updated = 0;
+  auto state_after = [&](const HostPlan& h) {
+    const RolloutHost& rh = hosts.at(h.host);
+    nlohmann::json previous = rh.previous_state.value("current", nlohmann::json());
+    return nlohmann::json{
+        {"unit", unit.name},
+        {"current",
+         {{"release", h.target.release},
+          {"config", h.target.config.empty() ? h.current_config : h.target.config},
+          {"commit", h.target.commit},
+          {"branch", h.target.branch},
+          {"since", iso_time_now()},
+          {"snapshot", snapshot}}},
+        {"previous", previous}};
+  };
   for (std::size_t b = 0; b < plan.batches.size(); ++b) {
     const Batch& batch = plan.batches[b];
     if (interrupted()) {
-      return finish(false, fmt::format("interrupted before batch {}; hosts not yet started keep "
-                                       "their release",
-                                       b + 1));
+      result.interrupted = true;
+      return finish(false, fmt::format("interrupted before batch {}; {} host(s) updated, the "
+                                       "others keep what they ran",
+                                       b + 1, updated));
     }
     reporter.progress(fmt::format("batch {}/{}{}: {}", b + 1, plan.batches.size(),
                                   batch.canary ? " (canary)" : "", fmt::join(batch.hosts, " ")));
     std::vector<HostTask> activations;
     for (const auto& name : batch.hosts) {
-      const RolloutHost& h = hosts.at(name);
-      nlohmann::json state = {{"unit", unit.name},
-                              {"current",
-                               {{"release", manifest.id},
-                                {"commit", plan.ref.commit},
-                                {"branch", plan.ref.branch.value_or("")},
-                                {"since", now_iso()}}},
-                              {"previous", h.previous_state.value("current", nlohmann::json())}};
-      auto vars = h.vars;
-      vars["release"] = manifest.id;
-      auto cmd = activate_command(unit, layout, manifest.id, vars, state);
+      const HostPlan& h = *plan_of.at(name);
+      Activation target{h.target.release, h.target.config, h.restart};
+      auto cmd = activate_command(unit, layout, target, hosts.at(name).vars, state_after(h));
       if (!cmd) return finish(false, cmd.error().message);
-      activations.push_back({h.index, std::move(*cmd)});
-      reporter.event("host_started", {{"host", name}, {"batch", b + 1}});
+      activations.push_back({hosts.at(name).index, std::move(*cmd)});
+      reporter.event("host_started", {{"host", name}, {"batch", b + 1}, {"restart", h.restart}});
     }
     auto activated = transport.run(activations);
     std::vector<std::string> failed_now;
+    bool stopped_by_user = false;
     for (std::size_t i = 0; i < activated.size(); ++i) {
       const std::string& name = batch.hosts[i];
+      if (!activated[i] && activated[i].error().kind == ErrorKind::kInterrupted) {
+        stopped_by_user = true;  // never started: it keeps what it ran
+        continue;
+      }
       bool ok = activated[i] && activated[i]->ok();
       outcome[name] = {name, ok ? HostOutcome::State::kUpdated : HostOutcome::State::kFailed,
                        ok ? "" : describe(activated[i])};
       reporter.event("host_done", {{"host", name}, {"ok", ok}, {"detail", outcome[name].detail}});
+      if (ok) ++updated;
       if (!ok) failed_now.push_back(name);
     }
     failures += failed_now.size();
@@ -159,20 +199,21 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit, const Ma
       }
       // Roll back this batch (failed and in-flight alike) to what each ran before.
       std::vector<HostTask> rollbacks;
+      std::vector<std::string> rolled_hosts;
       for (const auto& name : batch.hosts) {
-        const RolloutHost& h = hosts.at(name);
-        nlohmann::json previous = h.previous_state.value("current", nlohmann::json());
-        std::string release = previous.is_object() ? previous.value("release", "") : "";
-        auto vars = h.vars;
-        vars["release"] = release;
-        nlohmann::json state = h.previous_state;
-        auto cmd = activate_command(unit, layout, release, vars, state);
+        if (outcome[name].state == HostOutcome::State::kNotStarted) continue;
+        const HostPlan& h = *plan_of.at(name);
+        const RolloutHost& rh = hosts.at(name);
+        Activation back{h.current.value_or(""), h.target.config.empty() ? "" : h.current_config,
+                        h.restart};
+        auto cmd = activate_command(unit, layout, back, rh.vars, rh.previous_state);
         if (!cmd) return finish(false, cmd.error().message);
-        rollbacks.push_back({h.index, std::move(*cmd)});
+        rollbacks.push_back({rh.index, std::move(*cmd)});
+        rolled_hosts.push_back(name);
       }
       auto rolled = transport.run(rollbacks);
       for (std::size_t i = 0; i < rolled.size(); ++i) {
-        const std::string& name = batch.hosts[i];
+        const std::string& name = rolled_hosts[i];
         bool ok = rolled[i] && rolled[i]->ok();
         std::string why = outcome[name].detail;
         outcome[name] = {name, ok ? HostOutcome::State::kRolledBack : HostOutcome::State::kFailed,
@@ -185,16 +226,21 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit, const Ma
                                 "no further host was touched",
                                 failed_now.size(), b + 1, batch.canary ? " (canary)" : ""));
     }
+    if (stopped_by_user) {
+      result.interrupted = true;
+      return finish(false, fmt::format("interrupted in batch {}; {} host(s) updated, the others "
+                                       "keep what they ran",
+                                       b + 1, updated));
+    }
     if (batch.canary && unit.rollout.bake.count() > 0 && b + 1 < plan.batches.size()) {
       reporter.progress(
           fmt::format("canary healthy; baking {}", format_duration(unit.rollout.bake)));
       std::this_thread::sleep_for(unit.rollout.bake);
     }
   }
-  std::size_t updated = changing.size();
   return finish(
       failures == 0,
-      fmt::format("{} host(s) now run {}{}", updated, manifest.id.substr(0, 12),
+      fmt::format("{} host(s) now run {}{}", updated, label,
                   failures ? fmt::format(" ({} failed within max_failures)", failures) : ""));
 }
 

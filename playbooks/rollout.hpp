@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "core/artifact.hpp"
 #include "core/reporter.hpp"
 #include "core/transport.hpp"
+#include "playbooks/config_bundle.hpp"
 #include "playbooks/deploy_plan.hpp"
 #include "playbooks/project.hpp"
 
@@ -26,6 +28,7 @@ struct HostOutcome {
 
 struct RolloutResult {
   bool ok = true;
+  bool interrupted = false;  // SIGINT: stopped between steps, fleet consistent
   std::vector<HostOutcome> hosts;
   std::string summary;
 };
@@ -37,16 +40,29 @@ struct RolloutHost {
   nlohmann::json previous_state = nlohmann::json::object();  // what it ran before, from the survey
 };
 
+// What a rollout may have to send: releases (manifest + stored archive)
+// and config versions, by id.
+struct ReleaseSource {
+  Manifest manifest;
+  std::string archive_path;
+};
+struct RolloutSources {
+  std::map<std::string, ReleaseSource> releases;
+  std::map<std::string, ConfigBundle> configs;
+};
+
 // Executes a plan: first every changing host receives what it lacks and
-// assembles the release beside the running one (any failure here stops the
-// deploy before a single restart); then batch by batch: stop, switch, start,
-// health check. When failures pass `max_failures`, no new host starts, and
-// the failed and in-flight hosts go back to their previous release (with
-// `auto_rollback`). Reports events as it goes.
-RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit, const Manifest& manifest,
-                              const std::string& archive_path,
-                              const std::map<std::string, RolloutHost>& hosts, Transport& transport,
-                              Reporter& reporter, const std::function<bool()>& interrupted);
+// assembles its release beside the running one (any failure here stops
+// before a single restart); then batch by batch: stop, switch, start (or,
+// for a config change, check, switch, reload), health check. When failures
+// pass `max_failures`, no new host starts, and the failed and in-flight
+// hosts go back to what they ran (with `auto_rollback`). Each host's state
+// records `snapshot`. Reports events as it goes.
+RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
+                              const RolloutSources& sources,
+                              const std::map<std::string, RolloutHost>& hosts, long snapshot,
+                              Transport& transport, Reporter& reporter,
+                              const std::function<bool()>& interrupted);
 
 const char* outcome_name(HostOutcome::State state);
 

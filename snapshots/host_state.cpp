@@ -1,5 +1,6 @@
 #include "snapshots/host_state.hpp"
 
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -8,53 +9,101 @@
 
 namespace flotilla {
 namespace {
-constexpr const char* kSeparator = "--flotilla-missing--";
+
+// Sections of the survey's answer, each after a line "--flotilla:NAME--".
+constexpr const char* kSections[] = {"state",   "status",  "releases",
+                                     "configs", "history", "missing"};
+
+std::string marker(const char* name) { return fmt::format("--flotilla:{}--", name); }
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
 }
+
+}  // namespace
 
 RemoteCommand survey_command(const HostLayout& layout, const std::set<std::string>& sha256s) {
   std::string list;
   for (const auto& h : sha256s) list += h + "\n";
   std::string command = fmt::format(
-      "cat -- {} 2>/dev/null; echo; "
-      "if [ -f {} ] && ! kill -0 \"$(cat {})\" 2>/dev/null; then echo stopped; fi; echo {}; d={}; "
-      "while IFS= read -r h; do [ -f \"$d/$h\" ] || printf '%s\\n' \"$h\"; done",
-      shell_quote(layout.state_file()), shell_quote(layout.state_dir() + "/pid"),
-      shell_quote(layout.state_dir() + "/pid"), kSeparator, shell_quote(layout.store()));
+      "d={}; echo {}; cat -- \"$d/.flotilla/state.json\" 2>/dev/null; echo; echo {}; "
+      "if [ -f \"$d/.flotilla/pid\" ] && ! kill -0 \"$(cat \"$d/.flotilla/pid\")\" 2>/dev/null; "
+      "then echo stopped; fi; "
+      "echo \"current $(readlink \"$d/current\" 2>/dev/null)\"; "
+      "echo \"config $(readlink \"$d/shared/config\" 2>/dev/null)\"; "
+      "echo {}; ls -1 \"$d/releases\" 2>/dev/null; echo {}; ls -1 \"$d/.flotilla/configs\" "
+      "2>/dev/null; echo {}; tail -n 200 \"$d/.flotilla/history.jsonl\" 2>/dev/null; echo {}; "
+      "s=\"$d/.flotilla/store\"; while IFS= read -r h; do [ -f \"$s/$h\" ] || printf '%s\\n' "
+      "\"$h\"; done",
+      shell_quote(layout.deploy_to), marker("state"), marker("status"), marker("releases"),
+      marker("configs"), marker("history"), marker("missing"));
   return RemoteCommand{std::move(command), std::move(list), std::chrono::seconds(60)};
 }
 
 Result<Survey> parse_survey(const std::string& output, const HostLayout& layout) {
+  std::map<std::string, std::string> section;
+  std::size_t pos = 0;
+  const char* previous = nullptr;
+  for (const char* name : kSections) {
+    std::string m = marker(name) + "\n";
+    std::size_t at = output.find(m, pos);
+    if (at == std::string::npos) {
+      return fail(ErrorKind::kFailed, "unexpected answer while reading host state");
+    }
+    if (previous != nullptr) section[previous] = output.substr(pos, at - pos);
+    previous = name;
+    pos = at + m.size();
+  }
+  section["missing"] = output.substr(pos);
+
   Survey survey;
-  std::size_t at = output.find(std::string("\n") + kSeparator + "\n");
-  if (at == std::string::npos) {
-    return fail(ErrorKind::kFailed, "unexpected answer while reading host state");
-  }
-  std::string state_text = output.substr(0, at);
-  // A supervised process that died leaves its pid file behind: "stopped".
-  if (state_text.size() >= 8 && state_text.compare(state_text.size() - 8, 8, "\nstopped") == 0) {
-    survey.state.stopped = true;
-    state_text.resize(state_text.size() - 8);
-  }
+  HostState& state = survey.state;
+  const std::string& state_text = section["state"];
   if (state_text.find_first_not_of(" \n\t") != std::string::npos) {
     try {
-      survey.state.raw = nlohmann::json::parse(state_text);
-      const auto& current = survey.state.raw.value("current", nlohmann::json::object());
-      if (current.contains("release") && current["release"].is_string()) {
-        survey.state.release = current["release"].get<std::string>();
+      state.raw = nlohmann::json::parse(state_text);
+      const auto& current = state.raw.value("current", nlohmann::json::object());
+      if (current.contains("release") && current["release"].is_string() &&
+          !current["release"].get<std::string>().empty()) {
+        state.release = current["release"].get<std::string>();
       }
-      survey.state.commit = current.value("commit", "");
-      survey.state.branch = current.value("branch", "");
-      survey.state.since = current.value("since", "");
+      state.config = current.value("config", "");
+      state.commit = current.value("commit", "");
+      state.branch = current.value("branch", "");
+      state.since = current.value("since", "");
+      state.snapshot = current.value("snapshot", 0L);
     } catch (const std::exception& e) {
       return fail(ErrorKind::kFailed,
                   fmt::format("{} is not valid JSON: {}", layout.state_file(), e.what()));
     }
   }
-  std::istringstream rest(output.substr(at + std::string(kSeparator).size() + 2));
-  std::string line;
-  while (std::getline(rest, line)) {
-    if (!line.empty()) survey.missing.push_back(line);
+  for (const auto& line : lines_of(section["status"])) {
+    if (line == "stopped") state.stopped = true;
+    if (line.rfind("current ", 0) == 0) state.current_link = line.substr(8);
+    if (line.rfind("config ", 0) == 0) state.config_link = line.substr(7);
   }
+  for (const auto& line : lines_of(section["releases"])) {
+    if (line[0] != '.') state.releases.insert(line);
+  }
+  for (const auto& line : lines_of(section["configs"])) {
+    if (line[0] != '.') state.configs.insert(line);
+  }
+  std::string history_file = layout.state_dir() + "/history.jsonl";
+  for (const auto& line : lines_of(section["history"])) {
+    try {
+      auto snapshot = Snapshot::from_json(nlohmann::json::parse(line), history_file);
+      if (snapshot) state.history.push_back(std::move(*snapshot));
+    } catch (const std::exception&) {
+      // A torn last line (the host lost power mid-append) is skipped, not fatal.
+    }
+  }
+  survey.missing = lines_of(section["missing"]);
   return survey;
 }
 

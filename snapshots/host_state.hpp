@@ -10,22 +10,31 @@
 #include "core/error.hpp"
 #include "core/transport.hpp"
 #include "snapshots/host_layout.hpp"
+#include "snapshots/snapshot.hpp"
 
 namespace flotilla {
 
-// What a host says it runs (`.flotilla/state.json`); the host is the source
-// of truth, so every controller reads the same fleet.
+// What a host says it runs (`.flotilla/state.json`) and what it has; the
+// host is the source of truth, so every controller reads the same fleet.
 struct HostState {
-  std::optional<std::string> release;  // artifact id now behind `current`
+  std::optional<std::string> release;  // artifact id the state file names
+  std::string config;                  // config digest it names ("" = none)
   std::string commit;
   std::string branch;
-  std::string since;     // ISO time of the switch
-  bool stopped = false;  // its supervised process is not running (it died, or was killed)
+  std::string since;               // ISO time of the switch
+  long snapshot = 0;               // the snapshot that put it there
+  bool stopped = false;            // its supervised process is not running (it died, or was killed)
+  std::string current_link;        // where `current` really points ("" = absent)
+  std::string config_link;         // where `shared/config` really points
+  std::set<std::string> releases;  // releases/<id> present
+  std::set<std::string> configs;   // .flotilla/configs/<digest> present
+  std::vector<Snapshot> history;   // this host's part of recent snapshots
   nlohmann::json raw = nlohmann::json::object();
 };
 
-// One round trip that reads a host's state and which of `sha256s` its
-// content store lacks (the list travels on stdin).
+// One round trip that reads a host's state, what it keeps, its part of the
+// snapshot history, and which of `sha256s` its content store lacks (the
+// list travels on stdin).
 RemoteCommand survey_command(const HostLayout& layout, const std::set<std::string>& sha256s);
 
 struct Survey {

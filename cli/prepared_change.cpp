@@ -1,0 +1,270 @@
+#include "cli/prepared_change.hpp"
+
+#include <fmt/format.h>
+
+#include "playbooks/artifact_build.hpp"
+#include "playbooks/branch_policy.hpp"
+#include "playbooks/config_bundle.hpp"
+#include "snapshots/fleet_history.hpp"
+
+namespace flotilla {
+namespace {
+
+std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
+
+// Hotfixes come from the branches on-call may ship at 3 a.m., with a ticket.
+Result<void> check_hotfix(const ChangeRequest& request) {
+  if (request.ref != "stable" && request.ref != "master") {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("hotfix: --ref must be the 'stable' or 'master' branch, not '{}'",
+                            request.ref));
+  }
+  if (request.ticket.empty()) return fail(ErrorKind::kBadInput, "hotfix: --ticket is required");
+  return {};
+}
+
+// The unit's config files, kept locally for rollbacks; nullopt if it has none.
+Result<std::optional<ConfigBundle>> unit_config(const Project& project, const Unit& unit) {
+  if (unit.config_files.empty()) return std::optional<ConfigBundle>();
+  auto bundle = read_config_files(project, unit);
+  if (!bundle) return tl::unexpected(bundle.error());
+  if (auto saved = save_config(project, *bundle); !saved) return tl::unexpected(saved.error());
+  return std::optional<ConfigBundle>(std::move(*bundle));
+}
+
+}  // namespace
+
+Ledger ledger_of(const Targets& targets) {
+  return Ledger(targets.project->state_dir, targets.environment->name);
+}
+
+Result<UnitFleet> connect_unit(const GlobalOptions& options, const std::string& unit_name,
+                               Reporter& reporter) {
+  UnitFleet out;
+  auto targets = load_targets(options, reporter, true);
+  if (!targets) return tl::unexpected(targets.error());
+  out.targets = std::move(*targets);
+  auto unit = find_unit(out.targets, unit_name);
+  if (!unit) return tl::unexpected(unit.error());
+  out.unit = *unit;
+  if (auto narrowed = narrow_to_unit(out.targets, *out.unit); !narrowed) {
+    return tl::unexpected(narrowed.error());
+  }
+  const Inventory& inventory = out.targets.inventory.inventory;
+  for (std::size_t i = 0; i < out.targets.hosts.size(); ++i) {
+    std::size_t h = out.targets.hosts[i];
+    nlohmann::json vars = inventory.resolved_vars(h);
+    std::optional<std::string> pair;
+    if (auto it = vars.find(out.unit->rollout.pair_key); it != vars.end() && !it->is_null()) {
+      pair = it->is_string() ? it->get<std::string>() : it->dump();
+    }
+    const std::string& name = inventory.hosts()[h].name;
+    out.plan_hosts.push_back({name, pair});
+    RolloutHost host;
+    host.index = i;
+    for (auto& [k, v] : vars.items())
+      host.vars[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    host.vars["host"] = name;
+    host.vars.try_emplace("ansible_host", name);
+    host.vars["deploy_to"] = out.unit->deploy_to;
+    out.hosts[name] = std::move(host);
+  }
+  auto connection = FleetConnection::open(options, out.targets, reporter);
+  if (!connection) return tl::unexpected(connection.error());
+  out.connection = std::move(*connection);
+  return out;
+}
+
+Result<std::vector<Result<Survey>>> survey_and_sync(UnitFleet& fleet, const Ledger& ledger,
+                                                    Reporter& reporter) {
+  HostLayout layout{fleet.unit->deploy_to};
+  std::vector<HostTask> tasks;
+  for (std::size_t i = 0; i < fleet.plan_hosts.size(); ++i)
+    tasks.push_back({i, survey_command(layout, {})});
+  auto results = fleet.connection->transport().run(tasks);
+  std::vector<Result<Survey>> surveys;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const std::string& host = fleet.plan_hosts[i].name;
+    Result<Survey> survey = !results[i]         ? tl::unexpected(results[i].error())
+                            : !results[i]->ok() ? fail(ErrorKind::kFailed, results[i]->err)
+                                                : parse_survey(results[i]->out, layout);
+    if (!survey) {
+      reporter.warning(fmt::format("{}: {}", host, survey.error().message));
+    } else {
+      for (const auto& snapshot : survey->state.history) {
+        if (snapshot.environment != fleet.targets.environment->name) continue;
+        if (auto merged = ledger.merge(snapshot); !merged) return tl::unexpected(merged.error());
+      }
+    }
+    surveys.push_back(std::move(survey));
+  }
+  return surveys;
+}
+
+Result<PreparedChange> prepare_change(const GlobalOptions& options, const ChangeRequest& request,
+                                      Reporter& reporter) {
+  auto fleet = connect_unit(options, request.unit, reporter);
+  if (!fleet) return tl::unexpected(fleet.error());
+  PreparedChange out;
+  out.unit = fleet->unit;
+  const Project& project = *fleet->targets.project;
+  const Environment& env = *fleet->targets.environment;
+  const Unit& unit = *out.unit;
+  Ledger ledger = ledger_of(fleet->targets);
+
+  if (request.kind == "hotfix") {
+    if (auto ok = check_hotfix(request); !ok) return tl::unexpected(ok.error());
+  }
+  if (request.kind != "rollback") {
+    if (auto ok = check_ticket(project, env, unit, request.ticket); !ok)
+      return tl::unexpected(ok.error());
+  }
+  if (request.kind == "config" && unit.config_files.empty()) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("{}: unit '{}' declares no config files (config: {{files: [...]}})",
+                            project.path, unit.name));
+  }
+
+  // The unit's history, from this controller and from the fleet itself.
+  auto surveyed = survey_and_sync(*fleet, ledger, reporter);
+  if (!surveyed) return tl::unexpected(surveyed.error());
+  auto history = ledger.list(unit.name);
+  if (!history) return tl::unexpected(history.error());
+  out.history = std::move(*history);
+  out.highest_snapshot = ledger.max_id();
+
+  ArtifactStore store = artifact_store(project);
+  std::optional<Manifest> manifest;
+  ResolvedRef ref;
+  std::optional<ConfigBundle> config;
+  TargetOf target_of;
+  std::optional<long> restores;
+  std::vector<std::string> checks;
+  if (request.kind == "deploy" || request.kind == "hotfix") {
+    GitAccess access = git_access(options, &project);
+    auto built = build_artifact(project, unit, &env, {request.ref, false, std::chrono::minutes(30)},
+                                access, reporter);
+    if (!built) return tl::unexpected(built.error());
+    auto read = store.manifest(built->id);
+    if (!read) return tl::unexpected(read.error());
+    manifest = std::move(*read);
+    ref = built->ref;
+    out.sources.releases[built->id] = {*manifest, built->archive_path};
+    auto bundle = unit_config(project, unit);
+    if (!bundle) return tl::unexpected(bundle.error());
+    config = std::move(*bundle);
+    HostTarget target{built->id, config ? config->digest : "", ref.commit, ref.branch.value_or("")};
+    target_of = [target](const std::string&, const HostState&) {
+      return std::optional<HostTarget>(target);
+    };
+    checks.push_back(
+        fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12), env.name));
+  } else if (request.kind == "config") {
+    auto bundle = unit_config(project, unit);
+    if (!bundle) return tl::unexpected(bundle.error());
+    config = std::move(*bundle);
+    std::string digest = config->digest;
+    target_of = [digest](const std::string&, const HostState& state) -> std::optional<HostTarget> {
+      if (!state.release) return std::nullopt;  // nothing runs there to read it
+      return HostTarget{*state.release, digest, state.commit, state.branch};
+    };
+  } else {
+    auto target = rollback_target(out.history, request.to);
+    if (!target) return tl::unexpected(target.error());
+    restores = (*target)->id;
+    auto positions = fleet_at(out.history, (*target)->id);
+    target_of = [positions](const std::string& host,
+                            const HostState&) -> std::optional<HostTarget> {
+      auto it = positions.find(host);
+      if (it == positions.end()) return std::nullopt;  // not part of the fleet back then
+      const HostPosition& p = it->second;
+      return HostTarget{p.release, p.config, p.commit, p.branch};
+    };
+    checks.push_back(fmt::format("returns to snapshot {} ({} of {}, {})", (*target)->id,
+                                 (*target)->kind, (*target)->started, (*target)->outcome));
+  }
+  if (config) out.sources.configs[config->digest] = *config;
+
+  auto manifest_of = [&store](const std::string& release) { return store.manifest(release); };
+  out.plan = make_plan(request.kind, unit, env, manifest ? &*manifest : nullptr, fleet->plan_hosts,
+                       fleet->connection->transport(), target_of, manifest_of);
+  out.plan.ref = ref;
+  out.plan.restores = restores;
+  if (config) out.plan.config = config->digest;
+  out.plan.checks.insert(out.plan.checks.begin(), checks.begin(), checks.end());
+
+  // What a rollback must re-send: releases and configs some host pruned.
+  for (auto& h : out.plan.hosts) {
+    if (h.error) continue;
+    if (h.send_release && !out.sources.releases.count(h.target.release)) {
+      auto m = store.manifest(h.target.release);
+      if (!m) {
+        h.error = m.error();
+        continue;
+      }
+      out.sources.releases[h.target.release] = {*m, store.archive_path(h.target.release)};
+    }
+    if (h.send_config && !out.sources.configs.count(h.target.config)) {
+      auto c = load_config(project, h.target.config);
+      if (!c) {
+        h.error = c.error();
+        continue;
+      }
+      out.sources.configs[h.target.config] = std::move(*c);
+    }
+  }
+  for (const auto& h : out.plan.hosts) fleet->hosts[h.host].previous_state = h.state;
+  out.hosts = std::move(fleet->hosts);
+  out.connection = std::move(fleet->connection);
+  out.targets = std::move(fleet->targets);
+  out.unit = *find_unit(out.targets, request.unit);
+  return out;
+}
+
+void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
+  const auto& ref = plan.ref;
+  std::string what =
+      plan.kind == "rollback"
+          ? fmt::format("rollback {} to snapshot {}", plan.unit, plan.restores.value_or(0))
+      : plan.kind == "config"
+          ? fmt::format("config push {} {}", plan.unit, short_id(plan.config))
+          : fmt::format("{} {} {} ({} @ {})", plan.kind, plan.unit, short_id(plan.artifact),
+                        ref.branch.value_or(ref.tag.value_or(ref.given)), ref.commit.substr(0, 12));
+  reporter.text(reporter.paint(fmt::format("plan: {} in {}", what, plan.environment),
+                               Reporter::Color::kBold));
+  reporter.text(fmt::format("  {:<16} {:<14} {:<14} {}", "HOST", "CURRENT", "TARGET", "ACTION"));
+  for (const auto& h : plan.hosts) {
+    std::string action = h.error
+                             ? reporter.paint("FAILED: " + h.error->message, Reporter::Color::kRed)
+                         : !h.change ? std::string("nothing (already running it)")
+                         : h.restart ? fmt::format("restart; send {} files, {}", h.files_to_send,
+                                                   format_bytes(h.bytes_to_send))
+                                     : fmt::format("reload config {}", short_id(h.target.config));
+    reporter.text(fmt::format("  {:<16} {:<14} {:<14} {}", h.host, short_id(h.current.value_or("")),
+                              short_id(h.target.release), action));
+  }
+  reporter.text(
+      fmt::format("batches (canary {}, max_unavailable {}{}, pairs by '{}'):", unit.rollout.canary,
+                  unit.rollout.max_unavailable.value,
+                  unit.rollout.max_unavailable.percent ? "%" : "", unit.rollout.pair_key));
+  if (plan.batches.empty()) reporter.text("  none: every host already runs this release");
+  for (std::size_t i = 0; i < plan.batches.size(); ++i) {
+    const auto& b = plan.batches[i];
+    reporter.text(fmt::format("  {:>2} {:<9} {}", i + 1, b.canary ? "(canary)" : "",
+                              fmt::join(b.hosts, " ")));
+  }
+  reporter.text(fmt::format("to send: {} in all", format_bytes(plan.bytes_to_send)));
+  for (const auto& check : plan.checks) {
+    reporter.text(fmt::format("  {} {}", reporter.paint("ok", Reporter::Color::kGreen), check));
+  }
+}
+
+int plan_exit_code(const DeployPlan& plan) {
+  if (plan.complete()) return 0;
+  for (const auto& h : plan.hosts) {
+    if (h.error && h.error->kind == ErrorKind::kUnreachable) return 4;
+  }
+  return 1;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,144 @@
+// `flotilla snapshots list|show ID` and `flotilla history`: the ledger of
+// changes. The local ledger is first brought up to date from the hosts'
+// own copies (skip with --offline), so every controller sees one history.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/prepared_change.hpp"
+
+namespace flotilla {
+namespace {
+
+struct LedgerOptions {
+  std::string unit;
+  std::string ticket;
+  long id = 0;
+  bool offline = false;
+};
+
+std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
+
+// The environment's ledger, merged with the fleet's copies unless offline.
+Result<std::vector<Snapshot>> read_ledger(const GlobalOptions& options, const LedgerOptions& what,
+                                          Reporter& reporter) {
+  auto loaded = load_project_environment(options);
+  if (!loaded) return tl::unexpected(loaded.error());
+  Ledger ledger(loaded->project.state_dir, loaded->environment->name);
+  if (!what.offline) {
+    for (const auto& unit : loaded->project.units) {
+      if (!what.unit.empty() && unit.name != what.unit) continue;
+      auto fleet = connect_unit(options, unit.name, reporter);
+      if (!fleet) {
+        if (fleet.error().kind == ErrorKind::kBadInput) continue;  // no hosts here
+        return tl::unexpected(fleet.error());
+      }
+      auto synced = survey_and_sync(*fleet, ledger, reporter);
+      if (!synced) return tl::unexpected(synced.error());
+    }
+  }
+  auto all = ledger.list(what.unit);
+  if (!all) return tl::unexpected(all.error());
+  std::vector<Snapshot> out;
+  for (auto& s : *all) {
+    if (what.ticket.empty() || s.ticket == what.ticket) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string what_changed(const Snapshot& s) {
+  if (s.kind == "rollback") return fmt::format("to snapshot {}", s.restores.value_or(0));
+  if (s.kind == "config") return "config " + short_id(s.config);
+  return fmt::format("{} @ {}", s.branch.empty() ? s.ref : s.branch, short_id(s.commit));
+}
+
+std::size_t changed_hosts(const Snapshot& s) {
+  std::size_t n = 0;
+  for (const auto& [host, r] : s.hosts) n += r.outcome == "updated";
+  return n;
+}
+
+Result<int> run_list(const GlobalOptions& options, const LedgerOptions& what, Reporter& reporter,
+                     bool as_history) {
+  auto snapshots = read_ledger(options, what, reporter);
+  if (!snapshots) return tl::unexpected(snapshots.error());
+  nlohmann::json doc = nlohmann::json::array();
+  reporter.text(fmt::format("{:>4}  {:<20} {:<8} {:<10} {:<28} {:<12} {:<12} {:<11} {}", "ID",
+                            "STARTED", "KIND", "UNIT", "WHAT", "TICKET", "WHO", "OUTCOME",
+                            "HOSTS"));
+  // History reads newest first; the ledger is listed in order.
+  if (as_history) std::reverse(snapshots->begin(), snapshots->end());
+  for (const auto& s : *snapshots) {
+    doc.push_back(s.to_json());
+    std::string outcome = s.outcome == "running" ? "unfinished" : s.outcome;
+    reporter.text(fmt::format(
+        "{:>4}  {:<20} {:<8} {:<10} {:<28} {:<12} {:<12} {:<11} {}/{}", s.id, s.started, s.kind,
+        s.unit, what_changed(s), s.ticket.empty() ? "-" : s.ticket, s.user,
+        reporter.paint(outcome, s.succeeded() ? Reporter::Color::kGreen : Reporter::Color::kRed),
+        changed_hosts(s), s.hosts.size()));
+  }
+  if (snapshots->empty()) reporter.text("(no snapshots yet)");
+  reporter.document({{as_history ? "history" : "snapshots", doc}});
+  return 0;
+}
+
+Result<int> run_show(const GlobalOptions& options, const LedgerOptions& what, Reporter& reporter) {
+  auto snapshots = read_ledger(options, what, reporter);
+  if (!snapshots) return tl::unexpected(snapshots.error());
+  for (const auto& s : *snapshots) {
+    if (s.id != what.id) continue;
+    reporter.document(s.to_json());
+    reporter.text(reporter.paint(fmt::format("snapshot {}: {} {} in {} — {}", s.id, s.kind, s.unit,
+                                             s.environment, s.outcome),
+                                 Reporter::Color::kBold));
+    reporter.text(fmt::format("  what:    {}", what_changed(s)));
+    if (!s.artifact.empty()) reporter.text(fmt::format("  release: {}", s.artifact));
+    reporter.text(fmt::format("  who:     {}@{}, ticket {}", s.user, s.controller,
+                              s.ticket.empty() ? "-" : s.ticket));
+    reporter.text(
+        fmt::format("  when:    {} .. {}", s.started, s.finished.empty() ? "?" : s.finished));
+    if (!s.backup.is_null()) reporter.text(fmt::format("  backup:  {}", s.backup.dump()));
+    reporter.text(fmt::format("  {:<16} {:<13} {:<13} {}", "HOST", "BEFORE", "AFTER", "OUTCOME"));
+    for (const auto& [host, r] : s.hosts) {
+      reporter.text(fmt::format("  {:<16} {:<13} {:<13} {}", host, short_id(r.before),
+                                r.after.empty() && r.outcome == "failed" ? "?" : short_id(r.after),
+                                r.outcome));
+    }
+    return 0;
+  }
+  return fail(ErrorKind::kBadInput, fmt::format("no snapshot {} in this environment", what.id));
+}
+
+void add_ledger_filters(CLI::App* cmd, LedgerOptions& what) {
+  cmd->add_option("--unit", what.unit, "Only this unit");
+  cmd->add_option("--ticket", what.ticket, "Only changes made under this ticket");
+  cmd->add_flag("--offline", what.offline, "Read only this controller's ledger; contact no host");
+}
+
+}  // namespace
+
+void add_snapshots_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                           CommandAction& action) {
+  auto what = std::make_shared<LedgerOptions>();
+  auto* snapshots = app.add_subcommand("snapshots", "The snapshot ledger");
+  snapshots->require_subcommand(1);
+  auto* list = snapshots->add_subcommand("list", "Every snapshot of the environment, oldest first");
+  add_ledger_filters(list, *what);
+  list->callback([&options, &reporter, &action, what] {
+    action = [&options, &reporter, what] { return run_list(options, *what, *reporter, false); };
+  });
+  auto* show = snapshots->add_subcommand("show", "One snapshot, host by host");
+  show->add_option("id", what->id, "Snapshot id")->required()->check(CLI::PositiveNumber);
+  show->add_flag("--offline", what->offline, "Read only this controller's ledger");
+  show->callback([&options, &reporter, &action, what] {
+    action = [&options, &reporter, what] { return run_show(options, *what, *reporter); };
+  });
+  auto* history =
+      app.add_subcommand("history", "Who changed what, when, under which ticket, with what result");
+  add_ledger_filters(history, *what);
+  history->callback([&options, &reporter, &action, what] {
+    action = [&options, &reporter, what] { return run_list(options, *what, *reporter, true); };
+  });
+}
+
+}  // namespace flotilla

@@ -1,0 +1,175 @@
+// `flotilla status [UNIT]`: per host, read live from the hosts: release,
+// commit, branch, since when, health, and drift — a host not running what
+// the last snapshot says, or whose `current` was switched by hand.
+#include <climits>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/prepared_change.hpp"
+#include "core/shell_quote.hpp"
+#include "playbooks/host_steps.hpp"
+#include "snapshots/fleet_history.hpp"
+
+namespace flotilla {
+namespace {
+
+struct StatusOptions {
+  std::string unit;
+};
+
+std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
+
+std::vector<std::string> drift_of(const HostState& state, const HostPosition* expected) {
+  std::vector<std::string> drift;
+  std::string release = state.release.value_or("");
+  if (!release.empty() && state.current_link != "releases/" + release) {
+    drift.push_back(fmt::format("current -> {} but the state says {}",
+                                state.current_link.empty() ? "(nothing)" : state.current_link,
+                                short_id(release)));
+  }
+  if (!state.config.empty() && state.config_link != "../.flotilla/configs/" + state.config) {
+    drift.push_back(fmt::format("shared/config -> {} but the state says {}",
+                                state.config_link.empty() ? "(nothing)" : state.config_link,
+                                short_id(state.config)));
+  }
+  if (expected != nullptr) {
+    if (expected->release != release) {
+      drift.push_back(fmt::format("runs {}, snapshot {} says {}", short_id(release),
+                                  expected->snapshot, short_id(expected->release)));
+    }
+    if (!expected->config.empty() && expected->config != state.config) {
+      drift.push_back(fmt::format("config {}, snapshot {} says {}", short_id(state.config),
+                                  expected->snapshot, short_id(expected->config)));
+    }
+  }
+  return drift;
+}
+
+// One unit's hosts; returns the exit code it deserves (0 fine, 1 drift or
+// unhealthy, 4 unreachable).
+Result<int> unit_status(const GlobalOptions& options, const std::string& unit_name,
+                        Reporter& reporter, nlohmann::json& units_doc) {
+  auto fleet = connect_unit(options, unit_name, reporter);
+  if (!fleet) return tl::unexpected(fleet.error());
+  const Unit& unit = *fleet->unit;
+  Ledger ledger = ledger_of(fleet->targets);
+  auto surveys = survey_and_sync(*fleet, ledger, reporter);
+  if (!surveys) return tl::unexpected(surveys.error());
+  auto history = ledger.list(unit.name);
+  if (!history) return tl::unexpected(history.error());
+  auto expected = fleet_at(*history, LONG_MAX);
+
+  HostLayout layout{unit.deploy_to};
+  std::vector<Result<CommandResult>> health;
+  if (unit.health) {
+    std::vector<HostTask> tasks;
+    for (std::size_t i = 0; i < fleet->plan_hosts.size(); ++i) {
+      auto command = expand_command(unit.health->command,
+                                    fleet->hosts.at(fleet->plan_hosts[i].name).vars, layout);
+      if (!command) return tl::unexpected(command.error());
+      tasks.push_back(
+          {i,
+           {fmt::format(
+                "cd {} && timeout {} sh -c {} >/dev/null 2>&1", shell_quote(layout.current()),
+                std::chrono::duration<double>(unit.health->timeout).count(), shell_quote(*command)),
+            "", unit.health->timeout + std::chrono::seconds(10)}});
+    }
+    health = fleet->connection->transport().run(tasks);
+  }
+
+  int code = 0;
+  nlohmann::json hosts = nlohmann::json::array();
+  reporter.text(reporter.paint(
+      fmt::format("{} in {} (last snapshot: {})", unit.name, fleet->targets.environment->name,
+                  history->empty() ? std::string("none") : std::to_string(history->back().id)),
+      Reporter::Color::kBold));
+  reporter.text(fmt::format("  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}", "HOST", "RELEASE",
+                            "COMMIT", "BRANCH", "SINCE", "HEALTH", "DRIFT"));
+  for (std::size_t i = 0; i < fleet->plan_hosts.size(); ++i) {
+    const std::string& name = fleet->plan_hosts[i].name;
+    const auto& survey = (*surveys)[i];
+    if (!survey) {
+      code = std::max(code, survey.error().kind == ErrorKind::kUnreachable ? 4 : 1);
+      hosts.push_back({{"host", name}, {"error", survey.error().message}});
+      reporter.text(fmt::format(
+          "  {:<16} {}", name,
+          reporter.paint("UNREACHABLE: " + survey.error().message, Reporter::Color::kRed)));
+      continue;
+    }
+    const HostState& state = survey->state;
+    auto it = expected.find(name);
+    auto drift = drift_of(state, it == expected.end() ? nullptr : &it->second);
+    std::string healthy = state.stopped                    ? "stopped"
+                          : !unit.health || !state.release ? "-"
+                          : (health[i] && health[i]->ok()) ? "ok"
+                                                           : "FAILING";
+    if (!drift.empty() || healthy == "stopped" || healthy == "FAILING") code = std::max(code, 1);
+    hosts.push_back({{"host", name},
+                     {"release", state.release.value_or("")},
+                     {"config", state.config},
+                     {"commit", state.commit},
+                     {"branch", state.branch},
+                     {"since", state.since},
+                     {"snapshot", state.snapshot},
+                     {"health", healthy},
+                     {"drift", drift}});
+    reporter.text(fmt::format(
+        "  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}", name, short_id(state.release.value_or("")),
+        short_id(state.commit), state.branch.empty() ? "-" : state.branch,
+        state.since.empty() ? "-" : state.since,
+        reporter.paint(healthy, healthy == "ok"  ? Reporter::Color::kGreen
+                                : healthy == "-" ? Reporter::Color::kNone
+                                                 : Reporter::Color::kRed),
+        drift.empty()
+            ? "-"
+            : reporter.paint(fmt::format("{}", fmt::join(drift, "; ")), Reporter::Color::kYellow)));
+  }
+  units_doc.push_back(
+      {{"unit", unit.name},
+       {"last_snapshot", history->empty() ? nlohmann::json() : nlohmann::json(history->back().id)},
+       {"hosts", hosts}});
+  return code;
+}
+
+Result<int> run_status(const GlobalOptions& options, const StatusOptions& status,
+                       Reporter& reporter) {
+  auto loaded = load_project_environment(options);
+  if (!loaded) return tl::unexpected(loaded.error());
+  std::vector<std::string> units;
+  if (!status.unit.empty()) {
+    units.push_back(status.unit);
+  } else {
+    for (const auto& u : loaded->project.units) units.push_back(u.name);
+  }
+  nlohmann::json units_doc = nlohmann::json::array();
+  int code = 0;
+  for (const auto& name : units) {
+    auto result = unit_status(options, name, reporter, units_doc);
+    if (!result) {
+      // Listing every unit: one with no hosts in this environment is skipped.
+      if (status.unit.empty() && result.error().kind == ErrorKind::kBadInput) continue;
+      return tl::unexpected(result.error());
+    }
+    code = std::max(code, *result);
+  }
+  reporter.document({{"environment", loaded->environment->name}, {"units", units_doc}});
+  return code;
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                        CommandAction& action) {
+  auto status = std::make_shared<StatusOptions>();
+  auto* cmd = app.add_subcommand(
+      "status",
+      "Per host, live: release, commit, health, drift (exit 1 on drift or failing health)");
+  cmd->add_option("unit", status->unit, "Unit name (default: every unit)");
+  cmd->callback([&options, &reporter, &action, status] {
+    action = [&options, &reporter, status] { return run_status(options, *status, *reporter); };
+  });
+}
+
+}  // namespace flotilla

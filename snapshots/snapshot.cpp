@@ -1,0 +1,79 @@
+#include "snapshots/snapshot.hpp"
+
+#include <fmt/format.h>
+
+namespace flotilla {
+
+nlohmann::json Snapshot::to_json() const {
+  nlohmann::json host_map = nlohmann::json::object();
+  for (const auto& [name, h] : hosts) {
+    host_map[name] = {{"before", h.before},
+                      {"after", h.after},
+                      {"config_before", h.config_before},
+                      {"config_after", h.config_after},
+                      {"outcome", h.outcome}};
+  }
+  return {{"id", id},
+          {"environment", environment},
+          {"unit", unit},
+          {"kind", kind},
+          {"artifact", artifact},
+          {"config", config},
+          {"commit", commit},
+          {"branch", branch},
+          {"ref", ref},
+          {"ticket", ticket},
+          {"user", user},
+          {"controller", controller},
+          {"started", started},
+          {"finished", finished},
+          {"outcome", outcome},
+          {"restores", restores ? nlohmann::json(*restores) : nlohmann::json()},
+          {"backup", backup},
+          {"hosts", host_map}};
+}
+
+nlohmann::json Snapshot::for_host(const std::string& host) const {
+  nlohmann::json doc = to_json();
+  nlohmann::json mine = nlohmann::json::object();
+  if (auto it = doc["hosts"].find(host); it != doc["hosts"].end()) mine[host] = *it;
+  doc["hosts"] = mine;
+  return doc;
+}
+
+Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::string& where) {
+  try {
+    Snapshot s;
+    s.id = doc.at("id").get<long>();
+    if (s.id <= 0)
+      return fail(ErrorKind::kFailed, fmt::format("{}: snapshot id must be > 0", where));
+    s.environment = doc.at("environment").get<std::string>();
+    s.unit = doc.at("unit").get<std::string>();
+    s.kind = doc.at("kind").get<std::string>();
+    s.artifact = doc.value("artifact", "");
+    s.config = doc.value("config", "");
+    s.commit = doc.value("commit", "");
+    s.branch = doc.value("branch", "");
+    s.ref = doc.value("ref", "");
+    s.ticket = doc.value("ticket", "");
+    s.user = doc.value("user", "");
+    s.controller = doc.value("controller", "");
+    s.started = doc.value("started", "");
+    s.finished = doc.value("finished", "");
+    s.outcome = doc.value("outcome", "running");
+    if (auto r = doc.find("restores"); r != doc.end() && r->is_number_integer())
+      s.restores = r->get<long>();
+    s.backup = doc.value("backup", nlohmann::json());
+    auto host_map = doc.find("hosts");
+    if (host_map == doc.end() || !host_map->is_object()) return s;
+    for (const auto& [name, h] : host_map->items()) {
+      s.hosts[name] = {h.value("before", ""), h.value("after", ""), h.value("config_before", ""),
+                       h.value("config_after", ""), h.value("outcome", "")};
+    }
+    return s;
+  } catch (const std::exception& e) {
+    return fail(ErrorKind::kFailed, fmt::format("{}: not a snapshot record: {}", where, e.what()));
+  }
+}
+
+}  // namespace flotilla

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace flotilla {
+
+// What one host ran before and after one change.
+struct HostRecord {
+  std::string before;  // release id ("" = nothing)
+  std::string after;
+  std::string config_before;  // config digest ("" = none)
+  std::string config_after;
+  std::string outcome;  // updated, unchanged, failed, rolled back, not started
+  bool operator==(const HostRecord&) const = default;
+};
+
+// One deploy, rollback, hotfix or config push: who changed what, when,
+// under which ticket, and where every host ended up. The id comes from a
+// counter kept on the fleet under the deploy lock, never from a clock.
+struct Snapshot {
+  long id = 0;
+  std::string environment;
+  std::string unit;
+  std::string kind;  // deploy, rollback, hotfix, config
+  std::string artifact;
+  std::string config;  // config digest pushed ("" = none declared)
+  std::string commit;
+  std::string branch;
+  std::string ref;
+  std::string ticket;
+  std::string user;
+  std::string controller;
+  std::string started;   // ISO times
+  std::string finished;  // "" while running
+  // running (never finished: the controller died), succeeded, failed (the
+  // fleet was left consistent), interrupted (SIGINT).
+  std::string outcome = "running";
+  std::optional<long> restores;  // rollbacks: the snapshot they returned to
+  nlohmann::json backup;         // null, or {host, ok, location, output}
+  std::map<std::string, HostRecord> hosts;
+
+  bool succeeded() const { return outcome == "succeeded"; }
+  nlohmann::json to_json() const;
+  // Malformed records are errors naming what is wrong; `where` says whose record.
+  static Result<Snapshot> from_json(const nlohmann::json& doc, const std::string& where);
+  // The part a host keeps: everything but the other hosts' records.
+  nlohmann::json for_host(const std::string& host) const;
+};
+
+}  // namespace flotilla
