@@ -1,7 +1,7 @@
 #include "playbooks/batch_planner.hpp"
 
 #include <algorithm>
-#include <set>
+#include <map>
 
 namespace flotilla {
 
@@ -18,17 +18,22 @@ std::vector<Batch> plan_batches(const std::vector<PlannedHost>& hosts,
   for (const auto& h : hosts) remaining.push_back(&h);
   const std::size_t total = hosts.size();
   const std::size_t cap = resolve_count(policy.max_unavailable, total);
+  std::map<std::string, std::size_t> group_size;
+  for (const auto& h : hosts) {
+    if (h.pair) ++group_size[*h.pair];
+  }
 
-  // Takes up to `size` hosts in order, at most one per redundancy group.
+  // Takes up to `size` hosts in order, at most pair_max_down per redundancy group.
   auto take = [&](std::size_t size) {
     Batch batch;
-    std::set<std::string> pairs_down;
+    std::map<std::string, std::size_t> down;
     std::vector<const PlannedHost*> left;
     for (const PlannedHost* h : remaining) {
-      bool pair_busy = h->pair && pairs_down.count(*h->pair) != 0;
+      bool pair_busy =
+          h->pair && down[*h->pair] >= resolve_count(policy.pair_max_down, group_size[*h->pair]);
       if (batch.hosts.size() < size && !pair_busy) {
         batch.hosts.push_back(h->name);
-        if (h->pair) pairs_down.insert(*h->pair);
+        if (h->pair) ++down[*h->pair];
       } else {
         left.push_back(h);
       }

@@ -22,8 +22,9 @@ struct Batch {
 // Orders the hosts that need a change into batches, as a value: first a
 // canary batch of `canary` hosts, then batches sized by the `batch` ramp
 // (counts or percentages of all hosts in the rollout; the last size
-// repeats), each capped by `max_unavailable`, and never two members of one
-// redundancy group in the same batch (a batch is out of rotation together).
+// repeats), each capped by `max_unavailable`, and never more than
+// `pair_max_down` members of one redundancy group in the same batch (a batch
+// is out of rotation together).
 // Hosts keep their inventory order where the rules allow.
 std::vector<Batch> plan_batches(const std::vector<PlannedHost>& hosts, const RolloutPolicy& policy);
 

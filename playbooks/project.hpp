@@ -53,6 +53,9 @@ struct RolloutPolicy {
   std::vector<HostCount> batch{HostCount{25, true}};  // ramp; the last size repeats
   HostCount max_unavailable{25, true};
   std::string pair_key = "flotilla_pair";
+  // Members of one redundancy group out of rotation at once: a count, or a
+  // percentage of the group's hosts in the rollout (rounded up, at least 1).
+  HostCount pair_max_down{1, false};
   long max_failures = 0;
   bool auto_rollback = true;
 };

@@ -33,8 +33,9 @@ const std::vector<std::string> kConfigKeys = {"files", "check"};
 const std::vector<std::string> kBackupKeys = {"command", "hosts"};
 const std::vector<std::string> kHookKeys = {"before_drain", "before_stop", "after_stop",
                                             "before_start", "after_start", "after_health"};
-const std::vector<std::string> kRolloutKeys = {
-    "canary", "bake", "batch", "max_unavailable", "pair_key", "max_failures", "auto_rollback"};
+const std::vector<std::string> kRolloutKeys = {"canary",          "bake",         "batch",
+                                               "max_unavailable", "pair_key",     "pair_max_down",
+                                               "max_failures",    "auto_rollback"};
 const std::vector<std::string> kKinds = {"service", "reward", "payment", "gm"};
 
 bool is_identifier(const std::string& name) {
@@ -415,6 +416,14 @@ class ProjectReader {
           in_.error(*n, fmt::format("{}.max_unavailable: must allow at least one host", what));
         }
         rollout.max_unavailable = *c;
+      }
+    }
+    if (auto* n = node.find("pair_max_down")) {
+      if (auto c = host_count(*n, what + ".pair_max_down")) {
+        if (c->value == 0) {
+          in_.error(*n, fmt::format("{}.pair_max_down: must allow at least one host", what));
+        }
+        rollout.pair_max_down = *c;
       }
     }
     if (auto* n = node.find("pair_key")) {

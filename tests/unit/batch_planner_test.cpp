@@ -76,6 +76,24 @@ TEST_CASE("a pair never shares a batch even when the batch could hold both") {
   CHECK(batches[1].hosts == std::vector<std::string>{"a2", "b2"});
 }
 
+TEST_CASE("pair_max_down lets a larger redundancy group lose a share at once") {
+  // Four servers behind one switch (group A), two in group B.
+  std::vector<PlannedHost> hosts = {{"a1", "A"}, {"a2", "A"}, {"a3", "A"},
+                                    {"a4", "A"}, {"b1", "B"}, {"b2", "B"}};
+  RolloutPolicy policy;
+  policy.canary = 0;
+  policy.batch = {HostCount{100, true}};
+  policy.max_unavailable = HostCount{100, true};
+  policy.pair_max_down = HostCount{50, true};
+  auto batches = plan_batches(hosts, policy);
+  REQUIRE(batches.size() == 2);
+  CHECK(batches[0].hosts == std::vector<std::string>{"a1", "a2", "b1"});
+  CHECK(batches[1].hosts == std::vector<std::string>{"a3", "a4", "b2"});
+  policy.pair_max_down = HostCount{3, false};
+  CHECK(plan_batches(hosts, policy)[0].hosts ==
+        std::vector<std::string>{"a1", "a2", "a3", "b1", "b2"});
+}
+
 TEST_CASE("payment defaults: one host at a time; empty input: no batches") {
   RolloutPolicy policy;
   policy.canary = 1;
