@@ -88,6 +88,10 @@ if [ "$(id -u)" = 0 ]; then
   git_in commit -qam "broken build"
   expect_fail flotilla -e prod deploy reward --ref master --ticket OPS-3
   step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
+  step flotilla -e prod rollback reward                 # 1.2 -> 1.1: no build, no transfer
+  step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
+  step flotilla -e prod status reward
+  step flotilla -e prod history
   step flotilla -e prod lock status
   step flotilla -e prod logs reward -n 2
   flotilla -e prod -q exec -- "pkill -f 'server[.]py' || true" >/dev/null
@@ -97,5 +101,6 @@ fi
 
 echo
 echo "== done: validation, inventory, parallel exec over libssh2, builds from git with branch"
-echo "   policy, plans, rolling deploys with a canary that rolled itself back, the deploy lock;"
+echo "   policy, plans, rolling deploys with a canary that rolled itself back, a rollback from"
+echo "   snapshots, status and history, the deploy lock;"
 echo "   exit codes 0 ok, 1 failed (fleet consistent), 2 bad input, 3 locked, 4 unreachable"
