@@ -84,11 +84,11 @@ if [ "$(id -u)" = 0 ]; then
   echo "reward 1.2" > backend/VERSION; git_in commit -qam "reward 1.2"
   step flotilla -e prod deploy reward --ref master --ticket OPS-2
   step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
+  step flotilla -e prod rollback reward                 # 1.2 -> 1.1: no build, no transfer
+  step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
   printf 'all:\n\tmkdir -p dist && cp VERSION dist/\n' > backend/Makefile  # forgets the server
   git_in commit -qam "broken build"
   expect_fail flotilla -e prod deploy reward --ref master --ticket OPS-3
-  step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
-  step flotilla -e prod rollback reward                 # 1.2 -> 1.1: no build, no transfer
   step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
   step flotilla -e prod status reward
   step flotilla -e prod history
