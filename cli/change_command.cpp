@@ -171,7 +171,6 @@ Result<int> change_locked(const GlobalOptions& options, const ChangeRequest& req
   snapshot.id = *id;
   Ledger ledger = ledger_of(prepared->targets);
 
-  Result<int> exit = 0;
   std::vector<Snapshot> history = prepared->history;
   RolloutResult result;
   bool backup_failed = false;
@@ -187,6 +186,12 @@ Result<int> change_locked(const GlobalOptions& options, const ChangeRequest& req
     } else {
       snapshot.backup = *backup;
     }
+  }
+  // Saved before any host changes, with where each host is headed: a
+  // controller killed from here on leaves a "running" record that says so.
+  for (const auto& h : plan.hosts) {
+    snapshot.hosts[h.host] = {h.current.value_or(""), h.target.release, h.current_config,
+                              h.target.config, h.change ? "running" : "unchanged"};
   }
   if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
   reporter.event("snapshot", {{"id", snapshot.id}, {"kind", snapshot.kind}});
