@@ -75,30 +75,29 @@ Result<UnitFleet> connect_unit(const GlobalOptions& options, const std::string& 
   return out;
 }
 
-Result<std::vector<Result<Survey>>> survey_and_sync(UnitFleet& fleet, const Ledger& ledger,
-                                                    Reporter& reporter) {
-  HostLayout layout{fleet.unit->deploy_to};
-  std::vector<HostTask> tasks;
-  for (std::size_t i = 0; i < fleet.plan_hosts.size(); ++i)
-    tasks.push_back({i, survey_command(layout, {})});
-  auto results = fleet.connection->transport().run(tasks);
-  std::vector<Result<Survey>> surveys;
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const std::string& host = fleet.plan_hosts[i].name;
-    Result<Survey> survey = !results[i]         ? tl::unexpected(results[i].error())
-                            : !results[i]->ok() ? fail(ErrorKind::kFailed, results[i]->err)
-                                                : parse_survey(results[i]->out, layout);
+Result<FleetReading> survey_and_sync(UnitFleet& fleet, const Ledger& ledger, Reporter& reporter,
+                                     const Manifest* manifest) {
+  std::vector<std::size_t> all(fleet.plan_hosts.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  FleetReading reading;
+  reading.surveys =
+      survey_hosts(fleet.connection->transport(), all, HostLayout{fleet.unit->deploy_to},
+                   manifest != nullptr ? manifest_files(*manifest) : std::set<std::string>());
+  std::vector<Snapshot> copies;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto& survey = reading.surveys[i];
     if (!survey) {
-      reporter.warning(fmt::format("{}: {}", host, survey.error().message));
-    } else {
-      for (const auto& snapshot : survey->state.history) {
-        if (snapshot.environment != fleet.targets.environment->name) continue;
-        if (auto merged = ledger.merge(snapshot); !merged) return tl::unexpected(merged.error());
-      }
+      reporter.warning(fmt::format("{}: {}", fleet.plan_hosts[i].name, survey.error().message));
+      continue;
     }
-    surveys.push_back(std::move(survey));
+    for (const auto& snapshot : survey->state.history) {
+      if (snapshot.environment == fleet.targets.environment->name) copies.push_back(snapshot);
+    }
   }
-  return surveys;
+  auto merged = ledger.merge(copies);
+  if (!merged) return tl::unexpected(merged.error());
+  reading.ledger = std::move(*merged);
+  return reading;
 }
 
 Result<PreparedChange> prepare_change(const GlobalOptions& options, const ChangeRequest& request,
@@ -125,20 +124,10 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
                             project.path, unit.name));
   }
 
-  // The unit's history, from this controller and from the fleet itself.
-  auto surveyed = survey_and_sync(*fleet, ledger, reporter);
-  if (!surveyed) return tl::unexpected(surveyed.error());
-  auto history = ledger.list(unit.name);
-  if (!history) return tl::unexpected(history.error());
-  out.history = std::move(*history);
-  out.highest_snapshot = ledger.max_id();
-
   ArtifactStore store = artifact_store(project);
   std::optional<Manifest> manifest;
   ResolvedRef ref;
   std::optional<ConfigBundle> config;
-  TargetOf target_of;
-  std::optional<long> restores;
   std::vector<std::string> checks;
   if (request.kind == "deploy" || request.kind == "hotfix") {
     GitAccess access = git_access(options, &project);
@@ -150,19 +139,33 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
     manifest = std::move(*read);
     ref = built->ref;
     out.sources.releases[built->id] = {*manifest, built->archive_path};
+    checks.push_back(
+        fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12), env.name));
+  }
+  if (request.kind != "rollback") {
     auto bundle = unit_config(project, unit);
     if (!bundle) return tl::unexpected(bundle.error());
     config = std::move(*bundle);
-    HostTarget target{built->id, config ? config->digest : "", ref.commit, ref.branch.value_or("")};
+  }
+
+  // One read of every host: what it runs and keeps, which of the new
+  // release's files it lacks, and its copy of the history.
+  auto reading = survey_and_sync(*fleet, ledger, reporter, manifest ? &*manifest : nullptr);
+  if (!reading) return tl::unexpected(reading.error());
+  for (auto& s : reading->ledger) {
+    out.highest_snapshot = std::max(out.highest_snapshot, s.id);
+    if (s.unit == unit.name) out.history.push_back(std::move(s));
+  }
+
+  TargetOf target_of;
+  std::optional<long> restores;
+  if (request.kind == "deploy" || request.kind == "hotfix") {
+    HostTarget target{manifest->id, config ? config->digest : "", ref.commit,
+                      ref.branch.value_or("")};
     target_of = [target](const std::string&, const HostState&) {
       return std::optional<HostTarget>(target);
     };
-    checks.push_back(
-        fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12), env.name));
   } else if (request.kind == "config") {
-    auto bundle = unit_config(project, unit);
-    if (!bundle) return tl::unexpected(bundle.error());
-    config = std::move(*bundle);
     std::string digest = config->digest;
     target_of = [digest](const std::string&, const HostState& state) -> std::optional<HostTarget> {
       if (!state.release) return std::nullopt;  // nothing runs there to read it
@@ -185,25 +188,22 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
   }
   if (config) out.sources.configs[config->digest] = *config;
 
-  auto manifest_of = [&store](const std::string& release) { return store.manifest(release); };
+  // A release some host pruned comes back from the local artifact store.
+  auto manifest_of = [&store, &out](const std::string& release) {
+    auto m = store.manifest(release);
+    if (m) out.sources.releases[release] = {*m, store.archive_path(release)};
+    return m;
+  };
   out.plan = make_plan(request.kind, unit, env, manifest ? &*manifest : nullptr, fleet->plan_hosts,
-                       fleet->connection->transport(), target_of, manifest_of);
+                       reading->surveys, fleet->connection->transport(), target_of, manifest_of);
   out.plan.ref = ref;
   out.plan.restores = restores;
   if (config) out.plan.config = config->digest;
   out.plan.checks.insert(out.plan.checks.begin(), checks.begin(), checks.end());
 
-  // What a rollback must re-send: releases and configs some host pruned.
+  // Config versions a rollback must re-send, kept by this controller.
   for (auto& h : out.plan.hosts) {
     if (h.error) continue;
-    if (h.send_release && !out.sources.releases.count(h.target.release)) {
-      auto m = store.manifest(h.target.release);
-      if (!m) {
-        h.error = m.error();
-        continue;
-      }
-      out.sources.releases[h.target.release] = {*m, store.archive_path(h.target.release)};
-    }
     if (h.send_config && !out.sources.configs.count(h.target.config)) {
       auto c = load_config(project, h.target.config);
       if (!c) {
@@ -216,8 +216,7 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
   for (const auto& h : out.plan.hosts) fleet->hosts[h.host].previous_state = h.state;
   out.hosts = std::move(fleet->hosts);
   out.connection = std::move(fleet->connection);
-  out.targets = std::move(fleet->targets);
-  out.unit = *find_unit(out.targets, request.unit);
+  out.targets = std::move(fleet->targets);  // moving keeps `out.unit` valid: same storage
   return out;
 }
 

@@ -48,11 +48,15 @@ struct UnitFleet {
 Result<UnitFleet> connect_unit(const GlobalOptions& options, const std::string& unit,
                                Reporter& reporter);
 
-// Reads every host (state, what it keeps, its copy of the snapshots) and
-// folds those snapshots into the local ledger. Hosts that do not answer are
-// warned about and left out.
-Result<std::vector<Result<Survey>>> survey_and_sync(UnitFleet& fleet, const Ledger& ledger,
-                                                    Reporter& reporter);
+struct FleetReading {
+  std::vector<Result<Survey>> surveys;  // by host, as fleet.plan_hosts
+  std::vector<Snapshot> ledger;         // the environment's, merged with the hosts' copies
+};
+// Reads every host once (state, what it keeps, its copy of the snapshots,
+// and which of `manifest`'s files it lacks) and folds those snapshots into
+// the local ledger. Hosts that do not answer are warned about and left out.
+Result<FleetReading> survey_and_sync(UnitFleet& fleet, const Ledger& ledger, Reporter& reporter,
+                                     const Manifest* manifest = nullptr);
 
 Result<PreparedChange> prepare_change(const GlobalOptions& options, const ChangeRequest& request,
                                       Reporter& reporter);

@@ -55,11 +55,13 @@ Result<int> unit_status(const GlobalOptions& options, const std::string& unit_na
   if (!fleet) return tl::unexpected(fleet.error());
   const Unit& unit = *fleet->unit;
   Ledger ledger = ledger_of(fleet->targets);
-  auto surveys = survey_and_sync(*fleet, ledger, reporter);
-  if (!surveys) return tl::unexpected(surveys.error());
-  auto history = ledger.list(unit.name);
-  if (!history) return tl::unexpected(history.error());
-  auto expected = fleet_at(*history, LONG_MAX);
+  auto reading = survey_and_sync(*fleet, ledger, reporter);
+  if (!reading) return tl::unexpected(reading.error());
+  std::vector<Snapshot> history;
+  for (auto& s : reading->ledger) {
+    if (s.unit == unit.name) history.push_back(std::move(s));
+  }
+  auto expected = fleet_at(history, LONG_MAX);
 
   HostLayout layout{unit.deploy_to};
   std::vector<Result<CommandResult>> health;
@@ -83,13 +85,13 @@ Result<int> unit_status(const GlobalOptions& options, const std::string& unit_na
   nlohmann::json hosts = nlohmann::json::array();
   reporter.text(reporter.paint(
       fmt::format("{} in {} (last snapshot: {})", unit.name, fleet->targets.environment->name,
-                  history->empty() ? std::string("none") : std::to_string(history->back().id)),
+                  history.empty() ? std::string("none") : std::to_string(history.back().id)),
       Reporter::Color::kBold));
   reporter.text(fmt::format("  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}", "HOST", "RELEASE",
                             "COMMIT", "BRANCH", "SINCE", "HEALTH", "DRIFT"));
   for (std::size_t i = 0; i < fleet->plan_hosts.size(); ++i) {
     const std::string& name = fleet->plan_hosts[i].name;
-    const auto& survey = (*surveys)[i];
+    const auto& survey = reading->surveys[i];
     if (!survey) {
       code = std::max(code, survey.error().kind == ErrorKind::kUnreachable ? 4 : 1);
       hosts.push_back({{"host", name}, {"error", survey.error().message}});
@@ -128,7 +130,7 @@ Result<int> unit_status(const GlobalOptions& options, const std::string& unit_na
   }
   units_doc.push_back(
       {{"unit", unit.name},
-       {"last_snapshot", history->empty() ? nlohmann::json() : nlohmann::json(history->back().id)},
+       {"last_snapshot", history.empty() ? nlohmann::json() : nlohmann::json(history.back().id)},
        {"hosts", hosts}});
   return code;
 }

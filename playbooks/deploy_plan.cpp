@@ -19,13 +19,6 @@ std::set<std::string> file_hashes(const Manifest& manifest,
   return hashes;
 }
 
-// A host is answered by a survey; any failure becomes the host's error.
-Result<Survey> read_survey(const Result<CommandResult>& r, const HostLayout& layout) {
-  if (!r) return tl::unexpected(r.error());
-  if (!r->ok()) return fail(ErrorKind::kFailed, fmt::format("survey failed: {}", r->err));
-  return parse_survey(r->out, layout);
-}
-
 void count_missing(HostPlan& h, const std::vector<std::string>& missing,
                    const std::map<std::string, std::uint64_t>& size_of) {
   h.missing = missing;
@@ -36,6 +29,11 @@ void count_missing(HostPlan& h, const std::vector<std::string>& missing,
 }
 
 }  // namespace
+
+std::set<std::string> manifest_files(const Manifest& manifest) {
+  std::map<std::string, std::uint64_t> unused;
+  return file_hashes(manifest, unused);
+}
 
 bool DeployPlan::complete() const {
   for (const auto& h : hosts) {
@@ -77,8 +75,8 @@ nlohmann::json DeployPlan::to_json() const {
 
 DeployPlan make_plan(const std::string& kind, const Unit& unit, const Environment& env,
                      const Manifest* manifest, const std::vector<PlanTarget>& hosts,
-                     Transport& transport, const TargetOf& target_of,
-                     const ManifestOf& manifest_of) {
+                     const std::vector<Result<Survey>>& surveys, Transport& transport,
+                     const TargetOf& target_of, const ManifestOf& manifest_of) {
   DeployPlan plan;
   plan.kind = kind;
   plan.unit = unit.name;
@@ -86,20 +84,15 @@ DeployPlan make_plan(const std::string& kind, const Unit& unit, const Environmen
   if (manifest != nullptr) plan.artifact = manifest->id;
 
   std::map<std::string, std::uint64_t> size_of;
-  std::set<std::string> hashes;
-  if (manifest != nullptr) hashes = file_hashes(*manifest, size_of);
+  if (manifest != nullptr) file_hashes(*manifest, size_of);
   HostLayout layout{unit.deploy_to};
-  std::vector<HostTask> tasks;
-  for (std::size_t i = 0; i < hosts.size(); ++i)
-    tasks.push_back({i, survey_command(layout, hashes)});
-  auto results = transport.run(tasks);
 
   const bool can_reload = !unit.reload.empty() || !unit.run.empty();
   std::map<std::string, std::vector<std::size_t>> lacking;  // other release -> hosts
   for (std::size_t i = 0; i < hosts.size(); ++i) {
     HostPlan h;
     h.host = hosts[i].name;
-    auto survey = read_survey(results[i], layout);
+    const auto& survey = surveys[i];
     if (!survey) {
       h.error = survey.error();
       plan.hosts.push_back(std::move(h));
@@ -148,16 +141,11 @@ DeployPlan make_plan(const std::string& kind, const Unit& unit, const Environmen
     }
     std::map<std::string, std::uint64_t> other_sizes;
     std::set<std::string> other_hashes = file_hashes(*other, other_sizes);
-    std::vector<HostTask> again;
-    for (std::size_t i : indexes) {
-      std::size_t transport_index = 0;
-      while (hosts[transport_index].name != plan.hosts[i].host) ++transport_index;
-      again.push_back({transport_index, survey_command(layout, other_hashes)});
-    }
-    auto answers = transport.run(again);
+    // plan.hosts[i] is hosts[i] is transport host i.
+    auto answers = survey_hosts(transport, indexes, layout, other_hashes);
     for (std::size_t k = 0; k < indexes.size(); ++k) {
       HostPlan& h = plan.hosts[indexes[k]];
-      auto survey = read_survey(answers[k], layout);
+      const auto& survey = answers[k];
       if (!survey) {
         h.error = survey.error();
         continue;

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,13 +75,16 @@ using TargetOf =
 // The manifest of a release a host lacks (from the local artifact store).
 using ManifestOf = std::function<Result<Manifest>(const std::string& release)>;
 
-// Surveys every host (one round trip each, in parallel: its state and
-// which of `manifest`'s files its store lacks; a second one only for hosts
-// that lack some other release), decides per host what changes, and plans
-// the batches. `hosts[i]` is host i of `transport`.
+// The sha256s of a manifest's files: what a survey asks a host's store about.
+std::set<std::string> manifest_files(const Manifest& manifest);
+
+// Decides per host what changes, from `surveys[i]` of `hosts[i]` (host i of
+// `transport`, surveyed with manifest_files(*manifest) when `manifest` is
+// given), and plans the batches. Hosts that lack some other release they go
+// back to are asked once more, about that release's files.
 DeployPlan make_plan(const std::string& kind, const Unit& unit, const Environment& env,
                      const Manifest* manifest, const std::vector<PlanTarget>& hosts,
-                     Transport& transport, const TargetOf& target_of,
-                     const ManifestOf& manifest_of);
+                     const std::vector<Result<Survey>>& surveys, Transport& transport,
+                     const TargetOf& target_of, const ManifestOf& manifest_of);
 
 }  // namespace flotilla

@@ -107,4 +107,24 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
   return survey;
 }
 
+std::vector<Result<Survey>> survey_hosts(Transport& transport,
+                                         const std::vector<std::size_t>& indexes,
+                                         const HostLayout& layout,
+                                         const std::set<std::string>& sha256s) {
+  std::vector<HostTask> tasks;
+  for (std::size_t i : indexes) tasks.push_back({i, survey_command(layout, sha256s)});
+  auto results = transport.run(tasks);
+  std::vector<Result<Survey>> surveys;
+  for (const auto& r : results) {
+    if (!r) {
+      surveys.push_back(tl::unexpected(r.error()));
+    } else if (!r->ok()) {
+      surveys.push_back(fail(ErrorKind::kFailed, fmt::format("survey failed: {}", r->err)));
+    } else {
+      surveys.push_back(parse_survey(r->out, layout));
+    }
+  }
+  return surveys;
+}
+
 }  // namespace flotilla

@@ -46,4 +46,11 @@ struct Survey {
 // names the host's file.
 Result<Survey> parse_survey(const std::string& output, const HostLayout& layout);
 
+// Surveys the transport's hosts `indexes` in parallel (one round trip
+// each); an unreachable host or a bad answer is that host's error.
+std::vector<Result<Survey>> survey_hosts(Transport& transport,
+                                         const std::vector<std::size_t>& indexes,
+                                         const HostLayout& layout,
+                                         const std::set<std::string>& sha256s);
+
 }  // namespace flotilla

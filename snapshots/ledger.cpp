@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -43,32 +45,6 @@ Result<std::vector<Snapshot>> Ledger::list(const std::string& unit) const {
   return out;
 }
 
-Result<std::optional<Snapshot>> Ledger::get(long id) const {
-  std::ifstream in(path(id));
-  if (!in) return std::optional<Snapshot>();
-  try {
-    auto snapshot = Snapshot::from_json(nlohmann::json::parse(in), path(id));
-    if (!snapshot) return tl::unexpected(snapshot.error());
-    return std::optional<Snapshot>(std::move(*snapshot));
-  } catch (const std::exception& e) {
-    return fail(ErrorKind::kFailed, fmt::format("{}: not valid JSON: {}", path(id), e.what()));
-  }
-}
-
-long Ledger::max_id() const {
-  long max = 0;
-  std::error_code ec;
-  if (!fs::is_directory(dir_, ec)) return 0;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    const std::string stem = entry.path().stem().string();
-    if (entry.path().extension() == ".json" && !stem.empty() &&
-        stem.find_first_not_of("0123456789") == std::string::npos) {
-      max = std::max(max, std::stol(stem));
-    }
-  }
-  return max;
-}
-
 Result<void> Ledger::save(const Snapshot& snapshot) const {
   std::error_code ec;
   fs::create_directories(dir_, ec);
@@ -89,31 +65,41 @@ Result<void> Ledger::save(const Snapshot& snapshot) const {
   return {};
 }
 
-Result<bool> Ledger::merge(const Snapshot& from_host) const {
-  auto existing = get(from_host.id);
-  if (!existing) return tl::unexpected(existing.error());
-  if (!*existing) {
-    auto saved = save(from_host);
-    if (!saved) return tl::unexpected(saved.error());
-    return true;
-  }
-  Snapshot merged = **existing;
-  bool changed = false;
-  for (const auto& [host, record] : from_host.hosts) {
-    if (!merged.hosts.count(host)) {
-      merged.hosts[host] = record;
-      changed = true;
+Result<std::vector<Snapshot>> Ledger::merge(const std::vector<Snapshot>& from_hosts) const {
+  auto all = list();
+  if (!all) return tl::unexpected(all.error());
+  std::map<long, Snapshot> by_id;
+  for (auto& s : *all) by_id.emplace(s.id, std::move(s));
+  std::set<long> changed;
+  for (const auto& copy : from_hosts) {
+    auto [it, added] = by_id.emplace(copy.id, copy);
+    if (added) {
+      changed.insert(copy.id);
+      continue;
+    }
+    Snapshot& mine = it->second;
+    for (const auto& [host, record] : copy.hosts) {
+      auto known = mine.hosts.find(host);
+      if (known == mine.hosts.end() ||
+          (known->second.outcome == "running" && record.outcome != "running")) {
+        mine.hosts[host] = record;
+        changed.insert(copy.id);
+      }
+    }
+    if (mine.outcome == "running" && copy.outcome != "running") {
+      mine.outcome = copy.outcome;
+      mine.finished = copy.finished;
+      changed.insert(copy.id);
     }
   }
-  if (merged.outcome == "running" && from_host.outcome != "running") {
-    merged.outcome = from_host.outcome;
-    merged.finished = from_host.finished;
-    changed = true;
+  std::vector<Snapshot> out;
+  for (auto& [id, snapshot] : by_id) {
+    if (changed.count(id)) {
+      if (auto saved = save(snapshot); !saved) return tl::unexpected(saved.error());
+    }
+    out.push_back(std::move(snapshot));
   }
-  if (!changed) return false;
-  auto saved = save(merged);
-  if (!saved) return tl::unexpected(saved.error());
-  return true;
+  return out;
 }
 
 }  // namespace flotilla

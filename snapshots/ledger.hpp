@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,12 +23,12 @@ class Ledger {
   // Every record, oldest first; `unit` non-empty keeps only that unit's.
   // Unreadable files are errors naming the file.
   Result<std::vector<Snapshot>> list(const std::string& unit = "") const;
-  Result<std::optional<Snapshot>> get(long id) const;
-  long max_id() const;
   Result<void> save(const Snapshot& snapshot) const;
-  // Folds in a host's copy of a record: adds the record or the host's part
-  // of it, and a finished outcome over "running". Returns whether anything changed.
-  Result<bool> merge(const Snapshot& from_host) const;
+  // Folds in the hosts' copies of records: adds a record or a host's part of
+  // it, and finished outcomes over "running". Reads the ledger once and
+  // writes only the records that changed; returns the whole merged ledger,
+  // oldest first.
+  Result<std::vector<Snapshot>> merge(const std::vector<Snapshot>& from_hosts) const;
 
  private:
   std::string path(long id) const;

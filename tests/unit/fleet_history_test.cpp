@@ -2,6 +2,8 @@
 
 #include "snapshots/fleet_history.hpp"
 #include "snapshots/host_state.hpp"
+#include "snapshots/ledger.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace flotilla {
 namespace {
@@ -71,6 +73,31 @@ TEST_CASE("retention keeps the current, the previous and the newest good release
   // After a rollback to v1, v3 (what it ran just before) stays too.
   h.push_back(change(6, "rollback", "succeeded", {{"a", moved("v3", "v1")}}, 1));
   CHECK(releases_to_keep(h, "a", "v1", 1) == std::vector<std::string>{"v1", "v3"});
+}
+
+TEST_CASE("the ledger folds in the hosts' copies: new records, missing hosts, finished outcomes") {
+  ScratchDir dir;
+  Ledger ledger(dir.path.string(), "prod");
+  Snapshot mine = change(1, "deploy", "running", {{"a", {"", "v1", "", "", "running"}}});
+  REQUIRE(ledger.save(mine));
+
+  // Host a's copy says how #1 ended; host b's copies add b to #1, and #2.
+  std::vector<Snapshot> copies = {change(1, "deploy", "succeeded", {{"a", moved("", "v1")}}),
+                                  change(1, "deploy", "succeeded", {{"b", moved("", "v1")}}),
+                                  change(2, "hotfix", "succeeded", {{"b", moved("v1", "v2")}})};
+  auto merged = ledger.merge(copies);
+  REQUIRE(merged);
+  REQUIRE(merged->size() == 2);
+  CHECK((*merged)[0].outcome == "succeeded");
+  CHECK((*merged)[0].hosts.at("a").outcome == "updated");
+  CHECK((*merged)[0].hosts.at("b").after == "v1");
+  CHECK((*merged)[1].kind == "hotfix");
+  // ... and it was written: a fresh read sees the same.
+  auto again = ledger.list();
+  REQUIRE(again);
+  CHECK(again->size() == 2);
+  CHECK((*again)[0].hosts.size() == 2);
+  CHECK(ledger.list("other-unit")->empty());
 }
 
 TEST_CASE("a survey answer is read section by section") {
