@@ -67,6 +67,26 @@ def write_build(repo, files, size, seed):
             f.write(os.urandom(size) if seed is None else bytes((i * 31 + seed + k) % 251 for k in range(size)))
 
 
+def make_game_repo(repo, files, size):
+    """A git repository with the test server and `files` random files of `size` bytes."""
+    os.makedirs(repo)
+    with open(os.path.join(repo, "server.py"), "w") as f:
+        f.write(SERVER)
+    write_build(repo, files, size, None)
+    git(repo, "init", "-q", "-b", "master")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "v1")
+
+
+def ansible_env(fleet, tmp, forks):
+    """Ansible at its fastest on this fleet: ControlPersist and pipelining, strict host keys."""
+    cp = os.path.join(tmp, "cp")
+    os.makedirs(cp, exist_ok=True)
+    return dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_PIPELINING="True",
+                ANSIBLE_SSH_ARGS=f"-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile={fleet}/known_hosts",
+                ANSIBLE_SSH_CONTROL_PATH_DIR=cp, ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS=str(forks))
+
+
 def run(cmd, cwd, env=None):
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
@@ -99,13 +119,7 @@ def rolling_benchmark(args, tmp):
                    stdout=subprocess.DEVNULL)
     try:
         repo = os.path.join(tmp, "game")
-        os.makedirs(repo)
-        with open(os.path.join(repo, "server.py"), "w") as f:
-            f.write(SERVER)
-        write_build(repo, 40, 512 * 1024, None)  # 20 MB, incompressible
-        git(repo, "init", "-q", "-b", "master")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-qm", "v1")
+        make_game_repo(repo, 40, 512 * 1024)  # 20 MB, incompressible
         project(tmp, fleet, "/srv/flotilla-bench")
         flotilla = [BIN, "-e", "bench", "deploy", "game", "--ref", "master"]
         run([BIN, "-e", "bench", "build", "game", "--ref", "master"], tmp)  # build outside the timing
@@ -116,11 +130,7 @@ def rolling_benchmark(args, tmp):
         subprocess.run(["tar", "-czf", tarball, "-C", repo, "data", "server.py"], check=True)
         with open(os.path.join(tmp, "deploy.yml"), "w") as f:
             f.write(PLAYBOOK)
-        cp = os.path.join(tmp, "cp")
-        os.makedirs(cp, exist_ok=True)
-        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_PIPELINING="True",
-                   ANSIBLE_SSH_ARGS=f"-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile={fleet}/known_hosts",
-                   ANSIBLE_SSH_CONTROL_PATH_DIR=cp, ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS=str(args.hosts))
+        env = ansible_env(fleet, tmp, args.hosts)
         ansible = ["ansible-playbook", "-i", f"{fleet}/inventory.yaml", "deploy.yml", "-f", str(args.hosts),
                    "-e", f"artifact={tarball} rel=v1"]
         t_ansible = run(ansible, tmp, env)
@@ -139,13 +149,7 @@ def delta_benchmark(args, tmp):
     try:
         work = os.path.join(tmp, "delta")
         repo = os.path.join(work, "game")
-        os.makedirs(repo)
-        with open(os.path.join(repo, "server.py"), "w") as f:
-            f.write(SERVER)
-        write_build(repo, 200, 1024 * 1024, None)  # 200 MB in 200 files
-        git(repo, "init", "-q", "-b", "master")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-qm", "v1")
+        make_game_repo(repo, 200, 1024 * 1024)  # 200 MB in 200 files
         project(work, fleet, "/srv/flotilla-delta", batch="100%")
         deploy = [BIN, "-e", "bench", "deploy", "game", "--ref", "master"]
         run([BIN, "-e", "bench", "build", "game", "--ref", "master"], work)

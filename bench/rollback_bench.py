@@ -18,8 +18,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploy_bench import (BIN, FLEET, PLAYBOOK, SERVER, git, loopback_bytes, project, run,  # noqa: E402
-                          write_build)
+from deploy_bench import (BIN, FLEET, PLAYBOOK, ansible_env, git, loopback_bytes,  # noqa: E402
+                          make_game_repo, project, run, write_build)
 
 
 def main():
@@ -34,13 +34,7 @@ def main():
                    stdout=subprocess.DEVNULL)
     try:
         repo = os.path.join(tmp, "game")
-        os.makedirs(repo)
-        with open(os.path.join(repo, "server.py"), "w") as f:
-            f.write(SERVER)
-        write_build(repo, 40, 512 * 1024, None)  # 20 MB, incompressible
-        git(repo, "init", "-q", "-b", "master")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-qm", "v1")
+        make_game_repo(repo, 40, 512 * 1024)  # 20 MB, incompressible
         project(tmp, fleet, "/srv/flotilla-rollback-bench")
         deploy = [BIN, "-e", "bench", "deploy", "game", "--ref", "master"]
         tarballs = {}
@@ -57,11 +51,7 @@ def main():
 
         with open(os.path.join(tmp, "deploy.yml"), "w") as f:
             f.write(PLAYBOOK)
-        cp = os.path.join(tmp, "cp")
-        os.makedirs(cp, exist_ok=True)
-        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_PIPELINING="True",
-                   ANSIBLE_SSH_ARGS=f"-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile={fleet}/known_hosts",
-                   ANSIBLE_SSH_CONTROL_PATH_DIR=cp, ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS=str(args.hosts))
+        env = ansible_env(fleet, tmp, args.hosts)
 
         def ansible(version):
             return run(["ansible-playbook", "-i", f"{fleet}/inventory.yaml", "deploy.yml", "-f", str(args.hosts),

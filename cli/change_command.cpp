@@ -250,9 +250,20 @@ Result<int> change_locked(const GlobalOptions& options, const ChangeRequest& req
   return 1;
 }
 
-void add_lock_wait(CLI::App* cmd, ChangeOptions& change) {
-  cmd->add_option("--lock-wait", change.lock_wait,
+// What every change command shares: the unit argument, --lock-wait, and
+// running the change once parsing succeeds.
+std::shared_ptr<ChangeOptions> change_subcommand(CLI::App* cmd, const char* kind,
+                                                 const GlobalOptions& options, Reporter*& reporter,
+                                                 CommandAction& action) {
+  auto change = std::make_shared<ChangeOptions>();
+  change->request.kind = kind;
+  cmd->add_option("unit", change->request.unit, "Unit name")->required();
+  cmd->add_option("--lock-wait", change->lock_wait,
                   "Wait this long for the deploy lock (CI queues); default: exit 3 at once");
+  cmd->callback([&options, &reporter, &action, change] {
+    action = [&options, &reporter, change] { return run_change(options, *change, *reporter); };
+  });
+  return change;
 }
 
 }  // namespace
@@ -260,59 +271,41 @@ void add_lock_wait(CLI::App* cmd, ChangeOptions& change) {
 void add_deploy_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                         CommandAction& action) {
   for (const char* kind : {"deploy", "hotfix"}) {
-    auto change = std::make_shared<ChangeOptions>();
-    change->request.kind = kind;
     bool hotfix = std::string(kind) == "hotfix";
     auto* cmd = app.add_subcommand(
         kind, hotfix
                   ? "On-call path: deploy 'stable' or 'master' (ticket required) to --limit hosts"
                   : "Build (or reuse) and roll out in safe batches; records a snapshot");
-    cmd->add_option("unit", change->request.unit, "Unit name")->required();
+    auto change = change_subcommand(cmd, kind, options, reporter, action);
     cmd->add_option("--ref", change->request.ref,
                     hotfix ? "stable or master" : "Branch, tag or commit id")
         ->required();
     auto* ticket = cmd->add_option("--ticket", change->request.ticket,
                                    "Change ticket (required where the environment says so)");
     if (hotfix) ticket->required();
-    add_lock_wait(cmd, *change);
-    cmd->callback([&options, &reporter, &action, change] {
-      action = [&options, &reporter, change] { return run_change(options, *change, *reporter); };
-    });
   }
 }
 
 void add_rollback_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                           CommandAction& action) {
-  auto change = std::make_shared<ChangeOptions>();
-  change->request.kind = "rollback";
   auto* cmd = app.add_subcommand(
       "rollback", "Back to the previous good snapshot (or --to one) without rebuilding");
-  cmd->add_option("unit", change->request.unit, "Unit name")->required();
+  auto change = change_subcommand(cmd, "rollback", options, reporter, action);
   cmd->add_option("--to", change->to, "Snapshot id (see `flotilla snapshots list`)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--ticket", change->request.ticket,
                   "Change ticket, for the record (never required)");
-  add_lock_wait(cmd, *change);
-  cmd->callback([&options, &reporter, &action, change] {
-    action = [&options, &reporter, change] { return run_change(options, *change, *reporter); };
-  });
 }
 
 void add_config_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                         CommandAction& action) {
-  auto change = std::make_shared<ChangeOptions>();
-  change->request.kind = "config";
   auto* config = app.add_subcommand("config", "A unit's config and data files");
   config->require_subcommand(1);
   auto* cmd = config->add_subcommand(
       "push", "Push config/data files into shared/config, reload without restart; snapshotted");
-  cmd->add_option("unit", change->request.unit, "Unit name")->required();
+  auto change = change_subcommand(cmd, "config", options, reporter, action);
   cmd->add_option("--ticket", change->request.ticket,
                   "Change ticket (required where the environment says so)");
-  add_lock_wait(cmd, *change);
-  cmd->callback([&options, &reporter, &action, change] {
-    action = [&options, &reporter, change] { return run_change(options, *change, *reporter); };
-  });
 }
 
 }  // namespace flotilla
