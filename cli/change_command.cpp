@@ -92,7 +92,7 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
   reporter.progress(fmt::format("backup on {}", fmt::join(names, " ")));
   auto results = prepared.connection->transport().run(tasks);
   nlohmann::json record = nlohmann::json::array();
-  bool ok = true;
+  std::vector<std::string> failures;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
     bool done = r && r->ok();
@@ -105,9 +105,17 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
     std::string error = !r ? r.error().message : done ? "" : r->err;
     record.push_back({{"host", names[i]}, {"ok", done}, {"location", location}, {"error", error}});
     reporter.event("backup_done", {{"host", names[i]}, {"ok", done}, {"location", location}});
-    ok = ok && done;
+    if (!done) {
+      while (!error.empty() && error.back() == '\n') error.pop_back();
+      failures.push_back(fmt::format("{} ({})", names[i],
+                                     !error.empty() ? error
+                                     : r            ? fmt::format("exit {}", r->exit_status)
+                                                    : "failed"));
+    }
   }
-  if (!ok) return fail(ErrorKind::kFailed, "backup failed: " + record.dump());
+  if (!failures.empty()) {
+    return fail(ErrorKind::kFailed, fmt::format("backup failed on {}", fmt::join(failures, ", ")));
+  }
   return record;
 }
 
@@ -178,9 +186,9 @@ Result<int> change_locked(const GlobalOptions& options, const ChangeRequest& req
     auto backup = run_backup(*prepared, reporter);
     if (!backup) {
       backup_failed = true;
-      snapshot.backup = backup.error().message;
+      snapshot.backup = {{"error", backup.error().message}};
       result.ok = false;
-      result.summary = "the backup failed; nothing was changed";
+      result.summary = backup.error().message + "; nothing was changed";
       for (const auto& h : plan.hosts)
         result.hosts.push_back({h.host, HostOutcome::State::kNotStarted, ""});
     } else {

@@ -98,7 +98,12 @@ Result<void> save_config(const Project& project, const ConfigBundle& bundle) {
     if (!out) return fail(ErrorKind::kFailed, fmt::format("cannot write {}/{}", tmp, name));
   }
   fs::rename(tmp, dir, ec);
-  if (ec) fs::remove_all(tmp);  // another controller saved the same version first
+  if (ec) {
+    fs::remove_all(tmp);
+    // Another controller saving the same version first is fine; anything else is not.
+    if (!fs::is_directory(dir))
+      return fail(ErrorKind::kFailed, fmt::format("cannot write {}: {}", dir, ec.message()));
+  }
   return {};
 }
 
