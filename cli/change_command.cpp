@@ -13,6 +13,7 @@
 #include "inventory/host_pattern.hpp"
 #include "playbooks/deploy_lock.hpp"
 #include "playbooks/host_steps.hpp"
+#include "playbooks/secret_bundle.hpp"
 #include "snapshots/fleet_history.hpp"
 
 namespace flotilla {
@@ -42,6 +43,13 @@ Result<int> run_change(const GlobalOptions& options, const ChangeOptions& change
   if (change.to > 0) request.to = change.to;
   auto wait = parse_duration(change.lock_wait);
   if (!wait) return fail(ErrorKind::kBadInput, "--lock-wait: expected a duration like 30s or 10m");
+  // A missing secret stops the change before any host, the lock host
+  // included, is touched.
+  if (auto loaded = load_project_environment(options)) {
+    if (const Unit* unit = loaded->project.unit(request.unit)) {
+      if (auto secrets = resolve_secrets(*unit); !secrets) return tl::unexpected(secrets.error());
+    }
+  }
   auto lock = open_deploy_lock(options, reporter);
   if (!lock) return tl::unexpected(lock.error());
   auto holder = lock->lock.acquire(request.ticket, describe_request(request), *wait);
@@ -166,6 +174,7 @@ Result<int> change_locked(const GlobalOptions& options, const ChangeRequest& req
   snapshot.kind = plan.kind;
   snapshot.artifact = plan.artifact;
   snapshot.config = plan.config;
+  snapshot.secrets = plan.secrets;
   snapshot.commit = plan.ref.commit;
   snapshot.branch = plan.ref.branch.value_or("");
   snapshot.ref = request.ref;

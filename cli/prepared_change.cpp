@@ -5,6 +5,7 @@
 #include "playbooks/artifact_build.hpp"
 #include "playbooks/branch_policy.hpp"
 #include "playbooks/config_bundle.hpp"
+#include "playbooks/secret_bundle.hpp"
 #include "snapshots/fleet_history.hpp"
 
 namespace flotilla {
@@ -118,9 +119,10 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
     if (auto ok = check_ticket(project, env, unit, request.ticket); !ok)
       return tl::unexpected(ok.error());
   }
-  if (request.kind == "config" && unit.config_files.empty()) {
+  if (request.kind == "config" && unit.config_files.empty() && unit.secrets.empty()) {
     return fail(ErrorKind::kBadInput,
-                fmt::format("{}: unit '{}' declares no config files (config: {{files: [...]}})",
+                fmt::format("{}: unit '{}' declares no config files (config: {{files: [...]}}) "
+                            "and no secrets",
                             project.path, unit.name));
   }
 
@@ -142,6 +144,15 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
     checks.push_back(
         fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12), env.name));
   }
+  // Secrets are always today's values, rollbacks included: a rotated key
+  // may have been revoked, so no change ever goes back to an old one.
+  auto secrets = resolve_secrets(unit);
+  if (!secrets) return tl::unexpected(secrets.error());
+  if (*secrets) {
+    for (const auto& [name, value] : (*secrets)->values) reporter.redact(value);
+    out.sources.secrets = **secrets;
+  }
+  const std::string secrets_digest = *secrets ? (*secrets)->digest : "";
   if (request.kind != "rollback") {
     auto bundle = unit_config(project, unit);
     if (!bundle) return tl::unexpected(bundle.error());
@@ -160,28 +171,29 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
   TargetOf target_of;
   std::optional<long> restores;
   if (request.kind == "deploy" || request.kind == "hotfix") {
-    HostTarget target{manifest->id, config ? config->digest : "", ref.commit,
+    HostTarget target{manifest->id, config ? config->digest : "", secrets_digest, ref.commit,
                       ref.branch.value_or("")};
     target_of = [target](const std::string&, const HostState&) {
       return std::optional<HostTarget>(target);
     };
   } else if (request.kind == "config") {
-    std::string digest = config->digest;
-    target_of = [digest](const std::string&, const HostState& state) -> std::optional<HostTarget> {
+    std::string digest = config ? config->digest : "";
+    target_of = [digest, secrets_digest](const std::string&,
+                                         const HostState& state) -> std::optional<HostTarget> {
       if (!state.release) return std::nullopt;  // nothing runs there to read it
-      return HostTarget{*state.release, digest, state.commit, state.branch};
+      return HostTarget{*state.release, digest, secrets_digest, state.commit, state.branch};
     };
   } else {
     auto target = rollback_target(out.history, request.to);
     if (!target) return tl::unexpected(target.error());
     restores = (*target)->id;
     auto positions = fleet_at(out.history, (*target)->id);
-    target_of = [positions](const std::string& host,
-                            const HostState&) -> std::optional<HostTarget> {
+    target_of = [positions, secrets_digest](const std::string& host,
+                                            const HostState&) -> std::optional<HostTarget> {
       auto it = positions.find(host);
       if (it == positions.end()) return std::nullopt;  // not part of the fleet back then
       const HostPosition& p = it->second;
-      return HostTarget{p.release, p.config, p.commit, p.branch};
+      return HostTarget{p.release, p.config, secrets_digest, p.commit, p.branch};
     };
     checks.push_back(fmt::format("returns to snapshot {} ({} of {}, {})", (*target)->id,
                                  (*target)->kind, (*target)->started, (*target)->outcome));
@@ -199,6 +211,7 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
   out.plan.ref = ref;
   out.plan.restores = restores;
   if (config) out.plan.config = config->digest;
+  out.plan.secrets = secrets_digest;
   out.plan.checks.insert(out.plan.checks.begin(), checks.begin(), checks.end());
 
   // Config versions a rollback must re-send, kept by this controller.
@@ -233,12 +246,16 @@ void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
                                Reporter::Color::kBold));
   reporter.text(fmt::format("  {:<16} {:<14} {:<14} {}", "HOST", "CURRENT", "TARGET", "ACTION"));
   for (const auto& h : plan.hosts) {
-    std::string action = h.error
-                             ? reporter.paint("FAILED: " + h.error->message, Reporter::Color::kRed)
-                         : !h.change ? std::string("nothing (already running it)")
-                         : h.restart ? fmt::format("restart; send {} files, {}", h.files_to_send,
-                                                   format_bytes(h.bytes_to_send))
-                                     : fmt::format("reload config {}", short_id(h.target.config));
+    std::string action =
+        h.error     ? reporter.paint("FAILED: " + h.error->message, Reporter::Color::kRed)
+        : !h.change ? std::string("nothing (already running it)")
+        : h.restart
+            ? fmt::format("restart; send {} files, {}{}", h.files_to_send,
+                          format_bytes(h.bytes_to_send), h.send_secrets ? "; new secrets" : "")
+        : !h.target.config.empty() && h.target.config != h.current_config
+            ? fmt::format("reload config {}{}", short_id(h.target.config),
+                          h.send_secrets ? " and new secrets" : "")
+            : std::string("reload with new secrets");
     reporter.text(fmt::format("  {:<16} {:<14} {:<14} {}", h.host, short_id(h.current.value_or("")),
                               short_id(h.target.release), action));
   }

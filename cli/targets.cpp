@@ -6,6 +6,7 @@
 
 #include "inventory/host_pattern.hpp"
 #include "playbooks/project_file.hpp"
+#include "playbooks/secret_bundle.hpp"
 
 namespace flotilla {
 
@@ -47,6 +48,7 @@ Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, b
         std::move(loaded->project);  // re-point: the pointer was into the moved object
     targets.environment = targets.project->environment(env_name);
     if (inventory_path.empty()) inventory_path = targets.environment->inventory;
+    for (const auto& value : readable_secret_values(*targets.project)) reporter.redact(value);
   }
   auto inventory = load_ansible_yaml_inventory(inventory_path);
   if (!inventory) return tl::unexpected(inventory.error());

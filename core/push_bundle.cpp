@@ -32,12 +32,12 @@ class BundleWriter {
     archive_write_open(a_.get(), &data_, nullptr, append_to_string, nullptr);
   }
 
-  void add(const std::string& name, std::string_view bytes) {
+  void add(const std::string& name, std::string_view bytes, int mode = 0644) {
     std::unique_ptr<archive_entry, decltype(&archive_entry_free)> item(archive_entry_new(),
                                                                        archive_entry_free);
     archive_entry_set_pathname(item.get(), name.c_str());
     archive_entry_set_filetype(item.get(), AE_IFREG);
-    archive_entry_set_perm(item.get(), 0644);
+    archive_entry_set_perm(item.get(), static_cast<mode_t>(mode));
     archive_entry_set_size(item.get(), static_cast<la_int64_t>(bytes.size()));
     archive_write_header(a_.get(), item.get());
     archive_write_data(a_.get(), bytes.data(), bytes.size());
@@ -57,9 +57,9 @@ class BundleWriter {
 
 }  // namespace
 
-std::string make_plain_tar(const std::map<std::string, std::string>& files) {
+std::string make_plain_tar(const std::map<std::string, std::string>& files, int mode) {
   BundleWriter writer(false);
-  for (const auto& [name, bytes] : files) writer.add(name, bytes);
+  for (const auto& [name, bytes] : files) writer.add(name, bytes, mode);
   return writer.finish();
 }
 

@@ -22,7 +22,7 @@ struct PushBundle {
 Result<PushBundle> make_push_bundle(const std::string& archive_path, const Manifest& manifest,
                                     const std::set<std::string>& missing_sha256s);
 
-// A plain tar of small files (name -> content), mode 0644.
-std::string make_plain_tar(const std::map<std::string, std::string>& files);
+// A plain tar of small files (name -> content), each with `mode`.
+std::string make_plain_tar(const std::map<std::string, std::string>& files, int mode = 0644);
 
 }  // namespace flotilla

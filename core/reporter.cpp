@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -22,7 +23,44 @@ bool Reporter::want_color(bool no_color_flag) {
   return ::isatty(STDOUT_FILENO) == 1;
 }
 
-void Reporter::write(std::FILE* stream, std::string_view line) {
+void Reporter::redact(const std::string& secret) {
+  std::vector<std::string> forms;
+  auto add = [&forms](const std::string& s) {
+    // Shorter strings would turn ordinary words into [REDACTED].
+    if (s.size() >= 4) forms.push_back(s);
+  };
+  add(secret);
+  std::string escaped = nlohmann::json(secret).dump();
+  add(escaped.substr(1, escaped.size() - 2));
+  std::size_t start = 0;
+  while (secret.find('\n') != std::string::npos && start < secret.size()) {
+    std::size_t end = secret.find('\n', start);
+    if (end == std::string::npos) end = secret.size();
+    if (end - start >= 8) add(secret.substr(start, end - start));
+    start = end + 1;
+  }
+  std::lock_guard lock(mutex_);
+  for (auto& f : forms) {
+    if (std::find(secrets_.begin(), secrets_.end(), f) == secrets_.end()) secrets_.push_back(f);
+  }
+  std::sort(secrets_.begin(), secrets_.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+std::string Reporter::redacted(std::string_view text) const {
+  std::string out(text);
+  std::lock_guard lock(mutex_);
+  for (const auto& secret : secrets_) {
+    for (std::size_t at = out.find(secret); at != std::string::npos;
+         at = out.find(secret, at + 10)) {
+      out.replace(at, secret.size(), "[REDACTED]");
+    }
+  }
+  return out;
+}
+
+void Reporter::write(std::FILE* stream, std::string_view text) {
+  std::string line = redacted(text);
   std::lock_guard lock(mutex_);
   std::fwrite(line.data(), 1, line.size(), stream);
   std::fputc('\n', stream);

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -48,13 +49,20 @@ class Reporter {
 
   std::string paint(std::string_view text, Color color) const;
 
+  // From now on `secret` is printed as [REDACTED] wherever it appears, in
+  // every stream and mode (also JSON-escaped, and each long line of a
+  // multi-line value such as a PEM key).
+  void redact(const std::string& secret);
+  std::string redacted(std::string_view text) const;
+
  private:
   void write(std::FILE* stream, std::string_view line);
 
   ReporterOptions options_;
   std::FILE* out_;
   std::FILE* err_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> secrets_;  // longest first
 };
 
 // "512 B", "3.4 kB", "20.0 MB": sizes for people.

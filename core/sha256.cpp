@@ -23,6 +23,15 @@ std::string to_hex(const unsigned char* digest, unsigned int length) {
 
 }  // namespace
 
+std::string pbkdf2_sha256_hex(std::string_view secret, std::string_view salt, int iterations,
+                              int bytes) {
+  std::vector<unsigned char> key(static_cast<std::size_t>(bytes));
+  PKCS5_PBKDF2_HMAC(secret.data(), static_cast<int>(secret.size()),
+                    reinterpret_cast<const unsigned char*>(salt.data()),
+                    static_cast<int>(salt.size()), iterations, EVP_sha256(), bytes, key.data());
+  return to_hex(key.data(), static_cast<unsigned int>(bytes));
+}
+
 std::string sha256_hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;

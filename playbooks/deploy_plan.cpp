@@ -50,6 +50,8 @@ nlohmann::json DeployPlan::to_json() const {
                             {"target", h.target.release},
                             {"current_config", h.current_config},
                             {"target_config", h.target.config},
+                            {"current_secrets", h.current_secrets},
+                            {"target_secrets", h.target.secrets},
                             {"change", h.change},
                             {"restart", h.restart},
                             {"files_to_send", h.files_to_send},
@@ -64,6 +66,7 @@ nlohmann::json DeployPlan::to_json() const {
           {"environment", environment},
           {"artifact", artifact},
           {"config", config},
+          {"secrets", secrets},
           {"commit", ref.commit},
           {"branch", ref.branch ? nlohmann::json(*ref.branch) : nlohmann::json()},
           {"restores", restores ? nlohmann::json(*restores) : nlohmann::json()},
@@ -101,19 +104,24 @@ DeployPlan make_plan(const std::string& kind, const Unit& unit, const Environmen
     const HostState& state = survey->state;
     h.current = state.release;
     h.current_config = state.config;
+    h.current_secrets = state.secrets;
     h.state = state.raw;
     auto target = target_of(h.host, state);
     if (!target) {
-      h.target = {state.release.value_or(""), state.config, state.commit, state.branch};
+      h.target = {state.release.value_or(""), state.config, state.secrets, state.commit,
+                  state.branch};
       plan.hosts.push_back(std::move(h));
       continue;
     }
     h.target = *target;
     bool config_changes = !target->config.empty() && target->config != state.config;
+    bool secrets_change = !target->secrets.empty() && target->secrets != state.secrets;
     // Same release but its process is gone: restart it (a change converges).
     h.restart = target->release != state.release.value_or("") ||
-                (state.stopped && !target->release.empty()) || (config_changes && !can_reload);
-    h.change = h.restart || config_changes;
+                (state.stopped && !target->release.empty()) ||
+                ((config_changes || secrets_change) && !can_reload);
+    h.change = h.restart || config_changes || secrets_change;
+    h.send_secrets = secrets_change;
     h.send_release =
         h.restart && !target->release.empty() && !state.releases.count(target->release);
     h.send_config = config_changes && !state.configs.count(target->config);

@@ -24,6 +24,7 @@ namespace flotilla {
 struct HostTarget {
   std::string release;  // "" = nothing (a host that ran nothing before)
   std::string config;   // config digest; "" = leave shared/config as it is
+  std::string secrets;  // secrets digest; "" = leave shared/secrets as it is
   std::string commit;   // provenance of `release`, recorded in the host's state
   std::string branch;
 };
@@ -32,11 +33,13 @@ struct HostPlan {
   std::string host;
   std::optional<std::string> current;  // release now running, from the host itself
   std::string current_config;
+  std::string current_secrets;
   HostTarget target;
   bool change = false;        // false: already there, nothing happens on this host
   bool restart = false;       // the release changes (or its process died); else a reload
   bool send_release = false;  // releases/<target> is not on the host: push and assemble
   bool send_config = false;   // its config version is not on the host
+  bool send_secrets = false;  // the secrets changed: deliver the new version
   std::size_t files_to_send = 0;
   std::uint64_t bytes_to_send = 0;                  // uncompressed content the host lacks
   std::vector<std::string> missing;                 // sha256s of those files
@@ -52,6 +55,7 @@ struct DeployPlan {
   std::string environment;
   std::string artifact;  // the release deployed ("" for rollback and config push)
   std::string config;    // the config version pushed ("" when none)
+  std::string secrets;   // the secrets version delivered ("" when none declared)
   ResolvedRef ref;
   std::optional<long> restores;  // rollback: the snapshot returned to
   std::vector<HostPlan> hosts;

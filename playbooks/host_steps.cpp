@@ -153,12 +153,23 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
             "check failed' >&2; exit 73; }; ",
         unit.config_check);
   }
-  const std::string switch_config =
+  if (!target.secrets.empty()) {
+    script += fmt::format(
+        "sv={}; [ -d \"shared/.secrets/$sv\" ] || {{ echo \"secrets $sv are not on this host\" "
+        ">&2; exit 66; }}; ",
+        shell_quote(target.secrets));
+  }
+  std::string switch_config =
       target.config.empty()
           ? std::string()
           : "ln -sfn \"../.flotilla/configs/$c\" .flotilla/config.next && mv -Tf "
             ".flotilla/config.next shared/config || { echo 'cannot switch shared/config' >&2; exit "
             "75; }; ";
+  if (!target.secrets.empty()) {
+    switch_config +=
+        "ln -sfn \".secrets/$sv\" .flotilla/secrets.next && mv -Tf .flotilla/secrets.next "
+        "shared/secrets || { echo 'cannot switch shared/secrets' >&2; exit 75; }; ";
+  }
   long drain_tenths = static_cast<long>(seconds(unit.drain.timeout) * 10);
 
   if (!target.restart) {
@@ -225,9 +236,10 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   }
   // Health.
   if (unit.health) {
-    add(fmt::format("i=0; until (cd current && timeout {:.3f} sh -c {{}}) >/dev/null 2>&1; do "
-                    "i=$((i+1)); if [ $i -gt {} ]; then echo {} >&2; exit 70; fi; sleep {:.3f}; "
-                    "done; ",
+    // The last try's output (a few lines) says why it failed.
+    add(fmt::format("i=0; until out=$(cd current && timeout {:.3f} sh -c {{}} 2>&1 </dev/null); do "
+                    "i=$((i+1)); if [ $i -gt {} ]; then printf '%s\\n' \"$out\" | tail -n 5 | "
+                    "sed 's/^/  | /' >&2; echo {} >&2; exit 70; fi; sleep {:.3f}; done; ",
                     seconds(unit.health->timeout), unit.health->retries,
                     shell_quote(fmt::format("health check failed after {} tries: {}",
                                             unit.health->retries + 1, unit.health->command)),
@@ -278,7 +290,12 @@ RemoteCommand finish_command(const HostLayout& layout, const std::string& histor
       "if [ $all = 1 ] && [ -d .flotilla/store ]; then k=.flotilla/keep.$$; "
       "cat .flotilla/manifests/*.sums 2>/dev/null | cut -c1-64 | LC_ALL=C sort -u > \"$k\"; "
       "ls -1 .flotilla/store | LC_ALL=C sort | LC_ALL=C comm -23 - \"$k\" | (cd .flotilla/store && "
-      "xargs -r rm -f --); rm -f \"$k\"; fi; exit 0",
+      "xargs -r rm -f --); rm -f \"$k\"; fi; "
+      // Old secret versions go as soon as a change succeeded: no rollback
+      // goes back to a secret (a rotated key may have been revoked).
+      "sl=$(readlink shared/secrets 2>/dev/null); for p in shared/.secrets/*; do [ -d \"$p\" ] || "
+      "continue; [ \"$sl\" = \".secrets/${{p#shared/.secrets/}}\" ] || rm -rf -- \"$p\"; done; "
+      "exit 0",
       words(keep_releases), words(keep_configs));
   return RemoteCommand{std::move(script), history_line + "\n", std::chrono::minutes(5)};
 }

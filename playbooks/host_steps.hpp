@@ -32,6 +32,7 @@ RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifes
 struct Activation {
   std::string release;  // "" with `restart`: stop and remove `current` (it ran nothing before)
   std::string config;   // config digest for shared/config; "" leaves it as it is
+  std::string secrets;  // secrets digest for shared/secrets; "" leaves it as it is
   // true: drain, stop, switch, start. false: only the config changes: check
   // it, switch it, reload the running service (no restart).
   bool restart = true;

@@ -24,6 +24,21 @@ std::string describe(const Result<CommandResult>& r) {
                      : fmt::format("{} (exit {})", err, r->exit_status);
 }
 
+// -v: everything a host printed during a step, line by line.
+void show_output(Reporter& reporter, const std::string& host, const Result<CommandResult>& r) {
+  if (reporter.verbosity() == 0 || !r) return;
+  for (const std::string* text : {&r->out, &r->err}) {
+    std::size_t start = 0;
+    while (start < text->size()) {
+      std::size_t end = text->find('\n', start);
+      if (end == std::string::npos) end = text->size();
+      reporter.verbose(
+          fmt::format("{}: {}", host, std::string_view(*text).substr(start, end - start)));
+      start = end + 1;
+    }
+  }
+}
+
 }  // namespace
 
 const char* outcome_name(HostOutcome::State state) {
@@ -78,7 +93,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
   std::vector<std::string> task_host;
   std::size_t receiving = 0;
   for (const auto& h : plan.hosts) {
-    if (!h.change || (!h.send_release && !h.send_config)) continue;
+    if (!h.change || (!h.send_release && !h.send_config && !h.send_secrets)) continue;
     std::size_t index = hosts.at(h.host).index;
     if (h.send_release) {
       auto source = sources.releases.find(h.target.release);
@@ -107,6 +122,13 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         return finish(false, fmt::format("internal: config {} has no source", h.target.config));
       }
       tasks.push_back({index, config_receive_command(layout, config->second)});
+      task_host.push_back(h.host);
+    }
+    if (h.send_secrets) {
+      if (!sources.secrets || sources.secrets->digest != h.target.secrets) {
+        return finish(false, "internal: the secrets to deliver were not resolved");
+      }
+      tasks.push_back({index, secrets_receive_command(layout, *sources.secrets)});
       task_host.push_back(h.host);
     }
     ++receiving;
@@ -148,6 +170,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         {"current",
          {{"release", h.target.release},
           {"config", h.target.config.empty() ? h.current_config : h.target.config},
+          {"secrets", h.target.secrets.empty() ? h.current_secrets : h.target.secrets},
           {"commit", h.target.commit},
           {"branch", h.target.branch},
           {"since", iso_time_now()},
@@ -167,7 +190,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
     std::vector<HostTask> activations;
     for (const auto& name : batch.hosts) {
       const HostPlan& h = *plan_of.at(name);
-      Activation target{h.target.release, h.target.config, h.restart};
+      Activation target{h.target.release, h.target.config, h.target.secrets, h.restart};
       auto cmd = activate_command(unit, layout, target, hosts.at(name).vars, state_after(h));
       if (!cmd) return finish(false, cmd.error().message);
       activations.push_back({hosts.at(name).index, std::move(*cmd)});
@@ -183,6 +206,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         continue;
       }
       bool ok = activated[i] && activated[i]->ok();
+      show_output(reporter, name, activated[i]);
       outcome[name] = {name, ok ? HostOutcome::State::kUpdated : HostOutcome::State::kFailed,
                        ok ? "" : describe(activated[i])};
       reporter.event("host_done", {{"host", name}, {"ok", ok}, {"detail", outcome[name].detail}});
@@ -205,7 +229,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         const HostPlan& h = *plan_of.at(name);
         const RolloutHost& rh = hosts.at(name);
         Activation back{h.current.value_or(""), h.target.config.empty() ? "" : h.current_config,
-                        h.restart};
+                        h.target.secrets.empty() ? "" : h.current_secrets, h.restart};
         auto cmd = activate_command(unit, layout, back, rh.vars, rh.previous_state);
         if (!cmd) return finish(false, cmd.error().message);
         rollbacks.push_back({rh.index, std::move(*cmd)});
@@ -215,6 +239,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
       for (std::size_t i = 0; i < rolled.size(); ++i) {
         const std::string& name = rolled_hosts[i];
         bool ok = rolled[i] && rolled[i]->ok();
+        show_output(reporter, name, rolled[i]);
         std::string why = outcome[name].detail;
         outcome[name] = {name, ok ? HostOutcome::State::kRolledBack : HostOutcome::State::kFailed,
                          ok ? (why.empty() ? std::string("in the failed batch") : why)

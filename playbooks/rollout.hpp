@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/deploy_plan.hpp"
 #include "playbooks/project.hpp"
+#include "playbooks/secret_bundle.hpp"
 
 namespace flotilla {
 
@@ -49,6 +51,7 @@ struct ReleaseSource {
 struct RolloutSources {
   std::map<std::string, ReleaseSource> releases;
   std::map<std::string, ConfigBundle> configs;
+  std::optional<SecretBundle> secrets;  // the unit's, as resolved for this change
 };
 
 // Executes a plan: first every changing host receives what it lacks and

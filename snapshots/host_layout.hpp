@@ -13,6 +13,9 @@ struct HostLayout {
   std::string release(const std::string& id) const { return releases() + "/" + id; }
   std::string current() const { return deploy_to + "/current"; }
   std::string shared() const { return deploy_to + "/shared"; }
+  // Secret versions (0700), one directory per digest; `shared/secrets`
+  // links to the current one. Outside .flotilla/, which holds no secret.
+  std::string secret_versions() const { return shared() + "/.secrets"; }
   std::string log_dir() const { return shared() + "/log"; }
   std::string state_dir() const { return deploy_to + "/.flotilla"; }
   std::string state_file() const { return state_dir() + "/state.json"; }

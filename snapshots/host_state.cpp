@@ -37,6 +37,7 @@ RemoteCommand survey_command(const HostLayout& layout, const std::set<std::strin
       "then echo stopped; fi; "
       "echo \"current $(readlink \"$d/current\" 2>/dev/null)\"; "
       "echo \"config $(readlink \"$d/shared/config\" 2>/dev/null)\"; "
+      "echo \"secrets $(readlink \"$d/shared/secrets\" 2>/dev/null)\"; "
       "echo {}; ls -1 \"$d/releases\" 2>/dev/null; echo {}; ls -1 \"$d/.flotilla/configs\" "
       "2>/dev/null; echo {}; tail -n 200 \"$d/.flotilla/history.jsonl\" 2>/dev/null; echo {}; "
       "s=\"$d/.flotilla/store\"; while IFS= read -r h; do [ -f \"$s/$h\" ] || printf '%s\\n' "
@@ -87,6 +88,10 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
     if (line == "stopped") state.stopped = true;
     if (line.rfind("current ", 0) == 0) state.current_link = line.substr(8);
     if (line.rfind("config ", 0) == 0) state.config_link = line.substr(7);
+    if (line.rfind("secrets ", 0) == 0) {
+      std::string link = line.substr(8);
+      state.secrets = link.substr(link.rfind('/') == std::string::npos ? 0 : link.rfind('/') + 1);
+    }
   }
   for (const auto& line : lines_of(section["releases"])) {
     if (line[0] != '.') state.releases.insert(line);

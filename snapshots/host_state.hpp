@@ -26,6 +26,7 @@ struct HostState {
   bool stopped = false;            // its supervised process is not running (it died, or was killed)
   std::string current_link;        // where `current` really points ("" = absent)
   std::string config_link;         // where `shared/config` really points
+  std::string secrets;             // digest `shared/secrets` links to ("" = none)
   std::set<std::string> releases;  // releases/<id> present
   std::set<std::string> configs;   // .flotilla/configs/<digest> present
   std::vector<Snapshot> history;   // this host's part of recent snapshots

@@ -19,6 +19,7 @@ nlohmann::json Snapshot::to_json() const {
           {"kind", kind},
           {"artifact", artifact},
           {"config", config},
+          {"secrets", secrets},
           {"commit", commit},
           {"branch", branch},
           {"ref", ref},
@@ -52,6 +53,7 @@ Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::strin
     s.kind = doc.at("kind").get<std::string>();
     s.artifact = doc.value("artifact", "");
     s.config = doc.value("config", "");
+    s.secrets = doc.value("secrets", "");
     s.commit = doc.value("commit", "");
     s.branch = doc.value("branch", "");
     s.ref = doc.value("ref", "");

@@ -29,7 +29,8 @@ struct Snapshot {
   std::string unit;
   std::string kind;  // deploy, rollback, hotfix, config
   std::string artifact;
-  std::string config;  // config digest pushed ("" = none declared)
+  std::string config;   // config digest pushed ("" = none declared)
+  std::string secrets;  // secrets digest delivered (secrets_digest: never the values)
   std::string commit;
   std::string branch;
   std::string ref;

@@ -1,0 +1,93 @@
+#include "playbooks/secret_bundle.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/push_bundle.hpp"
+#include "core/sha256.hpp"
+#include "core/shell_quote.hpp"
+
+namespace flotilla {
+namespace {
+
+Result<std::string> read_secret(const std::string& name, const SecretSource& source,
+                                const std::string& unit) {
+  std::string what = fmt::format("unit '{}': secret {}", unit, name);
+  if (source.kind == SecretSource::Kind::kEnv) {
+    const char* value = std::getenv(source.name.c_str());
+    if (value == nullptr) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("{}: environment variable {} is not set", what, source.name));
+    }
+    if (value[0] == '\0') {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("{}: environment variable {} is empty", what, source.name));
+    }
+    return std::string(value);
+  }
+  std::ifstream in(source.name, std::ios::binary);
+  if (!in) return fail(ErrorKind::kBadInput, fmt::format("{}: cannot read {}", what, source.name));
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string value = text.str();
+  // Editors end files with a newline; the secret does not include it.
+  if (!value.empty() && value.back() == '\n') value.pop_back();
+  if (!value.empty() && value.back() == '\r') value.pop_back();
+  if (value.empty())
+    return fail(ErrorKind::kBadInput, fmt::format("{}: {} is empty", what, source.name));
+  return value;
+}
+
+}  // namespace
+
+Result<std::optional<SecretBundle>> resolve_secrets(const Unit& unit) {
+  if (unit.secrets.empty()) return std::optional<SecretBundle>();
+  SecretBundle bundle;
+  for (const auto& [name, source] : unit.secrets) {
+    auto value = read_secret(name, source, unit.name);
+    if (!value) return tl::unexpected(value.error());
+    bundle.values[name] = std::move(*value);
+  }
+  bundle.digest = secrets_digest(unit.name, bundle.values);
+  return std::optional<SecretBundle>(std::move(bundle));
+}
+
+std::vector<std::string> readable_secret_values(const Project& project) {
+  std::vector<std::string> values;
+  for (const auto& unit : project.units) {
+    for (const auto& [name, source] : unit.secrets) {
+      if (auto value = read_secret(name, source, unit.name)) values.push_back(std::move(*value));
+    }
+  }
+  return values;
+}
+
+std::string secrets_digest(const std::string& unit,
+                           const std::map<std::string, std::string>& values) {
+  std::string material;
+  for (const auto& [name, value] : values) {
+    material += name;
+    material += '\0';
+    material += std::to_string(value.size());
+    material += '\0';
+    material += value;
+  }
+  return pbkdf2_sha256_hex(material, "flotilla secrets v1\n" + unit, 100000, 16);
+}
+
+RemoteCommand secrets_receive_command(const HostLayout& layout, const SecretBundle& bundle) {
+  std::string script = fmt::format(
+      "trap '' HUP PIPE; set -e; umask 077; v={}; id={}; [ -d \"$v/$id\" ] && {{ cat >/dev/null; "
+      "exit 0; }}; mkdir -p \"$v\"; chmod 700 \"$v\"; t=\"$v/.$id.partial.$$\"; trap 'rm -rf "
+      "\"$t\"' EXIT; mkdir \"$t\"; tar -xf - -C \"$t\" --no-same-owner; "
+      "[ \"$(ls -A \"$t\" | wc -l)\" = {} ] || {{ echo \"secrets $id incomplete in transit\" >&2; "
+      "exit 65; }}; chmod 600 \"$t\"/*; mv -T -- \"$t\" \"$v/$id\"",
+      shell_quote(layout.secret_versions()), shell_quote(bundle.digest), bundle.values.size());
+  return RemoteCommand{std::move(script), make_plain_tar(bundle.values, 0600),
+                       std::chrono::minutes(5)};
+}
+
+}  // namespace flotilla
