@@ -197,14 +197,14 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
       // The supervised process leads its own process group: the whole group
       // gets SIGTERM, and SIGKILL once the drain timeout has passed.
       script += fmt::format(
-          "if [ -f .flotilla/pid ] && p=$(cat .flotilla/pid) && kill -0 \"$p\" 2>/dev/null; then "
+          "{}if [ -f .flotilla/pid ] && p=$(cat .flotilla/pid) && alive \"$p\"; then "
           "kill -TERM -- \"-$p\" 2>/dev/null || kill -TERM \"$p\"; i=0; "
-          "while kill -0 \"$p\" 2>/dev/null; do i=$((i+1)); "
+          "while alive \"$p\"; do i=$((i+1)); "
           "if [ $i -ge {} ]; then kill -KILL -- \"-$p\" 2>/dev/null || kill -KILL \"$p\"; fi; "
           "sleep "
           "0.1; done; fi; "
           "rm -f .flotilla/pid; ",
-          std::max(drain_tenths, 1L));
+          kShellAlive, std::max(drain_tenths, 1L));
     } else {
       add("(cd current 2>/dev/null || cd \"$d\"; sh -c {}) || true; ", unit.stop);
     }

@@ -1,106 +1,177 @@
 #!/usr/bin/env bash
-# The main job on a local fleet: installs what is missing, builds flotilla,
-# starts 6 real sshd hosts on loopback (three redundant pairs), and runs
-# flotilla against them as an operator would. Cleans up after itself.
+# The main job: launch night for a game, on a local fleet, as an operator
+# would type it. Installs what is missing, builds flotilla, starts 9 real sshd
+# hosts on loopback (dev: 1, int: 1 pair, prod: 3 pairs), creates the studio's
+# game-backend repository (feature/*, release/*, master, stable), and then:
 #
-#   ./scripts/demo.sh          (as root, each host also gets a private /srv)
+#   1. builds release/1.0 and deploys reward, payment and gm to int;
+#   2. launches prod, then deploys master to prod in rolling batches while a
+#      load generator keeps buying through payment (lost/doubled: printed);
+#   3. pushes a GM event live (no restart);
+#   4. a bad build fails its canary and is rolled back automatically;
+#   5. hotfixes from stable;
+#   6. rolls back to a snapshot;
+#   7. shows status and history.
+#
+#   sudo ./scripts/demo.sh      (root: each host gets a private /srv)
+# Cleans up after itself; exits non-zero if any step does not do what it says.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+if [ "$(id -u)" != 0 ]; then
+  echo "demo.sh: run as root (each test host needs its own /srv); e.g. sudo $0" >&2
+  exit 2
+fi
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build >/dev/null
+cmake --build build --target flotilla >/dev/null
 export PATH="$root/build/cli:$PATH"
 
 work=$(mktemp -d /tmp/flotilla-demo-XXXXXX)
-cleanup() { "$root/scripts/fleet.sh" stop "$work/fleet" >/dev/null 2>&1 || true; rm -rf "$work"; }
+load_pid=
+cleanup() {
+  [ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null || true
+  "$root/scripts/fleet.sh" stop "$work/fleet" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
 trap cleanup EXIT INT TERM
 
 bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true)
+chapter() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 show() { printf '\n%s$' "$bold"; printf ' %q' "$@"; printf '%s\n' "$plain"; }
 step() { show "$@"; "$@"; }
-expect_fail() {  # runs a command that must fail, and shows its exit code
+expect_fail() {  # a command that must fail; shows its exit code
   show "$@"
   set +e; "$@"; local rc=$?; set -e
-  echo "(exit code $rc)"
+  echo "(exit code $rc, as expected)"
+  [ "$rc" != 0 ] || { echo "demo.sh: that should have failed" >&2; exit 1; }
 }
 
-"$root/scripts/fleet.sh" start "$work/fleet" -n 6 --net 127.0.1 --pairs
-cd "$work"
-mkdir -p inventories
-cp fleet/inventory.yaml inventories/dev.yaml
-# A small game-backend repository with the studio's branches.
-git_in() { git -C "$work/backend" -c user.name=demo -c user.email=demo@example.com "$@" >/dev/null; }
-mkdir -p backend
-printf 'all:\n\tmkdir -p dist && cp VERSION server.py dist/\n' > backend/Makefile
-cat > backend/server.py <<'PY'
-# The demo's reward service: serves its VERSION over HTTP until SIGTERM.
-import http.server, os, sys
-os.chdir(os.path.dirname(os.path.abspath(__file__)))
-http.server.ThreadingHTTPServer((sys.argv[1], 8080), http.server.SimpleHTTPRequestHandler).serve_forever()
-PY
-echo "reward 1.0" > backend/VERSION
-git_in init -q -b master; git_in add -A; git_in commit -qm "reward 1.0"
-git_in branch stable; git_in checkout -qb release/1.1
-echo "reward 1.1" > backend/VERSION; git_in commit -qam "reward 1.1"; git_in checkout -q master
-git_in merge -q release/1.1
+# --- The machines: 9 sshd hosts, 127.0.1.1-9 ---------------------------------
+"$root/scripts/fleet.sh" start "$work/fleet" -n 9 --net 127.0.1
+cp -r examples/launch "$work/project"
+cat > "$work/project/ssh_config" <<EOF
+Host 127.0.1.*
+  Port 2222
+  User $(id -un)
+  IdentityFile $work/fleet/client_key
+EOF
+cp "$work/fleet/known_hosts" "$work/project/known_hosts"
+# The payment service's store keys: two from the environment, one from a file.
+export PAY_APPLE_KEY="apple-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export PAY_GOOGLE_KEY="google-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+mkdir -p "$work/project/secrets"
+(umask 077; echo "steam-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$work/project/secrets/steam.key")
 
-cat > flotilla.yaml <<YAML
-project: dragon-realm
-ssh: {known_hosts: fleet/known_hosts, connect_timeout: 5s, forks: 50, config: none}
-environments:
-  dev: {inventory: inventories/dev.yaml, branches: ["*"]}
-  prod: {inventory: inventories/dev.yaml, branches: [master, stable], require_ticket: true}
-units:
-  reward:
-    kind: reward
-    hosts: fleet
-    source: {repo: backend, build: make, output: dist}
-    run: exec python3 server.py {{ansible_host}}
-    health: {command: "python3 -c \"import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/VERSION', timeout=1)\" {{ansible_host}}", timeout: 2s, retries: 20, interval: 200ms}
-    drain: {timeout: 5s}
-    logs: [shared/log/*.log]
-    rollout: {canary: 1, batch: 50%, max_unavailable: 2}
-YAML
+# --- The studio's game-backend repository ------------------------------------
+backend="$work/backend"
+mkdir -p "$backend"
+cp -r examples/game-backend/. "$backend/"
+rm -rf "$backend/build" "$backend/dist"
+git_in() { git -C "$backend" -c user.name=studio -c user.email=dev@studio.example "$@" >/dev/null; }
+git_in init -q -b master
+git_in add -A; git_in commit -qm "game backend 1.0"
+git_in branch stable; git_in branch release/1.0
+git_in checkout -qb feature/double-gems
+echo "1.1-double-gems" > "$backend/VERSION"; git_in commit -qam "double gems experiment"
+git_in checkout -q master
+echo "1.1" > "$backend/VERSION"; git_in commit -qam "game backend 1.1"
 
-echo "== project in $work; fleet of 6 sshd hosts on 127.0.1.1-6:2222"
+cd "$work/project"
+echo "project: $work/project (examples/launch), backend: $backend"
+
+chapter "The fleet and the project"
 step flotilla inventory check
-step flotilla -e dev inventory list
-step flotilla -e dev --json -l 'h01' inventory list
-step flotilla -e dev exec -- 'echo "$(id -un)@$(echo $SSH_CONNECTION | cut -d" " -f3): $(uptime -p)"'
-step flotilla -e dev -l 'h01:h02' exec -- printf '[%s]\n' 'quotes '"'"' stay' '$(not run)' '--literal'
-expect_fail flotilla -e dev -l h01 exec -- sh -c 'exit 3'
-expect_fail flotilla -e dev -l nosuchgroup inventory list
-printf 'units:\n  reward: {kind: rewrad}\n' > broken.yaml
-expect_fail flotilla -f broken.yaml inventory check
+step flotilla -e prod inventory list
+step flotilla -e prod exec -- 'echo "$(id -un) on $(echo $SSH_CONNECTION | cut -d" " -f3)"'
 
-if [ "$(id -u)" = 0 ]; then
-  echo; echo "== builds, plans and rolling deploys (each host has its own /srv)"
-  step flotilla -e dev build reward --ref release/1.1
-  expect_fail flotilla -e prod build reward --ref release/1.1 --ticket OPS-1
-  step flotilla -e prod plan reward --ref master --ticket OPS-1
-  step flotilla -e prod deploy reward --ref master --ticket OPS-1
-  echo "reward 1.2" > backend/VERSION; git_in commit -qam "reward 1.2"
-  step flotilla -e prod deploy reward --ref master --ticket OPS-2
-  step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
-  step flotilla -e prod rollback reward                 # 1.2 -> 1.1: no build, no transfer
-  step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
-  printf 'all:\n\tmkdir -p dist && cp VERSION dist/\n' > backend/Makefile  # forgets the server
-  git_in commit -qam "broken build"
-  expect_fail flotilla -e prod deploy reward --ref master --ticket OPS-3
-  step flotilla -e prod exec -- 'cat /srv/reward/current/VERSION'
-  step flotilla -e prod status reward
-  step flotilla -e prod history
-  step flotilla -e prod lock status
-  step flotilla -e prod logs reward -n 2
-  flotilla -e prod -q exec -- "pkill -f 'server[.]py' || true" >/dev/null
-else
-  echo; echo "(run as root to see builds deployed: each test host then gets its own /srv)"
-fi
+chapter "1. Build release/1.0 and deploy it to int"
+step flotilla -e int deploy reward --ref release/1.0
+step flotilla -e int deploy payment --ref release/1.0 --ticket REL-100
+step flotilla -e int deploy gm --ref release/1.0
+step curl -fsS http://127.0.1.2:8102/version
+expect_fail flotilla -e prod deploy reward --ref feature/double-gems --ticket REL-100
 
-echo
-echo "== done: validation, inventory, parallel exec over libssh2, builds from git with branch"
-echo "   policy, plans, rolling deploys with a canary that rolled itself back, a rollback from"
-echo "   snapshots, status and history, the deploy lock;"
-echo "   exit codes 0 ok, 1 failed (fleet consistent), 2 bad input, 3 locked, 4 unreachable"
+chapter "2. Launch prod, then deploy master to prod under payment load"
+step flotilla -e prod deploy payment --ref release/1.0 --ticket REL-101
+step flotilla -e prod deploy reward --ref release/1.0 --ticket REL-101
+step flotilla -e prod deploy gm --ref release/1.0 --ticket REL-101
+prod_hosts=127.0.1.4,127.0.1.5,127.0.1.6,127.0.1.7,127.0.1.8,127.0.1.9
+show python3 examples/launch/loadgen.py "$prod_hosts" '&'
+python3 "$root/examples/launch/loadgen.py" "$prod_hosts" > "$work/load.out" 2>&1 &
+load_pid=$!
+sleep 2
+step flotilla -e prod plan payment --ref master --ticket REL-102
+step flotilla -e prod deploy payment --ref master --ticket REL-102
+sleep 1
+show kill -TERM '$loadgen'
+kill -TERM "$load_pid"
+set +e; wait "$load_pid"; load_rc=$?; set -e
+load_pid=
+cat "$work/load.out"
+[ "$load_rc" = 0 ] || { echo "demo.sh: purchases were lost or doubled" >&2; exit 1; }
+load_summary=$(tail -n 1 "$work/load.out")
+step flotilla -e prod deploy reward --ref master --ticket REL-102
+step flotilla -e prod deploy gm --ref master --ticket REL-102
+step flotilla -e prod exec -- "cat /srv/payment/shared/secrets/APPLE_KEY"   # redacted
+
+chapter "3. Push a GM event live (no restart)"
+gm_pid() { curl -fsS http://127.0.1.4:8103/version | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'; }
+pid_before=$(gm_pid)
+python3 - <<'PY'
+import datetime, json
+path = "config/gm/events.json"
+doc = json.load(open(path))
+now = datetime.datetime.now(datetime.timezone.utc)
+doc["events"].append({"id": "double-xp", "title": "Double XP weekend",
+                      "starts": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      "ends": (now + datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      "announce": "Double XP is live for 48 hours!"})
+json.dump(doc, open(path, "w"), indent=2)
+PY
+step flotilla -e prod config push gm --ticket EV-7
+step curl -fsS http://127.0.1.4:8103/events/active
+pid_after=$(gm_pid)
+echo "gm pid on prod-gs1: $pid_before before the push, $pid_after after"
+[ "$pid_before" = "$pid_after" ] || { echo "demo.sh: gm restarted" >&2; exit 1; }
+step flotilla -e prod logs gm --grep ANNOUNCE -n 1
+
+chapter "4. A bad build fails its canary and is rolled back"
+sed -i 's|service.on_health(\[&\] {|service.on_health([\&] {\n    return std::string("grant store unreachable");|' "$backend/reward/reward.cpp"
+git_in commit -qam "reward: new grant store client"
+expect_fail flotilla -e prod deploy reward --ref master --ticket REL-103
+step flotilla -e prod status reward
+
+chapter "5. Hotfix from stable"
+git_in checkout -q stable
+echo "1.0.1" > "$backend/VERSION"; git_in commit -qam "reward: hotfix 1.0.1"
+git_in checkout -q master
+step flotilla -e prod hotfix reward --ref stable --ticket INC-42 -l 'prod-gs1:prod-gs2'
+step curl -fsS http://127.0.1.4:8101/version
+
+chapter "6. Roll back to a snapshot"
+good=$(flotilla -e prod --json snapshots list --unit reward --offline | python3 -c '
+import json, sys
+s = [x for x in json.load(sys.stdin)["snapshots"] if x["kind"] == "deploy" and x["outcome"] == "succeeded" and x["branch"] == "master"]
+print(s[-1]["id"])')
+step flotilla -e prod rollback reward --to "$good" --ticket INC-42
+step curl -fsS http://127.0.1.4:8101/version
+
+chapter "7. Status and history"
+step flotilla -e prod status
+step flotilla -e prod history --unit reward
+step flotilla -e prod lock status
+
+chapter "Done"
+cat <<EOF
+- int runs release/1.0 of reward, payment and gm;
+- prod was launched, then moved to master one payment host at a time (pairs never
+  both down) while players kept buying: $load_summary;
+- a GM event went live without a restart (same pid: $pid_after);
+- a broken reward build failed on its canary, which was rolled back; no other host
+  was touched;
+- stable was hotfixed onto one pair; the fleet was rolled back to snapshot $good;
+- secrets reached payment's hosts and printed as [REDACTED].
+Exit codes: 0 ok, 1 failed (fleet consistent), 2 bad input, 3 locked, 4 unreachable.
+EOF

@@ -33,7 +33,7 @@ RemoteCommand survey_command(const HostLayout& layout, const std::set<std::strin
   for (const auto& h : sha256s) list += h + "\n";
   std::string command = fmt::format(
       "d={}; echo {}; cat -- \"$d/.flotilla/state.json\" 2>/dev/null; echo; echo {}; "
-      "if [ -f \"$d/.flotilla/pid\" ] && ! kill -0 \"$(cat \"$d/.flotilla/pid\")\" 2>/dev/null; "
+      "{}if [ -f \"$d/.flotilla/pid\" ] && ! alive \"$(cat \"$d/.flotilla/pid\")\"; "
       "then echo stopped; fi; "
       "echo \"current $(readlink \"$d/current\" 2>/dev/null)\"; "
       "echo \"config $(readlink \"$d/shared/config\" 2>/dev/null)\"; "
@@ -42,8 +42,8 @@ RemoteCommand survey_command(const HostLayout& layout, const std::set<std::strin
       "2>/dev/null; echo {}; tail -n 200 \"$d/.flotilla/history.jsonl\" 2>/dev/null; echo {}; "
       "s=\"$d/.flotilla/store\"; while IFS= read -r h; do [ -f \"$s/$h\" ] || printf '%s\\n' "
       "\"$h\"; done",
-      shell_quote(layout.deploy_to), marker("state"), marker("status"), marker("releases"),
-      marker("configs"), marker("history"), marker("missing"));
+      shell_quote(layout.deploy_to), marker("state"), marker("status"), kShellAlive,
+      marker("releases"), marker("configs"), marker("history"), marker("missing"));
   return RemoteCommand{std::move(command), std::move(list), std::chrono::seconds(60)};
 }
 

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <climits>
@@ -82,7 +83,8 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
     nlohmann::json body = {{"service", options_.name},
                            {"version", GAME_VERSION},
                            {"release", release_id()},
-                           {"commit", build_commit()}};
+                           {"commit", build_commit()},
+                           {"pid", static_cast<long>(::getpid())}};
     if (version_) body.update(version_());
     reply(res, 200, body);
   });

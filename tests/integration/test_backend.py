@@ -1,0 +1,181 @@
+"""The reference game backend (examples/game-backend) deployed by the example
+project (examples/launch) on a fleet of real sshd hosts: the payment ledger
+is exact across a rolling deploy under load; a reward campaign pushed with
+`config push` is granted once per player; a GM event goes live without a
+restart."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from fleet import Fleet  # noqa: E402
+from helpers import BIN, SOURCE, TempDir, git  # noqa: E402
+
+NET = "127.0.29"
+HOSTS = 4  # two redundant pairs
+PORTS = {"reward": 8101, "payment": 8102, "gm": 8103}
+
+
+def call(i, unit, path, post=False):
+    req = urllib.request.Request(f"http://{NET}.{i}:{PORTS[unit]}{path}",
+                                 data=b"" if post else None)
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.loads(r.read())
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: each test host gets a private /srv")
+class BackendTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fleet = Fleet(HOSTS, NET, pairs=True)
+        cls.tmp = TempDir()
+        # The sample repository: release/1.0 and master (1.1).
+        cls.repo = os.path.join(cls.tmp.path, "backend")
+        shutil.copytree(os.path.join(SOURCE, "examples", "game-backend"), cls.repo,
+                        ignore=shutil.ignore_patterns("build", "dist"))
+        git(cls.repo, "init", "-q", "-b", "master")
+        git(cls.repo, "add", "-A")
+        git(cls.repo, "commit", "-qm", "1.0")
+        git(cls.repo, "branch", "release/1.0")
+        with open(os.path.join(cls.repo, "VERSION"), "w") as f:
+            f.write("1.1\n")
+        git(cls.repo, "commit", "-qam", "1.1")
+        # The example project, pointed at this fleet.
+        cls.project_dir = os.path.join(cls.tmp.path, "project")
+        shutil.copytree(os.path.join(SOURCE, "examples", "launch"), cls.project_dir)
+        hosts = "\n".join(f"        gs{i}: {{ansible_host: {NET}.{i}, flotilla_pair: p{(i + 1) // 2}}}"
+                          for i in range(1, HOSTS + 1))
+        cls.tmp.write("project/inventories/prod.yaml",
+                      f"all:\n  children:\n    game:\n      hosts:\n{hosts}\n")
+        with open(cls.fleet.inventory) as f:
+            user = next(line.split(":", 1)[1].strip() for line in f if "ansible_user" in line)
+        cls.tmp.write("project/ssh_config", f"Host {NET}.*\n  Port 2222\n  User {user}\n"
+                                            f"  IdentityFile {cls.fleet.dir}/client_key\n")
+        shutil.copy(cls.fleet.known_hosts, os.path.join(cls.project_dir, "known_hosts"))
+        cls.tmp.write("project/secrets/steam.key", "steam-test-key\n")
+        cls.env = dict(os.environ, PAY_APPLE_KEY="apple-test-key", PAY_GOOGLE_KEY="google-test-key")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fleet.stop()
+        cls.tmp.cleanup()
+
+    def tearDown(self):
+        self.flotilla("exec", "--", "for p in /srv/*/.flotilla/pid; do kill $(cat $p) 2>/dev/null; "
+                      "done; rm -rf /srv/reward /srv/payment /srv/gm")
+
+    def flotilla(self, *args, timeout=600):
+        return subprocess.run([BIN, "-e", "prod", *args], cwd=self.project_dir, env=self.env,
+                              capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+
+    def deploy(self, unit, ref):
+        proc = self.flotilla("deploy", unit, "--ref", ref, "--ticket", "T-1")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def pids(self, unit):
+        return [call(i, unit, "/version")["release"] + ":" + self.pid_of(i, unit)
+                for i in range(1, HOSTS + 1)]
+
+    def pid_of(self, i, unit):
+        path = os.path.join(self.fleet.host_dir(f"h{i:02d}"), "srv", unit, ".flotilla", "pid")
+        with open(path) as f:
+            return f.read().strip()
+
+    def edit_config(self, name, change):
+        path = os.path.join(self.project_dir, "config", name)
+        with open(path) as f:
+            doc = json.load(f)
+        change(doc)
+        with open(path, "w") as f:
+            json.dump(doc, f)
+
+    def test_payment_ledger_is_exact_across_a_rolling_deploy_under_load(self):
+        self.deploy("payment", "release/1.0")
+        before = [self.pid_of(i, "payment") for i in range(1, HOSTS + 1)]
+        hosts = ",".join(f"{NET}.{i}" for i in range(1, HOSTS + 1))
+        load = subprocess.Popen([sys.executable, os.path.join(SOURCE, "examples", "launch", "loadgen.py"),
+                                 hosts, "--workers", "8"], stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1)
+            proc = self.flotilla("--json", "deploy", "payment", "--ref", "master", "--ticket", "T-2")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            # kind: payment rolls one host at a time.
+            plan = next(json.loads(l) for l in proc.stdout.splitlines() if '"plan"' in l)
+            self.assertEqual([len(b["hosts"]) for b in plan["batches"]], [1] * HOSTS)
+            time.sleep(0.5)
+        finally:
+            load.terminate()
+            out, _ = load.communicate(timeout=180)
+        self.assertEqual(load.returncode, 0, out)
+        self.assertRegex(out, r"ledger check: \d+ settled exactly once, 0 lost, 0 doubled")
+        sent = int(out.split("payment load: ")[1].split()[0])
+        waited = int(out.split("; ")[1].split()[0])
+        self.assertGreater(sent, 20, out)
+        self.assertGreater(waited, 0, f"no purchase met a restarting host: {out}")
+        after = [self.pid_of(i, "payment") for i in range(1, HOSTS + 1)]
+        self.assertTrue(all(a != b for a, b in zip(after, before)), "every host restarted")
+        self.assertEqual({call(i, "payment", "/version")["version"] for i in range(1, HOSTS + 1)},
+                         {"1.1"})
+
+    def test_a_campaign_pushed_by_config_push_is_granted_once_per_player(self):
+        self.deploy("reward", "release/1.0")
+        first = call(1, "reward", "/login?player=ann", post=True)
+        self.assertEqual([g["campaign"] for g in first["granted"]], ["launch-week"])
+        pids = self.pids("reward")
+
+        self.edit_config("reward/campaigns.json", lambda doc: doc["campaigns"].append(
+            {"id": "incident-1121", "gems": 500, "until": "2099-01-01T00:00:00Z",
+             "message": "Sorry about Tuesday"}))
+        pushed = self.flotilla("config", "push", "reward", "--ticket", "INC-1121")
+        self.assertEqual(pushed.returncode, 0, pushed.stderr)
+        self.assertEqual(self.pids("reward"), pids, "config push restarted the service")
+
+        granted = call(1, "reward", "/login?player=ann", post=True)
+        self.assertEqual([(g["campaign"], g["gems"]) for g in granted["granted"]],
+                         [("incident-1121", 500)])
+        self.assertEqual(call(1, "reward", "/login?player=ann", post=True)["granted"], [])
+        # Across a restart the grant is remembered: the process dies, and the
+        # next deploy of the same release restarts it (no build needed).
+        killed = self.flotilla("-l", "gs1", "exec", "--", "kill $(cat /srv/reward/.flotilla/pid)")
+        self.assertEqual(killed.returncode, 0, killed.stderr)
+        self.deploy("reward", "release/1.0")
+        self.assertNotEqual(self.pids("reward")[0], pids[0])
+        self.assertEqual(call(1, "reward", "/login?player=ann", post=True)["granted"], [])
+        self.assertEqual(len(call(2, "reward", "/login?player=bob", post=True)["granted"]), 2)
+
+        # A campaign file the service refuses never reaches it.
+        self.edit_config("reward/campaigns.json",
+                         lambda doc: doc["campaigns"].append({"id": "oops", "gems": -5, "until": "x"}))
+        bad = self.flotilla("config", "push", "reward", "--ticket", "INC-1122")
+        self.assertEqual(bad.returncode, 1, bad.stderr)
+        self.assertIn("config check failed", bad.stdout + bad.stderr)
+        self.assertEqual(len(call(1, "reward", "/campaigns")["active"]), 2)
+
+    def test_a_gm_event_goes_live_without_a_restart(self):
+        self.deploy("gm", "release/1.0")
+        self.assertEqual([e["id"] for e in call(1, "gm", "/events/active")["active"]],
+                         ["launch-festival"])
+        pids = self.pids("gm")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.edit_config("gm/events.json", lambda doc: doc["events"].append(
+            {"id": "double-xp", "title": "Double XP", "starts": now, "ends": "2099-01-01T00:00:00Z",
+             "announce": "Double XP is live!"}))
+        pushed = self.flotilla("config", "push", "gm", "--ticket", "EV-7")
+        self.assertEqual(pushed.returncode, 0, pushed.stderr)
+        self.assertEqual(self.pids("gm"), pids)
+        for i in range(1, HOSTS + 1):
+            self.assertIn("double-xp", [e["id"] for e in call(i, "gm", "/events/active")["active"]])
+            self.assertIn("double-xp", [a["event"] for a in call(i, "gm", "/announcements")["announcements"]])
+        logs = self.flotilla("logs", "gm", "--grep", "ANNOUNCE double-xp")
+        self.assertEqual(logs.returncode, 0, logs.stderr)
+        self.assertEqual(logs.stdout.count("Double XP is live!"), HOSTS, logs.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
