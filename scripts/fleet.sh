@@ -107,9 +107,13 @@ LogLevel $log_level
 EOF
     if [ $private_srv = 1 ]; then
       mkdir -p /srv
+      # A private ~/.flotilla too: each host keeps its own deploy lock and
+      # snapshot counter, as separate machines would, so fleets of parallel
+      # test suites never share one.
+      mkdir -p "$hdir/dot-flotilla" "$HOME/.flotilla"
       unshare -m --propagation private sh -c \
-        'mount --bind "$1" /srv && exec "$2" -f "$3" -E "$4"' \
-        sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log"
+        'mount --bind "$1" /srv && mount --bind "$5" "$HOME/.flotilla" && exec "$2" -f "$3" -E "$4"' \
+        sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log" "$hdir/dot-flotilla"
     else
       "$SSHD" -f "$hdir/sshd_config" -E "$hdir/sshd.log"
     fi

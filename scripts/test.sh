@@ -17,4 +17,6 @@ cmake --build "$build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-ctest --test-dir "$build" --output-on-failure
+# Suites run two at a time: each fleet has its own addresses, /srv and
+# ~/.flotilla per host, so they never share state.
+ctest --test-dir "$build" --output-on-failure -j "${FLOTILLA_TEST_JOBS:-2}"

@@ -31,6 +31,11 @@ class Fleet:
     def host_dir(self, name):
         return os.path.join(self.dir, "hosts", name)
 
+    def flotilla_home(self, name):
+        """The ~/.flotilla that host NAME's SSH sessions see (private per host as root)."""
+        private = os.path.join(self.host_dir(name), "dot-flotilla")
+        return private if os.path.isdir(private) else os.path.expanduser("~/.flotilla")
+
     def log(self, name):
         with open(os.path.join(self.host_dir(name), "sshd.log"), errors="replace") as f:
             return f.read()

@@ -19,7 +19,8 @@ HOSTS = 16  # eight redundant pairs
 
 def version(i):
     try:
-        with urllib.request.urlopen(f"http://{NET}.{i}:8080/VERSION", timeout=0.5) as r:
+        # A restarting host refuses at once; the timeout only spares a slow, busy one.
+        with urllib.request.urlopen(f"http://{NET}.{i}:8080/VERSION", timeout=2) as r:
             return r.read().decode().strip()
     except Exception:
         return None

@@ -75,7 +75,7 @@ units:
         self.assertEqual(proc.returncode, 3)
         self.assertIn("database migration", proc.stderr)
         # The lock is on the lock host (h02), in the SSH user's home.
-        host_view = subprocess.run(["ls", os.path.expanduser(f"~/.flotilla/locks/{self.env}")],
+        host_view = subprocess.run(["ls", os.path.join(self.fleet.flotilla_home("h02"), "locks", self.env)],
                                    capture_output=True, text=True)
         self.assertIn("holder.json", host_view.stdout)
         self.assertEqual(run("lock", "release", cwd=self.tmp.path).returncode, 0)
@@ -87,7 +87,7 @@ units:
         dead.wait()
         holder = {"user": "ci", "controller": socket.gethostname(), "pid": dead.pid, "since": "2026-11-22T03:00:00Z",
                   "ticket": "OPS-1", "message": "deploy web --ref master", "token": "x"}
-        lock_dir = os.path.expanduser(f"~/.flotilla/locks/{self.env}")
+        lock_dir = os.path.join(self.fleet.flotilla_home("h02"), "locks", self.env)
         os.makedirs(lock_dir)
         with open(os.path.join(lock_dir, "holder.json"), "w") as f:
             json.dump(holder, f)
