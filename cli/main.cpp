@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
   flotilla::Reporter the_reporter({.json = options.json,
                                    .color = flotilla::Reporter::want_color(options.no_color),
                                    .quiet = options.quiet,
-                                   .verbosity = options.verbose});
+                                   .verbosity = options.verbose,
+                                   .live = flotilla::Reporter::want_live()});
   reporter = &the_reporter;
 
   try {

@@ -1,5 +1,6 @@
 #include "core/reporter.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,9 +63,50 @@ std::string Reporter::redacted(std::string_view text) const {
 void Reporter::write(std::FILE* stream, std::string_view text) {
   std::string line = redacted(text);
   std::lock_guard lock(mutex_);
+  erase_live();
   std::fwrite(line.data(), 1, line.size(), stream);
   std::fputc('\n', stream);
   std::fflush(stream);
+  draw_live();
+}
+
+bool Reporter::want_live() {
+  const char* term = std::getenv("TERM");
+  if (term == nullptr || std::string_view(term) == "dumb" || std::string_view(term).empty())
+    return false;
+  return ::isatty(STDOUT_FILENO) == 1;
+}
+
+void Reporter::live(std::vector<std::string> lines) {
+  if (!live_enabled()) return;
+  for (auto& l : lines) l = redacted(l);
+  std::lock_guard lock(mutex_);
+  erase_live();
+  live_lines_ = std::move(lines);
+  draw_live();
+}
+
+void Reporter::erase_live() {
+  if (live_drawn_ == 0) return;
+  // Up to the block's first line, then clear to the end of the screen.
+  std::fprintf(out_, "\033[%zuA\r\033[J", live_drawn_);
+  std::fflush(out_);
+  live_drawn_ = 0;
+}
+
+void Reporter::draw_live() {
+  if (live_lines_.empty()) return;
+  // A wrapped line would break the count of lines to move up over.
+  std::size_t width = 120;
+  winsize size{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 1) width = size.ws_col - 1;
+  for (const auto& line : live_lines_) {
+    std::string shown = line.size() > width ? line.substr(0, width) : line;
+    std::fwrite(shown.data(), 1, shown.size(), out_);
+    std::fputc('\n', out_);
+  }
+  std::fflush(out_);
+  live_drawn_ = live_lines_.size();
 }
 
 void Reporter::document(const nlohmann::json& doc) {

@@ -16,6 +16,7 @@ struct ReporterOptions {
   bool color = false;  // decided once from the TTY, NO_COLOR and --no-color
   bool quiet = false;  // -q: no progress, results and errors only
   int verbosity = 0;   // -v
+  bool live = false;   // a live block may be redrawn in place (stdout is a terminal)
 };
 
 // Every byte flotilla prints goes through here, so `--json` keeps stdout
@@ -29,6 +30,8 @@ class Reporter {
 
   // Decides color from the terminal and the environment (NO_COLOR, TERM=dumb).
   static bool want_color(bool no_color_flag);
+  // A live view needs a terminal on stdout that understands cursor moves.
+  static bool want_live();
 
   bool json() const { return options_.json; }
   int verbosity() const { return options_.verbosity; }
@@ -49,6 +52,12 @@ class Reporter {
 
   std::string paint(std::string_view text, Color color) const;
 
+  // The live block: lines redrawn in place below everything printed so far
+  // (text mode on a terminal only; otherwise ignored). Other output scrolls
+  // above it. An empty list removes it.
+  bool live_enabled() const { return options_.live && !options_.json && !options_.quiet; }
+  void live(std::vector<std::string> lines);
+
   // From now on `secret` is printed as [REDACTED] wherever it appears, in
   // every stream and mode (also JSON-escaped, and each long line of a
   // multi-line value such as a PEM key).
@@ -61,7 +70,12 @@ class Reporter {
   ReporterOptions options_;
   std::FILE* out_;
   std::FILE* err_;
+  void erase_live();  // under mutex_
+  void draw_live();   // under mutex_
+
   mutable std::mutex mutex_;
+  std::vector<std::string> live_lines_;
+  std::size_t live_drawn_ = 0;        // lines of the block now on screen
   std::vector<std::string> secrets_;  // longest first
 };
 

@@ -122,6 +122,10 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
     step.replace(step.find("{}"), 2, shell_quote(*c));
     script += step;
   };
+  // Lines the controller's live view reads from stdout (kPhaseMarker).
+  auto phase = [&](const char* name) {
+    script += fmt::format("echo '{}{}'; ", kPhaseMarker, name);
+  };
   auto hook = [&](const char* name) {
     auto it = unit.hooks.find(name);
     if (it == unit.hooks.end()) return;
@@ -147,6 +151,7 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
         "exit 66; }}; ",
         shell_quote(target.config));
     // Checked by the release that will read it, before anything stops.
+    if (!unit.config_check.empty()) phase("config check");
     std::string dir = target.restart && !target.release.empty() ? "releases/$r" : "current";
     add("(cd \"" + dir +
             "\" && FLOTILLA_CONFIG_DIR=\"$d/.flotilla/configs/$c\" sh -c {}) >&2 || { echo 'config "
@@ -174,6 +179,7 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
 
   if (!target.restart) {
     // Config only: the running process stays (same pid), it reloads.
+    phase("reloading");
     script += switch_config;
     if (!unit.reload.empty()) {
       add("(cd current && sh -c {}) || { echo 'reload failed' >&2; exit 74; }; ", unit.reload);
@@ -184,6 +190,7 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
     }
   } else {
     // Drain: tell the service, wait until it says it is drained (or the timeout).
+    phase("draining");
     hook("before_drain");
     add("(cd current 2>/dev/null && sh -c {}) || true; ", unit.drain.command);
     add(fmt::format(
@@ -192,6 +199,7 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
             drain_tenths),
         unit.drain.check);
     // Stop.
+    phase("stopping");
     hook("before_stop");
     if (!unit.run.empty()) {
       // The supervised process leads its own process group: the whole group
@@ -216,11 +224,13 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
       return RemoteCommand{std::move(script), "", std::chrono::minutes(10)};
     }
     script += switch_config;
+    phase("switching");
     // Switch: a new symlink under a temp name, renamed over `current`;
     // readers see the old release or the new one, never nothing.
     script +=
         "ln -sfn \"releases/$r\" .flotilla/current.next && mv -Tf .flotilla/current.next current; ";
     // Start.
+    phase("starting");
     hook("before_start");
     if (!unit.run.empty()) {
       add(fmt::format("cd current && setsid -f sh -c 'echo $$ > \"$1\"; exec sh -c \"$2\"' "
@@ -237,10 +247,12 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   // Health.
   if (unit.health) {
     // The last try's output (a few lines) says why it failed.
-    add(fmt::format("i=0; until out=$(cd current && timeout {:.3f} sh -c {{}} 2>&1 </dev/null); do "
+    add(fmt::format("i=0; until echo \"{}health check $((i+1))/{}\"; out=$(cd current && timeout "
+                    "{:.3f} sh -c {{}} 2>&1 </dev/null); do "
                     "i=$((i+1)); if [ $i -gt {} ]; then printf '%s\\n' \"$out\" | tail -n 5 | "
                     "sed 's/^/  | /' >&2; echo {} >&2; exit 70; fi; sleep {:.3f}; done; ",
-                    seconds(unit.health->timeout), unit.health->retries,
+                    kPhaseMarker, unit.health->retries + 1, seconds(unit.health->timeout),
+                    unit.health->retries,
                     shell_quote(fmt::format("health check failed after {} tries: {}",
                                             unit.health->retries + 1, unit.health->command)),
                     seconds(unit.health->interval)),
@@ -248,6 +260,7 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   }
   hook("after_health");
   if (!bad.message.empty()) return tl::unexpected(bad);
+  phase("recording");
   script +=
       "cat > .flotilla/state.json.next && mv -f .flotilla/state.json.next .flotilla/state.json";
   return RemoteCommand{std::move(script), state.dump(1) + "\n", std::chrono::minutes(30)};

@@ -38,6 +38,10 @@ struct Activation {
   bool restart = true;
 };
 
+// Each step of an activation announces itself on stdout with a line
+// "<kPhaseMarker><phase>" (draining, stopping, health check 3/21...).
+inline constexpr const char* kPhaseMarker = "@flotilla:phase ";
+
 // Drain, stop, switch `current` atomically (symlink + rename), start, health
 // check, then record `state` (stdin) as .flotilla/state.json. The unit's hooks
 // run around each step; a new config is checked before anything stops.

@@ -10,6 +10,7 @@
 #include "core/push_bundle.hpp"
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/host_steps.hpp"
+#include "playbooks/rollout_view.hpp"
 #include "snapshots/host_layout.hpp"
 
 namespace flotilla {
@@ -32,8 +33,8 @@ void show_output(Reporter& reporter, const std::string& host, const Result<Comma
     while (start < text->size()) {
       std::size_t end = text->find('\n', start);
       if (end == std::string::npos) end = text->size();
-      reporter.verbose(
-          fmt::format("{}: {}", host, std::string_view(*text).substr(start, end - start)));
+      std::string_view line = std::string_view(*text).substr(start, end - start);
+      if (line.rfind(kPhaseMarker, 0) != 0) reporter.verbose(fmt::format("{}: {}", host, line));
       start = end + 1;
     }
   }
@@ -177,6 +178,12 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
           {"snapshot", snapshot}}},
         {"previous", previous}};
   };
+  RolloutView view(reporter);
+  std::map<std::size_t, std::string> host_at;  // transport index -> name
+  for (const auto& [name, rh] : hosts) host_at[rh.index] = name;
+  auto feed_view = [&](std::size_t index, bool is_stderr, std::string_view chunk) {
+    if (!is_stderr) view.output(host_at[index], chunk);
+  };
   for (std::size_t b = 0; b < plan.batches.size(); ++b) {
     const Batch& batch = plan.batches[b];
     if (interrupted()) {
@@ -196,7 +203,10 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
       activations.push_back({hosts.at(name).index, std::move(*cmd)});
       reporter.event("host_started", {{"host", name}, {"batch", b + 1}, {"restart", h.restart}});
     }
-    auto activated = transport.run(activations);
+    view.start_batch(
+        fmt::format("batch {}/{}{}", b + 1, plan.batches.size(), batch.canary ? " (canary)" : ""),
+        batch.hosts);
+    auto activated = transport.run(activations, feed_view);
     std::vector<std::string> failed_now;
     bool stopped_by_user = false;
     for (std::size_t i = 0; i < activated.size(); ++i) {
@@ -206,6 +216,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         continue;
       }
       bool ok = activated[i] && activated[i]->ok();
+      view.finish_host(name, ok);
       show_output(reporter, name, activated[i]);
       outcome[name] = {name, ok ? HostOutcome::State::kUpdated : HostOutcome::State::kFailed,
                        ok ? "" : describe(activated[i])};
@@ -213,6 +224,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
       if (ok) ++updated;
       if (!ok) failed_now.push_back(name);
     }
+    view.end_batch();
     failures += failed_now.size();
     reporter.event("batch_done", {{"batch", b + 1}, {"failed", failed_now.size()}});
     if (failures > static_cast<std::size_t>(unit.rollout.max_failures)) {
@@ -235,10 +247,12 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         rollbacks.push_back({rh.index, std::move(*cmd)});
         rolled_hosts.push_back(name);
       }
-      auto rolled = transport.run(rollbacks);
+      view.start_batch(fmt::format("rolling back batch {}", b + 1), rolled_hosts);
+      auto rolled = transport.run(rollbacks, feed_view);
       for (std::size_t i = 0; i < rolled.size(); ++i) {
         const std::string& name = rolled_hosts[i];
         bool ok = rolled[i] && rolled[i]->ok();
+        view.finish_host(name, ok);
         show_output(reporter, name, rolled[i]);
         std::string why = outcome[name].detail;
         outcome[name] = {name, ok ? HostOutcome::State::kRolledBack : HostOutcome::State::kFailed,
@@ -246,6 +260,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
                             : "rollback failed: " + describe(rolled[i])};
         reporter.event("host_rolled_back", {{"host", name}, {"ok", ok}});
       }
+      view.end_batch();
       return finish(false,
                     fmt::format("{} host(s) failed in batch {}{}; that batch was rolled back, "
                                 "no further host was touched",

@@ -6,30 +6,12 @@
 
 #include "core/reporter.hpp"
 #include "playbooks/secret_bundle.hpp"
+#include "unit/captured_stream.hpp"
 
 using namespace flotilla;
 
-namespace {
-
-// Everything a Reporter printed, from a memory stream.
-struct Captured {
-  char* buffer = nullptr;
-  std::size_t size = 0;
-  std::FILE* stream = open_memstream(&buffer, &size);
-  ~Captured() {
-    std::fclose(stream);
-    std::free(buffer);
-  }
-  std::string text() {
-    std::fflush(stream);
-    return std::string(buffer, size);
-  }
-};
-
-}  // namespace
-
 TEST_CASE("a redacted secret never reaches any stream, in any form") {
-  Captured out, err;
+  CapturedStream out, err;
   Reporter reporter({.json = true, .verbosity = 1}, out.stream, err.stream);
   reporter.redact("hunter2-\"quoted\"");
   reporter.redact("-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----");
@@ -44,7 +26,7 @@ TEST_CASE("a redacted secret never reaches any stream, in any form") {
 }
 
 TEST_CASE("very short values are not redacted: they would hide ordinary words") {
-  Captured out, err;
+  CapturedStream out, err;
   Reporter reporter({}, out.stream, err.stream);
   reporter.redact("on");
   reporter.text("rollout done");

@@ -1,0 +1,103 @@
+#include "playbooks/rollout_view.hpp"
+
+#include <fmt/format.h>
+
+#include "playbooks/host_steps.hpp"
+
+namespace flotilla {
+
+RolloutView::RolloutView(Reporter& reporter) : reporter_(reporter) {
+  // Only a terminal needs redrawing as time passes.
+  if (reporter_.live_enabled()) ticker_ = std::thread([this] { tick(); });
+}
+
+RolloutView::~RolloutView() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+  reporter_.live({});
+}
+
+void RolloutView::start_batch(std::string title, const std::vector<std::string>& hosts) {
+  std::lock_guard lock(mutex_);
+  title_ = std::move(title);
+  order_ = hosts;
+  rows_.clear();
+  for (const auto& h : hosts) rows_[h] = Row{};
+  started_ = Clock::now();
+  active_ = true;
+  reporter_.live(render());
+}
+
+void RolloutView::output(const std::string& host, std::string_view chunk) {
+  std::lock_guard lock(mutex_);
+  auto it = rows_.find(host);
+  if (it == rows_.end()) return;
+  Row& row = it->second;
+  row.partial += chunk;
+  std::size_t start = 0;
+  for (std::size_t nl = row.partial.find('\n'); nl != std::string::npos;
+       nl = row.partial.find('\n', start)) {
+    std::string_view line(row.partial.data() + start, nl - start);
+    if (line.substr(0, std::string_view(kPhaseMarker).size()) == kPhaseMarker) {
+      set_phase(host, row, std::string(line.substr(std::string_view(kPhaseMarker).size())));
+    }
+    start = nl + 1;
+  }
+  row.partial.erase(0, start);
+}
+
+void RolloutView::set_phase(const std::string& host, Row& row, const std::string& phase) {
+  // "health check 3/21" is the same phase as "health check 2/21" for events.
+  auto name = [](const std::string& p) {
+    std::size_t digit = p.find_first_of("0123456789");
+    return digit == std::string::npos ? p : p.substr(0, p.find_last_not_of(' ', digit - 1) + 1);
+  };
+  bool new_phase = name(row.phase) != name(phase);
+  row.phase = phase;
+  if (new_phase) reporter_.event("host_phase", {{"host", host}, {"phase", name(phase)}});
+  reporter_.live(render());
+}
+
+void RolloutView::finish_host(const std::string& host, bool ok) {
+  std::lock_guard lock(mutex_);
+  auto it = rows_.find(host);
+  if (it == rows_.end()) return;
+  it->second.done = true;
+  it->second.ok = ok;
+  it->second.finished = Clock::now();
+  reporter_.live(render());
+}
+
+void RolloutView::end_batch() {
+  std::lock_guard lock(mutex_);
+  active_ = false;
+  reporter_.live({});
+}
+
+std::vector<std::string> RolloutView::render() {
+  auto now = Clock::now();
+  auto secs = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("{}  ({:.1f}s)", title_, secs(now - started_)));
+  for (const auto& host : order_) {
+    const Row& row = rows_.at(host);
+    std::string what = row.done ? (row.ok ? "done" : "FAILED") : row.phase;
+    lines.push_back(fmt::format("  {:<16} {:<22} {:>6.1f}s", host, what,
+                                secs((row.done ? row.finished : now) - started_)));
+  }
+  return lines;
+}
+
+void RolloutView::tick() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, std::chrono::milliseconds(250));
+    if (active_ && !stopping_) reporter_.live(render());
+  }
+}
+
+}  // namespace flotilla

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/reporter.hpp"
+
+namespace flotilla {
+
+// What each host of the running batch is doing, read from the phase lines
+// its activation prints (kPhaseMarker). On a terminal: a live block, one line
+// per host with its phase and elapsed time, redrawn in place. With --json:
+// a `host_phase` event whenever a host enters a new phase. Thread-safe: the
+// transport feeds output from its own thread.
+class RolloutView {
+ public:
+  explicit RolloutView(Reporter& reporter);
+  ~RolloutView();
+  RolloutView(const RolloutView&) = delete;
+  RolloutView& operator=(const RolloutView&) = delete;
+
+  void start_batch(std::string title, const std::vector<std::string>& hosts);
+  // A chunk of a host's stdout; phase lines update the view.
+  void output(const std::string& host, std::string_view chunk);
+  void finish_host(const std::string& host, bool ok);
+  // Removes the live block (the caller prints the batch's outcome).
+  void end_batch();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Row {
+    std::string phase = "waiting";
+    std::string partial;  // an unfinished line of output
+    Clock::time_point finished{};
+    bool done = false;
+    bool ok = false;
+  };
+  void set_phase(const std::string& host, Row& row, const std::string& phase);  // under mutex_
+  std::vector<std::string> render();                                            // under mutex_
+  void tick();
+
+  Reporter& reporter_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool active_ = false;
+  bool stopping_ = false;
+  std::string title_;
+  std::vector<std::string> order_;
+  std::map<std::string, Row> rows_;
+  Clock::time_point started_{};
+  std::thread ticker_;
+};
+
+}  // namespace flotilla

@@ -1,0 +1,53 @@
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/reporter.hpp"
+#include "playbooks/rollout_view.hpp"
+#include "unit/captured_stream.hpp"
+
+using namespace flotilla;
+
+namespace {
+
+std::vector<std::string> phases_in(const std::string& json_lines) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < json_lines.size()) {
+    std::size_t end = json_lines.find('\n', start);
+    auto event = nlohmann::json::parse(json_lines.substr(start, end - start));
+    if (event["event"] == "host_phase")
+      out.push_back(event["host"].get<std::string>() + " " + event["phase"].get<std::string>());
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("phase lines become one event per new phase, however the output is split") {
+  CapturedStream out, err;
+  Reporter reporter({.json = true}, out.stream, err.stream);
+  {
+    RolloutView view(reporter);
+    view.start_batch("batch 1/1", {"h01", "h02"});
+    view.output("h01", "@flotilla:phase drain");
+    view.output("h01", "ing\nhook said hello\n@flotilla:phase health check 1/21\n");
+    view.output("h02", "@flotilla:phase stopping\n");
+    view.output("h01", "@flotilla:phase health check 2/21\n@flotilla:phase recording\n");
+    view.output("h03", "@flotilla:phase draining\n");  // not in this batch: ignored
+    view.finish_host("h01", true);
+    view.end_batch();
+  }
+  CHECK(phases_in(out.text()) == std::vector<std::string>{"h01 draining", "h01 health check",
+                                                          "h02 stopping", "h01 recording"});
+}
+
+TEST_CASE("without a terminal the view draws nothing in text mode") {
+  CapturedStream out, err;
+  Reporter reporter({.live = false}, out.stream, err.stream);
+  RolloutView view(reporter);
+  view.start_batch("batch 1/1", {"h01"});
+  view.output("h01", "@flotilla:phase draining\n");
+  view.end_batch();
+  CHECK(out.text().empty());
+}
