@@ -2,6 +2,7 @@
 each with its own /srv (needs root for the mount namespaces)."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -165,6 +166,48 @@ units:
         proc = run("lock", "status", cwd=self.tmp.path)
         self.assertIn("STALE", proc.stdout)
         self.assertEqual(run("lock", "release", "--force", cwd=self.tmp.path).returncode, 0)
+        proc, _ = self.deploy()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
+
+    def test_ctrl_c_inside_a_batch_finishes_the_host_in_flight_and_starts_no_other(self):
+        proc, _ = self.deploy()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.commit("v2")
+        # --forks 1: the four hosts of batch 2 go one after another, so a
+        # Ctrl-C lands while one of them is in flight and three wait.
+        deploy = subprocess.Popen([os.environ["FLOTILLA_BIN"], "--json", "--forks", "1", "deploy", "web",
+                                   "--ref", "master"], cwd=self.tmp.path, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        events, batches, in_flight = [], None, None
+        for line in deploy.stdout:
+            events.append(json.loads(line))
+            e = events[-1]
+            if e["event"] == "plan":
+                batches = [b["hosts"] for b in e["batches"]]
+            if e["event"] == "host_phase" and e["phase"] == "starting" and e["host"] in batches[1]:
+                in_flight = e["host"]
+                deploy.send_signal(signal.SIGINT)
+                break
+        out, err = deploy.communicate(timeout=120)
+        events += [json.loads(line) for line in out.splitlines() if line.strip()]
+        self.assertEqual(deploy.returncode, 1, err)
+        self.assertIn("interrupted", err)
+        done = next(e for e in events if e["event"] == "deploy_done")
+        self.assertTrue(done["interrupted"], done)
+        self.assertEqual(in_flight, batches[1][0])
+        by_name = {f"h{i:02d}": version(i) for i in range(1, HOSTS + 1)}
+        updated = batches[0] + [in_flight]  # the canary, and the step in flight, finished
+        for host, v in by_name.items():
+            self.assertEqual(v, "v2" if host in updated else "v1", host)
+        snapshot = next(e for e in events if e["event"] == "snapshot")["id"]
+        proc, shown = run_json("snapshots", "show", str(snapshot), "--offline", cwd=self.tmp.path)
+        self.assertEqual(shown["outcome"], "interrupted")
+        self.assertEqual({h for h, r in shown["hosts"].items() if r["outcome"] == "updated"}, set(updated))
+        for host in batches[1][1:]:
+            self.assertEqual(shown["hosts"][host]["outcome"], "not started")
+        proc, lock = run_json("lock", "status", cwd=self.tmp.path)
+        self.assertFalse(lock["held"])  # released on the way out
         proc, _ = self.deploy()
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
