@@ -226,6 +226,9 @@ Result<int> change_locked(const GlobalOptions& options, const ChangeRequest& req
   history.push_back(snapshot);
 
   // The hosts keep their part of the record; after a success, retention.
+  // After a Ctrl-C too: this round trip changes nothing a service sees, and
+  // without it the hosts' history would miss the interrupted change.
+  if (result.interrupted) prepared->connection->transport().resume();
   HostLayout layout{unit.deploy_to};
   std::vector<HostTask> finishing;
   std::vector<std::string> finishing_hosts;

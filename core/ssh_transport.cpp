@@ -1061,6 +1061,8 @@ std::vector<Result<CommandResult>> SshTransport::run(const std::vector<HostTask>
 
 void SshTransport::cancel() { impl_->cancelled = true; }
 
+void SshTransport::resume() { impl_->cancelled = false; }
+
 std::string SshTransport::library_version() { return std::string("libssh2 ") + libssh2_version(0); }
 
 bool SshTransport::supports_rsa_sha2() { return LIBSSH2_VERSION_NUM >= 0x010b00; }

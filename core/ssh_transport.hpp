@@ -33,6 +33,7 @@ class SshTransport : public Transport {
   std::vector<Result<CommandResult>> run(const std::vector<HostTask>& tasks,
                                          const OutputFn& on_output = {}) override;
   void cancel() override;
+  void resume() override;
 
   // "libssh2 1.10.0", and whether RSA user keys can work (needs 1.11).
   static std::string library_version();

@@ -62,6 +62,9 @@ class Transport {
 
   // Safe from a signal handler: finish what is in flight, start nothing new.
   virtual void cancel() = 0;
+  // Takes work again after cancel(): for the bookkeeping that must follow an
+  // interruption (recording on the hosts where each one stands).
+  virtual void resume() = 0;
 };
 
 }  // namespace flotilla

@@ -208,6 +208,13 @@ units:
             self.assertEqual(shown["hosts"][host]["outcome"], "not started")
         proc, lock = run_json("lock", "status", cwd=self.tmp.path)
         self.assertFalse(lock["held"])  # released on the way out
+        # Every host recorded the interrupted change in its own history.
+        for i in range(1, HOSTS + 1):
+            path = os.path.join(self.fleet.host_dir(f"h{i:02d}"), "srv", f"web-{os.getpid()}", ".flotilla",
+                                "history.jsonl")
+            with open(path) as f:
+                records = [json.loads(line) for line in f]
+            self.assertEqual((records[-1]["id"], records[-1]["outcome"]), (snapshot, "interrupted"), path)
         proc, _ = self.deploy()
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)

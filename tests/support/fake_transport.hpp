@@ -51,6 +51,7 @@ class FakeTransport : public Transport {
   }
 
   void cancel() override { cancelled_ = true; }
+  void resume() override { cancelled_ = false; }
 
   std::vector<Call> calls;
 
