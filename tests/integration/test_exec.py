@@ -145,10 +145,17 @@ class ExecTest(unittest.TestCase):
     def test_sigint_finishes_in_flight_and_starts_nothing_new(self):
         import json
         import signal
+        import tempfile
+        # The hosts share this machine's /tmp: the first command marks that it
+        # is running, so the Ctrl-C lands mid-step however slow the machine is.
+        marker = os.path.join(tempfile.mkdtemp(prefix="flotilla-sigint-"), "running")
         proc = subprocess.Popen([BIN, "--json", "-i", self.fleet.inventory, "--known-hosts", self.fleet.known_hosts,
-                                 "-l", "h13:h14:h15", "--forks", "1", "exec", "--", "sleep 1.5; echo finished"],
+                                 "-l", "h13:h14:h15", "--forks", "1", "exec", "--",
+                                 f"touch {marker}; sleep 1.5; echo finished"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.7)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(marker) and time.monotonic() < deadline:
+            time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
         doc = json.loads(out)
