@@ -12,6 +12,13 @@ namespace {
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
+// Shell: $H hashes the files it is given, one "SHA256 NAME" line each, in
+// order. OpenSSL uses the CPU's SHA extensions, about 5x faster than
+// coreutils' sha256sum; hosts without the openssl tool use sha256sum.
+constexpr const char* kShellHasher =
+    "if command -v openssl >/dev/null 2>&1; then H='openssl dgst -sha256 -r'; else "
+    "H='sha256sum --'; fi; ";
+
 }  // namespace
 
 Result<std::string> expand_command(const std::string& text,
@@ -48,11 +55,11 @@ RemoteCommand receive_command(const HostLayout& layout, std::string bundle, bool
   std::string script = fmt::format(
       "trap '' HUP PIPE; set -e; s={}; mkdir -p \"$s\"; in=\"$s/.incoming.$$\"; trap 'rm -rf "
       "\"$in\"' EXIT; "
-      "mkdir \"$in\"; tar -x{}f - -C \"$in\"; cd \"$in\"; "
-      "if [ -n \"$(ls -A)\" ]; then sha256sum -- * | while read -r sum name; do "
+      "mkdir \"$in\"; tar -x{}f - -C \"$in\"; cd \"$in\"; {}"
+      "if [ -n \"$(ls -A)\" ]; then $H * | while read -r sum name; do name=${{name#\\*}}; "
       "[ \"$sum\" = \"$name\" ] || {{ echo \"corrupt in transit: $name\" >&2; exit 65; }}; done; "
       "find . -maxdepth 1 -type f -exec mv -f -t \"$s\" -- {{}} +; fi",
-      shell_quote(layout.store()), gzipped ? "z" : "");
+      shell_quote(layout.store()), gzipped ? "z" : "", kShellHasher);
   return RemoteCommand{std::move(script), std::move(bundle), std::chrono::minutes(10)};
 }
 
@@ -78,7 +85,7 @@ RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifes
       "trap '' HUP PIPE; set -e; d={}; s={}; id={}; final=\"$d/releases/$id\"; "
       "[ -d \"$final\" ] && exit 0; mkdir -p \"$d/releases\"; "
       "t=\"$d/releases/.$id.partial.$$\"; trap 'rm -rf \"$t\"' EXIT; mkdir \"$t\"; "
-      "sums=\"$t.sums\"; : > \"$sums\"; trap 'rm -rf \"$t\" \"$sums\"' EXIT; "
+      "sums=\"$t.sums\"; : > \"$sums\"; trap 'rm -rf \"$t\" \"$sums\" \"$t.want\"' EXIT; "
       // Sorted paths put every directory before its contents, so one
       // process per entry suffices (a fork per file is what costs on a busy host).
       "umask 022; while IFS=' ' read -r type mode sha path; do case $type in "
@@ -89,12 +96,22 @@ RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifes
       "printf '%s  %s\\n' \"$sha\" \"$path\" >> \"$sums\";; "
       "l) IFS= read -r target; ln -s -- \"$target\" \"$t/$path\";; "
       "*) echo \"bad manifest line\" >&2; exit 64;; esac; done; "
-      "(cd \"$t\" && sha256sum --quiet --strict -c \"$sums\") >&2 || {{ echo \"release $id failed "
-      "verification\" >&2; exit 65; }}; "
+      // Every file against the manifest, hashes compared in manifest order.
+      "{}cut -c1-64 \"$sums\" > \"$t.want\"; (cd \"$t\" && cut -c67- \"$sums\" | sed 's|^|./|' | "
+      "tr '\\n' '\\0' | xargs -0 -r $H | "
+      "cut -c1-64 | cmp -s - \"$t.want\") || {{ "
+      // A damaged store file (bit rot, a hand edit) is removed, so the
+      // next survey finds it missing and the next deploy sends it again.
+      "n=0; for h in $(sort -u \"$t.want\"); do [ \"$($H \"$s/$h\" | cut -c1-64)\" = \"$h\" ] || "
+      "{{ "
+      "rm -f -- \"$s/$h\"; n=$((n+1)); }}; done; echo \"release $id failed verification: $n "
+      "damaged "
+      "file(s) removed from the store; the next deploy sends them again\" >&2; exit 65; }}; "
       "mkdir -p \"$d/.flotilla/manifests\"; mv -f -- \"$sums\" "
       "\"$d/.flotilla/manifests/$id.sums\"; "
       "mv -T -- \"$t\" \"$final\"",
-      shell_quote(layout.deploy_to), shell_quote(layout.store()), shell_quote(manifest.id));
+      shell_quote(layout.deploy_to), shell_quote(layout.store()), shell_quote(manifest.id),
+      kShellHasher);
   return RemoteCommand{std::move(script), std::move(listing), std::chrono::minutes(10)};
 }
 

@@ -147,6 +147,9 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
       if (push_failed.insert(task_host[i]).second) {
         outcome[task_host[i]] = {task_host[i], HostOutcome::State::kFailed,
                                  "push: " + describe(pushed[i])};
+        reporter.event(
+            "host_done",
+            {{"host", task_host[i]}, {"ok", false}, {"detail", outcome[task_host[i]].detail}});
       }
     }
     if (result.interrupted) {

@@ -289,5 +289,35 @@ units:
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v1"] * HOSTS)
 
 
+    def test_a_damaged_file_in_a_hosts_store_is_refused_before_any_restart(self):
+        proc, _ = self.deploy()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # Bit rot on h03: a stored asset no longer matches its name. The next
+        # release links it (it did not change), and must refuse it.
+        store = os.path.join(self.fleet.host_dir("h03"), "srv", f"web-{os.getpid()}", ".flotilla", "store")
+        victim = sorted(os.listdir(store))[0]
+        os.chmod(os.path.join(store, victim), 0o644)
+        with open(os.path.join(store, victim), "ab") as f:
+            f.write(b"rot")
+        self.commit("v2")
+        before = self.pids()
+        proc, events = self.deploy()
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        failed = [e for e in events if e["event"] == "deploy_done"][0]
+        self.assertIn("push failed on 1 host", failed["summary"])
+        [h03] = [e for e in events if e["event"] == "host_done"]
+        self.assertEqual(h03["host"], "h03")
+        self.assertIn("failed verification: 1 damaged file(s) removed from the store", h03["detail"])
+        self.assertEqual(self.pids(), before)  # nothing restarted anywhere
+        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v1"] * HOSTS)
+        # The damaged file was dropped from h03's store: the next deploy resends it and succeeds.
+        proc, events = self.deploy()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        plan = next(e for e in events if e["event"] == "plan")
+        # (The changed VERSION reached every store in the failed attempt.)
+        sends = {h["host"]: h["files_to_send"] for h in plan["hosts"]}
+        self.assertEqual(sends, {f"h{i:02d}": 1 if i == 3 else 0 for i in range(1, HOSTS + 1)})
+        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
+
 if __name__ == "__main__":
     unittest.main()
