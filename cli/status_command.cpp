@@ -34,6 +34,12 @@ std::vector<std::string> drift_of(const HostState& state, const HostPosition* ex
                                 state.config_link.empty() ? "(nothing)" : state.config_link,
                                 short_id(state.config)));
   }
+  std::string secrets = state.raw.value("current", nlohmann::json::object()).value("secrets", "");
+  if (!secrets.empty() && state.secrets != secrets) {
+    drift.push_back(fmt::format("shared/secrets -> {} but the state says {}",
+                                state.secrets.empty() ? "(nothing)" : short_id(state.secrets),
+                                short_id(secrets)));
+  }
   if (expected != nullptr) {
     if (expected->release != release) {
       drift.push_back(fmt::format("runs {}, snapshot {} says {}", short_id(release),

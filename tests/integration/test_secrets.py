@@ -260,6 +260,14 @@ units:
                          ledger_before)
         self.assertEqual(get(1, "/digest"), self.expected_digest())
 
+        # shared/secrets switched by hand on one host: status reports the drift.
+        link = self.host_secrets_dir(2)
+        os.remove(link)
+        os.symlink(".secrets/0000", link)
+        status = self.flotilla("status", "pay")
+        self.assertEqual(status.returncode, 1, status.stdout + status.stderr)
+        self.assertIn("shared/secrets -> 0000 but the state says", status.stdout)
+
         os.remove(os.path.join(self.tmp.path, "secrets", "db.pass"))
         gone = self.flotilla("plan", "pay", "--ref", "master")
         self.assertEqual(gone.returncode, 2, gone.stderr)
