@@ -111,6 +111,9 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
       location = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
     }
     std::string error = !r ? r.error().message : done ? "" : r->err;
+    // Both are kept in the snapshot, locally and on the hosts: never a secret.
+    location = reporter.redacted(location);
+    error = reporter.redacted(error);
     record.push_back({{"host", names[i]}, {"ok", done}, {"location", location}, {"error", error}});
     reporter.event("backup_done", {{"host", names[i]}, {"ok", done}, {"location", location}});
     if (!done) {

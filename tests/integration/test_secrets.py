@@ -129,6 +129,8 @@ units:
     source: {{repo: backend, build: make, output: dist}}
     run: exec python3 service.py {{{{ansible_host}}}} {{{{deploy_to}}}}
     secrets: {{STORE_KEY: env:PAY_STORE_KEY, DB_PASSWORD: file:secrets/db.pass}}
+    # A backup tool that prints its connection string: the recorded location is redacted.
+    backup: {{command: 'echo "/backups/pay?password=$(cat {{{{deploy_to}}}}/shared/secrets/DB_PASSWORD 2>/dev/null)"'}}
     health:
       command: 'if [ "$(cat VERSION)" = bad ]; then echo "key=$(cat {{{{deploy_to}}}}/shared/secrets/STORE_KEY) db=$(cat {{{{deploy_to}}}}/shared/secrets/DB_PASSWORD)"; exit 1; fi; python3 -c "import sys,urllib.request as u; u.urlopen(\\"http://\\"+sys.argv[1]+\\":8080/pid\\", timeout=1)" {{{{ansible_host}}}}'
       timeout: 2s
