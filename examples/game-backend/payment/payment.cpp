@@ -28,8 +28,8 @@ const std::map<std::string, Store>& stores() {
       {"apple",
        {"APPLE_KEY", std::chrono::milliseconds(300),
         [](const nlohmann::json& r) {
-          return r.is_string() &&
-                 std::regex_match(r.get<std::string>(), std::regex("[A-Za-z0-9+/]{16,}={0,2}"));
+          static const std::regex base64("[A-Za-z0-9+/]{16,}={0,2}");
+          return r.is_string() && std::regex_match(r.get<std::string>(), base64);
         }}},
       // Google Play: an object with an order id and a purchase token.
       {"google",
