@@ -126,6 +126,16 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
                             project.path, unit.name));
   }
 
+  // Secrets are always today's values, rollbacks included: a rotated key
+  // may have been revoked, so no change ever goes back to an old one.
+  auto secrets = resolve_secrets(unit);
+  if (!secrets) return tl::unexpected(secrets.error());
+  if (*secrets) {
+    for (const auto& [name, value] : (*secrets)->values) reporter.redact(value);
+    out.sources.secrets = **secrets;
+  }
+  const std::string secrets_digest = *secrets ? (*secrets)->digest : "";
+
   ArtifactStore store = artifact_store(project);
   std::optional<Manifest> manifest;
   ResolvedRef ref;
@@ -144,15 +154,6 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
     checks.push_back(
         fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12), env.name));
   }
-  // Secrets are always today's values, rollbacks included: a rotated key
-  // may have been revoked, so no change ever goes back to an old one.
-  auto secrets = resolve_secrets(unit);
-  if (!secrets) return tl::unexpected(secrets.error());
-  if (*secrets) {
-    for (const auto& [name, value] : (*secrets)->values) reporter.redact(value);
-    out.sources.secrets = **secrets;
-  }
-  const std::string secrets_digest = *secrets ? (*secrets)->digest : "";
   if (request.kind != "rollback") {
     auto bundle = unit_config(project, unit);
     if (!bundle) return tl::unexpected(bundle.error());

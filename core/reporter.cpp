@@ -11,6 +11,11 @@
 #include <fmt/format.h>
 
 namespace flotilla {
+namespace {
+
+constexpr std::string_view kRedacted = "[REDACTED]";
+
+}  // namespace
 
 Reporter::Reporter(ReporterOptions options, std::FILE* out, std::FILE* err)
     : options_(options), out_(out), err_(err) {}
@@ -33,12 +38,13 @@ void Reporter::redact(const std::string& secret) {
   add(secret);
   std::string escaped = nlohmann::json(secret).dump();
   add(escaped.substr(1, escaped.size() - 2));
-  std::size_t start = 0;
-  while (secret.find('\n') != std::string::npos && start < secret.size()) {
-    std::size_t end = secret.find('\n', start);
-    if (end == std::string::npos) end = secret.size();
-    if (end - start >= 8) add(secret.substr(start, end - start));
-    start = end + 1;
+  // A multi-line value (a PEM key) may be printed a line at a time.
+  if (secret.find('\n') != std::string::npos) {
+    for (std::size_t start = 0; start < secret.size();) {
+      std::size_t end = std::min(secret.find('\n', start), secret.size());
+      if (end - start >= 8) add(secret.substr(start, end - start));
+      start = end + 1;
+    }
   }
   std::lock_guard lock(mutex_);
   for (auto& f : forms) {
@@ -53,8 +59,8 @@ std::string Reporter::redacted(std::string_view text) const {
   std::lock_guard lock(mutex_);
   for (const auto& secret : secrets_) {
     for (std::size_t at = out.find(secret); at != std::string::npos;
-         at = out.find(secret, at + 10)) {
-      out.replace(at, secret.size(), "[REDACTED]");
+         at = out.find(secret, at + kRedacted.size())) {
+      out.replace(at, secret.size(), kRedacted);
     }
   }
   return out;

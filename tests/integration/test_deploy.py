@@ -171,12 +171,15 @@ units:
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
 
     def test_ctrl_c_inside_a_batch_finishes_the_host_in_flight_and_starts_no_other(self):
-        proc, _ = self.deploy()
+        # Eight hosts: batches of two after the canary.
+        hosts = [f"h{i:02d}" for i in range(1, 9)]
+        limit = ("-l", ":".join(hosts))
+        proc, _ = self.deploy(*limit)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.commit("v2")
-        # --forks 1: the four hosts of batch 2 go one after another, so a
-        # Ctrl-C lands while one of them is in flight and three wait.
-        deploy = subprocess.Popen([os.environ["FLOTILLA_BIN"], "--json", "--forks", "1", "deploy", "web",
+        # --forks 1: the two hosts of batch 2 go one after another, so a
+        # Ctrl-C lands while one of them is in flight and the other waits.
+        deploy = subprocess.Popen([os.environ["FLOTILLA_BIN"], "--json", "--forks", "1", *limit, "deploy", "web",
                                    "--ref", "master"], cwd=self.tmp.path, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         events, batches, in_flight = [], None, None
@@ -196,7 +199,7 @@ units:
         done = next(e for e in events if e["event"] == "deploy_done")
         self.assertTrue(done["interrupted"], done)
         self.assertEqual(in_flight, batches[1][0])
-        by_name = {f"h{i:02d}": version(i) for i in range(1, HOSTS + 1)}
+        by_name = {h: version(int(h[1:])) for h in hosts}
         updated = batches[0] + [in_flight]  # the canary, and the step in flight, finished
         for host, v in by_name.items():
             self.assertEqual(v, "v2" if host in updated else "v1", host)
@@ -209,15 +212,15 @@ units:
         proc, lock = run_json("lock", "status", cwd=self.tmp.path)
         self.assertFalse(lock["held"])  # released on the way out
         # Every host recorded the interrupted change in its own history.
-        for i in range(1, HOSTS + 1):
-            path = os.path.join(self.fleet.host_dir(f"h{i:02d}"), "srv", f"web-{os.getpid()}", ".flotilla",
+        for host in hosts:
+            path = os.path.join(self.fleet.host_dir(host), "srv", f"web-{os.getpid()}", ".flotilla",
                                 "history.jsonl")
             with open(path) as f:
                 records = [json.loads(line) for line in f]
             self.assertEqual((records[-1]["id"], records[-1]["outcome"]), (snapshot, "interrupted"), path)
-        proc, _ = self.deploy()
+        proc, _ = self.deploy(*limit)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
+        self.assertEqual([version(int(h[1:])) for h in hosts], ["v2"] * len(hosts))
 
     def test_killed_mid_push_activates_nothing_and_the_next_deploy_converges(self):
         proc, _ = self.deploy()
@@ -290,7 +293,8 @@ units:
 
 
     def test_a_damaged_file_in_a_hosts_store_is_refused_before_any_restart(self):
-        proc, _ = self.deploy()
+        limit = ("-l", "h01:h02:h03:h04")
+        proc, _ = self.deploy(*limit)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         # Bit rot on h03: a stored asset no longer matches its name. The next
         # release links it (it did not change), and must refuse it.
@@ -301,7 +305,7 @@ units:
             f.write(b"rot")
         self.commit("v2")
         before = self.pids()
-        proc, events = self.deploy()
+        proc, events = self.deploy(*limit)
         self.assertEqual(proc.returncode, 1, proc.stderr)
         failed = [e for e in events if e["event"] == "deploy_done"][0]
         self.assertIn("push failed on 1 host", failed["summary"])
@@ -309,15 +313,15 @@ units:
         self.assertEqual(h03["host"], "h03")
         self.assertIn("failed verification: 1 damaged file(s) removed from the store", h03["detail"])
         self.assertEqual(self.pids(), before)  # nothing restarted anywhere
-        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v1"] * HOSTS)
+        self.assertEqual([version(i) for i in range(1, 5)], ["v1"] * 4)
         # The damaged file was dropped from h03's store: the next deploy resends it and succeeds.
-        proc, events = self.deploy()
+        proc, events = self.deploy(*limit)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         plan = next(e for e in events if e["event"] == "plan")
         # (The changed VERSION reached every store in the failed attempt.)
         sends = {h["host"]: h["files_to_send"] for h in plan["hosts"]}
-        self.assertEqual(sends, {f"h{i:02d}": 1 if i == 3 else 0 for i in range(1, HOSTS + 1)})
-        self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
+        self.assertEqual(sends, {f"h{i:02d}": 1 if i == 3 else 0 for i in range(1, 5)})
+        self.assertEqual([version(i) for i in range(1, 5)], ["v2"] * 4)
 
 if __name__ == "__main__":
     unittest.main()
