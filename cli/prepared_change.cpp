@@ -130,6 +130,7 @@ Result<PreparedChange> prepare_change(const GlobalOptions& options, const Change
   // may have been revoked, so no change ever goes back to an old one.
   auto secrets = resolve_secrets(unit);
   if (!secrets) return tl::unexpected(secrets.error());
+  for (const auto& warning : exposed_secret_files(unit)) reporter.warning(warning);
   if (*secrets) {
     for (const auto& [name, value] : (*secrets)->values) reporter.redact(value);
     out.sources.secrets = **secrets;

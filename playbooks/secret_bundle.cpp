@@ -1,5 +1,7 @@
 #include "playbooks/secret_bundle.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -53,6 +55,21 @@ Result<std::optional<SecretBundle>> resolve_secrets(const Unit& unit) {
   }
   bundle.digest = secrets_digest(unit.name, bundle.values);
   return std::optional<SecretBundle>(std::move(bundle));
+}
+
+std::vector<std::string> exposed_secret_files(const Unit& unit) {
+  std::vector<std::string> warnings;
+  for (const auto& [name, source] : unit.secrets) {
+    struct stat info {};
+    if (source.kind != SecretSource::Kind::kFile || ::stat(source.name.c_str(), &info) != 0)
+      continue;
+    if ((info.st_mode & 077) != 0) {
+      warnings.push_back(fmt::format(
+          "unit '{}': secret {}: {} is readable by other users (mode {:04o}); chmod 600 it",
+          unit.name, name, source.name, info.st_mode & 07777));
+    }
+  }
+  return warnings;
 }
 
 std::vector<std::string> readable_secret_values(const Project& project) {

@@ -27,6 +27,10 @@ struct SecretBundle {
 // unit declares none.
 Result<std::optional<SecretBundle>> resolve_secrets(const Unit& unit);
 
+// Warnings for `file:` secrets that other users on the controller can read
+// (group or world permissions), one per file.
+std::vector<std::string> exposed_secret_files(const Unit& unit);
+
 // Every value of every unit's secrets that can be read now (missing ones
 // are skipped): what a command redacts from anything it prints, since a
 // host's output — a log line, a failing check — may contain one.

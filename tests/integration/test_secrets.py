@@ -180,6 +180,9 @@ units:
         with CmdlineSampler() as sampler:
             ok = self.flotilla("-v", "deploy", "pay", "--ref", "master")
             self.assertEqual(ok.returncode, 0, ok.stderr)
+            # Written with the default umask: other users could read it.
+            self.assertIn("secret DB_PASSWORD: secrets/db.pass is readable by other users (mode 0644)",
+                          ok.stderr.replace(self.tmp.path + "/", ""))
 
             # Delivered: the service read both, from 0600 files in a 0700 directory.
             for i in range(1, HOSTS + 1):
