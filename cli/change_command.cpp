@@ -47,7 +47,7 @@ Result<int> run_change(const GlobalOptions& options, const ChangeOptions& change
   // included, is touched.
   if (auto loaded = load_project_environment(options)) {
     if (const Unit* unit = loaded->project.unit(request.unit)) {
-      if (auto secrets = resolve_secrets(*unit); !secrets) return tl::unexpected(secrets.error());
+      if (auto secrets = read_secrets(*unit); !secrets) return tl::unexpected(secrets.error());
     }
   }
   auto lock = open_deploy_lock(options, reporter);

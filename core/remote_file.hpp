@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,15 @@ namespace flotilla {
 // renamed over `path` — a reader sees the old file or the new one. Exit 65
 // means the bytes that arrived were not the bytes sent.
 RemoteCommand upload_command(const std::string& path, std::string data, int mode, Duration timeout);
+
+// Receives `files` (a tar on stdin) as the directory PARENT/ID, once: into
+// a partial directory beside it, refused by `check` (shell run with $t set
+// to the partial directory; it exits 65 to refuse), then renamed into
+// place. Nothing is written when PARENT/ID exists. `private_dir`: PARENT and
+// ID are 0700 and the files 0600 (secrets); else the usual 0755 and 0644.
+RemoteCommand receive_directory_command(const std::string& parent, const std::string& id,
+                                        const std::map<std::string, std::string>& files,
+                                        const std::string& check, bool private_dir);
 
 // Prints the file; exit non-zero if it cannot be read.
 RemoteCommand read_file_command(const std::string& path, Duration timeout);

@@ -9,9 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "core/push_bundle.hpp"
+#include "core/remote_file.hpp"
 #include "core/sha256.hpp"
-#include "core/shell_quote.hpp"
 
 namespace flotilla {
 namespace fs = std::filesystem;
@@ -129,16 +128,13 @@ Result<ConfigBundle> load_config(const Project& project, const std::string& dige
 }
 
 RemoteCommand config_receive_command(const HostLayout& layout, const ConfigBundle& bundle) {
-  std::string script = fmt::format(
-      "trap '' HUP PIPE; set -e; c={}/configs; id={}; [ -d \"$c/$id\" ] && {{ cat >/dev/null; exit "
-      "0; }}; mkdir -p \"$c\"; t=\"$c/.$id.partial.$$\"; trap 'rm -rf \"$t\"' EXIT; mkdir \"$t\"; "
-      "tar -xf - -C \"$t\"; "
-      "got=$(cd \"$t\" && {{ [ -z \"$(ls -A)\" ] || sha256sum -- *; }} | LC_ALL=C sort -k2 | "
+  // What arrived must have the digest it is named by.
+  const std::string check =
+      "got=$(cd \"$t\" && { [ -z \"$(ls -A)\" ] || sha256sum -- *; } | LC_ALL=C sort -k2 | "
       "sha256sum | cut -c1-64); "
-      "[ \"$got\" = \"$id\" ] || {{ echo \"config $id corrupt in transit\" >&2; exit 65; }}; "
-      "chmod 755 \"$t\"; mv -T -- \"$t\" \"$c/$id\"",
-      shell_quote(layout.state_dir()), shell_quote(bundle.digest));
-  return RemoteCommand{std::move(script), make_plain_tar(bundle.files), std::chrono::minutes(5)};
+      "[ \"$got\" = \"$id\" ] || { echo \"config $id corrupt in transit\" >&2; exit 65; };";
+  return receive_directory_command(layout.state_dir() + "/configs", bundle.digest, bundle.files,
+                                   check, false);
 }
 
 }  // namespace flotilla

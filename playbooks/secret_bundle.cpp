@@ -8,9 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "core/push_bundle.hpp"
+#include "core/remote_file.hpp"
 #include "core/sha256.hpp"
-#include "core/shell_quote.hpp"
 
 namespace flotilla {
 namespace {
@@ -45,15 +44,21 @@ Result<std::string> read_secret(const std::string& name, const SecretSource& sou
 
 }  // namespace
 
-Result<std::optional<SecretBundle>> resolve_secrets(const Unit& unit) {
-  if (unit.secrets.empty()) return std::optional<SecretBundle>();
-  SecretBundle bundle;
+Result<std::map<std::string, std::string>> read_secrets(const Unit& unit) {
+  std::map<std::string, std::string> values;
   for (const auto& [name, source] : unit.secrets) {
     auto value = read_secret(name, source, unit.name);
     if (!value) return tl::unexpected(value.error());
-    bundle.values[name] = std::move(*value);
+    values[name] = std::move(*value);
   }
-  bundle.digest = secrets_digest(unit.name, bundle.values);
+  return values;
+}
+
+Result<std::optional<SecretBundle>> resolve_secrets(const Unit& unit) {
+  if (unit.secrets.empty()) return std::optional<SecretBundle>();
+  auto values = read_secrets(unit);
+  if (!values) return tl::unexpected(values.error());
+  SecretBundle bundle{secrets_digest(unit.name, *values), std::move(*values)};
   return std::optional<SecretBundle>(std::move(bundle));
 }
 
@@ -96,15 +101,14 @@ std::string secrets_digest(const std::string& unit,
 }
 
 RemoteCommand secrets_receive_command(const HostLayout& layout, const SecretBundle& bundle) {
-  std::string script = fmt::format(
-      "trap '' HUP PIPE; set -e; umask 077; v={}; id={}; [ -d \"$v/$id\" ] && {{ cat >/dev/null; "
-      "exit 0; }}; mkdir -p \"$v\"; chmod 700 \"$v\"; t=\"$v/.$id.partial.$$\"; trap 'rm -rf "
-      "\"$t\"' EXIT; mkdir \"$t\"; tar -xf - -C \"$t\" --no-same-owner; "
+  // The digest cannot be recomputed on the host (it is keyed by the values
+  // it must not print); a tar cut short would lack files.
+  std::string check = fmt::format(
       "[ \"$(ls -A \"$t\" | wc -l)\" = {} ] || {{ echo \"secrets $id incomplete in transit\" >&2; "
-      "exit 65; }}; chmod 600 \"$t\"/*; mv -T -- \"$t\" \"$v/$id\"",
-      shell_quote(layout.secret_versions()), shell_quote(bundle.digest), bundle.values.size());
-  return RemoteCommand{std::move(script), make_plain_tar(bundle.values, 0600),
-                       std::chrono::minutes(5)};
+      "exit 65; }};",
+      bundle.values.size());
+  return receive_directory_command(layout.secret_versions(), bundle.digest, bundle.values, check,
+                                   true);
 }
 
 }  // namespace flotilla

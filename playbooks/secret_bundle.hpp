@@ -27,6 +27,10 @@ struct SecretBundle {
 // unit declares none.
 Result<std::optional<SecretBundle>> resolve_secrets(const Unit& unit);
 
+// The values alone (NAME -> value), with the same errors: what a check that
+// every secret is there needs, without paying for the digest.
+Result<std::map<std::string, std::string>> read_secrets(const Unit& unit);
+
 // Warnings for `file:` secrets that other users on the controller can read
 // (group or world permissions), one per file.
 std::vector<std::string> exposed_secret_files(const Unit& unit);

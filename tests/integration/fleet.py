@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from helpers import SOURCE  # noqa: E402
@@ -52,6 +53,15 @@ class Fleet:
 
     def stop(self):
         subprocess.run([FLEET_SH, "stop", self.dir], capture_output=True)
+
+
+def http_text(url, timeout=1):
+    """The body of a GET, stripped; None when the service does not answer (down, restarting)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.read().decode().strip()
+    except Exception:
+        return None
 
 
 def descendants(pid):

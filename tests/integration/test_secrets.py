@@ -12,10 +12,9 @@ import subprocess
 import sys
 import threading
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from fleet import Fleet  # noqa: E402
+from fleet import Fleet, http_text  # noqa: E402
 from helpers import BIN, TempDir, git  # noqa: E402
 
 NET = "127.0.28"
@@ -49,11 +48,7 @@ http.server.ThreadingHTTPServer((host, 8080), H).serve_forever()
 
 
 def get(i, path):
-    try:
-        with urllib.request.urlopen(f"http://{NET}.{i}:8080{path}", timeout=1) as r:
-            return r.read().decode().strip()
-    except Exception:
-        return None
+    return http_text(f"http://{NET}.{i}:8080{path}")
 
 
 class CmdlineSampler:

@@ -7,10 +7,9 @@ import os
 import shutil
 import sys
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from fleet import Fleet  # noqa: E402
+from fleet import Fleet, http_text  # noqa: E402
 from helpers import TempDir, git, run, run_json  # noqa: E402
 
 NET = "127.0.25"
@@ -47,11 +46,7 @@ http.server.ThreadingHTTPServer((host, 8080), H).serve_forever()
 
 
 def get(i, path):
-    try:
-        with urllib.request.urlopen(f"http://{NET}.{i}:8080{path}", timeout=1) as r:
-            return r.read().decode().strip()
-    except Exception:
-        return None
+    return http_text(f"http://{NET}.{i}:8080{path}")
 
 
 def snapshot_id(evs):
