@@ -55,8 +55,10 @@ class Fleet:
         subprocess.run([FLEET_SH, "stop", self.dir], capture_output=True)
 
 
-def http_text(url, timeout=1):
-    """The body of a GET, stripped; None when the service does not answer (down, restarting)."""
+def http_text(url, timeout=5):
+    """The body of a GET, stripped; None when the service does not answer (down, restarting).
+    A stopped service refuses at once; the timeout only spares a slow one on a busy machine
+    (suites run two at a time, one of them may be compiling)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
             return r.read().decode().strip()
