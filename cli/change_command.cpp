@@ -9,7 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/lock_host.hpp"
 #include "cli/prepared_change.hpp"
-#include "core/shell_quote.hpp"
+#include "core/script_command.hpp"
 #include "inventory/host_pattern.hpp"
 #include "playbooks/deploy_lock.hpp"
 #include "playbooks/host_steps.hpp"
@@ -91,10 +91,8 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
     const std::string& name = inventory.hosts()[prepared.targets.hosts[index]].name;
     auto command = expand_command(*unit.backup_command, prepared.hosts.at(name).vars, layout);
     if (!command) return tl::unexpected(command.error());
-    tasks.push_back({index,
-                     {fmt::format("cd {} 2>/dev/null || cd /; sh -c {}",
-                                  shell_quote(unit.deploy_to + "/current"), shell_quote(*command)),
-                      "", std::chrono::minutes(30)}});
+    tasks.push_back({index, script_command(HostScript::kBackup, {unit.deploy_to, *command}, "",
+                                           std::chrono::minutes(30))});
     names.push_back(name);
   }
   reporter.progress(fmt::format("backup on {}", fmt::join(names, " ")));
@@ -237,15 +235,14 @@ Result<int> change_locked(const GlobalOptions& options, const ChangeRequest& req
   std::vector<std::string> finishing_hosts;
   for (const auto& h : plan.hosts) {
     const HostRecord& r = snapshot.hosts[h.host];
-    std::vector<std::string> keep, keep_configs;
+    std::optional<RetainedVersions> retained;
     if (snapshot.succeeded() && r.outcome != "failed") {
-      keep = releases_to_keep(history, h.host, r.after, unit.keep_releases);
-      keep_configs = configs_to_keep(history, h.host, r.config_after, unit.keep_releases);
-      if (keep.empty()) keep.push_back("-");  // nothing to keep is still a prune
+      retained =
+          RetainedVersions{releases_to_keep(history, h.host, r.after, unit.keep_releases),
+                           configs_to_keep(history, h.host, r.config_after, unit.keep_releases)};
     }
-    finishing.push_back(
-        {prepared->hosts.at(h.host).index,
-         finish_command(layout, snapshot.for_host(h.host).dump(), keep, keep_configs)});
+    finishing.push_back({prepared->hosts.at(h.host).index,
+                         finish_command(layout, snapshot.for_host(h.host).dump(), retained)});
     finishing_hosts.push_back(h.host);
   }
   auto finished = prepared->connection->transport().run(finishing);

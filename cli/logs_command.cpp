@@ -7,7 +7,7 @@
 #include "cli/fleet_connection.hpp"
 #include "cli/host_results.hpp"
 #include "cli/targets.hpp"
-#include "core/shell_quote.hpp"
+#include "core/script_command.hpp"
 
 namespace flotilla {
 namespace {
@@ -19,24 +19,16 @@ struct LogsOptions {
   std::string timeout = "60s";
 };
 
-// The log globs come from the validated project file (no quotes, no `..`), so
-// they stay unquoted for the remote shell to expand; everything else is quoted.
-std::string remote_logs_script(const Unit& unit, const LogsOptions& options) {
-  std::vector<std::string> globs =
-      unit.logs.empty() ? std::vector<std::string>{"shared/log/*.log"} : unit.logs;
-  std::string lines = std::to_string(options.lines);
-  std::string show = options.grep.empty()
-                         ? fmt::format("tail -n {} -- \"$f\" | grep -H --label=\"$f\" ''", lines)
-                         : fmt::format("grep -H -n -E -e {} -- \"$f\" | tail -n {}",
-                                       shell_quote(options.grep), lines);
-  return fmt::format(
-      "cd -- {} 2>/dev/null || {{ echo 'no {} on this host' >&2; exit 3; }}\n"
-      "found=0\n"
-      "for f in {}; do [ -f \"$f\" ] || continue; found=1; {}; done\n"
-      "[ $found = 1 ] || {{ echo {} >&2; exit 3; }}\n"
-      "exit 0\n",
-      shell_quote(unit.deploy_to), unit.deploy_to, fmt::join(globs, " "), show,
-      shell_quote(fmt::format("no log files match {}", fmt::join(globs, " "))));
+// host_scripts/logs.sh's arguments. The log globs come from the validated
+// project file (no quotes, no `..`); the host expands them.
+std::vector<std::string> logs_arguments(const Unit& unit, const LogsOptions& options) {
+  std::vector<std::string> args = {unit.deploy_to, std::to_string(options.lines), options.grep};
+  if (unit.logs.empty()) {
+    args.push_back("shared/log/*.log");
+  } else {
+    args.insert(args.end(), unit.logs.begin(), unit.logs.end());
+  }
+  return args;
 }
 
 Result<int> run_logs(GlobalOptions options, const LogsOptions& logs, Reporter& reporter) {
@@ -52,10 +44,10 @@ Result<int> run_logs(GlobalOptions options, const LogsOptions& logs, Reporter& r
   auto connection = FleetConnection::open(options, *targets, reporter);
   if (!connection) return tl::unexpected(connection.error());
   FleetConnection& fleet = **connection;
-  std::string script = remote_logs_script(**unit, logs);
+  RemoteCommand command =
+      script_command(HostScript::kLogs, logs_arguments(**unit, logs), "", *timeout);
   std::vector<HostTask> tasks;
-  for (std::size_t i = 0; i < targets->hosts.size(); ++i)
-    tasks.push_back({i, {script, "", *timeout}});
+  for (std::size_t i = 0; i < targets->hosts.size(); ++i) tasks.push_back({i, command});
   HostLineStream lines(reporter, fleet.addresses());
   auto results =
       fleet.transport().run(tasks, reporter.json() ? Transport::OutputFn() : lines.callback());

@@ -8,7 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/prepared_change.hpp"
-#include "core/shell_quote.hpp"
+#include "core/script_command.hpp"
 #include "playbooks/host_steps.hpp"
 #include "snapshots/fleet_history.hpp"
 
@@ -79,10 +79,12 @@ Result<int> unit_status(const GlobalOptions& options, const std::string& unit_na
       if (!command) return tl::unexpected(command.error());
       tasks.push_back(
           {i,
-           {fmt::format(
-                "cd {} && timeout {} sh -c {} >/dev/null 2>&1", shell_quote(layout.current()),
-                std::chrono::duration<double>(unit.health->timeout).count(), shell_quote(*command)),
-            "", unit.health->timeout + std::chrono::seconds(10)}});
+           script_command(
+               HostScript::kHealthProbe,
+               {unit.deploy_to,
+                fmt::format("{:.3f}", std::chrono::duration<double>(unit.health->timeout).count()),
+                *command},
+               "", unit.health->timeout + std::chrono::seconds(10))});
     }
     health = fleet->connection->transport().run(tasks);
   }

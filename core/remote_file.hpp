@@ -18,14 +18,19 @@ namespace flotilla {
 // means the bytes that arrived were not the bytes sent.
 RemoteCommand upload_command(const std::string& path, std::string data, int mode, Duration timeout);
 
+// What the host checks before a received directory is renamed into place.
+enum class ReceivedCheck {
+  kDigest,     // ID is the sha256 over the files' "SHA256  NAME" lines (config)
+  kFileCount,  // every file arrived (secrets: their digest cannot be recomputed there)
+};
+
 // Receives `files` (a tar on stdin) as the directory PARENT/ID, once: into
-// a partial directory beside it, refused by `check` (shell run with $t set
-// to the partial directory; it exits 65 to refuse), then renamed into
-// place. Nothing is written when PARENT/ID exists. `private_dir`: PARENT and
-// ID are 0700 and the files 0600 (secrets); else the usual 0755 and 0644.
+// a partial directory beside it, refused by `check` (exit 65), then renamed
+// into place. Nothing is written when PARENT/ID exists. `private_dir`:
+// PARENT and ID are 0700 and the files 0600 (secrets); else 0755 and 0644.
 RemoteCommand receive_directory_command(const std::string& parent, const std::string& id,
                                         const std::map<std::string, std::string>& files,
-                                        const std::string& check, bool private_dir);
+                                        ReceivedCheck check, bool private_dir);
 
 // Prints the file; exit non-zero if it cannot be read.
 RemoteCommand read_file_command(const std::string& path, Duration timeout);

@@ -30,6 +30,7 @@ struct RemoteCommand {
   std::string command;
   std::string stdin_data;  // sent on the channel, never on the command line
   Duration timeout = std::chrono::minutes(10);
+  std::string label = {};  // what it is ("activate"...): for logs and fake transports
 };
 
 struct HostTask {

@@ -129,12 +129,8 @@ Result<ConfigBundle> load_config(const Project& project, const std::string& dige
 
 RemoteCommand config_receive_command(const HostLayout& layout, const ConfigBundle& bundle) {
   // What arrived must have the digest it is named by.
-  const std::string check =
-      "got=$(cd \"$t\" && { [ -z \"$(ls -A)\" ] || sha256sum -- *; } | LC_ALL=C sort -k2 | "
-      "sha256sum | cut -c1-64); "
-      "[ \"$got\" = \"$id\" ] || { echo \"config $id corrupt in transit\" >&2; exit 65; };";
   return receive_directory_command(layout.state_dir() + "/configs", bundle.digest, bundle.files,
-                                   check, false);
+                                   ReceivedCheck::kDigest, false);
 }
 
 }  // namespace flotilla

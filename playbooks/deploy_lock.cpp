@@ -12,7 +12,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include "core/shell_quote.hpp"
+#include "core/script_command.hpp"
 
 namespace flotilla {
 
@@ -34,11 +34,6 @@ std::string random_token() {
   std::random_device rd;
   return fmt::format("{:016x}{:016x}", (static_cast<unsigned long long>(rd()) << 32) | rd(),
                      (static_cast<unsigned long long>(rd()) << 32) | rd());
-}
-
-// The lock directory, relative to the SSH user's home; env names are identifiers.
-std::string lock_dir(const std::string& environment) {
-  return "\"$HOME/.flotilla/locks/" + environment + "\"";
 }
 
 }  // namespace
@@ -78,13 +73,15 @@ std::string DeployLock::describe(const LockHolder& h) {
 DeployLock::DeployLock(Transport& transport, std::size_t lock_host, std::string environment)
     : transport_(transport), host_(lock_host), environment_(std::move(environment)) {}
 
-Result<CommandResult> DeployLock::run(const std::string& command, const std::string& input) {
-  auto results = transport_.run({{host_, {command, input, std::chrono::seconds(30)}}});
+Result<CommandResult> DeployLock::run(HostScript script, const std::vector<std::string>& args,
+                                      std::string input) {
+  auto results = transport_.run(
+      {{host_, script_command(script, args, std::move(input), std::chrono::seconds(30))}});
   return results.front();
 }
 
 Result<std::optional<LockHolder>> DeployLock::holder() {
-  auto r = run(fmt::format("cat {}/holder.json 2>/dev/null || true", lock_dir(environment_)));
+  auto r = run(HostScript::kLockHolder, {environment_});
   if (!r) return tl::unexpected(r.error());
   if (r->out.find_first_not_of(" \n") == std::string::npos) return std::optional<LockHolder>();
   try {
@@ -107,18 +104,12 @@ Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::str
   me.ticket = ticket;
   me.message = message;
   me.token = random_token();
-  // mkdir is atomic: exactly one controller creates the directory.
-  std::string command = fmt::format(
-      "l={}; mkdir -p \"$(dirname \"$l\")\" && if mkdir \"$l\" 2>/dev/null; then "
-      "cat > \"$l/holder.json.next\" && mv \"$l/holder.json.next\" \"$l/holder.json\"; else exit "
-      "75; fi",
-      lock_dir(environment_));
   auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
-    auto r = run(command, me.to_json().dump());
+    auto r = run(HostScript::kLockAcquire, {environment_}, me.to_json().dump());
     if (!r) return tl::unexpected(r.error());
     if (r->ok()) return me;
-    if (r->exit_status != 75) {
+    if (!exited_with(*r, HostExit::kLockHeld)) {
       return fail(ErrorKind::kFailed, fmt::format("cannot take the deploy lock: {}", r->err));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -132,11 +123,7 @@ Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::str
 }
 
 Result<long> DeployLock::next_snapshot_id(long at_least_above) {
-  auto r = run(fmt::format(
-      "f={}.seq; n=$(cat \"$f\" 2>/dev/null); case \"$n\" in ''|*[!0-9]*) n=0;; esac; "
-      "[ \"$n\" -lt {} ] && n={}; n=$((n+1)); echo \"$n\" > \"$f.next\" && mv -f \"$f.next\" "
-      "\"$f\" && echo \"$n\"",
-      lock_dir(environment_), at_least_above, at_least_above));
+  auto r = run(HostScript::kSnapshotId, {environment_, std::to_string(at_least_above)});
   if (!r) return tl::unexpected(r.error());
   try {
     if (r->ok()) return std::stol(r->out);
@@ -152,13 +139,11 @@ Result<void> DeployLock::release(const std::string& token, bool force) {
                          ? nlohmann::json({{"token", token}}).dump().substr(1)
                          : nlohmann::json({{"controller", controller_host()}}).dump().substr(1);
   mine.pop_back();
-  std::string check = force ? std::string()
-                            : fmt::format("grep -qF {} \"$l/holder.json\" 2>/dev/null || exit 76; ",
-                                          shell_quote(mine));
-  auto r = run(
-      fmt::format("l={}; [ -d \"$l\" ] || exit 0; {}rm -rf \"$l\"", lock_dir(environment_), check));
+  std::vector<std::string> args = {environment_};
+  if (!force) args.push_back(mine);
+  auto r = run(HostScript::kLockRelease, args);
   if (!r) return tl::unexpected(r.error());
-  if (r->exit_status == 76) {
+  if (exited_with(*r, HostExit::kNotHolder)) {
     return fail(ErrorKind::kLocked,
                 "the deploy lock is held by someone else (use --force to break it)");
   }

@@ -2,12 +2,14 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/transport.hpp"
+#include "host_scripts/embedded.hpp"
 
 namespace flotilla {
 
@@ -51,7 +53,8 @@ class DeployLock {
   static std::string describe(const LockHolder& holder);
 
  private:
-  Result<CommandResult> run(const std::string& command, const std::string& input = "");
+  Result<CommandResult> run(HostScript script, const std::vector<std::string>& args,
+                            std::string input = "");
   Transport& transport_;
   std::size_t host_;
   std::string environment_;

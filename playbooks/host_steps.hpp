@@ -1,7 +1,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,26 +41,32 @@ struct Activation {
 };
 
 // Each step of an activation announces itself on stdout with a line
-// "<kPhaseMarker><phase>" (draining, stopping, health check 3/21...).
+// "<kPhaseMarker><phase>" (draining, stopping, health check 3/21...):
+// host_scripts/lib.sh's `phase`.
 inline constexpr const char* kPhaseMarker = "@flotilla:phase ";
 
-// Drain, stop, switch `current` atomically (symlink + rename), start, health
-// check, then record `state` (stdin) as .flotilla/state.json. The unit's hooks
-// run around each step; a new config is checked before anything stops.
-// Exit 70: the health check failed; 66: the release or config is not on the
-// host; 73: the config check failed; 74: the reload failed.
+// host_scripts/activate.sh with the unit's commands expanded for this host:
+// drain, stop, switch `current` atomically (symlink + rename), start, health
+// check, then record `state` (stdin) as .flotilla/state.json. The unit's
+// hooks run around each step; a new config is checked before anything
+// stops. Its exit codes are HostExit's (kHealth, kMissing, kConfigCheck...).
 Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layout,
                                        const Activation& target,
                                        std::map<std::string, std::string> vars,
                                        const nlohmann::json& state);
 
+// What retention keeps on a host after a succeeded change.
+struct RetainedVersions {
+  std::vector<std::string> releases;
+  std::vector<std::string> configs;
+};
+
 // After a change: appends this host's part of the snapshot to
-// .flotilla/history.jsonl (stdin), then removes releases and configs not in
-// the keep lists (never what `current` or `shared/config` point to) and
-// store files no kept release uses. Empty `keep_releases`: prune nothing
-// (after a failed change, so a retry need not push again).
+// .flotilla/history.jsonl (stdin); with `retained`, then removes releases
+// and configs not in it (never what `current` or `shared/config` point to)
+// and store files no kept release uses. Without: prune nothing (after a
+// failed change, so a retry need not push again).
 RemoteCommand finish_command(const HostLayout& layout, const std::string& history_line,
-                             const std::vector<std::string>& keep_releases,
-                             const std::vector<std::string>& keep_configs);
+                             const std::optional<RetainedVersions>& retained);
 
 }  // namespace flotilla

@@ -103,12 +103,8 @@ std::string secrets_digest(const std::string& unit,
 RemoteCommand secrets_receive_command(const HostLayout& layout, const SecretBundle& bundle) {
   // The digest cannot be recomputed on the host (it is keyed by the values
   // it must not print); a tar cut short would lack files.
-  std::string check = fmt::format(
-      "[ \"$(ls -A \"$t\" | wc -l)\" = {} ] || {{ echo \"secrets $id incomplete in transit\" >&2; "
-      "exit 65; }};",
-      bundle.values.size());
-  return receive_directory_command(layout.secret_versions(), bundle.digest, bundle.values, check,
-                                   true);
+  return receive_directory_command(layout.secret_versions(), bundle.digest, bundle.values,
+                                   ReceivedCheck::kFileCount, true);
 }
 
 }  // namespace flotilla

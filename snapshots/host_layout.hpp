@@ -6,11 +6,6 @@ namespace flotilla {
 
 // Where a unit lives on a host (DESIGN.md, "On each host"). The host is the
 // source of truth, so every command that reads or writes a host uses these.
-// Shell: `alive PID` succeeds while the process runs. Unlike `kill -0`, a
-// zombie (exited, not yet reaped: a host whose init does not reap) is dead.
-inline constexpr const char* kShellAlive =
-    "alive() { case $(ps -o stat= -p \"$1\" 2>/dev/null) in ''|Z*) return 1;; esac; }; ";
-
 struct HostLayout {
   std::string deploy_to;  // e.g. /srv/reward
 

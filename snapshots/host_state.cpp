@@ -5,12 +5,12 @@
 
 #include <fmt/format.h>
 
-#include "core/shell_quote.hpp"
+#include "core/script_command.hpp"
 
 namespace flotilla {
 namespace {
 
-// Sections of the survey's answer, each after a line "--flotilla:NAME--".
+// Sections of host_scripts/survey.sh's answer, each after a line "--flotilla:NAME--".
 constexpr const char* kSections[] = {"state",   "status",  "releases",
                                      "configs", "history", "missing"};
 
@@ -31,20 +31,8 @@ std::vector<std::string> lines_of(const std::string& text) {
 RemoteCommand survey_command(const HostLayout& layout, const std::set<std::string>& sha256s) {
   std::string list;
   for (const auto& h : sha256s) list += h + "\n";
-  std::string command = fmt::format(
-      "d={}; echo {}; cat -- \"$d/.flotilla/state.json\" 2>/dev/null; echo; echo {}; "
-      "{}if [ -f \"$d/.flotilla/pid\" ] && ! alive \"$(cat \"$d/.flotilla/pid\")\"; "
-      "then echo stopped; fi; "
-      "echo \"current $(readlink \"$d/current\" 2>/dev/null)\"; "
-      "echo \"config $(readlink \"$d/shared/config\" 2>/dev/null)\"; "
-      "echo \"secrets $(readlink \"$d/shared/secrets\" 2>/dev/null)\"; "
-      "echo {}; ls -1 \"$d/releases\" 2>/dev/null; echo {}; ls -1 \"$d/.flotilla/configs\" "
-      "2>/dev/null; echo {}; tail -n 200 \"$d/.flotilla/history.jsonl\" 2>/dev/null; echo {}; "
-      "s=\"$d/.flotilla/store\"; while IFS= read -r h; do [ -f \"$s/$h\" ] || printf '%s\\n' "
-      "\"$h\"; done",
-      shell_quote(layout.deploy_to), marker("state"), marker("status"), kShellAlive,
-      marker("releases"), marker("configs"), marker("history"), marker("missing"));
-  return RemoteCommand{std::move(command), std::move(list), std::chrono::seconds(60)};
+  return script_command(HostScript::kSurvey, {layout.deploy_to}, std::move(list),
+                        std::chrono::seconds(60));
 }
 
 Result<Survey> parse_survey(const std::string& output, const HostLayout& layout) {

@@ -1,0 +1,183 @@
+#!/bin/sh
+# activate.sh --deploy-to DIR [--OPTION VALUE]...
+# Takes one host to a release, config and secrets version: drain, stop,
+# switch `current` atomically (a symlink under a temp name, renamed over
+# it), start, health check, then record the state on stdin as
+# .flotilla/state.json. With `--restart 0` only the config changes: check
+# it, switch it, reload the running service (same process). With an empty
+# --release the host goes back to running nothing. The unit's hooks run
+# around each step; a new config is checked before anything stops. Unit
+# commands arrive already expanded; each runs with `sh -c`.
+# shellcheck source=host_scripts/lib.sh
+. "${0%/*}/lib.sh"
+# The host finishes the step it started even if the controller is killed
+# (SIGHUP when sshd drops the session, SIGPIPE on a closed channel).
+trap '' HUP PIPE
+set -u
+
+d='' unit='' release='' config='' secrets='' restart=1
+run='' start='' stop='' reload='' config_check='' drain='' drain_check='' drain_tenths=0
+health='' health_label='' health_retries=0 health_timeout=5 health_interval=0.5
+before_drain='' before_stop='' after_stop='' before_start='' after_start='' after_health=''
+while [ $# -ge 2 ]; do
+  case $1 in
+    --deploy-to) d=$2 ;;
+    --unit) unit=$2 ;;
+    --release) release=$2 ;;
+    --config) config=$2 ;;
+    --secrets) secrets=$2 ;;
+    --restart) restart=$2 ;;
+    --run) run=$2 ;;
+    --start) start=$2 ;;
+    --stop) stop=$2 ;;
+    --reload) reload=$2 ;;
+    --config-check) config_check=$2 ;;
+    --drain) drain=$2 ;;
+    --drain-check) drain_check=$2 ;;
+    --drain-tenths) drain_tenths=$2 ;;
+    --health) health=$2 ;;
+    --health-label) health_label=$2 ;;
+    --health-retries) health_retries=$2 ;;
+    --health-timeout) health_timeout=$2 ;;
+    --health-interval) health_interval=$2 ;;
+    --before-drain) before_drain=$2 ;;
+    --before-stop) before_stop=$2 ;;
+    --after-stop) after_stop=$2 ;;
+    --before-start) before_start=$2 ;;
+    --after-start) after_start=$2 ;;
+    --after-health) after_health=$2 ;;
+    *) die "$EXIT_USAGE" "activate.sh: unknown option $1" ;;
+  esac
+  shift 2
+done
+if [ $# -ne 0 ] || [ -z "$d" ]; then
+  die "$EXIT_USAGE" "usage: activate.sh --deploy-to DIR [--OPTION VALUE]..."
+fi
+
+# hook NAME COMMAND: a failing hook stops the activation.
+hook() {
+  [ -n "$2" ] || return 0
+  (cd "$d/current" 2>/dev/null || cd "$d" && sh -c "$2") || die "$EXIT_HOOK" "hook $1 failed"
+}
+
+# switch_link TARGET LINK: LINK points to TARGET, switched by one rename.
+switch_link() {
+  if ! { ln -sfn "$1" ".flotilla/${2##*/}.next" && mv -Tf ".flotilla/${2##*/}.next" "$2"; }; then
+    die "$EXIT_SWITCH" "cannot switch $2"
+  fi
+}
+
+switch_config() {
+  if [ -n "$config" ]; then switch_link "../.flotilla/configs/$config" shared/config; fi
+  if [ -n "$secrets" ]; then switch_link ".secrets/$secrets" shared/secrets; fi
+}
+
+cd "$d" || die "$EXIT_NO_DIR" "cannot enter $d"
+mkdir -p shared/log .flotilla
+if [ -n "$release" ] && [ ! -d "releases/$release" ]; then
+  die "$EXIT_MISSING" "release $release is not on this host"
+fi
+if [ -n "$config" ]; then
+  [ -d ".flotilla/configs/$config" ] || die "$EXIT_MISSING" "config $config is not on this host"
+  # Checked by the release that will read it, before anything stops.
+  if [ -n "$config_check" ]; then
+    phase "config check"
+    check_in=current
+    if [ "$restart" = 1 ] && [ -n "$release" ]; then check_in="releases/$release"; fi
+    (cd "$check_in" && FLOTILLA_CONFIG_DIR="$d/.flotilla/configs/$config" sh -c "$config_check") >&2 ||
+      die "$EXIT_CONFIG_CHECK" "config check failed"
+  fi
+fi
+if [ -n "$secrets" ] && [ ! -d "shared/.secrets/$secrets" ]; then
+  die "$EXIT_MISSING" "secrets $secrets are not on this host"
+fi
+
+if [ "$restart" != 1 ]; then
+  # Config only: the running process stays (same pid), it reloads.
+  phase reloading
+  switch_config
+  if [ -n "$reload" ]; then
+    (cd current && sh -c "$reload") || die "$EXIT_RELOAD" "reload failed"
+  else
+    kill -HUP "$(cat .flotilla/pid 2>/dev/null)" 2>/dev/null ||
+      die "$EXIT_RELOAD" "reload failed: no running process"
+  fi
+else
+  # Drain: tell the service, wait until it says it is drained (or the timeout).
+  phase draining
+  hook before_drain "$before_drain"
+  if [ -n "$drain" ]; then (cd current 2>/dev/null && sh -c "$drain") || true; fi
+  if [ -n "$drain_check" ]; then
+    i=0
+    until (cd current 2>/dev/null && sh -c "$drain_check"); do
+      i=$((i + 1))
+      [ "$i" -ge "$drain_tenths" ] && break
+      sleep 0.1
+    done
+  fi
+
+  phase stopping
+  hook before_stop "$before_stop"
+  if [ -n "$run" ]; then
+    # The supervised process leads its own process group: the whole group
+    # gets SIGTERM, and SIGKILL once the drain timeout has passed.
+    kill_after=$drain_tenths
+    [ "$kill_after" -ge 1 ] || kill_after=1
+    if [ -f .flotilla/pid ] && pid=$(cat .flotilla/pid) && alive "$pid"; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
+      i=0
+      while alive "$pid"; do
+        i=$((i + 1))
+        if [ "$i" -ge "$kill_after" ]; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"; fi
+        sleep 0.1
+      done
+    fi
+    rm -f .flotilla/pid
+  elif [ -n "$stop" ]; then
+    (cd current 2>/dev/null || cd "$d" && sh -c "$stop") || true
+  fi
+  hook after_stop "$after_stop"
+
+  if [ -z "$release" ]; then
+    # Back to nothing: the host ran no release before this deploy.
+    rm -f current .flotilla/state.json
+    cat >/dev/null
+    exit 0
+  fi
+  switch_config
+  phase switching
+  # Readers see the old release or the new one, never nothing.
+  ln -sfn "releases/$release" .flotilla/current.next && mv -Tf .flotilla/current.next current
+
+  phase starting
+  hook before_start "$before_start"
+  if [ -n "$run" ]; then
+    # shellcheck disable=SC2016 # $$ and $1 belong to the started shell
+    (cd current && setsid -f sh -c 'echo $$ > "$1"; exec sh -c "$2"' flotilla-run \
+      "$d/.flotilla/pid" "$run" >>"$d/shared/log/$unit.log" 2>&1 </dev/null)
+    i=0
+    while [ ! -s "$d/.flotilla/pid" ] && [ "$i" -lt 50 ]; do
+      i=$((i + 1))
+      sleep 0.02
+    done
+  elif [ -n "$start" ]; then
+    (cd current && sh -c "$start") || die "$EXIT_START" "start failed"
+  fi
+  hook after_start "$after_start"
+fi
+
+if [ -n "$health" ]; then
+  # The last try's output (a few lines) says why it failed.
+  i=0
+  until phase "health check $((i + 1))/$((health_retries + 1))"; out=$(probe current "$health_timeout" "$health"); do
+    i=$((i + 1))
+    if [ "$i" -gt "$health_retries" ]; then
+      printf '%s\n' "$out" | tail -n 5 | sed 's/^/  | /' >&2
+      die "$EXIT_HEALTH" "health check failed after $((health_retries + 1)) tries: $health_label"
+    fi
+    sleep "$health_interval"
+  done
+fi
+hook after_health "$after_health"
+phase recording
+cat >.flotilla/state.json.next && mv -f .flotilla/state.json.next .flotilla/state.json

@@ -1,0 +1,9 @@
+#!/bin/sh
+# backup.sh DEPLOY_TO COMMAND
+# Runs the unit's backup command (already expanded) in the running release,
+# or in / when there is none yet. Its last line of output names the backup.
+# shellcheck source=host_scripts/lib.sh
+. "${0%/*}/lib.sh"
+[ $# -eq 2 ] || die "$EXIT_USAGE" "usage: backup.sh DEPLOY_TO COMMAND"
+cd "$1/current" 2>/dev/null || cd /
+exec sh -c "$2"

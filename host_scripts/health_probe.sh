@@ -1,0 +1,8 @@
+#!/bin/sh
+# health_probe.sh DEPLOY_TO SECONDS COMMAND
+# One try of the unit's health command (already expanded) in the running
+# release, bounded by SECONDS; its output is dropped. `status` reads it.
+# shellcheck source=host_scripts/lib.sh
+. "${0%/*}/lib.sh"
+[ $# -eq 3 ] || die "$EXIT_USAGE" "usage: health_probe.sh DEPLOY_TO SECONDS COMMAND"
+probe "$1/current" "$2" "$3" >/dev/null

@@ -1,0 +1,397 @@
+// Every host script, run with /bin/sh against a temporary directory exactly
+// as a host runs it (the embedded text, arguments quoted by script_command).
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/push_bundle.hpp"
+#include "core/remote_file.hpp"
+#include "core/script_command.hpp"
+#include "core/sha256.hpp"
+#include "playbooks/config_bundle.hpp"
+#include "playbooks/host_steps.hpp"
+#include "playbooks/secret_bundle.hpp"
+#include "snapshots/host_state.hpp"
+#include "support/local_shell.hpp"
+#include "support/scratch_dir.hpp"
+
+using namespace flotilla;
+using flotilla::test::run_on_local_shell;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool exited(const CommandResult& r, HostExit code) { return exited_with(r, code); }
+
+// A manifest for `files` (path -> content), plus their store.
+Manifest manifest_of(const std::map<std::string, std::string>& files, const fs::path& store) {
+  Manifest m;
+  m.id = "rel-" + sha256_hex(files.begin()->second).substr(0, 8);
+  fs::create_directories(store);
+  for (const auto& [path, content] : files) {
+    ManifestEntry e;
+    e.path = path;
+    e.sha256 = sha256_hex(content);
+    e.mode = path.rfind("bin/", 0) == 0 ? 0755 : 0644;
+    if (path.find('/') != std::string::npos) {
+      std::string dir = path.substr(0, path.find('/'));
+      bool have = false;
+      for (const auto& x : m.entries) have = have || x.path == dir;
+      if (!have) m.entries.push_back({dir, ManifestEntry::Type::kDirectory, 0755, 0, "", ""});
+    }
+    m.entries.push_back(e);
+    std::ofstream(store / e.sha256, std::ios::binary) << content;
+  }
+  std::sort(m.entries.begin(), m.entries.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
+  return m;
+}
+
+Unit service_unit(const fs::path& deploy_to) {
+  Unit u;
+  u.name = "svc";
+  u.deploy_to = deploy_to.string();
+  u.start = "echo started >> \"$HOME_LOG\"";
+  u.stop = "echo stopped >> \"$HOME_LOG\"";
+  u.drain.timeout = std::chrono::milliseconds(100);
+  u.health =
+      HealthCheck{"test -f VERSION", std::chrono::seconds(2), 2, std::chrono::milliseconds(10)};
+  return u;
+}
+
+// A host with release `id` assembled under deploy_to.
+void place_release(const fs::path& deploy_to, const std::string& id, const std::string& version) {
+  fs::create_directories(deploy_to / "releases" / id);
+  std::ofstream(deploy_to / "releases" / id / "VERSION") << version;
+}
+
+}  // namespace
+
+TEST_CASE("script_command: values are arguments, never script text") {
+  ScratchDir dir;
+  std::string hostile = (dir.path / "a b $(touch pwned) `touch pwned2`; 'q'").string();
+  auto r = run_on_local_shell(read_file_command(hostile, std::chrono::seconds(5)));
+  CHECK(r.exit_status != 0);
+  CHECK_FALSE(fs::exists("pwned"));
+  CHECK_FALSE(fs::exists("pwned2"));
+  dir.write("a b $(touch pwned) `touch pwned2`; 'q'", "literal\n");
+  r = run_on_local_shell(read_file_command(hostile, std::chrono::seconds(5)));
+  CHECK(r.ok());
+  CHECK(r.out == "literal\n");
+  RemoteCommand c = script_command(HostScript::kReadFile, {"$(id)"}, "", std::chrono::seconds(1));
+  CHECK(c.label == "read_file");
+  CHECK(c.command.find("'$(id)'") != std::string::npos);
+}
+
+TEST_CASE("every script refuses a wrong argument count with HostExit::kUsage") {
+  for (HostScript s : {HostScript::kReceive, HostScript::kAssemble, HostScript::kFinish,
+                       HostScript::kSurvey, HostScript::kLockAcquire, HostScript::kSnapshotId,
+                       HostScript::kUpload, HostScript::kBackup}) {
+    CAPTURE(host_script_name(s));
+    auto r = run_on_local_shell(script_command(s, {}, "", std::chrono::seconds(5)));
+    CHECK(exited(r, HostExit::kUsage));
+    CHECK(r.err.find("usage:") != std::string::npos);
+  }
+}
+
+TEST_CASE("receive: verified files enter the store; a damaged one is refused") {
+  ScratchDir dir;
+  HostLayout layout{(dir.path / "srv").string()};
+  std::map<std::string, std::string> good = {{sha256_hex("one"), "one"},
+                                             {sha256_hex("two"), "two"}};
+  auto r = run_on_local_shell(receive_command(layout, make_plain_tar(good), false));
+  REQUIRE(r.ok());
+  CHECK(slurp(fs::path(layout.store()) / sha256_hex("one")) == "one");
+  CHECK(slurp(fs::path(layout.store()) / sha256_hex("two")) == "two");
+
+  std::map<std::string, std::string> bad = {{sha256_hex("three"), "tampered"}};
+  r = run_on_local_shell(receive_command(layout, make_plain_tar(bad), false));
+  CHECK(exited(r, HostExit::kCorrupt));
+  CHECK(r.err.find("corrupt in transit") != std::string::npos);
+  CHECK_FALSE(fs::exists(fs::path(layout.store()) / sha256_hex("three")));
+  std::size_t entries = 0;
+  for ([[maybe_unused]] auto& e : fs::directory_iterator(layout.store())) ++entries;
+  CHECK(entries == 2);  // no .incoming.* left behind
+}
+
+TEST_CASE("assemble: builds the release from the store; a damaged store file fails it") {
+  ScratchDir dir;
+  HostLayout layout{(dir.path / "srv").string()};
+  Manifest m = manifest_of({{"VERSION", "1.0\n"}, {"bin/run", "#!/bin/sh\n"}}, layout.store());
+  ManifestEntry link{"latest", ManifestEntry::Type::kSymlink, 0777, 0, "", "VERSION"};
+  m.entries.insert(m.entries.begin() + 1, link);
+  auto r = run_on_local_shell(assemble_command(layout, m));
+  REQUIRE(r.ok());
+  fs::path release = layout.release(m.id);
+  CHECK(slurp(release / "VERSION") == "1.0\n");
+  CHECK(fs::read_symlink(release / "latest") == "VERSION");
+  struct stat st {};
+  ::stat((release / "bin/run").c_str(), &st);
+  CHECK((st.st_mode & 0777) == 0755);
+  CHECK(fs::exists(fs::path(layout.state_dir()) / "manifests" / (m.id + ".sums")));
+  // Idempotent.
+  CHECK(run_on_local_shell(assemble_command(layout, m)).ok());
+
+  // A store file damaged on disk: refused, removed from the store, no release.
+  Manifest other = manifest_of({{"VERSION", "2.0\n"}}, layout.store());
+  std::ofstream(fs::path(layout.store()) / sha256_hex("2.0\n")) << "rot";
+  r = run_on_local_shell(assemble_command(layout, other));
+  CHECK(exited(r, HostExit::kCorrupt));
+  CHECK(r.err.find("1 damaged file(s) removed") != std::string::npos);
+  CHECK_FALSE(fs::exists(layout.release(other.id)));
+  CHECK_FALSE(fs::exists(fs::path(layout.store()) / sha256_hex("2.0\n")));
+  for (auto& e : fs::directory_iterator(layout.releases()))
+    CHECK(e.path().filename().string().find("partial") == std::string::npos);
+}
+
+TEST_CASE("activate: stop, switch current atomically, start, health, record the state") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  place_release(d, "r2", "2");
+  Unit unit = service_unit(d);
+  std::map<std::string, std::string> env = {{"HOME_LOG", (dir.path / "log").string()}};
+  HostLayout layout{d.string()};
+  auto cmd = activate_command(unit, layout, {"r1", "", "", true}, {}, {{"current", 1}});
+  REQUIRE(cmd);
+  auto r = run_on_local_shell(*cmd, env);
+  REQUIRE(r.ok());
+  CHECK(fs::read_symlink(d / "current") == "releases/r1");
+  CHECK(slurp(d / ".flotilla/state.json").find("\"current\": 1") != std::string::npos);
+  CHECK(r.out.find(std::string(kPhaseMarker) + "switching") != std::string::npos);
+  CHECK(r.out.find(std::string(kPhaseMarker) + "health check 1/3") != std::string::npos);
+
+  cmd = activate_command(unit, layout, {"r2", "", "", true}, {}, {{"current", 2}});
+  REQUIRE(cmd);
+  REQUIRE(run_on_local_shell(*cmd, env).ok());
+  CHECK(fs::read_symlink(d / "current") == "releases/r2");
+  CHECK(slurp(dir.path / "log") == "stopped\nstarted\nstopped\nstarted\n");
+  CHECK_FALSE(fs::exists(d / ".flotilla/current.next"));
+}
+
+TEST_CASE("activate: a failing health check exits kHealth with the check's last output") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  fs::create_directories(d / "releases/r1");  // no VERSION: the health check fails
+  Unit unit = service_unit(d);
+  unit.health->command = "echo not ready; false";
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true}, {}, {});
+  REQUIRE(cmd);
+  auto r = run_on_local_shell(*cmd, {{"HOME_LOG", "/dev/null"}});
+  CHECK(exited(r, HostExit::kHealth));
+  CHECK(r.err.find("  | not ready") != std::string::npos);
+  CHECK(r.err.find("health check failed after 3 tries: echo not ready; false") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(d / ".flotilla/state.json"));
+}
+
+TEST_CASE("activate: a release not on the host is refused before anything stops") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  fs::create_directories(d);
+  Unit unit = service_unit(d);
+  fs::path log = dir.path / "log";
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"nope", "", "", true}, {}, {});
+  REQUIRE(cmd);
+  auto r = run_on_local_shell(*cmd, {{"HOME_LOG", log.string()}});
+  CHECK(exited(r, HostExit::kMissing));
+  CHECK_FALSE(fs::exists(log));  // never stopped
+}
+
+TEST_CASE("activate: a failing hook stops the activation with kHook") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  Unit unit = service_unit(d);
+  unit.hooks["before_start"] = "exit 3";
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true}, {}, {});
+  REQUIRE(cmd);
+  auto r = run_on_local_shell(*cmd, {{"HOME_LOG", "/dev/null"}});
+  CHECK(exited(r, HostExit::kHook));
+  CHECK(r.err.find("hook before_start failed") != std::string::npos);
+}
+
+TEST_CASE("activate: config only switches shared/config and reloads, no restart") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  fs::create_directories(d / ".flotilla/configs/c1");
+  fs::create_directories(d / "shared");
+  fs::create_symlink("releases/r1", d / "current");
+  Unit unit = service_unit(d);
+  unit.reload = "echo reloaded >> \"$HOME_LOG\"";
+  unit.config_check = "test -d \"$FLOTILLA_CONFIG_DIR\"";
+  fs::path log = dir.path / "log";
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "c1", "", false}, {}, {});
+  REQUIRE(cmd);
+  auto r = run_on_local_shell(*cmd, {{"HOME_LOG", log.string()}});
+  REQUIRE(r.ok());
+  CHECK(fs::read_symlink(d / "shared/config") == "../.flotilla/configs/c1");
+  CHECK(slurp(log) == "reloaded\n");
+
+  unit.config_check = "false";
+  fs::create_directories(d / ".flotilla/configs/c2");
+  cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "c2", "", false}, {}, {});
+  REQUIRE(cmd);
+  r = run_on_local_shell(*cmd, {{"HOME_LOG", log.string()}});
+  CHECK(exited(r, HostExit::kConfigCheck));
+  CHECK(fs::read_symlink(d / "shared/config") == "../.flotilla/configs/c1");
+}
+
+TEST_CASE("activate: back to nothing removes current and the state") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  fs::create_directories(d / ".flotilla");
+  fs::create_symlink("releases/r1", d / "current");
+  std::ofstream(d / ".flotilla/state.json") << "{}";
+  Unit unit = service_unit(d);
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"", "", "", true}, {}, {});
+  REQUIRE(cmd);
+  REQUIRE(run_on_local_shell(*cmd, {{"HOME_LOG", "/dev/null"}}).ok());
+  CHECK_FALSE(fs::exists(fs::symlink_status(d / "current")));
+  CHECK_FALSE(fs::exists(d / ".flotilla/state.json"));
+}
+
+TEST_CASE("finish: records history; prunes only what retention allows") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  HostLayout layout{d.string()};
+  Manifest keep = manifest_of({{"VERSION", "keep\n"}}, layout.store());
+  Manifest old = manifest_of({{"VERSION", "old\n"}}, layout.store());
+  Manifest live = manifest_of({{"VERSION", "live\n"}}, layout.store());
+  for (const Manifest* m : {&keep, &old, &live})
+    REQUIRE(run_on_local_shell(assemble_command(layout, *m)).ok());
+  fs::create_symlink("releases/" + live.id, d / "current");
+
+  // A failed change: recorded, nothing pruned.
+  REQUIRE(run_on_local_shell(finish_command(layout, "{\"id\":1}", std::nullopt)).ok());
+  CHECK(fs::exists(layout.release(old.id)));
+  REQUIRE(run_on_local_shell(finish_command(layout, "{\"id\":2}", RetainedVersions{{keep.id}, {}}))
+              .ok());
+  CHECK(slurp(d / ".flotilla/history.jsonl") == "{\"id\":1}\n{\"id\":2}\n");
+  CHECK(fs::exists(layout.release(keep.id)));
+  CHECK(fs::exists(layout.release(live.id)));  // current is never pruned
+  CHECK_FALSE(fs::exists(layout.release(old.id)));
+  CHECK_FALSE(fs::exists(fs::path(layout.store()) / sha256_hex("old\n")));
+  CHECK(fs::exists(fs::path(layout.store()) / sha256_hex("keep\n")));
+}
+
+TEST_CASE("survey: one read of the host, parsed back") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  HostLayout layout{d.string()};
+  place_release(d, "r1", "1");
+  fs::create_directories(d / ".flotilla/store");
+  std::ofstream(d / ".flotilla/store" / sha256_hex("have")) << "have";
+  fs::create_symlink("releases/r1", d / "current");
+  std::ofstream(d / ".flotilla/state.json")
+      << R"({"current": {"release": "r1", "commit": "abc", "snapshot": 4}})";
+  auto r = run_on_local_shell(survey_command(layout, {sha256_hex("have"), sha256_hex("lack")}));
+  REQUIRE(r.ok());
+  auto survey = parse_survey(r.out, layout);
+  REQUIRE(survey);
+  CHECK(survey->state.release == "r1");
+  CHECK(survey->state.snapshot == 4);
+  CHECK(survey->state.current_link == "releases/r1");
+  CHECK(survey->state.releases == std::set<std::string>{"r1"});
+  CHECK(survey->missing == std::vector<std::string>{sha256_hex("lack")});
+}
+
+TEST_CASE("lock scripts: one taker, the holder recorded, release only by the holder") {
+  ScratchDir home;
+  std::map<std::string, std::string> env = {{"HOME", home.path.string()}};
+  auto run = [&](HostScript s, std::vector<std::string> args, std::string in = "") {
+    return run_on_local_shell(script_command(s, args, in, std::chrono::seconds(5)), env);
+  };
+  CHECK(run(HostScript::kLockAcquire, {"prod"}, R"({"token": "t1"})").ok());
+  CHECK(exited(run(HostScript::kLockAcquire, {"prod"}, R"({"token": "t2"})"), HostExit::kLockHeld));
+  CHECK(run(HostScript::kLockHolder, {"prod"}).out == R"({"token": "t1"})");
+  CHECK(exited(run(HostScript::kLockRelease, {"prod", "\"token\": \"t2\""}), HostExit::kNotHolder));
+  CHECK(run(HostScript::kLockRelease, {"prod", "\"token\": \"t1\""}).ok());
+  CHECK(run(HostScript::kLockHolder, {"prod"}).out.empty());
+  CHECK(run(HostScript::kLockRelease, {"prod", "anything"}).ok());  // free: released already
+  // Forced: whoever holds it.
+  CHECK(run(HostScript::kLockAcquire, {"prod"}, "{}").ok());
+  CHECK(run(HostScript::kLockRelease, {"prod"}).ok());
+}
+
+TEST_CASE("snapshot_id: counts up from the counter, never below what was seen") {
+  ScratchDir home;
+  std::map<std::string, std::string> env = {{"HOME", home.path.string()}};
+  auto next = [&](long seen) {
+    return run_on_local_shell(script_command(HostScript::kSnapshotId, {"int", std::to_string(seen)},
+                                             "", std::chrono::seconds(5)),
+                              env)
+        .out;
+  };
+  fs::create_directories(home.path / ".flotilla/locks");
+  CHECK(next(0) == "1\n");
+  CHECK(next(0) == "2\n");
+  CHECK(next(10) == "11\n");
+  CHECK(next(3) == "12\n");
+}
+
+TEST_CASE("receive_directory: config by digest, secrets by count and private modes") {
+  ScratchDir dir;
+  HostLayout layout{(dir.path / "srv").string()};
+  ConfigBundle config;
+  config.files = {{"a.yaml", "a: 1\n"}, {"b.yaml", "b: 2\n"}};
+  config.digest = config_digest(config.files);
+  REQUIRE(run_on_local_shell(config_receive_command(layout, config)).ok());
+  CHECK(slurp(fs::path(layout.state_dir()) / "configs" / config.digest / "a.yaml") == "a: 1\n");
+
+  ConfigBundle wrong = config;
+  wrong.digest = std::string(64, 'f');
+  auto r = run_on_local_shell(config_receive_command(layout, wrong));
+  CHECK(exited(r, HostExit::kCorrupt));
+  CHECK_FALSE(fs::exists(fs::path(layout.state_dir()) / "configs" / wrong.digest));
+
+  SecretBundle secrets;
+  secrets.values = {{"KEY", "s3cret"}};
+  secrets.digest = "d1";
+  REQUIRE(run_on_local_shell(secrets_receive_command(layout, secrets)).ok());
+  struct stat st {};
+  ::stat((fs::path(layout.secret_versions()) / "d1" / "KEY").c_str(), &st);
+  CHECK((st.st_mode & 0777) == 0600);
+  ::stat(layout.secret_versions().c_str(), &st);
+  CHECK((st.st_mode & 0777) == 0700);
+}
+
+TEST_CASE("logs, backup, health_probe") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  dir.write("srv/shared/log/a.log", "one\nERROR two\nthree\n");
+  auto logs = [&](std::string lines, std::string grep, std::string glob) {
+    return run_on_local_shell(script_command(HostScript::kLogs, {d.string(), lines, grep, glob}, "",
+                                             std::chrono::seconds(5)));
+  };
+  CHECK(logs("2", "", "shared/log/*.log").out ==
+        "shared/log/a.log:ERROR two\nshared/log/a.log:three\n");
+  CHECK(logs("5", "ERR", "shared/log/*.log").out == "shared/log/a.log:2:ERROR two\n");
+  auto none = logs("5", "", "nothing/*.log");
+  CHECK(exited(none, HostExit::kNoLogs));
+  CHECK(none.err == "no log files match nothing/*.log\n");
+
+  auto backup = run_on_local_shell(script_command(
+      HostScript::kBackup, {d.string(), "pwd; echo /backups/1"}, "", std::chrono::seconds(5)));
+  CHECK(backup.out == "/\n/backups/1\n");  // no current yet: runs in /
+  place_release(d, "r1", "1");
+  fs::create_symlink("releases/r1", d / "current");
+  auto probe = [&](std::string command) {
+    return run_on_local_shell(script_command(HostScript::kHealthProbe, {d.string(), "1", command},
+                                             "", std::chrono::seconds(5)));
+  };
+  CHECK(probe("test -f VERSION").ok());
+  CHECK_FALSE(probe("sleep 5").ok());  // bounded by its timeout
+}
