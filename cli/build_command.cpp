@@ -20,8 +20,8 @@ struct BuildOptions {
   bool rebuild = false;
 };
 
-Result<int> run_build_command(const GlobalOptions& options, const BuildOptions& build,
-                              Reporter& reporter) {
+Result<Outcome> run_build_command(const GlobalOptions& options, const BuildOptions& build,
+                                  Reporter& reporter) {
   auto timeout = parse_duration(build.timeout);
   if (!timeout) return fail(ErrorKind::kBadInput, "--timeout: expected a duration like 30m");
   auto loaded = load_project_environment(options);
@@ -56,7 +56,7 @@ Result<int> run_build_command(const GlobalOptions& options, const BuildOptions& 
                        {"cached", outcome->cached},
                        {"seconds", outcome->seconds},
                        {"archive", outcome->archive_path}});
-    return 0;
+    return Outcome();
   }
   reporter.text(outcome->id);
   reporter.note(
@@ -64,7 +64,7 @@ Result<int> run_build_command(const GlobalOptions& options, const BuildOptions& 
                   outcome->cached ? "reused" : "built", unit->name, outcome->id.substr(0, 12),
                   ref.branch.value_or(ref.tag.value_or(ref.given)), ref.commit.substr(0, 12),
                   outcome->files, format_bytes(outcome->archive_bytes), outcome->seconds));
-  return 0;
+  return Outcome();
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ std::string remote_command_line(const std::vector<std::string>& argv) {
   return shell_join(argv);
 }
 
-Result<int> run_exec(const GlobalOptions& options, const ExecOptions& exec, Reporter& reporter) {
+Result<Outcome> run_exec(const GlobalOptions& options, const ExecOptions& exec,
+                         Reporter& reporter) {
   auto timeout = parse_duration(exec.timeout);
   if (!timeout) {
     return fail(
@@ -46,9 +47,9 @@ Result<int> run_exec(const GlobalOptions& options, const ExecOptions& exec, Repo
   bool stream = exec.stream && !reporter.json();
   auto results = fleet.transport().run(tasks, stream ? lines.callback() : Transport::OutputFn());
   lines.flush();
-  int code = report_host_results(reporter, fleet.addresses(), results, exec.stream);
-  if (FleetConnection::interrupted() && code == 0) code = 1;
-  return code;
+  Outcome outcome = report_host_results(reporter, fleet.addresses(), results, exec.stream);
+  if (FleetConnection::interrupted()) outcome.add(ErrorKind::kFailed);
+  return outcome;
 }
 
 }  // namespace

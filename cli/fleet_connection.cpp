@@ -94,9 +94,9 @@ Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptio
 }
 
 FleetConnection::FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh)
-    : addresses_(std::move(addresses)) {
-  transport_ = std::make_unique<SshTransport>(addresses_, std::move(ssh));
-  g_cancel_target = transport_.get();
+    : TransportWrapper(std::make_unique<SshTransport>(addresses, std::move(ssh))),
+      addresses_(std::move(addresses)) {
+  g_cancel_target = &target();
   struct sigaction action {};
   action.sa_handler = on_sigint;
   sigemptyset(&action.sa_mask);
@@ -107,5 +107,26 @@ FleetConnection::FleetConnection(std::vector<HostAddress> addresses, SshOptions 
 FleetConnection::~FleetConnection() { g_cancel_target = nullptr; }
 
 bool FleetConnection::interrupted() { return g_interrupts.load() > 0; }
+
+ChangeContext change_context(const GlobalOptions& options, const Targets& targets,
+                             Reporter& reporter) {
+  return ChangeContext{targets, fleet_connector(options, reporter),
+                       git_access(options, &*targets.project), reporter,
+                       [] { return FleetConnection::interrupted(); }};
+}
+
+ConnectFn fleet_connector(const GlobalOptions& options, Reporter& reporter) {
+  return [&options, &reporter](
+             const Targets& targets,
+             const std::vector<std::size_t>& hosts) -> Result<std::unique_ptr<Transport>> {
+    Targets chosen;
+    chosen.project = targets.project;
+    chosen.inventory = targets.inventory;
+    chosen.hosts = hosts;
+    auto connection = FleetConnection::open(options, chosen, reporter);
+    if (!connection) return tl::unexpected(connection.error());
+    return std::unique_ptr<Transport>(std::move(*connection));
+  };
+}
 
 }  // namespace flotilla

@@ -7,6 +7,8 @@
 #include "cli/targets.hpp"
 #include "core/git_source.hpp"
 #include "core/ssh_transport.hpp"
+#include "core/transport_wrapper.hpp"
+#include "playbooks/change/change_context.hpp"
 
 namespace flotilla {
 
@@ -14,7 +16,7 @@ namespace flotilla {
 // and the project's `ssh:` settings. Host i of the transport is
 // targets.hosts[i]. While it lives, SIGINT cancels it (finish what is in
 // flight, start nothing new); a second SIGINT exits at once.
-class FleetConnection {
+class FleetConnection : public TransportWrapper {
  public:
   // Resolves every selected host's address (inventory, then ~/.ssh/config or
   // --ssh-config, then defaults). kBadInput for a malformed option, ssh
@@ -24,14 +26,22 @@ class FleetConnection {
   FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh);
   ~FleetConnection();
 
-  Transport& transport() { return *transport_; }
+  Transport& transport() { return *this; }
   const std::vector<HostAddress>& addresses() const { return addresses_; }
   static bool interrupted();
 
  private:
   std::vector<HostAddress> addresses_;
-  std::unique_ptr<SshTransport> transport_;
 };
+
+// How the change workflow connects: FleetConnection::open for the hosts asked.
+ConnectFn fleet_connector(const GlobalOptions& options, Reporter& reporter);
+
+// The context a change runs in from the command line: SSH to the hosts,
+// git as the options say, Ctrl-C as the interruption. `targets` must
+// outlive it and have a project.
+ChangeContext change_context(const GlobalOptions& options, const Targets& targets,
+                             Reporter& reporter);
 
 // Known-hosts files in order: --known-hosts, else the project's, else
 // ~/.ssh/known_hosts; then the system's /etc/ssh/ssh_known_hosts.

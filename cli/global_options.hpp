@@ -25,7 +25,8 @@ struct GlobalOptions {
   bool yes = false;
 };
 
-// A parsed command, run after CLI11 has finished; returns the exit code.
-using CommandAction = std::function<Result<int>()>;
+// A parsed command, run after CLI11 has finished; `main` alone turns what it
+// returns into an exit code.
+using CommandAction = std::function<Result<Outcome>()>;
 
 }  // namespace flotilla

@@ -37,8 +37,9 @@ void HostLineStream::flush() {
   }
 }
 
-int report_host_results(Reporter& reporter, const std::vector<HostAddress>& hosts,
-                        const std::vector<Result<CommandResult>>& results, bool output_streamed) {
+Outcome report_host_results(Reporter& reporter, const std::vector<HostAddress>& hosts,
+                            const std::vector<Result<CommandResult>>& results,
+                            bool output_streamed) {
   std::size_t ok = 0, failed = 0, unreachable = 0;
   nlohmann::json json_hosts = nlohmann::json::object();
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -75,8 +76,10 @@ int report_host_results(Reporter& reporter, const std::vector<HostAddress>& host
   reporter.document({{"hosts", json_hosts},
                      {"summary", {{"ok", ok}, {"failed", failed}, {"unreachable", unreachable}}}});
   reporter.progress(fmt::format("{} ok, {} failed, {} unreachable", ok, failed, unreachable));
-  if (unreachable > 0) return 4;
-  return failed > 0 ? 1 : 0;
+  Outcome outcome;
+  if (failed > 0) outcome.add(ErrorKind::kFailed);
+  if (unreachable > 0) outcome.add(ErrorKind::kUnreachable);
+  return outcome;
 }
 
 }  // namespace flotilla

@@ -19,7 +19,7 @@ std::string var_text(const nlohmann::json& vars, const char* key, const std::str
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
-Result<int> list_inventory(const GlobalOptions& options, Reporter& reporter) {
+Result<Outcome> list_inventory(const GlobalOptions& options, Reporter& reporter) {
   auto targets = load_targets(options, reporter, false);
   if (!targets) return tl::unexpected(targets.error());
   const Inventory& inventory = targets->inventory.inventory;
@@ -41,7 +41,7 @@ Result<int> list_inventory(const GlobalOptions& options, Reporter& reporter) {
       }
     }
     reporter.document(doc);
-    return 0;
+    return Outcome();
   }
   std::size_t width = 4;
   for (std::size_t h : targets->hosts) width = std::max(width, inventory.hosts()[h].name.size());
@@ -59,11 +59,11 @@ Result<int> list_inventory(const GlobalOptions& options, Reporter& reporter) {
                               fmt::join(inventory.group_names(h), ",")));
   }
   reporter.progress(fmt::format("{} hosts", targets->hosts.size()));
-  return 0;
+  return Outcome();
 }
 
 // Validates everything a deploy would read, collecting every error.
-Result<int> check_inventory(const GlobalOptions& options, Reporter& reporter) {
+Result<Outcome> check_inventory(const GlobalOptions& options, Reporter& reporter) {
   std::vector<std::string> errors;
   std::vector<std::string> warnings;
   std::vector<std::string> files;
@@ -131,7 +131,7 @@ Result<int> check_inventory(const GlobalOptions& options, Reporter& reporter) {
   reporter.text(fmt::format("{} {} file(s), {} host(s)",
                             reporter.paint("ok:", Reporter::Color::kGreen), files.size(),
                             host_count));
-  return 0;
+  return Outcome();
 }
 
 }  // namespace

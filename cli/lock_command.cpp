@@ -16,13 +16,13 @@ struct LockOptions {
   bool force = false;
 };
 
-Result<int> run_lock(const GlobalOptions& options, const LockOptions& lock,
-                     const std::string& action, Reporter& reporter) {
+Result<Outcome> run_lock(const GlobalOptions& options, const LockOptions& lock,
+                         const std::string& action, Reporter& reporter) {
   auto wait = parse_duration(lock.wait);
   if (!wait) return fail(ErrorKind::kBadInput, "--wait: expected a duration like 30s or 5m");
   auto held = open_deploy_lock(options, reporter);
   if (!held) return tl::unexpected(held.error());
-  DeployLock& deploy_lock = held->lock;
+  DeployLock& deploy_lock = held->held.lock;
   if (action == "status") {
     auto holder = deploy_lock.holder();
     if (!holder) return tl::unexpected(holder.error());
@@ -39,7 +39,7 @@ Result<int> run_lock(const GlobalOptions& options, const LockOptions& lock,
                         ? fmt::format("{}: {}", held->environment, DeployLock::describe(**holder))
                         : fmt::format("{}: free", held->environment));
     }
-    return 0;
+    return Outcome();
   }
   if (action == "acquire") {
     if (lock.message.empty())
@@ -49,13 +49,13 @@ Result<int> run_lock(const GlobalOptions& options, const LockOptions& lock,
     reporter.document({{"environment", held->environment}, {"acquired", true}});
     reporter.text(fmt::format("{}: lock acquired; release it with `flotilla -e {} lock release`",
                               held->environment, held->environment));
-    return 0;
+    return Outcome();
   }
   auto released = deploy_lock.release("", lock.force);
   if (!released) return tl::unexpected(released.error());
   reporter.document({{"environment", held->environment}, {"released", true}});
   reporter.text(fmt::format("{}: lock released", held->environment));
-  return 0;
+  return Outcome();
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ std::vector<std::string> logs_arguments(const Unit& unit, const LogsOptions& opt
   return args;
 }
 
-Result<int> run_logs(GlobalOptions options, const LogsOptions& logs, Reporter& reporter) {
+Result<Outcome> run_logs(GlobalOptions options, const LogsOptions& logs, Reporter& reporter) {
   auto timeout = parse_duration(logs.timeout);
   if (!timeout) return fail(ErrorKind::kBadInput, "--timeout: expected a duration like 30s");
   auto targets = load_targets(options, reporter, true);

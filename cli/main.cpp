@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
       reporter->error(result.error().message);
       return flotilla::exit_code_for(result.error().kind);
     }
-    return *result;
+    return flotilla::exit_code_for(*result);
   } catch (const std::exception& e) {
     // The one catch at the top: a bug, not an expected failure.
     reporter->error(fmt::format("internal error: {}", e.what()));

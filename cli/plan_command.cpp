@@ -4,46 +4,41 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/prepared_change.hpp"
+#include "cli/fleet_connection.hpp"
+#include "cli/targets.hpp"
+#include "playbooks/change/plan_report.hpp"
+#include "playbooks/change/prepared_change.hpp"
 
 namespace flotilla {
 namespace {
 
-struct PlanOptions {
-  std::string unit;
-  std::string ref;
-  std::string ticket;
-};
-
-Result<int> run_plan(const GlobalOptions& options, const PlanOptions& plan_options,
-                     Reporter& reporter) {
-  ChangeRequest request;
-  request.unit = plan_options.unit;
-  request.ref = plan_options.ref;
-  request.ticket = plan_options.ticket;
-  auto prepared = prepare_change(options, request, reporter);
+Result<Outcome> run_plan(const GlobalOptions& options, const ChangeRequest& request,
+                         Reporter& reporter) {
+  auto targets = load_targets(options, reporter, true);
+  if (!targets) return tl::unexpected(targets.error());
+  auto prepared = prepare_change(change_context(options, *targets, reporter), request);
   if (!prepared) return tl::unexpected(prepared.error());
   if (reporter.json()) {
     reporter.document(prepared->plan.to_json());
   } else {
-    print_plan(reporter, prepared->plan, *prepared->unit);
+    print_plan(reporter, prepared->plan, prepared->unit());
   }
-  return plan_exit_code(prepared->plan);
+  return plan_outcome(prepared->plan);
 }
 
 }  // namespace
 
 void add_plan_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                       CommandAction& action) {
-  auto plan = std::make_shared<PlanOptions>();
+  auto request = std::make_shared<ChangeRequest>();
   auto* cmd = app.add_subcommand(
       "plan", "What a deploy would do: hosts, current -> target, batches, bytes; changes nothing");
-  cmd->add_option("unit", plan->unit, "Unit name")->required();
-  cmd->add_option("--ref", plan->ref, "Branch, tag or commit id")->required();
-  cmd->add_option("--ticket", plan->ticket,
+  cmd->add_option("unit", request->unit, "Unit name")->required();
+  cmd->add_option("--ref", request->ref, "Branch, tag or commit id")->required();
+  cmd->add_option("--ticket", request->ticket,
                   "Change ticket (required where the environment says so)");
-  cmd->callback([&options, &reporter, &action, plan] {
-    action = [&options, &reporter, plan] { return run_plan(options, *plan, *reporter); };
+  cmd->callback([&options, &reporter, &action, request] {
+    action = [&options, &reporter, request] { return run_plan(options, *request, *reporter); };
   });
 }
 

@@ -5,7 +5,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/prepared_change.hpp"
+#include "cli/fleet_connection.hpp"
+#include "cli/targets.hpp"
+#include "playbooks/change/unit_fleet.hpp"
 
 namespace flotilla {
 namespace {
@@ -26,9 +28,12 @@ Result<std::vector<Snapshot>> read_ledger(const GlobalOptions& options, const Le
   if (!loaded) return tl::unexpected(loaded.error());
   Ledger ledger(loaded->project.state_dir, loaded->environment->name);
   if (!what.offline) {
-    for (const auto& unit : loaded->project.units) {
+    auto targets = load_targets(options, reporter, true);
+    if (!targets) return tl::unexpected(targets.error());
+    ChangeContext context = change_context(options, *targets, reporter);
+    for (const auto& unit : targets->project->units) {
       if (!what.unit.empty() && unit.name != what.unit) continue;
-      auto fleet = connect_unit(options, unit.name, reporter);
+      auto fleet = connect_unit(context, unit.name);
       if (!fleet) {
         if (fleet.error().kind == ErrorKind::kBadInput) continue;  // no hosts here
         return tl::unexpected(fleet.error());
@@ -58,8 +63,8 @@ std::size_t changed_hosts(const Snapshot& s) {
   return n;
 }
 
-Result<int> run_list(const GlobalOptions& options, const LedgerOptions& what, Reporter& reporter,
-                     bool as_history) {
+Result<Outcome> run_list(const GlobalOptions& options, const LedgerOptions& what,
+                         Reporter& reporter, bool as_history) {
   auto snapshots = read_ledger(options, what, reporter);
   if (!snapshots) return tl::unexpected(snapshots.error());
   nlohmann::json doc = nlohmann::json::array();
@@ -79,10 +84,11 @@ Result<int> run_list(const GlobalOptions& options, const LedgerOptions& what, Re
   }
   if (snapshots->empty()) reporter.text("(no snapshots yet)");
   reporter.document({{as_history ? "history" : "snapshots", doc}});
-  return 0;
+  return Outcome();
 }
 
-Result<int> run_show(const GlobalOptions& options, const LedgerOptions& what, Reporter& reporter) {
+Result<Outcome> run_show(const GlobalOptions& options, const LedgerOptions& what,
+                         Reporter& reporter) {
   auto snapshots = read_ledger(options, what, reporter);
   if (!snapshots) return tl::unexpected(snapshots.error());
   for (const auto& s : *snapshots) {
@@ -104,7 +110,7 @@ Result<int> run_show(const GlobalOptions& options, const LedgerOptions& what, Re
                                 r.after.empty() && r.outcome == "failed" ? "?" : short_id(r.after),
                                 r.outcome));
     }
-    return 0;
+    return Outcome();
   }
   return fail(ErrorKind::kBadInput, fmt::format("no snapshot {} in this environment", what.id));
 }

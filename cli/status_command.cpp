@@ -7,9 +7,12 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/prepared_change.hpp"
+#include "cli/fleet_connection.hpp"
+#include "cli/targets.hpp"
 #include "core/script_command.hpp"
+#include "playbooks/change/unit_fleet.hpp"
 #include "playbooks/host_steps.hpp"
+#include "snapshots/drift.hpp"
 #include "snapshots/fleet_history.hpp"
 
 namespace flotilla {
@@ -21,46 +24,15 @@ struct StatusOptions {
 
 std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
 
-std::vector<std::string> drift_of(const HostState& state, const HostPosition* expected) {
-  std::vector<std::string> drift;
-  std::string release = state.release.value_or("");
-  if (!release.empty() && state.current_link != "releases/" + release) {
-    drift.push_back(fmt::format("current -> {} but the state says {}",
-                                state.current_link.empty() ? "(nothing)" : state.current_link,
-                                short_id(release)));
-  }
-  if (!state.config.empty() && state.config_link != "../.flotilla/configs/" + state.config) {
-    drift.push_back(fmt::format("shared/config -> {} but the state says {}",
-                                state.config_link.empty() ? "(nothing)" : state.config_link,
-                                short_id(state.config)));
-  }
-  std::string secrets = state.raw.value("current", nlohmann::json::object()).value("secrets", "");
-  if (!secrets.empty() && state.secrets != secrets) {
-    drift.push_back(fmt::format("shared/secrets -> {} but the state says {}",
-                                state.secrets.empty() ? "(nothing)" : short_id(state.secrets),
-                                short_id(secrets)));
-  }
-  if (expected != nullptr) {
-    if (expected->release != release) {
-      drift.push_back(fmt::format("runs {}, snapshot {} says {}", short_id(release),
-                                  expected->snapshot, short_id(expected->release)));
-    }
-    if (!expected->config.empty() && expected->config != state.config) {
-      drift.push_back(fmt::format("config {}, snapshot {} says {}", short_id(state.config),
-                                  expected->snapshot, short_id(expected->config)));
-    }
-  }
-  return drift;
-}
-
 // One unit's hosts; returns the exit code it deserves (0 fine, 1 drift or
 // unhealthy, 4 unreachable).
-Result<int> unit_status(const GlobalOptions& options, const std::string& unit_name,
-                        Reporter& reporter, nlohmann::json& units_doc) {
-  auto fleet = connect_unit(options, unit_name, reporter);
+Result<Outcome> unit_status(const ChangeContext& context, const std::string& unit_name,
+                            nlohmann::json& units_doc) {
+  Reporter& reporter = context.reporter;
+  auto fleet = connect_unit(context, unit_name);
   if (!fleet) return tl::unexpected(fleet.error());
   const Unit& unit = *fleet->unit;
-  Ledger ledger = ledger_of(fleet->targets);
+  Ledger ledger = ledger_of(context.targets);
   auto reading = survey_and_sync(*fleet, ledger, reporter);
   if (!reading) return tl::unexpected(reading.error());
   std::vector<Snapshot> history;
@@ -75,7 +47,7 @@ Result<int> unit_status(const GlobalOptions& options, const std::string& unit_na
     std::vector<HostTask> tasks;
     for (std::size_t i = 0; i < fleet->plan_hosts.size(); ++i) {
       auto command = expand_command(unit.health->command,
-                                    fleet->hosts.at(fleet->plan_hosts[i].name).vars, layout);
+                                    fleet->by_name.at(fleet->plan_hosts[i].name).vars, layout);
       if (!command) return tl::unexpected(command.error());
       tasks.push_back(
           {i,
@@ -86,13 +58,13 @@ Result<int> unit_status(const GlobalOptions& options, const std::string& unit_na
                 *command},
                "", unit.health->timeout + std::chrono::seconds(10))});
     }
-    health = fleet->connection->transport().run(tasks);
+    health = fleet->transport->run(tasks);
   }
 
-  int code = 0;
+  Outcome outcome;
   nlohmann::json hosts = nlohmann::json::array();
   reporter.text(reporter.paint(
-      fmt::format("{} in {} (last snapshot: {})", unit.name, fleet->targets.environment->name,
+      fmt::format("{} in {} (last snapshot: {})", unit.name, context.targets.environment->name,
                   history.empty() ? std::string("none") : std::to_string(history.back().id)),
       Reporter::Color::kBold));
   reporter.text(fmt::format("  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}", "HOST", "RELEASE",
@@ -101,7 +73,8 @@ Result<int> unit_status(const GlobalOptions& options, const std::string& unit_na
     const std::string& name = fleet->plan_hosts[i].name;
     const auto& survey = reading->surveys[i];
     if (!survey) {
-      code = std::max(code, survey.error().kind == ErrorKind::kUnreachable ? 4 : 1);
+      outcome.add(survey.error().kind == ErrorKind::kUnreachable ? ErrorKind::kUnreachable
+                                                                 : ErrorKind::kFailed);
       hosts.push_back({{"host", name}, {"error", survey.error().message}});
       reporter.text(fmt::format(
           "  {:<16} {}", name,
@@ -115,7 +88,9 @@ Result<int> unit_status(const GlobalOptions& options, const std::string& unit_na
                           : !unit.health || !state.release ? "-"
                           : (health[i] && health[i]->ok()) ? "ok"
                                                            : "FAILING";
-    if (!drift.empty() || healthy == "stopped" || healthy == "FAILING") code = std::max(code, 1);
+    if (!drift.empty() || healthy == "stopped" || healthy == "FAILING") {
+      outcome.add(ErrorKind::kFailed);
+    }
     hosts.push_back({{"host", name},
                      {"release", state.release.value_or("")},
                      {"config", state.config},
@@ -140,32 +115,33 @@ Result<int> unit_status(const GlobalOptions& options, const std::string& unit_na
       {{"unit", unit.name},
        {"last_snapshot", history.empty() ? nlohmann::json() : nlohmann::json(history.back().id)},
        {"hosts", hosts}});
-  return code;
+  return outcome;
 }
 
-Result<int> run_status(const GlobalOptions& options, const StatusOptions& status,
-                       Reporter& reporter) {
-  auto loaded = load_project_environment(options);
-  if (!loaded) return tl::unexpected(loaded.error());
+Result<Outcome> run_status(const GlobalOptions& options, const StatusOptions& status,
+                           Reporter& reporter) {
+  auto targets = load_targets(options, reporter, true);
+  if (!targets) return tl::unexpected(targets.error());
+  ChangeContext context = change_context(options, *targets, reporter);
   std::vector<std::string> units;
   if (!status.unit.empty()) {
     units.push_back(status.unit);
   } else {
-    for (const auto& u : loaded->project.units) units.push_back(u.name);
+    for (const auto& u : targets->project->units) units.push_back(u.name);
   }
   nlohmann::json units_doc = nlohmann::json::array();
-  int code = 0;
+  Outcome outcome;
   for (const auto& name : units) {
-    auto result = unit_status(options, name, reporter, units_doc);
+    auto result = unit_status(context, name, units_doc);
     if (!result) {
       // Listing every unit: one with no hosts in this environment is skipped.
       if (status.unit.empty() && result.error().kind == ErrorKind::kBadInput) continue;
       return tl::unexpected(result.error());
     }
-    code = std::max(code, *result);
+    outcome.add(*result);
   }
-  reporter.document({{"environment", loaded->environment->name}, {"units", units_doc}});
-  return code;
+  reporter.document({{"environment", targets->environment->name}, {"units", units_doc}});
+  return outcome;
 }
 
 }  // namespace

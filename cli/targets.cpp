@@ -1,7 +1,5 @@
 #include "cli/targets.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 
 #include "inventory/host_pattern.hpp"
@@ -64,32 +62,6 @@ Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, b
     targets.hosts = std::move(*hosts);
   }
   return targets;
-}
-
-Result<void> narrow_to_unit(Targets& targets, const Unit& unit) {
-  auto unit_hosts = select_hosts(targets.inventory.inventory, unit.hosts);
-  if (!unit_hosts) return tl::unexpected(unit_hosts.error());
-  std::vector<std::size_t> selected;
-  for (std::size_t h : *unit_hosts) {
-    if (std::find(targets.hosts.begin(), targets.hosts.end(), h) != targets.hosts.end()) {
-      selected.push_back(h);
-    }
-  }
-  if (selected.empty()) {
-    return fail(ErrorKind::kBadInput,
-                fmt::format("--limit leaves no hosts of unit '{}'", unit.name));
-  }
-  targets.hosts = std::move(selected);
-  return {};
-}
-
-Result<const Unit*> find_unit(const Targets& targets, const std::string& name) {
-  const Unit* unit = targets.project->unit(name);
-  if (unit == nullptr) {
-    return fail(ErrorKind::kBadInput,
-                fmt::format("unknown unit '{}' in {}", name, targets.project->path));
-  }
-  return unit;
 }
 
 }  // namespace flotilla

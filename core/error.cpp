@@ -18,4 +18,8 @@ int exit_code_for(ErrorKind kind) {
   return 1;
 }
 
+int exit_code_for(const Outcome& outcome) {
+  return outcome.worst() ? exit_code_for(*outcome.worst()) : 0;
+}
+
 }  // namespace flotilla

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -30,5 +31,28 @@ inline tl::unexpected<Error> fail(ErrorKind kind, std::string message) {
 }
 
 int exit_code_for(ErrorKind kind);
+
+// How a command ended: fine, or the worst failure it met while still doing
+// its work (a status with one unreachable host, a rollout that failed and
+// was rolled back). Commands return it; `main` alone turns it into an exit
+// code. "Worst" is the kind with the highest exit code.
+class Outcome {
+ public:
+  Outcome() = default;
+  explicit Outcome(ErrorKind kind) : worst_(kind) {}
+  void add(ErrorKind kind) {
+    if (!worst_ || exit_code_for(kind) > exit_code_for(*worst_)) worst_ = kind;
+  }
+  void add(const Outcome& other) {
+    if (other.worst_) add(*other.worst_);
+  }
+  bool ok() const { return !worst_.has_value(); }
+  const std::optional<ErrorKind>& worst() const { return worst_; }
+
+ private:
+  std::optional<ErrorKind> worst_;
+};
+
+int exit_code_for(const Outcome& outcome);
 
 }  // namespace flotilla

@@ -62,4 +62,14 @@ Result<void> check_ticket(const Project& project, const Environment& env, const 
   return {};
 }
 
+Result<void> check_hotfix(const std::string& ref, const std::string& ticket) {
+  if (ref != "stable" && ref != "master") {
+    return fail(
+        ErrorKind::kBadInput,
+        fmt::format("hotfix: --ref must be the 'stable' or 'master' branch, not '{}'", ref));
+  }
+  if (ticket.empty()) return fail(ErrorKind::kBadInput, "hotfix: --ticket is required");
+  return {};
+}
+
 }  // namespace flotilla

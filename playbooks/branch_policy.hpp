@@ -16,6 +16,10 @@ Result<void> check_branch_policy(const Project& project, const Environment& env,
 
 bool branch_allowed(const Environment& env, const std::string& branch);
 
+// Hotfixes come from the branches on-call may ship at 3 a.m. ('stable' or
+// 'master'), always with a ticket. kBadInput naming the rule otherwise.
+Result<void> check_hotfix(const std::string& ref, const std::string& ticket);
+
 // A ticket is required when the environment or the unit says so; ticket ids
 // are plain (letters, digits, '.', '_', '-', '/', '#', ':'), as they end up in
 // ledgers and logs.

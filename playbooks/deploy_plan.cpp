@@ -61,7 +61,7 @@ nlohmann::json DeployPlan::to_json() const {
   }
   nlohmann::json batch_list = nlohmann::json::array();
   for (const auto& b : batches) batch_list.push_back({{"canary", b.canary}, {"hosts", b.hosts}});
-  return {{"kind", kind},
+  return {{"kind", change_kind_name(kind)},
           {"unit", unit},
           {"environment", environment},
           {"artifact", artifact},
@@ -76,7 +76,7 @@ nlohmann::json DeployPlan::to_json() const {
           {"checks", checks}};
 }
 
-DeployPlan make_plan(const std::string& kind, const Unit& unit, const Environment& env,
+DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
                      const Manifest* manifest, const std::vector<PlanTarget>& hosts,
                      const std::vector<Result<Survey>>& surveys, Transport& transport,
                      const TargetOf& target_of, const ManifestOf& manifest_of) {

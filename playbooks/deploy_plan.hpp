@@ -16,6 +16,7 @@
 #include "playbooks/batch_planner.hpp"
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/project.hpp"
+#include "snapshots/change_kind.hpp"
 #include "snapshots/host_state.hpp"
 
 namespace flotilla {
@@ -50,7 +51,7 @@ struct HostPlan {
 // What a change would do, as a value: printed by `plan`, executed by
 // `deploy`, `rollback`, `hotfix` and `config push`.
 struct DeployPlan {
-  std::string kind = "deploy";  // deploy, hotfix, rollback, config
+  ChangeKind kind = ChangeKind::kDeploy;
   std::string unit;
   std::string environment;
   std::string artifact;  // the release deployed ("" for rollback and config push)
@@ -86,7 +87,7 @@ std::set<std::string> manifest_files(const Manifest& manifest);
 // `transport`, surveyed with manifest_files(*manifest) when `manifest` is
 // given), and plans the batches. Hosts that lack some other release they go
 // back to are asked once more, about that release's files.
-DeployPlan make_plan(const std::string& kind, const Unit& unit, const Environment& env,
+DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
                      const Manifest* manifest, const std::vector<PlanTarget>& hosts,
                      const std::vector<Result<Survey>>& surveys, Transport& transport,
                      const TargetOf& target_of, const ManifestOf& manifest_of);

@@ -72,15 +72,15 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
     outcome[h.host] = {
         h.host, h.change ? HostOutcome::State::kNotStarted : HostOutcome::State::kUnchanged, ""};
   }
-  const std::string label = plan.kind == "config"   ? "config " + plan.config.substr(0, 12)
-                            : plan.artifact.empty() ? std::string("their releases")
-                                                    : plan.artifact.substr(0, 12);
+  const std::string label = plan.kind == ChangeKind::kConfig ? "config " + plan.config.substr(0, 12)
+                            : plan.artifact.empty()          ? std::string("their releases")
+                                                             : plan.artifact.substr(0, 12);
   auto finish = [&](bool ok, std::string summary) {
     result.ok = ok;
     result.summary = std::move(summary);
     for (const auto& h : plan.hosts) result.hosts.push_back(outcome[h.host]);
     reporter.event("deploy_done", {{"ok", ok},
-                                   {"kind", plan.kind},
+                                   {"kind", change_kind_name(plan.kind)},
                                    {"snapshot", snapshot},
                                    {"artifact", plan.artifact},
                                    {"interrupted", result.interrupted},

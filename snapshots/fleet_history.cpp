@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "snapshots/change_kind.hpp"
+
 namespace flotilla {
 namespace {
 
@@ -78,7 +80,8 @@ Result<const Snapshot*> rollback_target(const std::vector<Snapshot>& history,
     return fail(ErrorKind::kBadInput, "no snapshots yet: nothing to roll back to");
   const Snapshot& newest = history.back();
   long stands_at = newest.id;
-  if (newest.succeeded() && newest.kind == "rollback" && newest.restores) {
+  if (newest.succeeded() && newest.kind == change_kind_name(ChangeKind::kRollback) &&
+      newest.restores) {
     stands_at = *newest.restores;
   }
   for (auto it = history.rbegin(); it != history.rend(); ++it) {

@@ -50,7 +50,7 @@ TEST_CASE("exit code: 0 all ok, 1 any failed, 4 any unreachable") {
   Captured c;
   Reporter reporter({.json = true}, c.out, c.err);
   auto results = fake.run(one_task_each("true"));
-  CHECK(report_host_results(reporter, hosts, results, false) == 1);
+  CHECK(exit_code_for(report_host_results(reporter, hosts, results, false)) == 1);
   auto doc = nlohmann::json::parse(Captured::read(c.out));
   CHECK(doc["summary"]["failed"] == 1);
   CHECK(doc["hosts"]["h02"]["exit_status"] == 2);
@@ -60,12 +60,14 @@ TEST_CASE("exit code: 0 all ok, 1 any failed, 4 any unreachable") {
   fake.unreachable(2);
   Captured c2;
   Reporter reporter2({.json = true}, c2.out, c2.err);
-  CHECK(report_host_results(reporter2, hosts, fake.run(one_task_each("true")), false) == 4);
+  CHECK(exit_code_for(
+            report_host_results(reporter2, hosts, fake.run(one_task_each("true")), false)) == 4);
 
   FakeTransport ok;
   Captured c3;
   Reporter reporter3({}, c3.out, c3.err);
-  CHECK(report_host_results(reporter3, hosts, ok.run(one_task_each("true")), false) == 0);
+  CHECK(exit_code_for(
+            report_host_results(reporter3, hosts, ok.run(one_task_each("true")), false)) == 0);
   CHECK(Captured::read(c3.out).find("== h03 ok") != std::string::npos);
 }
 

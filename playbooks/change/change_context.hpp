@@ -1,0 +1,30 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/git_source.hpp"
+#include "core/reporter.hpp"
+#include "core/transport.hpp"
+#include "playbooks/change/targets.hpp"
+
+namespace flotilla {
+
+// Opens a transport to `hosts` (inventory indexes) of `targets`: host i of
+// the transport is hosts[i]. The CLI connects over SSH; tests inject a fake
+// or a fault-injecting wrapper.
+using ConnectFn = std::function<Result<std::unique_ptr<Transport>>(
+    const Targets& targets, const std::vector<std::size_t>& hosts)>;
+
+// Everything a change needs from its caller: what to act on, how to reach
+// hosts and sources, where to report, and whether the user interrupted.
+struct ChangeContext {
+  const Targets& targets;  // with a project: the change workflow needs units
+  ConnectFn connect;
+  GitAccess git;
+  Reporter& reporter;
+  std::function<bool()> interrupted = [] { return false; };
+};
+
+}  // namespace flotilla

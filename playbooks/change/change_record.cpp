@@ -1,0 +1,93 @@
+#include "playbooks/change/change_record.hpp"
+
+#include <fmt/format.h>
+
+#include "playbooks/deploy_lock.hpp"
+#include "playbooks/host_steps.hpp"
+#include "snapshots/fleet_history.hpp"
+
+namespace flotilla {
+namespace {
+
+HostRecord record_of(const HostPlan& h, const HostOutcome& outcome) {
+  HostRecord r;
+  r.before = h.current.value_or("");
+  r.config_before = h.current_config;
+  switch (outcome.state) {
+    case HostOutcome::State::kUpdated:
+      r.after = h.target.release;
+      r.config_after = h.target.config.empty() ? h.current_config : h.target.config;
+      break;
+    case HostOutcome::State::kFailed:
+      break;  // unknown: never a rollback target
+    default:
+      r.after = r.before;
+      r.config_after = r.config_before;
+  }
+  r.outcome = outcome_name(outcome.state);
+  return r;
+}
+
+}  // namespace
+
+Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request) {
+  Snapshot snapshot;
+  snapshot.environment = plan.environment;
+  snapshot.unit = plan.unit;
+  snapshot.kind = std::string(change_kind_name(plan.kind));
+  snapshot.artifact = plan.artifact;
+  snapshot.config = plan.config;
+  snapshot.secrets = plan.secrets;
+  snapshot.commit = plan.ref.commit;
+  snapshot.branch = plan.ref.branch.value_or("");
+  snapshot.ref = request.ref;
+  snapshot.ticket = request.ticket;
+  snapshot.user = controller_user();
+  snapshot.controller = controller_host();
+  snapshot.started = iso_time_now();
+  snapshot.restores = plan.restores;
+  for (const auto& h : plan.hosts) {
+    snapshot.hosts[h.host] = {h.current.value_or(""), h.target.release, h.current_config,
+                              h.target.config, h.change ? "running" : "unchanged"};
+  }
+  return snapshot;
+}
+
+void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResult& result) {
+  for (std::size_t i = 0; i < plan.hosts.size(); ++i) {
+    snapshot.hosts[plan.hosts[i].host] = record_of(plan.hosts[i], result.hosts[i]);
+  }
+  snapshot.outcome = result.ok ? "succeeded" : result.interrupted ? "interrupted" : "failed";
+  snapshot.finished = iso_time_now();
+}
+
+void record_on_hosts(const PreparedChange& prepared, const Snapshot& snapshot,
+                     const std::vector<Snapshot>& history, Reporter& reporter) {
+  const Unit& unit = prepared.unit();
+  const UnitFleet& fleet = prepared.fleet;
+  HostLayout layout{unit.deploy_to};
+  std::vector<HostTask> finishing;
+  std::vector<std::string> finishing_hosts;
+  for (const auto& h : prepared.plan.hosts) {
+    const HostRecord& r = snapshot.hosts.at(h.host);
+    std::optional<RetainedVersions> retained;
+    if (snapshot.succeeded() && r.outcome != "failed") {
+      retained =
+          RetainedVersions{releases_to_keep(history, h.host, r.after, unit.keep_releases),
+                           configs_to_keep(history, h.host, r.config_after, unit.keep_releases)};
+    }
+    finishing.push_back({fleet.by_name.at(h.host).index,
+                         finish_command(layout, snapshot.for_host(h.host).dump(), retained)});
+    finishing_hosts.push_back(h.host);
+  }
+  auto finished = fleet.transport->run(finishing);
+  for (std::size_t i = 0; i < finished.size(); ++i) {
+    if (!finished[i] || !finished[i]->ok()) {
+      reporter.warning(fmt::format("{}: could not record snapshot {} on the host: {}",
+                                   finishing_hosts[i], snapshot.id,
+                                   finished[i] ? finished[i]->err : finished[i].error().message));
+    }
+  }
+}
+
+}  // namespace flotilla

@@ -1,0 +1,135 @@
+#include "playbooks/change/change_workflow.hpp"
+
+#include <fmt/format.h>
+
+#include "playbooks/change/backup.hpp"
+#include "playbooks/change/change_record.hpp"
+#include "playbooks/change/environment_lock.hpp"
+#include "playbooks/change/plan_report.hpp"
+#include "playbooks/change/prepared_change.hpp"
+#include "playbooks/secret_bundle.hpp"
+
+namespace flotilla {
+
+std::string describe_request(const ChangeRequest& r) {
+  switch (r.kind) {
+    case ChangeKind::kRollback:
+      return r.to ? fmt::format("rollback {} --to {}", r.unit, *r.to) : "rollback " + r.unit;
+    case ChangeKind::kConfig:
+      return "config push " + r.unit;
+    case ChangeKind::kDeploy:
+    case ChangeKind::kHotfix:
+      break;
+  }
+  return fmt::format("{} {} --ref {}", change_kind_name(r.kind), r.unit, r.ref);
+}
+
+namespace {
+
+void report_hosts(Reporter& reporter, const RolloutResult& result) {
+  for (const auto& h : result.hosts) {
+    Reporter::Color color = h.state == HostOutcome::State::kFailed       ? Reporter::Color::kRed
+                            : h.state == HostOutcome::State::kRolledBack ? Reporter::Color::kYellow
+                                                                         : Reporter::Color::kGreen;
+    reporter.text(fmt::format("  {:<16} {}{}", h.host, reporter.paint(outcome_name(h.state), color),
+                              h.detail.empty() ? "" : ": " + h.detail));
+  }
+}
+
+Result<Outcome> change_locked(const ChangeContext& context, const ChangeRequest& request,
+                              DeployLock& lock) {
+  Reporter& reporter = context.reporter;
+  auto prepared = prepare_change(context, request);
+  if (!prepared) return tl::unexpected(prepared.error());
+  const DeployPlan& plan = prepared->plan;
+  const Unit& unit = prepared->unit();
+  if (reporter.json()) {
+    reporter.event("plan", plan.to_json());
+  } else {
+    print_plan(reporter, plan, unit);
+  }
+  if (!plan.complete()) {
+    reporter.error("not every host is ready; nothing was changed");
+    return plan_outcome(plan);
+  }
+  if (plan.batches.empty()) {
+    reporter.text("nothing to do: every host is already there");
+    reporter.event(
+        "deploy_done",
+        {{"ok", true}, {"kind", change_kind_name(plan.kind)}, {"summary", "nothing to do"}});
+    return Outcome();
+  }
+
+  Snapshot snapshot = begin_snapshot(plan, request);
+  auto id = lock.next_snapshot_id(prepared->highest_snapshot);
+  if (!id) return tl::unexpected(id.error());
+  snapshot.id = *id;
+  Ledger ledger = ledger_of(context.targets);
+
+  RolloutResult result;
+  bool backup_failed = false;
+  if (unit.backup_command && brings_new_build(plan.kind)) {
+    auto backup = run_backup(*prepared, reporter);
+    if (!backup) {
+      backup_failed = true;
+      snapshot.backup = {{"error", backup.error().message}};
+      result.ok = false;
+      result.summary = backup.error().message + "; nothing was changed";
+      for (const auto& h : plan.hosts)
+        result.hosts.push_back({h.host, HostOutcome::State::kNotStarted, ""});
+    } else {
+      snapshot.backup = *backup;
+    }
+  }
+  // Saved before any host changes: a controller killed from here on leaves
+  // a "running" record naming where each host was headed.
+  if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
+  reporter.event("snapshot", {{"id", snapshot.id}, {"kind", snapshot.kind}});
+  Transport& transport = *prepared->fleet.transport;
+  if (!backup_failed) {
+    result = execute_rollout(plan, unit, prepared->sources, prepared->fleet.by_name, snapshot.id,
+                             transport, reporter, context.interrupted);
+  }
+  end_snapshot(snapshot, plan, result);
+  if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
+  std::vector<Snapshot> history = prepared->history;
+  history.push_back(snapshot);
+
+  // After a Ctrl-C too: this round trip changes nothing a service sees, and
+  // without it the hosts' history would miss the interrupted change.
+  if (result.interrupted) transport.resume();
+  record_on_hosts(*prepared, snapshot, history, reporter);
+
+  report_hosts(reporter, result);
+  std::string tail = fmt::format(" (snapshot {})", snapshot.id);
+  if (result.ok) {
+    reporter.text(reporter.paint("done: ", Reporter::Color::kGreen) + result.summary + tail);
+    return Outcome();
+  }
+  reporter.error(result.summary + tail);
+  return Outcome(ErrorKind::kFailed);
+}
+
+}  // namespace
+
+Result<Outcome> run_change(const ChangeContext& context, const ChangeRequest& request) {
+  // A missing secret stops the change before any host, the lock host
+  // included, is touched.
+  if (const Unit* unit = context.targets.project->unit(request.unit)) {
+    if (auto secrets = read_secrets(*unit); !secrets) return tl::unexpected(secrets.error());
+  }
+  auto environment_lock = open_environment_lock(context.targets, context.connect);
+  if (!environment_lock) return tl::unexpected(environment_lock.error());
+  DeployLock& lock = environment_lock->lock;
+  auto holder = lock.acquire(request.ticket, describe_request(request), request.lock_wait);
+  if (!holder) return tl::unexpected(holder.error());
+  context.reporter.event("lock_acquired", {{"environment", context.targets.environment->name}});
+  auto result = change_locked(context, request, lock);
+  if (auto released = lock.release(holder->token, false); !released) {
+    context.reporter.error(
+        fmt::format("could not release the deploy lock: {}", released.error().message));
+  }
+  return result;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,65 @@
+#include "playbooks/change/plan_report.hpp"
+
+#include <fmt/format.h>
+
+namespace flotilla {
+namespace {
+
+std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
+
+}  // namespace
+
+void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
+  const auto& ref = plan.ref;
+  std::string what =
+      plan.kind == ChangeKind::kRollback
+          ? fmt::format("rollback {} to snapshot {}", plan.unit, plan.restores.value_or(0))
+      : plan.kind == ChangeKind::kConfig
+          ? fmt::format("config push {} {}", plan.unit, short_id(plan.config))
+          : fmt::format("{} {} {} ({} @ {})", change_kind_name(plan.kind), plan.unit,
+                        short_id(plan.artifact), ref.branch.value_or(ref.tag.value_or(ref.given)),
+                        ref.commit.substr(0, 12));
+  reporter.text(reporter.paint(fmt::format("plan: {} in {}", what, plan.environment),
+                               Reporter::Color::kBold));
+  reporter.text(fmt::format("  {:<16} {:<14} {:<14} {}", "HOST", "CURRENT", "TARGET", "ACTION"));
+  for (const auto& h : plan.hosts) {
+    std::string action =
+        h.error     ? reporter.paint("FAILED: " + h.error->message, Reporter::Color::kRed)
+        : !h.change ? std::string("nothing (already running it)")
+        : h.restart
+            ? fmt::format("restart; send {} files, {}{}", h.files_to_send,
+                          format_bytes(h.bytes_to_send), h.send_secrets ? "; new secrets" : "")
+        : !h.target.config.empty() && h.target.config != h.current_config
+            ? fmt::format("reload config {}{}", short_id(h.target.config),
+                          h.send_secrets ? " and new secrets" : "")
+            : std::string("reload with new secrets");
+    reporter.text(fmt::format("  {:<16} {:<14} {:<14} {}", h.host, short_id(h.current.value_or("")),
+                              short_id(h.target.release), action));
+  }
+  reporter.text(
+      fmt::format("batches (canary {}, max_unavailable {}{}, pairs by '{}'):", unit.rollout.canary,
+                  unit.rollout.max_unavailable.value,
+                  unit.rollout.max_unavailable.percent ? "%" : "", unit.rollout.pair_key));
+  if (plan.batches.empty()) reporter.text("  none: every host already runs this release");
+  for (std::size_t i = 0; i < plan.batches.size(); ++i) {
+    const auto& b = plan.batches[i];
+    reporter.text(fmt::format("  {:>2} {:<9} {}", i + 1, b.canary ? "(canary)" : "",
+                              fmt::join(b.hosts, " ")));
+  }
+  reporter.text(fmt::format("to send: {} in all", format_bytes(plan.bytes_to_send)));
+  for (const auto& check : plan.checks) {
+    reporter.text(fmt::format("  {} {}", reporter.paint("ok", Reporter::Color::kGreen), check));
+  }
+}
+
+Outcome plan_outcome(const DeployPlan& plan) {
+  Outcome outcome;
+  for (const auto& h : plan.hosts) {
+    if (h.error)
+      outcome.add(h.error->kind == ErrorKind::kUnreachable ? ErrorKind::kUnreachable
+                                                           : ErrorKind::kFailed);
+  }
+  return outcome;
+}
+
+}  // namespace flotilla

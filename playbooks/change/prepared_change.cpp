@@ -1,0 +1,194 @@
+#include "playbooks/change/prepared_change.hpp"
+
+#include <fmt/format.h>
+
+#include "playbooks/artifact_build.hpp"
+#include "playbooks/branch_policy.hpp"
+#include "playbooks/config_bundle.hpp"
+#include "playbooks/secret_bundle.hpp"
+#include "snapshots/fleet_history.hpp"
+
+namespace flotilla {
+namespace {
+
+// The unit's config files, kept locally for rollbacks; nullopt if it has none.
+Result<std::optional<ConfigBundle>> unit_config(const Project& project, const Unit& unit) {
+  if (unit.config_files.empty()) return std::optional<ConfigBundle>();
+  auto bundle = read_config_files(project, unit);
+  if (!bundle) return tl::unexpected(bundle.error());
+  if (auto saved = save_config(project, *bundle); !saved) return tl::unexpected(saved.error());
+  return std::optional<ConfigBundle>(std::move(*bundle));
+}
+
+// The policy every change passes before anything is built or read.
+Result<void> check_policy(const Project& project, const Environment& env, const Unit& unit,
+                          const ChangeRequest& request) {
+  if (request.kind == ChangeKind::kHotfix) {
+    if (auto ok = check_hotfix(request.ref, request.ticket); !ok) return ok;
+  }
+  if (request.kind != ChangeKind::kRollback) {
+    if (auto ok = check_ticket(project, env, unit, request.ticket); !ok) return ok;
+  }
+  if (request.kind == ChangeKind::kConfig && unit.config_files.empty() && unit.secrets.empty()) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("{}: unit '{}' declares no config files (config: {{files: [...]}}) "
+                            "and no secrets",
+                            project.path, unit.name));
+  }
+  return {};
+}
+
+// Where each host is headed: the new build, its release with a new config,
+// or where a snapshot left it (`restores`).
+struct Destination {
+  TargetOf target_of;
+  std::optional<long> restores;
+  std::vector<std::string> checks;
+};
+
+Result<Destination> destination_of(const ChangeRequest& request,
+                                   const std::vector<Snapshot>& history,
+                                   const std::optional<HostTarget>& new_build,
+                                   std::string config_digest, std::string secrets_digest) {
+  switch (request.kind) {
+    case ChangeKind::kDeploy:
+    case ChangeKind::kHotfix: {
+      HostTarget target = *new_build;
+      return Destination{[target](const std::string&, const HostState&) {
+                           return std::optional<HostTarget>(target);
+                         },
+                         std::nullopt,
+                         {}};
+    }
+    case ChangeKind::kConfig:
+      return Destination{
+          [config_digest, secrets_digest](const std::string&,
+                                          const HostState& state) -> std::optional<HostTarget> {
+            if (!state.release) return std::nullopt;  // nothing runs there to read it
+            return HostTarget{*state.release, config_digest, secrets_digest, state.commit,
+                              state.branch};
+          },
+          std::nullopt,
+          {}};
+    case ChangeKind::kRollback:
+      break;
+  }
+  auto target = rollback_target(history, request.to);
+  if (!target) return tl::unexpected(target.error());
+  Destination out;
+  out.restores = (*target)->id;
+  out.checks.push_back(fmt::format("returns to snapshot {} ({} of {}, {})", (*target)->id,
+                                   (*target)->kind, (*target)->started, (*target)->outcome));
+  auto positions = fleet_at(history, (*target)->id);
+  out.target_of = [positions, secrets_digest](const std::string& host,
+                                              const HostState&) -> std::optional<HostTarget> {
+    auto it = positions.find(host);
+    if (it == positions.end()) return std::nullopt;  // not part of the fleet back then
+    const HostPosition& p = it->second;
+    return HostTarget{p.release, p.config, secrets_digest, p.commit, p.branch};
+  };
+  return out;
+}
+
+}  // namespace
+
+Result<PreparedChange> prepare_change(const ChangeContext& context, const ChangeRequest& request) {
+  Reporter& reporter = context.reporter;
+  const Project& project = *context.targets.project;
+  const Environment& env = *context.targets.environment;
+  auto unit_found = find_unit(context.targets, request.unit);
+  if (!unit_found) return tl::unexpected(unit_found.error());
+  const Unit& unit = **unit_found;
+  if (auto ok = check_policy(project, env, unit, request); !ok) return tl::unexpected(ok.error());
+
+  auto fleet = connect_unit(context, request.unit);
+  if (!fleet) return tl::unexpected(fleet.error());
+  PreparedChange out;
+  Ledger ledger = ledger_of(context.targets);
+
+  // Secrets are always today's values, rollbacks included: a rotated key
+  // may have been revoked, so no change ever goes back to an old one.
+  auto secrets = resolve_secrets(unit);
+  if (!secrets) return tl::unexpected(secrets.error());
+  for (const auto& warning : exposed_secret_files(unit)) reporter.warning(warning);
+  if (*secrets) {
+    for (const auto& [name, value] : (*secrets)->values) reporter.redact(value);
+    out.sources.secrets = **secrets;
+  }
+  const std::string secrets_digest = *secrets ? (*secrets)->digest : "";
+
+  ArtifactStore store = artifact_store(project);
+  std::optional<Manifest> manifest;
+  ResolvedRef ref;
+  std::optional<ConfigBundle> config;
+  std::vector<std::string> checks;
+  if (brings_new_build(request.kind)) {
+    auto built = build_artifact(project, unit, &env, {request.ref, false, std::chrono::minutes(30)},
+                                context.git, reporter);
+    if (!built) return tl::unexpected(built.error());
+    auto read = store.manifest(built->id);
+    if (!read) return tl::unexpected(read.error());
+    manifest = std::move(*read);
+    ref = built->ref;
+    out.sources.releases[built->id] = {*manifest, built->archive_path};
+    checks.push_back(
+        fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12), env.name));
+  }
+  if (request.kind != ChangeKind::kRollback) {
+    auto bundle = unit_config(project, unit);
+    if (!bundle) return tl::unexpected(bundle.error());
+    config = std::move(*bundle);
+  }
+
+  // One read of every host: what it runs and keeps, which of the new
+  // release's files it lacks, and its copy of the history.
+  auto reading = survey_and_sync(*fleet, ledger, reporter, manifest ? &*manifest : nullptr);
+  if (!reading) return tl::unexpected(reading.error());
+  for (auto& s : reading->ledger) {
+    out.highest_snapshot = std::max(out.highest_snapshot, s.id);
+    if (s.unit == unit.name) out.history.push_back(std::move(s));
+  }
+
+  std::optional<HostTarget> new_build;
+  if (manifest) {
+    new_build = HostTarget{manifest->id, config ? config->digest : "", secrets_digest, ref.commit,
+                           ref.branch.value_or("")};
+  }
+  auto destination =
+      destination_of(request, out.history, new_build, config ? config->digest : "", secrets_digest);
+  if (!destination) return tl::unexpected(destination.error());
+  checks.insert(checks.end(), destination->checks.begin(), destination->checks.end());
+  if (config) out.sources.configs[config->digest] = *config;
+
+  // A release some host pruned comes back from the local artifact store.
+  auto manifest_of = [&store, &out](const std::string& release) {
+    auto m = store.manifest(release);
+    if (m) out.sources.releases[release] = {*m, store.archive_path(release)};
+    return m;
+  };
+  out.plan = make_plan(request.kind, unit, env, manifest ? &*manifest : nullptr, fleet->plan_hosts,
+                       reading->surveys, *fleet->transport, destination->target_of, manifest_of);
+  out.plan.ref = ref;
+  out.plan.restores = destination->restores;
+  if (config) out.plan.config = config->digest;
+  out.plan.secrets = secrets_digest;
+  out.plan.checks.insert(out.plan.checks.begin(), checks.begin(), checks.end());
+
+  // Config versions a rollback must re-send, kept by this controller.
+  for (auto& h : out.plan.hosts) {
+    if (h.error) continue;
+    if (h.send_config && !out.sources.configs.count(h.target.config)) {
+      auto c = load_config(project, h.target.config);
+      if (!c) {
+        h.error = c.error();
+        continue;
+      }
+      out.sources.configs[h.target.config] = std::move(*c);
+    }
+  }
+  for (const auto& h : out.plan.hosts) fleet->by_name[h.host].previous_state = h.state;
+  out.fleet = std::move(*fleet);
+  return out;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,72 @@
+#include "playbooks/change/unit_fleet.hpp"
+
+#include <fmt/format.h>
+
+#include "playbooks/artifact_build.hpp"
+
+namespace flotilla {
+
+Ledger ledger_of(const Targets& targets) {
+  return Ledger(targets.project->state_dir, targets.environment->name);
+}
+
+Result<UnitFleet> connect_unit(const ChangeContext& context, const std::string& unit_name) {
+  UnitFleet out;
+  out.targets = &context.targets;
+  auto unit = find_unit(context.targets, unit_name);
+  if (!unit) return tl::unexpected(unit.error());
+  out.unit = *unit;
+  auto hosts = unit_hosts(context.targets, *out.unit);
+  if (!hosts) return tl::unexpected(hosts.error());
+  out.hosts = std::move(*hosts);
+  const Inventory& inventory = context.targets.inventory.inventory;
+  for (std::size_t i = 0; i < out.hosts.size(); ++i) {
+    std::size_t h = out.hosts[i];
+    nlohmann::json vars = inventory.resolved_vars(h);
+    std::optional<std::string> pair;
+    if (auto it = vars.find(out.unit->rollout.pair_key); it != vars.end() && !it->is_null()) {
+      pair = it->is_string() ? it->get<std::string>() : it->dump();
+    }
+    const std::string& name = inventory.hosts()[h].name;
+    out.plan_hosts.push_back({name, pair});
+    RolloutHost host;
+    host.index = i;
+    for (auto& [k, v] : vars.items())
+      host.vars[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    host.vars["host"] = name;
+    host.vars.try_emplace("ansible_host", name);
+    host.vars["deploy_to"] = out.unit->deploy_to;
+    out.by_name[name] = std::move(host);
+  }
+  auto transport = context.connect(context.targets, out.hosts);
+  if (!transport) return tl::unexpected(transport.error());
+  out.transport = std::move(*transport);
+  return out;
+}
+
+Result<FleetReading> survey_and_sync(UnitFleet& fleet, const Ledger& ledger, Reporter& reporter,
+                                     const Manifest* manifest) {
+  std::vector<std::size_t> all(fleet.plan_hosts.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  FleetReading reading;
+  reading.surveys =
+      survey_hosts(*fleet.transport, all, HostLayout{fleet.unit->deploy_to},
+                   manifest != nullptr ? manifest_files(*manifest) : std::set<std::string>());
+  std::vector<Snapshot> copies;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto& survey = reading.surveys[i];
+    if (!survey) {
+      reporter.warning(fmt::format("{}: {}", fleet.plan_hosts[i].name, survey.error().message));
+      continue;
+    }
+    for (const auto& snapshot : survey->state.history) {
+      if (snapshot.environment == fleet.targets->environment->name) copies.push_back(snapshot);
+    }
+  }
+  auto merged = ledger.merge(copies);
+  if (!merged) return tl::unexpected(merged.error());
+  reading.ledger = std::move(*merged);
+  return reading;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace flotilla {
+
+// The kinds of change a fleet can undergo; each is recorded in a snapshot
+// under its name.
+enum class ChangeKind { kDeploy, kHotfix, kRollback, kConfig };
+
+// "deploy", "hotfix", "rollback", "config": the names snapshots record.
+std::string_view change_kind_name(ChangeKind kind);
+std::optional<ChangeKind> parse_change_kind(std::string_view name);
+
+// Changes that bring a new build (and so may back up first).
+inline bool brings_new_build(ChangeKind kind) {
+  return kind == ChangeKind::kDeploy || kind == ChangeKind::kHotfix;
+}
+
+}  // namespace flotilla

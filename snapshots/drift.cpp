@@ -1,0 +1,44 @@
+#include "snapshots/drift.hpp"
+
+#include <fmt/format.h>
+
+namespace flotilla {
+namespace {
+
+std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
+
+}  // namespace
+
+std::vector<std::string> drift_of(const HostState& state, const HostPosition* expected) {
+  std::vector<std::string> drift;
+  std::string release = state.release.value_or("");
+  if (!release.empty() && state.current_link != "releases/" + release) {
+    drift.push_back(fmt::format("current -> {} but the state says {}",
+                                state.current_link.empty() ? "(nothing)" : state.current_link,
+                                short_id(release)));
+  }
+  if (!state.config.empty() && state.config_link != "../.flotilla/configs/" + state.config) {
+    drift.push_back(fmt::format("shared/config -> {} but the state says {}",
+                                state.config_link.empty() ? "(nothing)" : state.config_link,
+                                short_id(state.config)));
+  }
+  std::string secrets = state.raw.value("current", nlohmann::json::object()).value("secrets", "");
+  if (!secrets.empty() && state.secrets != secrets) {
+    drift.push_back(fmt::format("shared/secrets -> {} but the state says {}",
+                                state.secrets.empty() ? "(nothing)" : short_id(state.secrets),
+                                short_id(secrets)));
+  }
+  if (expected != nullptr) {
+    if (expected->release != release) {
+      drift.push_back(fmt::format("runs {}, snapshot {} says {}", short_id(release),
+                                  expected->snapshot, short_id(expected->release)));
+    }
+    if (!expected->config.empty() && expected->config != state.config) {
+      drift.push_back(fmt::format("config {}, snapshot {} says {}", short_id(state.config),
+                                  expected->snapshot, short_id(expected->config)));
+    }
+  }
+  return drift;
+}
+
+}  // namespace flotilla
