@@ -1,0 +1,105 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/transport_wrapper.hpp"
+
+namespace flotilla::test {
+
+// Forwards to a real or fake transport and breaks what it is told to, one
+// task at a time (so a fault lands between two tasks of one run()):
+//  - drop_host_at(host, n): the host's nth command (1-based) and every later
+//    one fail as unreachable, as if its network went away mid-change;
+//  - time_out(label): commands with that label fail with kTimeout;
+//  - garbage_from(host, label): that host answers that label with noise;
+//  - interrupt_after(label, n): after the nth command with that label,
+//    cancel() is called, as Ctrl-C would (what is in flight finishes).
+class FaultInjectingTransport : public TransportWrapper {
+ public:
+  using TransportWrapper::TransportWrapper;
+
+  void drop_host_at(std::size_t host, int nth) { drop_at_[host] = nth; }
+  void time_out(std::string label) { time_out_.push_back(std::move(label)); }
+  void garbage_from(std::size_t host, std::string label) { garbage_[host] = std::move(label); }
+  void interrupt_after(std::string label, int nth) {
+    interrupt_label_ = std::move(label);
+    interrupt_at_ = nth;
+  }
+  bool interrupted() const { return interrupted_; }
+
+  std::vector<Result<CommandResult>> run(const std::vector<HostTask>& tasks,
+                                         const OutputFn& on_output = {}) override {
+    std::vector<Result<CommandResult>> results;
+    for (const auto& task : tasks) results.push_back(run_one(task, on_output));
+    return results;
+  }
+
+  void cancel() override {
+    interrupted_ = true;
+    TransportWrapper::cancel();
+  }
+
+ private:
+  Result<CommandResult> run_one(const HostTask& task, const OutputFn& on_output) {
+    int n = ++commands_[task.host];
+    if (auto it = drop_at_.find(task.host); it != drop_at_.end() && n >= it->second) {
+      return tl::unexpected(Error{ErrorKind::kUnreachable, "connection lost (injected)"});
+    }
+    for (const auto& label : time_out_) {
+      if (task.command.label == label) {
+        return tl::unexpected(Error{ErrorKind::kTimeout, "timed out (injected)"});
+      }
+    }
+    if (auto it = garbage_.find(task.host);
+        it != garbage_.end() && it->second == task.command.label) {
+      return CommandResult{0, "", "\x01garbage\xff not what you asked for\n", ""};
+    }
+    auto result = TransportWrapper::run({task}, on_output).front();
+    if (task.command.label == interrupt_label_ && ++seen_ == interrupt_at_) cancel();
+    return result;
+  }
+
+  std::map<std::size_t, int> drop_at_;
+  std::map<std::size_t, int> commands_;
+  std::vector<std::string> time_out_;
+  std::map<std::size_t, std::string> garbage_;
+  std::string interrupt_label_;
+  int interrupt_at_ = 0;
+  int seen_ = 0;
+  bool interrupted_ = false;
+};
+
+}  // namespace flotilla::test
+
+namespace flotilla::test {
+
+// What a ConnectFn hands out in tests: host i of this transport is
+// hosts[i] of the shared one (inventory indexes), as SSH would connect them.
+class IndexMappingTransport : public TransportWrapper {
+ public:
+  IndexMappingTransport(Transport& shared, std::vector<std::size_t> hosts)
+      : TransportWrapper(shared), hosts_(std::move(hosts)) {}
+
+  std::vector<Result<CommandResult>> run(const std::vector<HostTask>& tasks,
+                                         const OutputFn& on_output = {}) override {
+    std::vector<HostTask> mapped = tasks;
+    for (auto& task : mapped) task.host = hosts_.at(task.host);
+    OutputFn unmapped;
+    if (on_output) {
+      unmapped = [this, &on_output](std::size_t host, bool is_stderr, std::string_view chunk) {
+        for (std::size_t i = 0; i < hosts_.size(); ++i) {
+          if (hosts_[i] == host) on_output(i, is_stderr, chunk);
+        }
+      };
+    }
+    return TransportWrapper::run(mapped, unmapped);
+  }
+
+ private:
+  std::vector<std::size_t> hosts_;
+};
+
+}  // namespace flotilla::test

@@ -1,0 +1,128 @@
+#pragma once
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/transport.hpp"
+#include "host_scripts/embedded.hpp"
+#include "support/fake_transport.hpp"
+#include "support/script_args.hpp"
+
+namespace flotilla::test {
+
+// Hosts modelled in memory, answering the host scripts by their label as
+// the real scripts would (survey, assemble, activate, finish, the lock
+// scripts): for millisecond tests of the rollout, lock and change workflow.
+// The real scripts are tested in host_scripts_test; sshd in the
+// integration suites.
+class SimulatedFleet {
+ public:
+  struct Host {
+    std::string current;                   // release `current` points to
+    std::set<std::string> releases;        // releases/<id>
+    nlohmann::json state = nullptr;        // .flotilla/state.json
+    std::vector<std::string> history;      // .flotilla/history.jsonl
+    std::vector<std::string> activations;  // releases activated, in order
+  };
+
+  explicit SimulatedFleet(std::size_t count) : hosts(count) {}
+
+  // Every host runs `release` (assembled, current, state recorded), and
+  // keeps `others` too.
+  void place(const std::string& release, const std::set<std::string>& others = {}) {
+    for (auto& h : hosts) {
+      h.current = release;
+      h.releases = others;
+      h.releases.insert(release);
+      h.state = {{"unit", "app"}, {"current", {{"release", release}, {"snapshot", 0}}}};
+    }
+  }
+
+  // A health check that fails on `host` when it activates `release`.
+  std::function<bool(std::size_t host, const std::string& release)> fails_health =
+      [](std::size_t, const std::string&) { return false; };
+
+  Result<CommandResult> answer(std::size_t index, const RemoteCommand& command) {
+    Host& host = hosts.at(index);
+    std::vector<std::string> args = script_args(command.command);
+    const std::string& label = command.label;
+    if (label == "survey") return CommandResult{0, "", survey(host), ""};
+    if (label == "assemble") {
+      host.releases.insert(args.at(2));
+      return CommandResult{0, "", "", ""};
+    }
+    if (label == "activate") return activate(index, host, args, command.stdin_data);
+    if (label == "finish") {
+      host.history.push_back(command.stdin_data.substr(0, command.stdin_data.size() - 1));
+      return CommandResult{0, "", "", ""};
+    }
+    if (label == "lock_acquire") {
+      if (lock_holder) return CommandResult{static_cast<int>(HostExit::kLockHeld), "", "", ""};
+      lock_holder = command.stdin_data;
+      return CommandResult{0, "", "", ""};
+    }
+    if (label == "lock_holder") return CommandResult{0, "", lock_holder.value_or(""), ""};
+    if (label == "lock_release") {
+      if (lock_holder && args.size() == 2 && lock_holder->find(args[1]) == std::string::npos) {
+        return CommandResult{static_cast<int>(HostExit::kNotHolder), "", "", ""};
+      }
+      lock_holder.reset();
+      return CommandResult{0, "", "", ""};
+    }
+    if (label == "snapshot_id") {
+      counter = std::max(counter, std::stol(args.at(1))) + 1;
+      return CommandResult{0, "", std::to_string(counter) + "\n", ""};
+    }
+    return CommandResult{0, "", "", ""};  // receive, backup...: nothing to model
+  }
+
+  // The responder to give a FakeTransport.
+  FakeTransport::Responder responder() {
+    return [this](std::size_t host, const RemoteCommand& command) { return answer(host, command); };
+  }
+
+  std::vector<Host> hosts;
+  std::optional<std::string> lock_holder;  // the lock host's holder.json
+  long counter = 0;                        // the lock host's snapshot counter
+
+ private:
+  static std::string survey(const Host& host) {
+    std::string out = "--flotilla:state--\n";
+    if (!host.state.is_null()) out += host.state.dump() + "\n";
+    out += "\n--flotilla:status--\n";
+    out += "current " + (host.current.empty() ? "" : "releases/" + host.current) + "\n";
+    out += "config \nsecrets \n--flotilla:releases--\n";
+    for (const auto& r : host.releases) out += r + "\n";
+    out += "--flotilla:configs--\n--flotilla:history--\n";
+    for (const auto& line : host.history) out += line + "\n";
+    out += "--flotilla:missing--\n";
+    return out;
+  }
+
+  Result<CommandResult> activate(std::size_t index, Host& host,
+                                 const std::vector<std::string>& args, const std::string& state) {
+    std::string release = option_value(args, "--release");
+    if (!release.empty() && !host.releases.count(release)) {
+      return CommandResult{static_cast<int>(HostExit::kMissing), "", "",
+                           fmt::format("release {} is not on this host\n", release)};
+    }
+    host.activations.push_back(release);
+    host.current = release;
+    if (fails_health(index, release)) {
+      return CommandResult{static_cast<int>(HostExit::kHealth), "", "@flotilla:phase starting\n",
+                           "health check failed after 1 tries: probe\n"};
+    }
+    host.state = state.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(state);
+    return CommandResult{0, "", "@flotilla:phase recording\n", ""};
+  }
+};
+
+}  // namespace flotilla::test

@@ -1,0 +1,253 @@
+// The change workflow end to end — lock, prepare, snapshot, rollout,
+// record, unlock — and the deploy lock, against a simulated fleet through
+// an injected ConnectFn. Milliseconds, no root, no sshd.
+#include "playbooks/change/change_workflow.hpp"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "playbooks/deploy_lock.hpp"
+#include "snapshots/ledger.hpp"
+#include "support/fault_injection.hpp"
+#include "support/scratch_dir.hpp"
+#include "support/simulated_fleet.hpp"
+
+using namespace flotilla;
+using namespace flotilla::test;
+
+namespace {
+
+// Four hosts in two pairs, each with a history of two succeeded deploys
+// (r1, then r2): a rollback takes them back to r1.
+struct WorkflowFixture {
+  WorkflowFixture() : fleet(4), transport(fake) {
+    fake.respond(fleet.responder());
+    fleet.place("r2", {"r1"});
+    auto inventory = load_ansible_yaml_inventory(
+        dir.write("hosts.yaml",
+                  "all:\n  hosts:\n"
+                  "    h1: {flotilla_pair: a}\n    h2: {flotilla_pair: a}\n"
+                  "    h3: {flotilla_pair: b}\n    h4: {flotilla_pair: b}\n")
+            .string());
+    REQUIRE(inventory);
+    Project project;
+    project.path = (dir.path / "flotilla.yaml").string();
+    project.dir = dir.path.string();
+    project.state_dir = (dir.path / "state").string();
+    Environment env;
+    env.name = "int";
+    project.environments.push_back(env);
+    Unit unit;
+    unit.name = "app";
+    unit.deploy_to = "/srv/app";
+    unit.start = "start";
+    unit.health = HealthCheck{"probe"};
+    unit.rollout.batch = {HostCount{2, false}};
+    unit.rollout.max_unavailable = HostCount{50, true};
+    project.units.push_back(unit);
+    targets.project = std::move(project);
+    targets.environment = &targets.project->environments.front();
+    targets.inventory = std::move(*inventory);
+    targets.hosts = {0, 1, 2, 3};
+    for (long id : {1L, 2L}) {
+      Snapshot s;
+      s.id = id;
+      s.environment = "int";
+      s.unit = "app";
+      s.kind = "deploy";
+      s.artifact = "r" + std::to_string(id);
+      s.outcome = "succeeded";
+      s.started = "2026-11-0" + std::to_string(id) + "T00:00:00Z";
+      for (std::size_t h = 0; h < 4; ++h) {
+        std::string name = "h" + std::to_string(h + 1);
+        s.hosts[name] = {id == 1 ? "" : "r1", s.artifact, "", "", "updated"};
+      }
+      for (std::size_t h = 0; h < 4; ++h) {
+        fleet.hosts[h].history.push_back(s.for_host("h" + std::to_string(h + 1)).dump());
+      }
+    }
+    fleet.counter = 2;
+  }
+  ~WorkflowFixture() { std::fclose(events); }
+
+  ChangeContext context() {
+    return ChangeContext{
+        targets,
+        [this](const Targets&,
+               const std::vector<std::size_t>& hosts) -> Result<std::unique_ptr<Transport>> {
+          ++connections;
+          return std::unique_ptr<Transport>(
+              std::make_unique<IndexMappingTransport>(transport, hosts));
+        },
+        GitAccess{}, reporter, [this] { return transport.interrupted(); }};
+  }
+
+  ChangeRequest rollback() {
+    ChangeRequest r;
+    r.kind = ChangeKind::kRollback;
+    r.unit = "app";
+    return r;
+  }
+
+  std::vector<Snapshot> ledger() {
+    auto all = Ledger(targets.project->state_dir, "int").list("app");
+    REQUIRE(all);
+    return *all;
+  }
+
+  std::size_t commands_labelled(const std::string& label) const {
+    std::size_t n = 0;
+    for (const auto& call : fake.calls) n += call.command.label == label;
+    return n;
+  }
+
+  ScratchDir dir;
+  SimulatedFleet fleet;
+  FakeTransport fake;
+  FaultInjectingTransport transport;
+  Targets targets;
+  int connections = 0;
+  std::FILE* events = std::tmpfile();
+  Reporter reporter{ReporterOptions{.json = true}, events, events};
+};
+
+}  // namespace
+
+TEST_CASE("change workflow: a rollback under the lock, recorded locally and on every host") {
+  WorkflowFixture f;
+  auto outcome = run_change(f.context(), f.rollback());
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  for (const auto& h : f.fleet.hosts) CHECK(h.current == "r1");
+  CHECK_FALSE(f.fleet.lock_holder);  // released
+  auto ledger = f.ledger();
+  REQUIRE(ledger.size() == 3);
+  const Snapshot& s = ledger.back();
+  CHECK(s.id == 3);  // from the lock host's counter
+  CHECK(s.kind == "rollback");
+  CHECK(s.restores == 1);
+  CHECK(s.outcome == "succeeded");
+  CHECK(s.hosts.at("h3").after == "r1");
+  for (const auto& h : f.fleet.hosts) {
+    CHECK(h.history.size() == 3);
+    CHECK(nlohmann::json::parse(h.history.back())["id"] == 3);
+  }
+}
+
+TEST_CASE("change workflow: a held lock refuses the change before any host is read") {
+  WorkflowFixture f;
+  f.fleet.lock_holder = R"({"user": "alice", "controller": "ci-7", "pid": 42, "token": "x"})";
+  auto outcome = run_change(f.context(), f.rollback());
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().kind == ErrorKind::kLocked);
+  CHECK(outcome.error().message.find("alice@ci-7") != std::string::npos);
+  CHECK(f.commands_labelled("survey") == 0);
+  CHECK(f.commands_labelled("activate") == 0);
+  CHECK(f.fleet.lock_holder->find("alice") != std::string::npos);  // still theirs
+}
+
+TEST_CASE("change workflow: a failed change is recorded as failed and the lock released") {
+  WorkflowFixture f;
+  f.fleet.fails_health = [](std::size_t, const std::string& release) { return release == "r1"; };
+  auto outcome = run_change(f.context(), f.rollback());
+  REQUIRE(outcome);
+  CHECK(outcome->worst() == ErrorKind::kFailed);
+  CHECK(exit_code_for(*outcome) == 1);
+  CHECK_FALSE(f.fleet.lock_holder);
+  CHECK(f.ledger().back().outcome == "failed");
+  for (const auto& h : f.fleet.hosts) CHECK(h.current == "r2");  // the canary went back
+}
+
+TEST_CASE("change workflow: an unreachable host stops the change before anything changes") {
+  WorkflowFixture f;
+  f.transport.drop_host_at(2, 1);  // h3 never answers
+  auto outcome = run_change(f.context(), f.rollback());
+  REQUIRE(outcome);
+  CHECK(outcome->worst() == ErrorKind::kUnreachable);
+  CHECK(exit_code_for(*outcome) == 4);
+  CHECK(f.commands_labelled("activate") == 0);
+  CHECK_FALSE(f.fleet.lock_holder);
+  CHECK(f.ledger().size() == 2);  // nothing ran, nothing recorded
+}
+
+TEST_CASE("change workflow: a host answering garbage changes nothing anywhere") {
+  WorkflowFixture f;
+  f.transport.garbage_from(1, "survey");
+  auto outcome = run_change(f.context(), f.rollback());
+  REQUIRE(outcome);
+  CHECK(outcome->worst() == ErrorKind::kFailed);
+  CHECK(f.commands_labelled("activate") == 0);
+  CHECK_FALSE(f.fleet.lock_holder);
+}
+
+TEST_CASE("change workflow: Ctrl-C mid-rollout records 'interrupted' everywhere, unlocks") {
+  WorkflowFixture f;
+  f.transport.interrupt_after("activate", 2);
+  auto outcome = run_change(f.context(), f.rollback());
+  REQUIRE(outcome);
+  CHECK(outcome->worst() == ErrorKind::kFailed);
+  CHECK(f.ledger().back().outcome == "interrupted");
+  CHECK_FALSE(f.fleet.lock_holder);
+  // The transport resumed for the bookkeeping round trip: every host recorded it.
+  for (const auto& h : f.fleet.hosts) {
+    CHECK(nlohmann::json::parse(h.history.back())["outcome"] == "interrupted");
+  }
+}
+
+TEST_CASE("change workflow: nothing to do when every host is already there") {
+  WorkflowFixture f;
+  ChangeRequest request = f.rollback();
+  request.to = 2;
+  auto outcome = run_change(f.context(), request);
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  CHECK(f.commands_labelled("activate") == 0);
+  CHECK(f.ledger().size() == 2);
+  CHECK_FALSE(f.fleet.lock_holder);
+}
+
+TEST_CASE("deploy lock: one holder, released only by its token, or by force") {
+  SimulatedFleet fleet(1);
+  FakeTransport fake;
+  fake.respond(fleet.responder());
+  DeployLock lock(fake, 0, "prod");
+  auto mine = lock.acquire("OPS-1", "deploy app", Duration{0});
+  REQUIRE(mine);
+  auto theirs = lock.acquire("OPS-2", "deploy other", Duration{0});
+  REQUIRE_FALSE(theirs);
+  CHECK(theirs.error().kind == ErrorKind::kLocked);
+  CHECK(theirs.error().message.find("OPS-1") != std::string::npos);
+  auto wrong = lock.release("not-the-token", false);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().kind == ErrorKind::kLocked);
+  CHECK(lock.release(mine->token, false));
+  CHECK_FALSE(fleet.lock_holder);
+  REQUIRE(lock.acquire("", "by hand", Duration{0}, true));
+  CHECK(lock.release("", true));  // --force
+  CHECK_FALSE(fleet.lock_holder);
+}
+
+TEST_CASE("deploy lock: a holder whose process is gone from this machine is shown stale") {
+  LockHolder h;
+  h.user = "ci";
+  h.controller = controller_host();
+  h.pid = 999999;  // above the default pid_max: never a live process
+  CHECK(DeployLock::describe(h).find("STALE") != std::string::npos);
+  h.pid = ::getpid();
+  CHECK(DeployLock::describe(h).find("STALE") == std::string::npos);
+  h.controller = "another-machine";
+  h.pid = 999999;
+  CHECK(DeployLock::describe(h).find("STALE") == std::string::npos);  // cannot judge from here
+}
+
+TEST_CASE("deploy lock: snapshot ids count up, above the highest id seen") {
+  SimulatedFleet fleet(1);
+  FakeTransport fake;
+  fake.respond(fleet.responder());
+  DeployLock lock(fake, 0, "prod");
+  CHECK(lock.next_snapshot_id(0) == 1);
+  CHECK(lock.next_snapshot_id(0) == 2);
+  CHECK(lock.next_snapshot_id(40) == 41);
+}

@@ -1,0 +1,300 @@
+// The rollout through a simulated fleet and injected faults: batches,
+// canary, max_failures, lost hosts, Ctrl-C, pairs. Milliseconds, no root.
+#include "playbooks/rollout.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <set>
+
+#include "support/fault_injection.hpp"
+#include "support/simulated_fleet.hpp"
+
+using namespace flotilla;
+using namespace flotilla::test;
+
+namespace {
+
+// N hosts h1..hN in pairs (h1,h2), (h3,h4)...; every host runs r1 and keeps r2.
+struct RolloutFixture {
+  explicit RolloutFixture(std::size_t n) : fleet(n), transport(fake) {
+    fake.respond(fleet.responder());
+    fleet.place("r1", {"r2"});
+    unit.name = "app";
+    unit.deploy_to = "/srv/app";
+    unit.start = "start";
+    unit.health = HealthCheck{"probe"};
+    unit.rollout.canary = 1;
+    unit.rollout.batch = {HostCount{2, false}};
+    unit.rollout.max_unavailable = HostCount{50, true};
+    env.name = "int";
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string name = "h" + std::to_string(i + 1);
+      targets.push_back({name, "pair" + std::to_string(i / 2)});
+      hosts[name] = RolloutHost{i, {{"host", name}}, {}};
+    }
+  }
+  ~RolloutFixture() { std::fclose(events); }
+
+  DeployPlan plan_to(const std::string& release) {
+    std::vector<std::size_t> all;
+    for (std::size_t i = 0; i < targets.size(); ++i) all.push_back(i);
+    auto surveys = survey_hosts(transport, all, HostLayout{unit.deploy_to}, {});
+    return make_plan(
+        ChangeKind::kDeploy, unit, env, nullptr, targets, surveys, transport,
+        [release](const std::string&, const HostState&) {
+          return std::optional<HostTarget>(HostTarget{release, "", "", "c0ffee", "master"});
+        },
+        [](const std::string&) -> Result<Manifest> {
+          return fail(ErrorKind::kFailed, "no artifact store in this test");
+        });
+  }
+
+  RolloutResult run(
+      const DeployPlan& plan, std::function<bool()> interrupted = [] { return false; }) {
+    for (auto& [name, host] : hosts) {
+      for (const auto& h : plan.hosts) {
+        if (h.host == name) host.previous_state = h.state;
+      }
+    }
+    return execute_rollout(plan, unit, {}, hosts, 7, transport, reporter, interrupted);
+  }
+
+  std::vector<std::string> running(const std::string& release) const {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < fleet.hosts.size(); ++i) {
+      if (fleet.hosts[i].current == release) out.push_back(targets[i].name);
+    }
+    return out;
+  }
+
+  // Hosts in the order their first activation ran.
+  std::vector<std::string> activated() const {
+    std::vector<std::string> out;
+    for (const auto& call : fake.calls) {
+      if (call.command.label == "activate") out.push_back(targets[call.host].name);
+    }
+    return out;
+  }
+
+  SimulatedFleet fleet;
+  FakeTransport fake;
+  FaultInjectingTransport transport;
+  Unit unit;
+  Environment env;
+  std::vector<PlanTarget> targets;
+  std::map<std::string, RolloutHost> hosts;
+  std::FILE* events = std::tmpfile();
+  Reporter reporter{ReporterOptions{.json = true}, events, events};
+};
+
+HostOutcome::State state_of(const RolloutResult& r, const std::string& host) {
+  for (const auto& h : r.hosts) {
+    if (h.host == host) return h.state;
+  }
+  FAIL("no such host " << host);
+  return HostOutcome::State::kUnchanged;
+}
+
+}  // namespace
+
+TEST_CASE("rollout: every host updated, canary first, batches in plan order") {
+  RolloutFixture f(6);
+  DeployPlan plan = f.plan_to("r2");
+  REQUIRE(plan.complete());
+  REQUIRE(plan.batches.size() == 4);  // canary, then batches of two
+  CHECK(plan.batches[0].canary);
+  CHECK(plan.batches[0].hosts.size() == 1);
+  RolloutResult r = f.run(plan);
+  CHECK(r.ok);
+  CHECK(f.running("r2").size() == 6);
+  std::vector<std::string> order;
+  for (const auto& b : plan.batches) order.insert(order.end(), b.hosts.begin(), b.hosts.end());
+  CHECK(f.activated() == order);
+  // Each host records the snapshot that put it there.
+  CHECK(f.fleet.hosts[0].state["current"]["snapshot"] == 7);
+  CHECK(f.fleet.hosts[0].state["previous"]["release"] == "r1");
+}
+
+TEST_CASE("rollout: a failed canary is rolled back and no other host is touched") {
+  RolloutFixture f(6);
+  DeployPlan plan = f.plan_to("r2");
+  std::string canary = plan.batches[0].hosts[0];
+  f.fleet.fails_health = [&](std::size_t host, const std::string& release) {
+    return f.targets[host].name == canary && release == "r2";
+  };
+  RolloutResult r = f.run(plan);
+  CHECK_FALSE(r.ok);
+  CHECK(r.summary.find("(canary)") != std::string::npos);
+  CHECK(state_of(r, canary) == HostOutcome::State::kRolledBack);
+  CHECK(f.running("r1").size() == 6);
+  CHECK(f.activated() == std::vector<std::string>{canary, canary});  // there and back
+  for (const auto& h : plan.hosts) {
+    if (h.host != canary) CHECK(state_of(r, h.host) == HostOutcome::State::kNotStarted);
+  }
+}
+
+TEST_CASE("rollout: a failure in a later batch rolls back that batch only") {
+  RolloutFixture f(6);
+  DeployPlan plan = f.plan_to("r2");
+  std::string bad = plan.batches[2].hosts[0];
+  f.fleet.fails_health = [&](std::size_t host, const std::string& release) {
+    return f.targets[host].name == bad && release == "r2";
+  };
+  RolloutResult r = f.run(plan);
+  CHECK_FALSE(r.ok);
+  for (int b : {0, 1}) {
+    for (const auto& h : plan.batches[b].hosts) {
+      CHECK(state_of(r, h) == HostOutcome::State::kUpdated);
+    }
+  }
+  for (const auto& h : plan.batches[2].hosts) {
+    CHECK(state_of(r, h) == HostOutcome::State::kRolledBack);
+  }
+  for (const auto& h : plan.batches[3].hosts) {
+    CHECK(state_of(r, h) == HostOutcome::State::kNotStarted);
+  }
+  CHECK(f.running("r2").size() == 3);
+}
+
+TEST_CASE("rollout: max_failures tolerates that many failed hosts and goes on") {
+  RolloutFixture f(6);
+  f.unit.rollout.max_failures = 1;
+  DeployPlan plan = f.plan_to("r2");
+  std::string bad = plan.batches[1].hosts[0];
+  f.fleet.fails_health = [&](std::size_t host, const std::string&) {
+    return f.targets[host].name == bad;
+  };
+  RolloutResult r = f.run(plan);
+  CHECK_FALSE(r.ok);  // a host failed...
+  CHECK(r.summary.find("1 failed within max_failures") != std::string::npos);
+  CHECK(state_of(r, bad) == HostOutcome::State::kFailed);
+  CHECK(f.running("r2").size() == 6);  // ...and every batch ran (the failed host is left as is)
+}
+
+TEST_CASE("rollout: one failure past max_failures stops at once") {
+  RolloutFixture f(6);
+  f.unit.rollout.max_failures = 1;
+  DeployPlan plan = f.plan_to("r2");
+  std::set<std::string> bad = {plan.batches[1].hosts[0], plan.batches[2].hosts[0]};
+  f.fleet.fails_health = [&](std::size_t host, const std::string& release) {
+    return release == "r2" && bad.count(f.targets[host].name) > 0;
+  };
+  RolloutResult r = f.run(plan);
+  CHECK_FALSE(r.ok);
+  CHECK(r.summary.find("batch 3") != std::string::npos);
+  for (const auto& h : plan.batches[3].hosts) {
+    CHECK(state_of(r, h) == HostOutcome::State::kNotStarted);
+  }
+}
+
+TEST_CASE("rollout: with auto_rollback off a failed host is left where it failed") {
+  RolloutFixture f(4);
+  f.unit.rollout.auto_rollback = false;
+  DeployPlan plan = f.plan_to("r2");
+  std::string canary = plan.batches[0].hosts[0];
+  f.fleet.fails_health = [&](std::size_t host, const std::string&) {
+    return f.targets[host].name == canary;
+  };
+  RolloutResult r = f.run(plan);
+  CHECK_FALSE(r.ok);
+  CHECK(r.summary.find("auto_rollback is off") != std::string::npos);
+  CHECK(state_of(r, canary) == HostOutcome::State::kFailed);
+  CHECK(f.activated() == std::vector<std::string>{canary});
+}
+
+TEST_CASE("rollout: a host lost mid-batch counts as failed; its batch goes back") {
+  RolloutFixture f(4);
+  DeployPlan plan = f.plan_to("r2");
+  std::string lost = plan.batches[1].hosts[0];
+  std::size_t index = f.hosts.at(lost).index;
+  f.transport.drop_host_at(index, 2);  // survey answered; activation never arrives
+  RolloutResult r = f.run(plan);
+  CHECK_FALSE(r.ok);
+  CHECK(state_of(r, plan.batches[0].hosts[0]) == HostOutcome::State::kUpdated);
+  CHECK(state_of(r, lost) == HostOutcome::State::kFailed);  // unreachable: cannot roll back
+  for (const auto& h : plan.batches[1].hosts) {
+    if (h != lost) CHECK(state_of(r, h) == HostOutcome::State::kRolledBack);
+  }
+}
+
+TEST_CASE("rollout: a timed-out activation fails the host and stops the rollout") {
+  RolloutFixture f(4);
+  DeployPlan plan = f.plan_to("r2");
+  f.transport.time_out("activate");
+  RolloutResult r = f.run(plan);
+  CHECK_FALSE(r.ok);
+  CHECK(state_of(r, plan.batches[0].hosts[0]) == HostOutcome::State::kFailed);
+  CHECK(f.running("r1").size() == 4);
+}
+
+TEST_CASE("rollout: Ctrl-C between batches starts no further batch") {
+  RolloutFixture f(6);
+  DeployPlan plan = f.plan_to("r2");
+  int asked = 0;
+  RolloutResult r = f.run(plan, [&] { return ++asked > 2; });  // after two batches
+  CHECK_FALSE(r.ok);
+  CHECK(r.interrupted);
+  CHECK(r.summary.find("interrupted before batch 3") != std::string::npos);
+  CHECK(f.running("r2").size() == 3);
+  for (const auto& h : plan.batches[2].hosts) {
+    CHECK(state_of(r, h) == HostOutcome::State::kNotStarted);
+  }
+}
+
+TEST_CASE("rollout: Ctrl-C inside a batch finishes the host in flight, starts no other") {
+  RolloutFixture f(6);
+  DeployPlan plan = f.plan_to("r2");
+  f.transport.interrupt_after("activate", 2);  // the first host of batch 2
+  RolloutResult r = f.run(plan);
+  CHECK(r.interrupted);
+  CHECK(r.summary.find("interrupted in batch 2") != std::string::npos);
+  CHECK(state_of(r, plan.batches[1].hosts[0]) == HostOutcome::State::kUpdated);
+  CHECK(state_of(r, plan.batches[1].hosts[1]) == HostOutcome::State::kNotStarted);
+  CHECK(f.running("r2").size() == 2);
+}
+
+TEST_CASE("rollout: a push failure stops before any restart") {
+  RolloutFixture f(4);
+  f.fleet.place("r1");  // r2 is nowhere yet: every host must assemble it
+  DeployPlan plan = f.plan_to("r2");
+  for (auto& h : plan.hosts) h.missing.clear();  // the store has every file already
+  RolloutSources sources;
+  sources.releases["r2"] = {Manifest{"r2", {}, 0, {}}, ""};
+  f.transport.drop_host_at(3, 2);  // h4 drops after its survey
+  RolloutResult r = execute_rollout(plan, f.unit, sources, f.hosts, 7, f.transport, f.reporter,
+                                    [] { return false; });
+  CHECK_FALSE(r.ok);
+  CHECK(r.summary.find("no host was restarted") != std::string::npos);
+  CHECK(f.activated().empty());
+  CHECK(state_of(r, "h4") == HostOutcome::State::kFailed);
+}
+
+TEST_CASE("rollout: no batch holds both hosts of a pair or more than max_unavailable") {
+  RolloutFixture f(8);
+  f.unit.rollout.batch = {HostCount{100, true}};
+  f.unit.rollout.max_unavailable = HostCount{3, false};
+  DeployPlan plan = f.plan_to("r2");
+  REQUIRE(f.run(plan).ok);
+  std::map<std::string, std::string> pair_of;
+  for (const auto& t : f.targets) pair_of[t.name] = *t.pair;
+  std::size_t updated = 0;
+  for (const auto& batch : plan.batches) {
+    CHECK(batch.hosts.size() <= 3);
+    std::set<std::string> pairs;
+    for (const auto& h : batch.hosts) CHECK(pairs.insert(pair_of[h]).second);
+    updated += batch.hosts.size();
+  }
+  CHECK(updated == 8);
+}
+
+TEST_CASE("rollout: hosts already on the target are left alone") {
+  RolloutFixture f(4);
+  f.fleet.hosts[1].current = "r2";
+  f.fleet.hosts[1].state["current"]["release"] = "r2";
+  DeployPlan plan = f.plan_to("r2");
+  RolloutResult r = f.run(plan);
+  CHECK(r.ok);
+  CHECK(state_of(r, "h2") == HostOutcome::State::kUnchanged);
+  CHECK(f.fleet.hosts[1].activations.empty());
+}
