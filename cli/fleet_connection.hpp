@@ -6,7 +6,7 @@
 #include "cli/global_options.hpp"
 #include "cli/targets.hpp"
 #include "core/git_source.hpp"
-#include "core/ssh_transport.hpp"
+#include "core/ssh/ssh_transport.hpp"
 #include "core/transport_wrapper.hpp"
 #include "playbooks/change/change_context.hpp"
 

@@ -123,11 +123,8 @@ Result<Outcome> check_inventory(const GlobalOptions& options, Reporter& reporter
                        {"errors", errors},
                        {"warnings", warnings}});
   }
-  if (!errors.empty()) {
-    std::string all;
-    for (const auto& e : errors) all += (all.empty() ? "" : "\n") + e;
-    return fail(ErrorKind::kBadInput, all);
-  }
+  if (!errors.empty())
+    return fail(ErrorKind::kBadInput, fmt::format("{}", fmt::join(errors, "\n")));
   reporter.text(fmt::format("{} {} file(s), {} host(s)",
                             reporter.paint("ok:", Reporter::Color::kGreen), files.size(),
                             host_count));

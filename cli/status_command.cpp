@@ -9,7 +9,6 @@
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
 #include "cli/targets.hpp"
-#include "core/script_command.hpp"
 #include "playbooks/change/unit_fleet.hpp"
 #include "playbooks/host_steps.hpp"
 #include "snapshots/drift.hpp"
@@ -18,14 +17,9 @@
 namespace flotilla {
 namespace {
 
-struct StatusOptions {
-  std::string unit;
-};
-
 std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
 
-// One unit's hosts; returns the exit code it deserves (0 fine, 1 drift or
-// unhealthy, 4 unreachable).
+// One unit's hosts: failed on drift or bad health, unreachable hosts worse.
 Result<Outcome> unit_status(const ChangeContext& context, const std::string& unit_name,
                             nlohmann::json& units_doc) {
   Reporter& reporter = context.reporter;
@@ -46,17 +40,10 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
   if (unit.health) {
     std::vector<HostTask> tasks;
     for (std::size_t i = 0; i < fleet->plan_hosts.size(); ++i) {
-      auto command = expand_command(unit.health->command,
-                                    fleet->by_name.at(fleet->plan_hosts[i].name).vars, layout);
-      if (!command) return tl::unexpected(command.error());
-      tasks.push_back(
-          {i,
-           script_command(
-               HostScript::kHealthProbe,
-               {unit.deploy_to,
-                fmt::format("{:.3f}", std::chrono::duration<double>(unit.health->timeout).count()),
-                *command},
-               "", unit.health->timeout + std::chrono::seconds(10))});
+      auto probe =
+          health_probe_command(unit, layout, fleet->by_name.at(fleet->plan_hosts[i].name).vars);
+      if (!probe) return tl::unexpected(probe.error());
+      tasks.push_back({i, std::move(*probe)});
     }
     health = fleet->transport->run(tasks);
   }
@@ -118,14 +105,14 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
   return outcome;
 }
 
-Result<Outcome> run_status(const GlobalOptions& options, const StatusOptions& status,
+Result<Outcome> run_status(const GlobalOptions& options, const std::string& only_unit,
                            Reporter& reporter) {
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
   ChangeContext context = change_context(options, *targets, reporter);
   std::vector<std::string> units;
-  if (!status.unit.empty()) {
-    units.push_back(status.unit);
+  if (!only_unit.empty()) {
+    units.push_back(only_unit);
   } else {
     for (const auto& u : targets->project->units) units.push_back(u.name);
   }
@@ -135,7 +122,7 @@ Result<Outcome> run_status(const GlobalOptions& options, const StatusOptions& st
     auto result = unit_status(context, name, units_doc);
     if (!result) {
       // Listing every unit: one with no hosts in this environment is skipped.
-      if (status.unit.empty() && result.error().kind == ErrorKind::kBadInput) continue;
+      if (only_unit.empty() && result.error().kind == ErrorKind::kBadInput) continue;
       return tl::unexpected(result.error());
     }
     outcome.add(*result);
@@ -148,13 +135,15 @@ Result<Outcome> run_status(const GlobalOptions& options, const StatusOptions& st
 
 void add_status_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                         CommandAction& action) {
-  auto status = std::make_shared<StatusOptions>();
+  auto only_unit = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
       "status",
       "Per host, live: release, commit, health, drift (exit 1 on drift or failing health)");
-  cmd->add_option("unit", status->unit, "Unit name (default: every unit)");
-  cmd->callback([&options, &reporter, &action, status] {
-    action = [&options, &reporter, status] { return run_status(options, *status, *reporter); };
+  cmd->add_option("unit", *only_unit, "Unit name (default: every unit)");
+  cmd->callback([&options, &reporter, &action, only_unit] {
+    action = [&options, &reporter, only_unit] {
+      return run_status(options, *only_unit, *reporter);
+    };
   });
 }
 

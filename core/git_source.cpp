@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "core/known_hosts.hpp"
+#include "core/ssh/known_hosts.hpp"
 #include "core/sha256.hpp"
 
 namespace flotilla {

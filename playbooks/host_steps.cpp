@@ -127,6 +127,16 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
                         std::chrono::minutes(30));
 }
 
+Result<RemoteCommand> health_probe_command(const Unit& unit, const HostLayout& layout,
+                                           const std::map<std::string, std::string>& vars) {
+  auto command = expand_command(unit.health->command, vars, layout);
+  if (!command) return tl::unexpected(command.error());
+  return script_command(
+      HostScript::kHealthProbe,
+      {layout.deploy_to, fmt::format("{:.3f}", seconds(unit.health->timeout)), *command}, "",
+      unit.health->timeout + std::chrono::seconds(10));
+}
+
 RemoteCommand finish_command(const HostLayout& layout, const std::string& history_line,
                              const std::optional<RetainedVersions>& retained) {
   std::vector<std::string> args = {layout.deploy_to};

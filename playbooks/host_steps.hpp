@@ -61,6 +61,12 @@ struct RetainedVersions {
   std::vector<std::string> configs;
 };
 
+// One try of the unit's health command in the running release, bounded by
+// its timeout (host_scripts/health_probe.sh): what `status` reports. The
+// unit must have a health check.
+Result<RemoteCommand> health_probe_command(const Unit& unit, const HostLayout& layout,
+                                           const std::map<std::string, std::string>& vars);
+
 // After a change: appends this host's part of the snapshot to
 // .flotilla/history.jsonl (stdin); with `retained`, then removes releases
 // and configs not in it (never what `current` or `shared/config` point to)

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "core/remote_file.hpp"
-#include "core/ssh_transport.hpp"
+#include "core/ssh/ssh_transport.hpp"
 
 using namespace flotilla;
 namespace fs = std::filesystem;

@@ -22,7 +22,8 @@ struct SshOptions {
 // (up to `forks`), one connection per host is kept for every later run(),
 // deadlines are per operation, and a hung or vanished host fails alone.
 // Host keys are checked strictly; only a known_hosts MATCH may authenticate.
-// The only file that includes libssh2.
+// core/ssh/ is the only folder that includes libssh2: one concept per file
+// (ssh_transport_impl.hpp lists them).
 class SshTransport : public Transport {
  public:
   SshTransport(std::vector<HostAddress> hosts, SshOptions options);

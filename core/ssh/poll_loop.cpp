@@ -1,0 +1,236 @@
+#include "core/ssh/ssh_transport_impl.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace flotilla {
+
+// Advances one host as far as it goes without blocking.
+void SshTransport::Impl::advance(std::size_t h) {
+  HostWork& w = work[h];
+  Connection& c = connections[h];
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    switch (c.state) {
+      case ConnState::kIdle:
+        if (c.jump >= 0) {
+          c.deadline = Clock::now() + options.connect_timeout;
+          c.state = ConnState::kJumpWait;
+        } else {
+          start_connect(c);
+        }
+        progress = true;
+        break;
+      case ConnState::kJumpWait:
+        progress = advance_jump_wait(c);
+        break;
+      case ConnState::kTunnelOpen:
+        progress = open_tunnel(h);
+        break;
+      case ConnState::kConnecting:
+      case ConnState::kHandshake:
+      case ConnState::kAuth:
+        progress = advance_login(c);
+        break;
+      case ConnState::kBroken:
+        fail_host(h, c.broken);
+        return;
+      case ConnState::kReady:
+        if (!w.running) {
+          if (w.queue.empty() || cancelled) return;
+          w.running.emplace();
+          w.running->task = w.queue.front();
+          w.queue.pop_front();
+          w.running->deadline = Clock::now() + (*tasks)[w.running->task].command.timeout;
+        }
+        progress = advance_task(h);
+        break;
+    }
+  }
+}
+
+// The host's running task and everything queued behind it fail with `error`.
+void SshTransport::Impl::fail_host(std::size_t h, const Error& error) {
+  HostWork& w = work[h];
+  if (w.running) finish_task(h, tl::unexpected(error));
+  for (std::size_t t : w.queue) results[t] = tl::unexpected(error);
+  w.queue.clear();
+}
+
+bool SshTransport::Impl::host_done(std::size_t h) const {
+  const HostWork& w = work[h];
+  return !w.running && (w.queue.empty() || connections[h].state == ConnState::kBroken || cancelled);
+}
+
+void SshTransport::Impl::check_deadlines(std::size_t h, Clock::time_point now) {
+  Connection& c = connections[h];
+  bool connecting = c.state == ConnState::kJumpWait || c.state == ConnState::kTunnelOpen ||
+                    c.state == ConnState::kConnecting || c.state == ConnState::kHandshake ||
+                    c.state == ConnState::kAuth;
+  if (connecting && now >= c.deadline) {
+    break_connection(
+        h, ErrorKind::kUnreachable,
+        fmt::format("timed out connecting after {}", format_duration(options.connect_timeout)));
+    fail_host(h, c.broken);
+    return;
+  }
+  HostWork& w = work[h];
+  if (c.state == ConnState::kReady && w.running && now >= w.running->deadline) {
+    Duration limit = (*tasks)[w.running->task].command.timeout;
+    Error timeout{ErrorKind::kTimeout, fmt::format("timed out after {}", format_duration(limit))};
+    // The channel's state is unknown now; drop the connection, a later
+    // run() reconnects.
+    break_connection(h, ErrorKind::kTimeout, timeout.message);
+    finish_task(h, tl::unexpected(timeout));
+    Error skipped{ErrorKind::kFailed, "not run: an earlier command on this host timed out"};
+    for (std::size_t t : w.queue) results[t] = tl::unexpected(skipped);
+    w.queue.clear();
+    c.state = ConnState::kIdle;  // reconnect on the next run()
+  }
+}
+
+short SshTransport::Impl::poll_events(std::size_t h) const {
+  const Connection& c = connections[h];
+  if (c.state == ConnState::kConnecting) return POLLOUT;
+  int dirs = c.session != nullptr ? libssh2_session_block_directions(c.session) : 0;
+  short events = 0;
+  if (dirs & LIBSSH2_SESSION_BLOCK_INBOUND) events |= POLLIN;
+  if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) events |= POLLOUT;
+  return events != 0 ? events : POLLIN;
+}
+
+std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<HostTask>& all,
+                                                           const OutputFn& output) {
+  tasks = &all;
+  on_output = &output;
+  results.assign(all.size(), std::nullopt);
+  work.assign(hosts.size(), HostWork{});
+  std::deque<std::size_t> pending;
+  for (std::size_t t = 0; t < all.size(); ++t) {
+    std::size_t h = all[t].host;
+    if (h >= hosts.size()) {
+      results[t] = tl::unexpected(Error{ErrorKind::kBadInput, "no such host"});
+      continue;
+    }
+    if (work[h].queue.empty()) pending.push_back(h);
+    work[h].queue.push_back(t);
+  }
+  for (auto& c : connections) {
+    if (c.state == ConnState::kBroken) c.state = ConnState::kIdle;  // retry in a new run()
+  }
+  for (auto& j : jumps) {
+    if (j.conn.state == ConnState::kBroken) j.conn.state = ConnState::kIdle;
+  }
+
+  std::vector<std::size_t> active;
+  std::vector<pollfd> fds;
+  std::vector<std::size_t> fd_hosts;
+  while (true) {
+    while (!cancelled && active.size() < options.forks && !pending.empty()) {
+      active.push_back(pending.front());
+      work[pending.front()].kick = true;
+      pending.pop_front();
+    }
+    // Bastions first, then bytes through them, then the hosts; again until
+    // nothing moves, as libssh2 may hold data it already read.
+    for (int pass = 0; pass < 64; ++pass) {
+      bool moved = advance_jumps();
+      for (int i = 0; i < 64 && pump_all(); ++i) moved = true;
+      for (std::size_t h : active) {
+        if (!work[h].kick) continue;
+        work[h].kick = false;
+        advance(h);
+        if (connections[h].tunnel != nullptr) moved = true;
+      }
+      if (!moved || jumps.empty()) break;
+    }
+    std::erase_if(active, [&](std::size_t h) { return host_done(h); });
+    if (active.empty() && (pending.empty() || cancelled)) break;
+    if (active.empty()) continue;
+
+    auto now = Clock::now();
+    auto next = now + std::chrono::milliseconds(500);
+    fds.clear();
+    fd_hosts.clear();
+    for (std::size_t h : active) {
+      const Connection& c = connections[h];
+      if (c.fd < 0) {
+        work[h].kick = true;
+        continue;
+      }
+      fds.push_back(pollfd{c.fd, poll_events(h), 0});
+      fd_hosts.push_back(h);
+      next =
+          std::min(next, c.state == ConnState::kReady && work[h].running ? work[h].running->deadline
+                                                                         : c.deadline);
+    }
+    std::size_t host_fds = fds.size();
+    for (auto& j : jumps) {
+      if (j.conn.fd < 0) continue;
+      short events = j.conn.state == ConnState::kConnecting ? POLLOUT : POLLIN;
+      if (j.conn.session != nullptr && session_wants_to_send(j.conn.session)) events |= POLLOUT;
+      fds.push_back(pollfd{j.conn.fd, events, 0});
+      if (j.conn.state != ConnState::kReady) next = std::min(next, j.conn.deadline);
+    }
+    for (std::size_t h : active) {
+      const Connection& c = connections[h];
+      if (c.tunnel_fd < 0) continue;
+      fds.push_back(pollfd{c.tunnel_fd,
+                           static_cast<short>(c.to_local.empty() ? POLLIN : POLLIN | POLLOUT), 0});
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
+    int ready =
+        ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 500)));
+    if (ready < 0 && errno != EINTR) break;
+    for (std::size_t i = 0; i < host_fds; ++i) {
+      if (fds[i].revents != 0) work[fd_hosts[i]].kick = true;
+    }
+    now = Clock::now();
+    for (auto& j : jumps) {
+      bool logging_in = j.conn.state == ConnState::kConnecting ||
+                        j.conn.state == ConnState::kHandshake || j.conn.state == ConnState::kAuth;
+      if (logging_in && now >= j.conn.deadline) {
+        fail_connection(
+            j.conn, ErrorKind::kUnreachable,
+            fmt::format("timed out connecting after {}", format_duration(options.connect_timeout)));
+      }
+    }
+    for (std::size_t h : active) {
+      if (connections[h].state == ConnState::kJumpWait) work[h].kick = true;
+    }
+    for (std::size_t h : active) {
+      check_deadlines(h, now);
+      if (connections[h].state == ConnState::kReady && work[h].running == std::nullopt) {
+        work[h].kick = true;  // start its next task
+      }
+    }
+  }
+
+  std::vector<Result<CommandResult>> out;
+  out.reserve(all.size());
+  for (auto& r : results) {
+    if (r) {
+      out.push_back(std::move(*r));
+    } else {
+      out.push_back(tl::unexpected(Error{ErrorKind::kInterrupted, "not started: interrupted"}));
+    }
+  }
+  tasks = nullptr;
+  on_output = nullptr;
+  return out;
+}
+
+}  // namespace flotilla
