@@ -9,8 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "core/ssh/known_hosts.hpp"
 #include "core/sha256.hpp"
+#include "core/ssh/known_hosts.hpp"
 
 namespace flotilla {
 namespace {
