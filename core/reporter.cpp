@@ -10,6 +10,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "core/terminal_text.hpp"
+
 namespace flotilla {
 namespace {
 
@@ -67,7 +69,8 @@ std::string Reporter::redacted(std::string_view text) const {
 }
 
 void Reporter::write(std::FILE* stream, std::string_view text) {
-  std::string line = redacted(text);
+  // Host output may hold any bytes: never a terminal control, always UTF-8.
+  std::string line = terminal_safe(redacted(text));
   std::lock_guard lock(mutex_);
   erase_live();
   std::fwrite(line.data(), 1, line.size(), stream);
@@ -116,7 +119,7 @@ void Reporter::draw_live() {
 }
 
 void Reporter::document(const nlohmann::json& doc) {
-  if (options_.json) write(out_, doc.dump(2));
+  if (options_.json) write(out_, doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::event(std::string_view name, nlohmann::json fields) {
@@ -128,7 +131,7 @@ void Reporter::event(std::string_view name, nlohmann::json fields) {
       {"time", fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z",
                            fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms.count())}};
   line.update(fields);
-  write(out_, line.dump());
+  write(out_, line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::text(std::string_view line) {

@@ -7,7 +7,11 @@
 # it, switch it, reload the running service (same process). With an empty
 # --release the host goes back to running nothing. The unit's hooks run
 # around each step; a new config is checked before anything stops. Unit
-# commands arrive already expanded; each runs with `sh -c`.
+# commands arrive already expanded; each runs with `sh -c`, with
+# FLOTILLA_PID set to the supervised process (checked to be that process:
+# `supervised_pid`), which is what {{pid}} expands to. A failure after
+# `current` was switched records --failed-state, so the host's state says
+# what `current` really points to, and that it failed.
 # shellcheck source=host_scripts/lib.sh
 . "${0%/*}/lib.sh"
 # The host finishes the step it started even if the controller is killed
@@ -19,6 +23,7 @@ d='' unit='' release='' config='' secrets='' restart=1
 run='' start='' stop='' reload='' config_check='' drain='' drain_check='' drain_tenths=0
 health='' health_label='' health_retries=0 health_timeout=5 health_interval=0.5
 before_drain='' before_stop='' after_stop='' before_start='' after_start='' after_health=''
+failed_state='' switched=0
 while [ $# -ge 2 ]; do
   case $1 in
     --deploy-to) d=$2 ;;
@@ -46,6 +51,7 @@ while [ $# -ge 2 ]; do
     --before-start) before_start=$2 ;;
     --after-start) after_start=$2 ;;
     --after-health) after_health=$2 ;;
+    --failed-state) failed_state=$2 ;;
     *) die "$EXIT_USAGE" "activate.sh: unknown option $1" ;;
   esac
   shift 2
@@ -54,10 +60,20 @@ if [ $# -ne 0 ] || [ -z "$d" ]; then
   die "$EXIT_USAGE" "usage: activate.sh --deploy-to DIR [--OPTION VALUE]..."
 fi
 
+# abort CODE MESSAGE: stops the activation; once `current` was switched,
+# the state file first says so (the release it runs, failed).
+abort() {
+  if [ "$switched" = 1 ] && [ -n "$failed_state" ]; then
+    printf '%s\n' "$failed_state" >.flotilla/state.json.next &&
+      mv -f .flotilla/state.json.next .flotilla/state.json
+  fi
+  die "$1" "$2"
+}
+
 # hook NAME COMMAND: a failing hook stops the activation.
 hook() {
   [ -n "$2" ] || return 0
-  (cd "$d/current" 2>/dev/null || cd "$d" && sh -c "$2") || die "$EXIT_HOOK" "hook $1 failed"
+  (cd "$d/current" 2>/dev/null || cd "$d" && sh -c "$2") || abort "$EXIT_HOOK" "hook $1 failed"
 }
 
 # switch_link TARGET LINK: LINK points to TARGET, switched by one rename.
@@ -74,9 +90,16 @@ switch_config() {
 
 cd "$d" || die "$EXIT_NO_DIR" "cannot enter $d"
 mkdir -p shared/log .flotilla
-if [ -n "$release" ] && [ ! -d "releases/$release" ]; then
+if [ -n "$release" ] && { [ ! -d "releases/$release" ] || [ -L "releases/$release" ]; }; then
   die "$EXIT_MISSING" "release $release is not on this host"
 fi
+# A `current` that is not a link (a directory put there by hand) cannot be
+# switched atomically: refuse before anything stops.
+if [ -e current ] && [ ! -L current ]; then
+  die "$EXIT_SWITCH" "$d/current is not a symlink: move it away, flotilla will not replace it"
+fi
+FLOTILLA_PID=$(supervised_pid "$d")
+export FLOTILLA_PID
 if [ -n "$config" ]; then
   [ -d ".flotilla/configs/$config" ] || die "$EXIT_MISSING" "config $config is not on this host"
   # Checked by the release that will read it, before anything stops.
@@ -99,8 +122,9 @@ if [ "$restart" != 1 ]; then
   if [ -n "$reload" ]; then
     (cd current && sh -c "$reload") || die "$EXIT_RELOAD" "reload failed"
   else
-    kill -HUP "$(cat .flotilla/pid 2>/dev/null)" 2>/dev/null ||
+    if [ -z "$FLOTILLA_PID" ] || ! kill -HUP "$FLOTILLA_PID" 2>/dev/null; then
       die "$EXIT_RELOAD" "reload failed: no running process"
+    fi
   fi
 else
   # Drain: tell the service, wait until it says it is drained (or the timeout).
@@ -121,9 +145,11 @@ else
   if [ -n "$run" ]; then
     # The supervised process leads its own process group: the whole group
     # gets SIGTERM, and SIGKILL once the drain timeout has passed.
+    # Only the process flotilla started: a stale pid file (the process died
+    # and the number was reused) never gets another process group signalled.
     kill_after=$drain_tenths
     [ "$kill_after" -ge 1 ] || kill_after=1
-    if [ -f .flotilla/pid ] && pid=$(cat .flotilla/pid) && alive "$pid"; then
+    if pid=$(supervised_pid "$d"); then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
       i=0
       while alive "$pid"; do
@@ -132,7 +158,7 @@ else
         sleep 0.1
       done
     fi
-    rm -f .flotilla/pid
+    rm -f .flotilla/pid .flotilla/pid.start
   elif [ -n "$stop" ]; then
     (cd current 2>/dev/null || cd "$d" && sh -c "$stop") || true
   fi
@@ -148,6 +174,9 @@ else
   phase switching
   # Readers see the old release or the new one, never nothing.
   ln -sfn "releases/$release" .flotilla/current.next && mv -Tf .flotilla/current.next current
+  [ "$(readlink current)" = "releases/$release" ] ||
+    die "$EXIT_SWITCH" "cannot switch current to releases/$release"
+  switched=1
 
   phase starting
   hook before_start "$before_start"
@@ -160,8 +189,11 @@ else
       i=$((i + 1))
       sleep 0.02
     done
+    # What identifies the process from now on, beyond its pid.
+    proc_start "$(cat "$d/.flotilla/pid")" >.flotilla/pid.start 2>/dev/null || true
+    FLOTILLA_PID=$(supervised_pid "$d")
   elif [ -n "$start" ]; then
-    (cd current && sh -c "$start") || die "$EXIT_START" "start failed"
+    (cd current && sh -c "$start") || abort "$EXIT_START" "start failed"
   fi
   hook after_start "$after_start"
 fi
@@ -173,7 +205,7 @@ if [ -n "$health" ]; then
     i=$((i + 1))
     if [ "$i" -gt "$health_retries" ]; then
       printf '%s\n' "$out" | tail -n 5 | sed 's/^/  | /' >&2
-      die "$EXIT_HEALTH" "health check failed after $((health_retries + 1)) tries: $health_label"
+      abort "$EXIT_HEALTH" "health check failed after $((health_retries + 1)) tries: $health_label"
     fi
     sleep "$health_interval"
   done

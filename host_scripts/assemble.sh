@@ -16,7 +16,14 @@ store=$2
 id=$3
 
 final="$deploy_to/releases/$id"
-[ -d "$final" ] && exit 0
+sums_file="$deploy_to/.flotilla/manifests/$id.sums"
+# Assembled before (a real directory with its checksum list): done. A link
+# or a leftover without its list is not trusted: it is built again.
+if [ -d "$final" ] && [ ! -L "$final" ] && [ -f "$sums_file" ]; then
+  cat >/dev/null
+  exit 0
+fi
+if [ -L "$final" ] || [ -e "$final" ]; then rm -rf -- "$final"; fi
 mkdir -p "$deploy_to/releases"
 partial="$deploy_to/releases/.$id.partial.$$"
 sums="$partial.sums"
@@ -68,5 +75,5 @@ if ! (cd "$partial" && cut -c67- "$sums" | sed 's|^|./|' | tr '\n' '\0' |
   die "$EXIT_CORRUPT" "release $id failed verification: $damaged damaged file(s) removed from the store; the next deploy sends them again"
 fi
 mkdir -p "$deploy_to/.flotilla/manifests"
-mv -f -- "$sums" "$deploy_to/.flotilla/manifests/$id.sums"
+mv -f -- "$sums" "$sums_file"
 mv -T -- "$partial" "$final"

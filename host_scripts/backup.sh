@@ -5,5 +5,7 @@
 # shellcheck source=host_scripts/lib.sh
 . "${0%/*}/lib.sh"
 [ $# -eq 2 ] || die "$EXIT_USAGE" "usage: backup.sh DEPLOY_TO COMMAND"
+FLOTILLA_PID=$(supervised_pid "$1")
+export FLOTILLA_PID
 cd "$1/current" 2>/dev/null || cd /
 exec sh -c "$2"

@@ -21,6 +21,15 @@ if [ "$(wc -l <.flotilla/history.jsonl)" -gt 1000 ]; then
   tail -n 500 .flotilla/history.jsonl >.flotilla/history.next &&
     mv -f .flotilla/history.next .flotilla/history.jsonl
 fi
+# What a killed receive or assemble left behind (their names end in the
+# pid of the shell that made them) goes once that shell is gone.
+for p in .flotilla/store/.incoming.* releases/.*.partial.*; do
+  [ -e "$p" ] || continue
+  owner=${p##*.}
+  case $owner in '' | *[!0-9]*) continue ;; esac
+  alive "$owner" || rm -rf -- "$p"
+done
+
 [ $# -eq 3 ] || exit 0
 keep_releases=" $2 "
 keep_configs=" $3 "

@@ -5,4 +5,6 @@
 # shellcheck source=host_scripts/lib.sh
 . "${0%/*}/lib.sh"
 [ $# -eq 3 ] || die "$EXIT_USAGE" "usage: health_probe.sh DEPLOY_TO SECONDS COMMAND"
+FLOTILLA_PID=$(supervised_pid "$1")
+export FLOTILLA_PID
 probe "$1/current" "$2" "$3" >/dev/null

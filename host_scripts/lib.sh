@@ -32,6 +32,47 @@ alive() {
   esac
 }
 
+# proc_start PID: what identifies a process beyond its pid, which the
+# kernel reuses: the boot it runs in and its start time (clock ticks since
+# boot, /proc/PID/stat field 22). Fails when there is no such process.
+proc_start() {
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  # shellcheck disable=SC2086 # fields after the command name, split on purpose
+  set -- ${stat##*) }
+  printf '%s %s\n' "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)" "${20}"
+}
+
+# supervised_pid DEPLOY_TO: the pid of the unit's supervised process, only
+# while it is still that process: alive, with the start recorded when
+# flotilla started it (a process started before that was recorded: running
+# in one of the unit's releases). Prints nothing otherwise, so a pid file
+# that outlived its process (a reboot, a crash) never gets another process
+# signalled.
+supervised_pid() {
+  [ -f "$1/.flotilla/pid" ] || return 1
+  sp_pid=$(cat "$1/.flotilla/pid" 2>/dev/null)
+  case $sp_pid in '' | *[!0-9]*) return 1 ;; esac
+  alive "$sp_pid" || return 1
+  if [ -f "$1/.flotilla/pid.start" ]; then
+    [ "$(proc_start "$sp_pid")" = "$(cat "$1/.flotilla/pid.start")" ] || return 1
+  else
+    sp_releases=$(cd "$1/releases" 2>/dev/null && pwd -P) || return 1
+    case $(readlink "/proc/$sp_pid/cwd" 2>/dev/null) in
+      "$sp_releases"/*) ;;
+      *) return 1 ;;
+    esac
+  fi
+  printf '%s\n' "$sp_pid"
+}
+
+# section NAME: one line of a host's answer, "NAME BASE64", the content
+# read from stdin. Nothing a host's files hold can forge a boundary.
+section() {
+  printf '%s ' "$1"
+  base64 -w0
+  echo
+}
+
 # hash_files FILE...: one "SHA256 NAME" line per file, in order;
 # hash_listed: the same for NUL-separated names on stdin. OpenSSL uses the
 # CPU's SHA extensions, about 5x faster than coreutils' sha256sum; hosts

@@ -9,8 +9,17 @@
 counter="$HOME/.flotilla/locks/$1.seq"
 floor=$2
 case $floor in '' | *[!0-9]*) die "$EXIT_USAGE" "snapshot_id.sh: not a number: $floor" ;; esac
-n=$(cat "$counter" 2>/dev/null)
+# Decimal whatever the file holds ("099" is 99, not octal); ids stay below
+# a billion, so a corrupt or forged counter stops here, not in a wrap.
+n=$(head -c 64 "$counter" 2>/dev/null | tr -d ' \n')
 case $n in '' | *[!0-9]*) n=0 ;; esac
+n=${n#"${n%%[!0]*}"}
+floor=${floor#"${floor%%[!0]*}"}
+if [ ${#n} -gt 9 ] || [ ${#floor} -gt 9 ]; then
+  die "$EXIT_USAGE" "snapshot counter $counter is out of range; fix or remove it by hand"
+fi
+n=${n:-0}
+floor=${floor:-0}
 [ "$n" -lt "$floor" ] && n=$floor
 n=$((n + 1))
 echo "$n" >"$counter.next" && mv -f "$counter.next" "$counter" && echo "$n"

@@ -12,7 +12,9 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "core/host_json.hpp"
 #include "core/script_command.hpp"
+#include "snapshots/snapshot.hpp"
 
 namespace flotilla {
 
@@ -84,14 +86,17 @@ Result<std::optional<LockHolder>> DeployLock::holder() {
   auto r = run(HostScript::kLockHolder, {environment_});
   if (!r) return tl::unexpected(r.error());
   if (r->out.find_first_not_of(" \n") == std::string::npos) return std::optional<LockHolder>();
-  try {
-    return std::optional<LockHolder>(LockHolder::from_json(nlohmann::json::parse(r->out)));
-  } catch (const std::exception&) {
-    // Taken a moment ago and not yet described, or damaged: still held.
-    LockHolder unknown;
-    unknown.message = "(holder not recorded)";
-    return std::optional<LockHolder>(unknown);
+  auto doc = parse_host_json(r->out, "the lock's holder.json", 4, 64 * 1024);
+  if (doc && doc->is_object()) {
+    try {
+      return std::optional<LockHolder>(LockHolder::from_json(*doc));
+    } catch (const std::exception&) {
+    }
   }
+  // Taken a moment ago and not yet described, or damaged: still held.
+  LockHolder unknown;
+  unknown.message = "(holder not recorded)";
+  return std::optional<LockHolder>(unknown);
 }
 
 Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::string& message,
@@ -125,19 +130,46 @@ Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::str
 Result<long> DeployLock::next_snapshot_id(long at_least_above) {
   auto r = run(HostScript::kSnapshotId, {environment_, std::to_string(at_least_above)});
   if (!r) return tl::unexpected(r.error());
-  try {
-    if (r->ok()) return std::stol(r->out);
-  } catch (const std::exception&) {
+  if (r->ok()) {
+    // Only a number the counter could have made: positive, bounded, decimal.
+    std::string out = r->out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    if (!out.empty() && out.size() <= 9 &&
+        out.find_first_not_of("0123456789") == std::string::npos) {
+      long id = std::stol(out);
+      if (id > at_least_above && id <= kMaxSnapshotId) return id;
+    }
+    return fail(
+        ErrorKind::kFailed,
+        fmt::format("cannot number the snapshot: the lock host answered '{}'", out.substr(0, 40)));
   }
   return fail(ErrorKind::kFailed, fmt::format("cannot number the snapshot: {}", r->err));
 }
 
 Result<void> DeployLock::release(const std::string& token, bool force) {
-  // Without --force: the process that took it (by token), or a person
-  // releasing a lock they took by hand from this same machine.
-  std::string mine = !token.empty()
-                         ? nlohmann::json({{"token", token}}).dump().substr(1)
-                         : nlohmann::json({{"controller", controller_host()}}).dump().substr(1);
+  // Without --force: the process that took it (by its token), or a person
+  // releasing a lock taken by hand from this same machine — never a
+  // deploy's, running or dead (a dead one's fleet needs checking first).
+  std::string holder_token = token;
+  if (!force && token.empty()) {
+    auto held = holder();
+    if (!held) return tl::unexpected(held.error());
+    if (!*held) return {};
+    const LockHolder& h = **held;
+    if (h.controller != controller_host()) {
+      return fail(ErrorKind::kLocked,
+                  fmt::format("the deploy lock is {}; only its taker releases it (or use --force)",
+                              describe(h)));
+    }
+    if (h.pid > 0) {
+      return fail(ErrorKind::kLocked,
+                  fmt::format("the deploy lock is {}; it was taken by a change, not by hand: let "
+                              "it finish (or check the fleet and use --force)",
+                              describe(h)));
+    }
+    holder_token = h.token;
+  }
+  std::string mine = nlohmann::json({{"token", holder_token}}).dump().substr(1);
   mine.pop_back();
   std::vector<std::string> args = {environment_};
   if (!force) args.push_back(mine);

@@ -118,7 +118,7 @@ DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
     bool secrets_change = !target->secrets.empty() && target->secrets != state.secrets;
     // Same release but its process is gone: restart it (a change converges).
     h.restart = target->release != state.release.value_or("") ||
-                (state.stopped && !target->release.empty()) ||
+                ((state.stopped || state.failed) && !target->release.empty()) ||
                 ((config_changes || secrets_change) && !can_reload);
     h.change = h.restart || config_changes || secrets_change;
     h.send_secrets = secrets_change;

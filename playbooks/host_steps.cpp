@@ -16,8 +16,7 @@ double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
 Result<std::string> expand_command(const std::string& text,
-                                   const std::map<std::string, std::string>& vars,
-                                   const HostLayout& layout) {
+                                   const std::map<std::string, std::string>& vars) {
   std::string out;
   std::size_t pos = 0;
   while (true) {
@@ -34,7 +33,9 @@ Result<std::string> expand_command(const std::string& text,
     name.erase(0, name.find_first_not_of(' '));
     name.erase(name.find_last_not_of(' ') + 1);
     if (name == "pid") {
-      out += "\"$(cat " + shell_quote(layout.state_dir() + "/pid") + ")\"";
+      // Set by the host script that runs the command, only while the pid
+      // file names the process flotilla started (host_scripts/lib.sh).
+      out += "\"${FLOTILLA_PID:?no supervised process is running}\"";
     } else if (auto it = vars.find(name); it != vars.end()) {
       out += shell_quote(it->second);
     } else {
@@ -87,7 +88,7 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   // with `sh -c`.
   auto add = [&](const char* option, const std::string& command) -> Result<void> {
     if (command.empty()) return {};
-    auto expanded = expand_command(command, vars, layout);
+    auto expanded = expand_command(command, vars);
     if (!expanded) return tl::unexpected(expanded.error());
     args.push_back(option);
     args.push_back(std::move(*expanded));
@@ -122,6 +123,11 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
                  fmt::format("{:.3f}", seconds(unit.health->timeout)), "--health-interval",
                  fmt::format("{:.3f}", seconds(unit.health->interval))});
   }
+  if (state.contains("current") && state["current"].is_object()) {
+    nlohmann::json failed = state;
+    failed["current"]["failed"] = true;
+    args.insert(args.end(), {"--failed-state", failed.dump()});
+  }
   std::string stdin_data = target.restart && target.release.empty() ? "" : state.dump(1) + "\n";
   return script_command(HostScript::kActivate, args, std::move(stdin_data),
                         std::chrono::minutes(30));
@@ -129,7 +135,7 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
 
 Result<RemoteCommand> health_probe_command(const Unit& unit, const HostLayout& layout,
                                            const std::map<std::string, std::string>& vars) {
-  auto command = expand_command(unit.health->command, vars, layout);
+  auto command = expand_command(unit.health->command, vars);
   if (!command) return tl::unexpected(command.error());
   return script_command(
       HostScript::kHealthProbe,

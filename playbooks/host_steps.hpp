@@ -15,11 +15,11 @@
 namespace flotilla {
 
 // Expands {{name}} in a unit's command: host variables and host, release,
-// deploy_to — each shell-quoted — and {{pid}}, the supervised process id as
-// read on the host. An unknown name is an error (kBadInput), not "".
+// deploy_to — each shell-quoted — and {{pid}}, the supervised process id
+// ($FLOTILLA_PID, which the host script sets only while the pid file names
+// the process flotilla started). An unknown name is an error (kBadInput).
 Result<std::string> expand_command(const std::string& text,
-                                   const std::map<std::string, std::string>& vars,
-                                   const HostLayout& layout);
+                                   const std::map<std::string, std::string>& vars);
 
 // Step 1 of a push: the bundle (make_push_bundle) arrives on stdin, each file
 // is checked against the sha256 it is named by, then moved into the store.

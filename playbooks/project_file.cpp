@@ -58,6 +58,46 @@ bool is_url(const std::string& repo) {
 }
 
 // Reads the unit-level and nested keys; defaults per kind are already set.
+// The name of the first {{var}} that stands inside shell quotes in `text`,
+// if any. A command substitution or backticks open a fresh context, as in
+// the shell: "$(cat {{dir}}/f)" keeps {{dir}} outside any quotes.
+std::optional<std::string> quoted_template(std::string_view text) {
+  std::vector<char> contexts = {0};  // 0 plain, '\'', '"', '(' $(...), '`'
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    char in = contexts.back();
+    if (in == '\'' && c == '\'') {
+      contexts.pop_back();
+    } else if (in == '\'' && text.substr(i, 2) != "{{") {
+      continue;  // nothing is special inside single quotes
+    } else if (c == '\\') {
+      ++i;  // an escaped character, never a quote
+    } else if (in == '"' && c == '"') {
+      contexts.pop_back();
+    } else if (c == '$' && i + 1 < text.size() && text[i + 1] == '(') {
+      contexts.push_back('(');
+      ++i;
+    } else if (c == '`') {
+      if (in == '`') {
+        contexts.pop_back();
+      } else {
+        contexts.push_back('`');
+      }
+    } else if (in == '(' && c == ')') {
+      contexts.pop_back();
+    } else if (in != '"' && (c == '\'' || c == '"')) {
+      contexts.push_back(c);
+    } else if ((in == '\'' || in == '"') && text.substr(i, 2) == "{{") {
+      std::size_t close = text.find("}}", i);
+      std::string name(text.substr(i + 2, close == std::string_view::npos ? 0 : close - i - 2));
+      name.erase(0, name.find_first_not_of(' '));
+      name.erase(name.find_last_not_of(' ') + 1);
+      return name;
+    }
+  }
+  return std::nullopt;
+}
+
 class ProjectReader {
  public:
   ProjectReader(const YamlDocument& doc, Project& project) : in_(doc), project_(project) {}
@@ -225,7 +265,7 @@ class ProjectReader {
     for (auto [field, name] : {std::pair{&unit.run, "run"}, std::pair{&unit.start, "start"},
                                std::pair{&unit.stop, "stop"}, std::pair{&unit.reload, "reload"}}) {
       if (auto* n = node.find(name)) {
-        if (auto s = in_.string(*n, what + "." + name)) *field = *s;
+        if (auto s = command(*n, what + "." + name)) *field = *s;
       }
     }
     if (!unit.run.empty() && (!unit.start.empty() || !unit.stop.empty())) {
@@ -243,14 +283,14 @@ class ProjectReader {
           if (auto list = in_.string_list(*f, what + ".config.files")) unit.config_files = *list;
         }
         if (auto* c = n->find("check")) {
-          if (auto s = in_.string(*c, what + ".config.check")) unit.config_check = *s;
+          if (auto s = command(*c, what + ".config.check")) unit.config_check = *s;
         }
       }
     }
     if (auto* n = node.find("backup")) {
       if (in_.check_mapping(*n, what + ".backup", kBackupKeys)) {
         if (auto* c = n->find("command")) {
-          if (auto s = in_.string(*c, what + ".backup.command")) unit.backup_command = *s;
+          if (auto s = command(*c, what + ".backup.command")) unit.backup_command = *s;
         } else {
           in_.error(*n, fmt::format("{}.backup: missing key 'command'", what));
         }
@@ -263,7 +303,7 @@ class ProjectReader {
     if (auto* n = node.find("hooks")) {
       if (in_.check_mapping(*n, what + ".hooks", kHookKeys)) {
         for (const auto& [k, v] : n->entries) {
-          if (auto s = in_.string(*v, what + ".hooks." + k->scalar)) unit.hooks[k->scalar] = *s;
+          if (auto s = command(*v, what + ".hooks." + k->scalar)) unit.hooks[k->scalar] = *s;
         }
       }
     }
@@ -314,16 +354,32 @@ class ProjectReader {
     }
   }
 
+  // A unit command: a string whose {{var}}s are not inside quotes. Each
+  // value is quoted for the shell when expanded; inside "..." or '...' the
+  // quotes would cancel out and an inventory value would run as code.
+  std::optional<std::string> command(const YamlNode& node, const std::string& what) {
+    auto text = in_.string(node, what);
+    if (!text) return text;
+    if (auto quoted = quoted_template(*text)) {
+      in_.error(node, fmt::format("{}: '{{{{{}}}}}' is inside quotes, where the shell would "
+                                  "read its value as code; write {{{{{}}}}} bare: it is quoted "
+                                  "for you",
+                                  what, *quoted, *quoted));
+      return std::nullopt;
+    }
+    return text;
+  }
+
   void read_health(const YamlNode& node, const std::string& what, Unit& unit) {
     HealthCheck health;
     if (node.is_scalar()) {  // `health: curl -fsS ...` shorthand
-      health.command = node.scalar;
+      if (auto s = command(node, what)) health.command = *s;
       unit.health = health;
       return;
     }
     if (!in_.check_mapping(node, what, kHealthKeys)) return;
     if (auto* n = node.find("command")) {
-      if (auto s = in_.string(*n, what + ".command")) health.command = *s;
+      if (auto s = command(*n, what + ".command")) health.command = *s;
     } else {
       in_.error(node, fmt::format("{}: missing key 'command'", what));
     }
@@ -342,10 +398,10 @@ class ProjectReader {
   void read_drain(const YamlNode& node, const std::string& what, Unit& unit) {
     if (!in_.check_mapping(node, what, kDrainKeys)) return;
     if (auto* n = node.find("command")) {
-      if (auto s = in_.string(*n, what + ".command")) unit.drain.command = *s;
+      if (auto s = command(*n, what + ".command")) unit.drain.command = *s;
     }
     if (auto* n = node.find("check")) {
-      if (auto s = in_.string(*n, what + ".check")) unit.drain.check = *s;
+      if (auto s = command(*n, what + ".check")) unit.drain.check = *s;
     }
     if (auto* n = node.find("timeout")) {
       if (auto d = in_.duration(*n, what + ".timeout")) unit.drain.timeout = *d;

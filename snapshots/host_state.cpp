@@ -1,20 +1,21 @@
 #include "snapshots/host_state.hpp"
 
+#include <cctype>
 #include <map>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "core/base64.hpp"
+#include "core/host_json.hpp"
 #include "core/script_command.hpp"
 
 namespace flotilla {
 namespace {
 
-// Sections of host_scripts/survey.sh's answer, each after a line "--flotilla:NAME--".
+// The sections of host_scripts/survey.sh's answer, one line each.
 constexpr const char* kSections[] = {"state",   "status",  "releases",
                                      "configs", "history", "missing"};
-
-std::string marker(const char* name) { return fmt::format("--flotilla:{}--", name); }
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -24,6 +25,16 @@ std::vector<std::string> lines_of(const std::string& text) {
     if (!line.empty()) out.push_back(line);
   }
   return out;
+}
+
+// A release id or config digest as flotilla names them: a host's listing
+// holds nothing else worth reading (and never a path).
+bool is_version_name(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -37,26 +48,32 @@ RemoteCommand survey_command(const HostLayout& layout, const std::set<std::strin
 
 Result<Survey> parse_survey(const std::string& output, const HostLayout& layout) {
   std::map<std::string, std::string> section;
-  std::size_t pos = 0;
-  const char* previous = nullptr;
-  for (const char* name : kSections) {
-    std::string m = marker(name) + "\n";
-    std::size_t at = output.find(m, pos);
-    if (at == std::string::npos) {
+  for (const auto& line : lines_of(output)) {
+    auto space = line.find(' ');
+    std::string name = line.substr(0, space);
+    auto decoded = base64_decode(space == std::string::npos ? "" : line.substr(space + 1));
+    if (!decoded || section.count(name)) {
       return fail(ErrorKind::kFailed, "unexpected answer while reading host state");
     }
-    if (previous != nullptr) section[previous] = output.substr(pos, at - pos);
-    previous = name;
-    pos = at + m.size();
+    section[name] = std::move(*decoded);
   }
-  section["missing"] = output.substr(pos);
+  for (const char* name : kSections) {
+    if (!section.count(name)) {
+      return fail(ErrorKind::kFailed, "unexpected answer while reading host state");
+    }
+  }
 
   Survey survey;
   HostState& state = survey.state;
   const std::string& state_text = section["state"];
   if (state_text.find_first_not_of(" \n\t") != std::string::npos) {
+    auto raw = parse_host_json(state_text, layout.state_file());
+    if (!raw) return tl::unexpected(raw.error());
+    if (!raw->is_object()) {
+      return fail(ErrorKind::kFailed, fmt::format("{} is not a JSON object", layout.state_file()));
+    }
+    state.raw = std::move(*raw);
     try {
-      state.raw = nlohmann::json::parse(state_text);
       const auto& current = state.raw.value("current", nlohmann::json::object());
       if (current.contains("release") && current["release"].is_string() &&
           !current["release"].get<std::string>().empty()) {
@@ -67,13 +84,15 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
       state.branch = current.value("branch", "");
       state.since = current.value("since", "");
       state.snapshot = current.value("snapshot", 0L);
+      state.failed = current.value("failed", false);
     } catch (const std::exception& e) {
       return fail(ErrorKind::kFailed,
-                  fmt::format("{} is not valid JSON: {}", layout.state_file(), e.what()));
+                  fmt::format("{} is not a flotilla state: {}", layout.state_file(), e.what()));
     }
   }
   for (const auto& line : lines_of(section["status"])) {
     if (line == "stopped") state.stopped = true;
+    if (line == "current-not-a-link") state.current_not_link = true;
     if (line.rfind("current ", 0) == 0) state.current_link = line.substr(8);
     if (line.rfind("config ", 0) == 0) state.config_link = line.substr(7);
     if (line.rfind("secrets ", 0) == 0) {
@@ -82,21 +101,25 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
     }
   }
   for (const auto& line : lines_of(section["releases"])) {
-    if (line[0] != '.') state.releases.insert(line);
+    if (is_version_name(line)) state.releases.insert(line);
   }
   for (const auto& line : lines_of(section["configs"])) {
-    if (line[0] != '.') state.configs.insert(line);
+    if (is_version_name(line)) state.configs.insert(line);
   }
   std::string history_file = layout.state_dir() + "/history.jsonl";
   for (const auto& line : lines_of(section["history"])) {
-    try {
-      auto snapshot = Snapshot::from_json(nlohmann::json::parse(line), history_file);
-      if (snapshot) state.history.push_back(std::move(*snapshot));
-    } catch (const std::exception&) {
-      // A torn last line (the host lost power mid-append) is skipped, not fatal.
+    // A torn last line (the host lost power mid-append), or a line that is
+    // not a snapshot, is skipped, not fatal.
+    auto doc = parse_host_json(line, history_file);
+    if (!doc) continue;
+    auto snapshot = Snapshot::from_json(*doc, history_file);
+    if (snapshot) state.history.push_back(std::move(*snapshot));
+  }
+  for (const auto& line : lines_of(section["missing"])) {
+    if (line.size() <= 64 && line.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      survey.missing.push_back(line);
     }
   }
-  survey.missing = lines_of(section["missing"]);
   return survey;
 }
 

@@ -24,6 +24,8 @@ struct HostState {
   std::string since;               // ISO time of the switch
   long snapshot = 0;               // the snapshot that put it there
   bool stopped = false;            // its supervised process is not running (it died, or was killed)
+  bool failed = false;             // its last activation failed (it runs `release`, unhealthy)
+  bool current_not_link = false;   // `current` is a real file or directory: it cannot be switched
   std::string current_link;        // where `current` really points ("" = absent)
   std::string config_link;         // where `shared/config` really points
   std::string secrets;             // digest `shared/secrets` links to ("" = none)
@@ -44,7 +46,9 @@ struct Survey {
 };
 
 // Parses survey_command's output; a malformed state file is an error that
-// names the host's file.
+// names the host's file. Nothing in it is trusted: JSON is bounded, names
+// that are not release ids or digests are dropped, history lines that are
+// not snapshots are skipped.
 Result<Survey> parse_survey(const std::string& output, const HostLayout& layout);
 
 // Surveys the transport's hosts `indexes` in parallel (one round trip

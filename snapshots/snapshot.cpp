@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "snapshots/change_kind.hpp"
+
 namespace flotilla {
 
 nlohmann::json Snapshot::to_json() const {
@@ -46,11 +48,16 @@ Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::strin
   try {
     Snapshot s;
     s.id = doc.at("id").get<long>();
-    if (s.id <= 0)
-      return fail(ErrorKind::kFailed, fmt::format("{}: snapshot id must be > 0", where));
+    if (s.id <= 0 || s.id > kMaxSnapshotId) {
+      return fail(ErrorKind::kFailed,
+                  fmt::format("{}: snapshot id must be between 1 and {}", where, kMaxSnapshotId));
+    }
     s.environment = doc.at("environment").get<std::string>();
     s.unit = doc.at("unit").get<std::string>();
     s.kind = doc.at("kind").get<std::string>();
+    if (!parse_change_kind(s.kind)) {
+      return fail(ErrorKind::kFailed, fmt::format("{}: unknown snapshot kind '{}'", where, s.kind));
+    }
     s.artifact = doc.value("artifact", "");
     s.config = doc.value("config", "");
     s.secrets = doc.value("secrets", "");

@@ -10,6 +10,10 @@
 
 namespace flotilla {
 
+// Snapshot ids come from the lock host's counter; anything outside 1..this
+// is not one (a forged huge id must not wrap around).
+inline constexpr long kMaxSnapshotId = 999'999'999;
+
 // What one host ran before and after one change.
 struct HostRecord {
   std::string before;  // release id ("" = nothing)

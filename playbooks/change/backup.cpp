@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/script_command.hpp"
+#include "core/terminal_text.hpp"
 #include "inventory/host_pattern.hpp"
 #include "playbooks/host_steps.hpp"
 
@@ -35,7 +36,7 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
   std::vector<std::string> names;
   for (std::size_t index : chosen) {
     const std::string& name = inventory.hosts()[fleet.hosts[index]].name;
-    auto command = expand_command(*unit.backup_command, fleet.by_name.at(name).vars, layout);
+    auto command = expand_command(*unit.backup_command, fleet.by_name.at(name).vars);
     if (!command) return tl::unexpected(command.error());
     tasks.push_back({index, script_command(HostScript::kBackup, {unit.deploy_to, *command}, "",
                                            std::chrono::minutes(30))});
@@ -55,9 +56,10 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
       location = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
     }
     std::string error = !r ? r.error().message : done ? "" : r->err;
-    // Both are kept in the snapshot, locally and on the hosts: never a secret.
-    location = reporter.redacted(location);
-    error = reporter.redacted(error);
+    // Both are kept in the snapshot, locally and on the hosts: never a
+    // secret, and valid UTF-8 whatever the backup tool printed.
+    location = valid_utf8(reporter.redacted(location));
+    error = valid_utf8(reporter.redacted(error));
     record.push_back({{"host", names[i]}, {"ok", done}, {"location", location}, {"error", error}});
     reporter.event("backup_done", {{"host", names[i]}, {"ok", done}, {"location", location}});
     if (!done) {

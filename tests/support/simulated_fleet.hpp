@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base64.hpp"
 #include "core/transport.hpp"
 #include "host_scripts/embedded.hpp"
 #include "support/fake_transport.hpp"
@@ -94,16 +95,23 @@ class SimulatedFleet {
   long counter = 0;                        // the lock host's snapshot counter
 
  private:
+  // As survey.sh frames it: one "NAME BASE64" line per section.
   static std::string survey(const Host& host) {
-    std::string out = "--flotilla:state--\n";
-    if (!host.state.is_null()) out += host.state.dump() + "\n";
-    out += "\n--flotilla:status--\n";
-    out += "current " + (host.current.empty() ? "" : "releases/" + host.current) + "\n";
-    out += "config \nsecrets \n--flotilla:releases--\n";
-    for (const auto& r : host.releases) out += r + "\n";
-    out += "--flotilla:configs--\n--flotilla:history--\n";
-    for (const auto& line : host.history) out += line + "\n";
-    out += "--flotilla:missing--\n";
+    std::string releases, history;
+    for (const auto& r : host.releases) releases += r + "\n";
+    for (const auto& line : host.history) history += line + "\n";
+    std::string status = "current " + (host.current.empty() ? "" : "releases/" + host.current) +
+                         "\nconfig \nsecrets \n";
+    std::string out;
+    for (const auto& [name, text] : {std::pair<const char*, std::string>{
+                                         "state", host.state.is_null() ? "" : host.state.dump()},
+                                     {"status", status},
+                                     {"releases", releases},
+                                     {"configs", ""},
+                                     {"history", history},
+                                     {"missing", ""}}) {
+      out += std::string(name) + " " + base64_encode(text) + "\n";
+    }
     return out;
   }
 

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "core/base64.hpp"
+
 #include "snapshots/fleet_history.hpp"
 #include "snapshots/host_state.hpp"
 #include "snapshots/ledger.hpp"
@@ -102,14 +104,19 @@ TEST_CASE("the ledger folds in the hosts' copies: new records, missing hosts, fi
 
 TEST_CASE("a survey answer is read section by section") {
   HostLayout layout{"/srv/game"};
-  std::string answer =
-      "--flotilla:state--\n{\"current\": {\"release\": \"r2\", \"config\": \"c1\", \"snapshot\": "
-      "7}}\n\n--flotilla:status--\nstopped\ncurrent releases/r2\nconfig "
-      "../.flotilla/configs/"
-      "c1\n--flotilla:releases--\nr1\nr2\n.r3.partial.12\n--flotilla:configs--\n"
-      "c1\n--flotilla:history--\n{\"id\": 7, \"environment\": \"prod\", \"unit\": \"game\", "
-      "\"kind\": \"deploy\", \"outcome\": \"succeeded\"}\n{\"id\": 8, \"environ\n"
-      "--flotilla:missing--\nabc\n";
+  // As survey.sh frames it: one "NAME BASE64" line per section.
+  std::string answer;
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"state", "{\"current\": {\"release\": \"r2\", \"config\": \"c1\", \"snapshot\": 7}}\n"},
+           {"status", "stopped\ncurrent releases/r2\nconfig ../.flotilla/configs/c1\n"},
+           {"releases", "r1\nr2\n.r3.partial.12\n"},
+           {"configs", "c1\n"},
+           {"history",
+            "{\"id\": 7, \"environment\": \"prod\", \"unit\": \"game\", \"kind\": \"deploy\", "
+            "\"outcome\": \"succeeded\"}\n{\"id\": 8, \"environ\n"},
+           {"missing", "abc\n"}}) {
+    answer += name + " " + base64_encode(text) + "\n";
+  }
   auto survey = parse_survey(answer, layout);
   REQUIRE(survey);
   CHECK(survey->state.release == "r2");

@@ -1,7 +1,10 @@
 // Every host script, run with /bin/sh against a temporary directory exactly
 // as a host runs it (the embedded text, arguments quoted by script_command).
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -394,4 +397,174 @@ TEST_CASE("logs, backup, health_probe") {
   };
   CHECK(probe("test -f VERSION").ok());
   CHECK_FALSE(probe("sleep 5").ok());  // bounded by its timeout
+}
+
+namespace {
+
+// A process in its own group that flotilla did not start (what a reused pid
+// would name), killed when the test ends.
+struct Bystander {
+  pid_t pid = 0;
+  Bystander() {
+    pid = ::fork();
+    if (pid == 0) {
+      ::setsid();
+      ::execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Bystander() {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  bool alive() const { return ::kill(pid, 0) == 0 && ::waitpid(pid, nullptr, WNOHANG) == 0; }
+};
+
+Unit supervised_unit(const fs::path& deploy_to) {
+  Unit u = service_unit(deploy_to);
+  u.start.clear();
+  u.stop.clear();
+  u.run = "exec sleep 30";
+  u.health.reset();
+  return u;
+}
+
+void stop_supervised(const fs::path& d) {
+  std::ifstream in(d / ".flotilla/pid");
+  long pid = 0;
+  if (in >> pid && pid > 0) ::kill(-static_cast<pid_t>(pid), SIGKILL);
+}
+
+}  // namespace
+
+TEST_CASE("activate: a stale pid file never gets another process group signalled") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  fs::create_directories(d / ".flotilla");
+  Bystander other;
+  // Left by a process that died (or a reboot): the number now names another.
+  std::ofstream(d / ".flotilla/pid") << other.pid << "\n";
+  Unit unit = supervised_unit(d);
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true}, {},
+                              {{"current", {{"release", "r1"}}}});
+  REQUIRE(cmd);
+  REQUIRE(run_on_local_shell(*cmd).ok());
+  CHECK(other.alive());
+  // The process it started is recorded with its identity, and is stopped
+  // by the next activation; a recorded identity that no longer matches is not.
+  std::string started = slurp(d / ".flotilla/pid");
+  CHECK(std::stol(started) != other.pid);
+  CHECK(fs::exists(d / ".flotilla/pid.start"));
+  auto survey = parse_survey(run_on_local_shell(survey_command(HostLayout{d.string()}, {})).out,
+                             HostLayout{d.string()});
+  REQUIRE(survey);
+  CHECK_FALSE(survey->state.stopped);
+  std::ofstream(d / ".flotilla/pid") << other.pid << "\n";  // pid.start is the other process's
+  REQUIRE(run_on_local_shell(*cmd).ok());
+  CHECK(other.alive());
+  stop_supervised(d);
+  std::ofstream(d / ".flotilla/pid") << started;
+  stop_supervised(d);
+}
+
+TEST_CASE("activate: a `current` that is a real directory is refused before anything stops") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  fs::create_directories(d / "current");  // put there by hand
+  Unit unit = service_unit(d);
+  fs::path log = dir.path / "log";
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true}, {}, {});
+  REQUIRE(cmd);
+  auto r = run_on_local_shell(*cmd, {{"HOME_LOG", log.string()}});
+  CHECK(exited_with(r, HostExit::kSwitch));
+  CHECK(r.err.find("is not a symlink") != std::string::npos);
+  CHECK_FALSE(fs::exists(log));  // nothing was stopped
+  CHECK(fs::is_directory(fs::symlink_status(d / "current")));
+}
+
+TEST_CASE("activate: a failed health check records what current runs, and that it failed") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  fs::create_directories(d / "releases/r2");  // no VERSION: unhealthy
+  Unit unit = service_unit(d);
+  HostLayout layout{d.string()};
+  auto ok =
+      activate_command(unit, layout, {"r1", "", "", true}, {}, {{"current", {{"release", "r1"}}}});
+  REQUIRE(run_on_local_shell(*ok, {{"HOME_LOG", "/dev/null"}}).ok());
+  auto bad =
+      activate_command(unit, layout, {"r2", "", "", true}, {}, {{"current", {{"release", "r2"}}}});
+  auto r = run_on_local_shell(*bad, {{"HOME_LOG", "/dev/null"}});
+  CHECK(exited_with(r, HostExit::kHealth));
+  auto survey = parse_survey(run_on_local_shell(survey_command(layout, {})).out, layout);
+  REQUIRE(survey);
+  CHECK(survey->state.release == "r2");  // what `current` really points to...
+  CHECK(survey->state.current_link == "releases/r2");
+  CHECK(survey->state.failed);  // ...and that it failed
+}
+
+TEST_CASE("survey: nothing in a host's files can forge a section") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  HostLayout layout{d.string()};
+  place_release(d, "r1", "1");
+  fs::create_directories(d / "releases/--flotilla:history--");
+  fs::create_directories(d / ".flotilla");
+  std::ofstream(d / ".flotilla/state.json")
+      << "{\"current\": {\"release\": \"r1\"}, \"x\": \"\\n--flotilla:missing--\\n\"}";
+  std::ofstream(d / ".flotilla/history.jsonl") << "--flotilla:releases--\nevil\nstate AAAA\n";
+  auto r = run_on_local_shell(survey_command(layout, {}));
+  REQUIRE(r.ok());
+  auto survey = parse_survey(r.out, layout);
+  REQUIRE(survey);
+  CHECK(survey->state.release == "r1");
+  CHECK(survey->state.releases == std::set<std::string>{"r1"});  // the odd name is dropped
+  CHECK(survey->state.history.empty());
+  CHECK(survey->missing.empty());
+}
+
+TEST_CASE("snapshot_id: a counter of 099 is ninety-nine, a huge one is refused") {
+  ScratchDir home;
+  fs::create_directories(home.path / ".flotilla/locks");
+  std::ofstream(home.path / ".flotilla/locks/int.seq") << "099\n";
+  auto next = [&] {
+    return run_on_local_shell(
+        script_command(HostScript::kSnapshotId, {"int", "0"}, "", std::chrono::seconds(5)),
+        {{"HOME", home.path.string()}});
+  };
+  CHECK(next().out == "100\n");
+  std::ofstream(home.path / ".flotilla/locks/int.seq") << "99999999999999999999\n";
+  auto r = next();
+  CHECK(exited_with(r, HostExit::kUsage));
+  CHECK(r.err.find("out of range") != std::string::npos);
+}
+
+TEST_CASE("finish: what a killed receive or assemble left behind is removed") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  HostLayout layout{d.string()};
+  fs::create_directories(d / ".flotilla/store/.incoming.999999");
+  fs::create_directories(d / "releases/.r9.partial.999999");
+  std::string live = ".incoming." + std::to_string(::getpid());  // its shell still runs
+  fs::create_directories(d / ".flotilla/store" / live);
+  REQUIRE(run_on_local_shell(finish_command(layout, "{}", std::nullopt)).ok());
+  CHECK_FALSE(fs::exists(d / ".flotilla/store/.incoming.999999"));
+  CHECK_FALSE(fs::exists(d / "releases/.r9.partial.999999"));
+  CHECK(fs::exists(d / ".flotilla/store" / live));
+}
+
+TEST_CASE("assemble: a release directory that is a link elsewhere is rebuilt, not trusted") {
+  ScratchDir dir;
+  HostLayout layout{(dir.path / "srv").string()};
+  Manifest m = manifest_of({{"VERSION", "1.0\n"}}, layout.store());
+  fs::create_directories(dir.path / "elsewhere");
+  std::ofstream(dir.path / "elsewhere/VERSION") << "evil\n";
+  fs::create_directories(layout.releases());
+  fs::create_directory_symlink(dir.path / "elsewhere", layout.release(m.id));
+  REQUIRE(run_on_local_shell(assemble_command(layout, m)).ok());
+  CHECK_FALSE(fs::is_symlink(layout.release(m.id)));
+  CHECK(slurp(fs::path(layout.release(m.id)) / "VERSION") == "1.0\n");
+  CHECK(slurp(dir.path / "elsewhere/VERSION") == "evil\n");  // untouched
 }

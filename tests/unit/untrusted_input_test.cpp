@@ -1,0 +1,88 @@
+// What flotilla reads from a host or prints from one is never trusted:
+// bounded JSON, valid UTF-8, no terminal controls, ids in range, templates
+// that cannot re-open a value to the shell.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "core/base64.hpp"
+#include "core/host_json.hpp"
+#include "core/terminal_text.hpp"
+#include "playbooks/project_file.hpp"
+#include "snapshots/snapshot.hpp"
+#include "support/scratch_dir.hpp"
+
+using namespace flotilla;
+
+TEST_CASE("host JSON: a deeply nested document is refused, not a crash") {
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  auto doc = parse_host_json(deep, "h1:/srv/app/.flotilla/state.json");
+  REQUIRE_FALSE(doc);
+  CHECK(doc.error().message ==
+        "h1:/srv/app/.flotilla/state.json nests deeper than 32 levels; refused");
+  CHECK(parse_host_json(R"({"current": {"release": "r1"}})", "x"));
+  CHECK_FALSE(parse_host_json(std::string(2 << 20, ' '), "x"));  // oversized
+  CHECK_FALSE(parse_host_json("{\"a\": \"\xff\"}", "x"));        // not UTF-8
+}
+
+TEST_CASE("terminal text: controls become visible escapes, bad bytes U+FFFD, colors stay") {
+  CHECK(terminal_safe("ok \x1b]0;pwned\x07 title") == "ok \\u001b]0;pwned\\u0007 title");
+  CHECK(terminal_safe("\x1b[2J\x1b[H") == "\\u001b[2J\\u001b[H");  // no clearing the screen
+  CHECK(terminal_safe("\x1b[31mred\x1b[0m") == "\x1b[31mred\x1b[0m");
+  CHECK(terminal_safe("a\tb\nc\r") == "a\tb\nc\\u000d");
+  CHECK(terminal_safe("\xc2\x9b"
+                      "31m") == "\\u009b31m");  // an 8-bit CSI
+  CHECK(terminal_safe("caf\xc3\xa9 \xe2\x9c\x93") == "caf\xc3\xa9 \xe2\x9c\x93");
+  CHECK(valid_utf8("ab\xff\xfe"
+                   "c") ==
+        "ab\xef\xbf\xbd\xef\xbf\xbd"
+        "c");
+  CHECK(valid_utf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");  // an overlong '/'
+}
+
+TEST_CASE("base64 round trip, and refusal of what is not base64") {
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\n", 3)}) {
+    CHECK(base64_decode(base64_encode(s)) == s);
+  }
+  CHECK_FALSE(base64_decode("abc"));
+  CHECK_FALSE(base64_decode("ab!d"));
+}
+
+TEST_CASE("snapshot ids from hosts are bounded; kinds are known") {
+  nlohmann::json doc = {{"id", 1}, {"environment", "prod"}, {"unit", "app"}, {"kind", "deploy"}};
+  CHECK(Snapshot::from_json(doc, "h"));
+  doc["id"] = 9223372036854775807L;  // would wrap to a negative id shared by every later change
+  CHECK_FALSE(Snapshot::from_json(doc, "h"));
+  doc["id"] = kMaxSnapshotId;
+  CHECK(Snapshot::from_json(doc, "h"));
+  doc["kind"] = "takeover";
+  CHECK_FALSE(Snapshot::from_json(doc, "h"));
+}
+
+TEST_CASE("project file: a {{var}} inside shell quotes is refused with the fix") {
+  ScratchDir dir;
+  dir.write("dev.yaml", "all:\n  hosts: {gs01: }\n");
+  auto load = [&](const std::string& command) {
+    return load_project_file(
+        dir.write("flotilla.yaml",
+                  "environments:\n  dev: {inventory: dev.yaml}\nunits:\n  web:\n"
+                  "    deploy_to: /srv/web\n    source: {repo: ., build: make}\n"
+                  "    run: " +
+                      command + "\n")
+            .string());
+  };
+  auto refused = load(R"('echo "{{host}}"')");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == ErrorKind::kBadInput);
+  CHECK(refused.error().message.find("flotilla.yaml:7:10: units.web.run: '{{host}}' is inside "
+                                     "quotes") != std::string::npos);
+  CHECK(refused.error().message.find("write {{host}} bare: it is quoted for you") !=
+        std::string::npos);
+  CHECK_FALSE(load(R"(echo '{{ host }}')"));
+  CHECK_FALSE(load(R"x('echo "x $(echo y) {{host}}"')x"));
+  CHECK(load("echo {{host}}"));
+  CHECK(load(R"x('echo "$(cat {{deploy_to}}/f)" {{host}}')x"));  // substitution: a new context
+  CHECK(load(R"('echo \"{{host}}')"));                           // an escaped quote opens nothing
+}
