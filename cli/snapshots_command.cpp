@@ -38,7 +38,7 @@ Result<std::vector<Snapshot>> read_ledger(const GlobalOptions& options, const Le
         if (fleet.error().kind == ErrorKind::kBadInput) continue;  // no hosts here
         return tl::unexpected(fleet.error());
       }
-      auto synced = survey_and_sync(*fleet, ledger, reporter);
+      auto synced = survey_and_sync(context, *fleet, ledger);
       if (!synced) return tl::unexpected(synced.error());
     }
   }

@@ -27,7 +27,7 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
   if (!fleet) return tl::unexpected(fleet.error());
   const Unit& unit = *fleet->unit;
   Ledger ledger = ledger_of(context.targets);
-  auto reading = survey_and_sync(*fleet, ledger, reporter);
+  auto reading = survey_and_sync(context, *fleet, ledger);
   if (!reading) return tl::unexpected(reading.error());
   std::vector<Snapshot> history;
   for (auto& s : reading->ledger) {

@@ -146,6 +146,19 @@ Result<long> DeployLock::next_snapshot_id(long at_least_above) {
   return fail(ErrorKind::kFailed, fmt::format("cannot number the snapshot: {}", r->err));
 }
 
+Result<long> DeployLock::snapshot_counter() {
+  auto r = run(HostScript::kLockCounter, {environment_});
+  if (!r) return tl::unexpected(r.error());
+  std::string out = r->out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  if (!r->ok() || out.empty() || out.size() > 9 ||
+      out.find_first_not_of("0123456789") != std::string::npos) {
+    return fail(ErrorKind::kFailed, fmt::format("cannot read the snapshot counter: {}",
+                                                r->ok() ? out.substr(0, 40) : r->err));
+  }
+  return std::stol(out);
+}
+
 Result<void> DeployLock::release(const std::string& token, bool force) {
   // Without --force: the process that took it (by its token), or a person
   // releasing a lock taken by hand from this same machine — never a

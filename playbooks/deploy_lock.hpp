@@ -46,6 +46,10 @@ class DeployLock {
   // lock (call it while holding the lock): above the counter and above
   // `at_least_above` (the highest id this controller has seen).
   Result<long> next_snapshot_id(long at_least_above);
+  // The highest snapshot id given out so far (0 before the first); read
+  // without the lock, as it only grows. A fleet-wide fact from hosts with a
+  // larger id is forged.
+  Result<long> snapshot_counter();
   // The holder, or nullopt when free.
   Result<std::optional<LockHolder>> holder();
 

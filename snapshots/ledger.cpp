@@ -65,31 +65,60 @@ Result<void> Ledger::save(const Snapshot& snapshot) const {
   return {};
 }
 
-Result<std::vector<Snapshot>> Ledger::merge(const std::vector<Snapshot>& from_hosts) const {
+namespace {
+
+// What a change was, as every host's copy of its record must say alike.
+bool same_change(const Snapshot& a, const Snapshot& b) {
+  return a.environment == b.environment && a.unit == b.unit && a.kind == b.kind &&
+         a.artifact == b.artifact && a.config == b.config && a.commit == b.commit &&
+         a.outcome == b.outcome && a.restores == b.restores;
+}
+
+}  // namespace
+
+Result<std::vector<Snapshot>> Ledger::merge(const std::vector<Snapshot>& from_hosts,
+                                            std::optional<long> highest_id) const {
   auto all = list();
   if (!all) return tl::unexpected(all.error());
   std::map<long, Snapshot> by_id;
   for (auto& s : *all) by_id.emplace(s.id, std::move(s));
-  std::set<long> changed;
+  std::map<long, std::vector<const Snapshot*>> copies_of;
   for (const auto& copy : from_hosts) {
-    auto [it, added] = by_id.emplace(copy.id, copy);
-    if (added) {
-      changed.insert(copy.id);
-      continue;
-    }
+    if (highest_id && copy.id > *highest_id) continue;  // no counter ever gave that id
+    copies_of[copy.id].push_back(&copy);
+  }
+  std::set<long> changed;
+  for (const auto& [id, copies] : copies_of) {
+    auto [it, added] = by_id.emplace(id, *copies.front());
     Snapshot& mine = it->second;
-    for (const auto& [host, record] : copy.hosts) {
-      auto known = mine.hosts.find(host);
-      if (known == mine.hosts.end() ||
-          (known->second.outcome == "running" && record.outcome != "running")) {
-        mine.hosts[host] = record;
-        changed.insert(copy.id);
+    if (added) {
+      changed.insert(id);
+      mine.hosts.clear();
+      for (const Snapshot* copy : copies) {
+        if (!same_change(*copy, *copies.front())) mine.outcome = "disputed";
       }
     }
-    if (mine.outcome == "running" && copy.outcome != "running") {
-      mine.outcome = copy.outcome;
-      mine.finished = copy.finished;
-      changed.insert(copy.id);
+    for (const Snapshot* copy : copies) {
+      for (const auto& [host, record] : copy->hosts) {
+        auto known = mine.hosts.find(host);
+        if (known == mine.hosts.end() ||
+            (known->second.outcome == "running" && record.outcome != "running")) {
+          mine.hosts[host] = record;
+          changed.insert(id);
+        }
+      }
+    }
+    // How a change that never finished here ended: only when every host's
+    // copy says the same.
+    if (!added && mine.outcome == "running") {
+      const Snapshot& first = *copies.front();
+      bool agreed = first.outcome != "running";
+      for (const Snapshot* copy : copies) agreed = agreed && copy->outcome == first.outcome;
+      if (agreed) {
+        mine.outcome = first.outcome;
+        mine.finished = first.finished;
+        changed.insert(id);
+      }
     }
   }
   std::vector<Snapshot> out;

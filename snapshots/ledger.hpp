@@ -24,11 +24,18 @@ class Ledger {
   // Unreadable files are errors naming the file.
   Result<std::vector<Snapshot>> list(const std::string& unit = "") const;
   Result<void> save(const Snapshot& snapshot) const;
-  // Folds in the hosts' copies of records: adds a record or a host's part of
-  // it, and finished outcomes over "running". Reads the ledger once and
-  // writes only the records that changed; returns the whole merged ledger,
-  // oldest first.
-  Result<std::vector<Snapshot>> merge(const std::vector<Snapshot>& from_hosts) const;
+  // Folds in the hosts' copies of records, each of which speaks only for
+  // its own host (the caller keeps only that host's part): adds a record
+  // or a host's part of it, and a finished outcome over "running" when
+  // every copy of the record agrees on it. What this ledger already holds
+  // is never rewritten by a host, and a record known only from hosts
+  // whose copies disagree on what the change was is kept as "disputed"
+  // (never a rollback target). Copies numbered above `highest_id` (the lock
+  // host's counter: no change can have a larger id) are ignored. Reads the
+  // ledger once and writes only the records that changed; returns the
+  // whole merged ledger, oldest first.
+  Result<std::vector<Snapshot>> merge(const std::vector<Snapshot>& from_hosts,
+                                      std::optional<long> highest_id = std::nullopt) const;
 
  private:
   std::string path(long id) const;

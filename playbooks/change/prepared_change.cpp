@@ -142,7 +142,7 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
 
   // One read of every host: what it runs and keeps, which of the new
   // release's files it lacks, and its copy of the history.
-  auto reading = survey_and_sync(*fleet, ledger, reporter, manifest ? &*manifest : nullptr);
+  auto reading = survey_and_sync(context, *fleet, ledger, manifest ? &*manifest : nullptr);
   if (!reading) return tl::unexpected(reading.error());
   for (auto& s : reading->ledger) {
     out.highest_snapshot = std::max(out.highest_snapshot, s.id);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "playbooks/artifact_build.hpp"
+#include "playbooks/change/environment_lock.hpp"
 
 namespace flotilla {
 
@@ -44,8 +45,9 @@ Result<UnitFleet> connect_unit(const ChangeContext& context, const std::string& 
   return out;
 }
 
-Result<FleetReading> survey_and_sync(UnitFleet& fleet, const Ledger& ledger, Reporter& reporter,
-                                     const Manifest* manifest) {
+Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fleet,
+                                     const Ledger& ledger, const Manifest* manifest) {
+  Reporter& reporter = context.reporter;
   std::vector<std::size_t> all(fleet.plan_hosts.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   FleetReading reading;
@@ -59,11 +61,26 @@ Result<FleetReading> survey_and_sync(UnitFleet& fleet, const Ledger& ledger, Rep
       reporter.warning(fmt::format("{}: {}", fleet.plan_hosts[i].name, survey.error().message));
       continue;
     }
+    const std::string& host = fleet.plan_hosts[i].name;
     for (const auto& snapshot : survey->state.history) {
-      if (snapshot.environment == fleet.targets->environment->name) copies.push_back(snapshot);
+      // A host's copy speaks for that host only: its own part of the record.
+      auto own = snapshot.hosts.find(host);
+      if (snapshot.environment != fleet.targets->environment->name || own == snapshot.hosts.end())
+        continue;
+      Snapshot copy = snapshot;
+      copy.hosts = {{host, own->second}};
+      copies.push_back(std::move(copy));
     }
   }
-  auto merged = ledger.merge(copies);
+  std::optional<long> counter;
+  if (!copies.empty()) {
+    auto lock = open_environment_lock(context.targets, context.connect);
+    if (!lock) return tl::unexpected(lock.error());
+    auto read = lock->lock.snapshot_counter();
+    if (!read) return tl::unexpected(read.error());
+    counter = *read;
+  }
+  auto merged = ledger.merge(copies, counter);
   if (!merged) return tl::unexpected(merged.error());
   reading.ledger = std::move(*merged);
   return reading;

@@ -32,9 +32,11 @@ struct FleetReading {
 };
 // Reads every host once (state, what it keeps, its copy of the snapshots,
 // and which of `manifest`'s files it lacks) and folds those snapshots into
-// the local ledger. Hosts that do not answer are warned about and left out.
-Result<FleetReading> survey_and_sync(UnitFleet& fleet, const Ledger& ledger, Reporter& reporter,
-                                     const Manifest* manifest = nullptr);
+// the local ledger: each host's copy speaks only for that host, and no id
+// above the lock host's counter is taken. Hosts that do not answer are
+// warned about and left out.
+Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fleet,
+                                     const Ledger& ledger, const Manifest* manifest = nullptr);
 
 // The environment's local ledger.
 Ledger ledger_of(const Targets& targets);

@@ -78,6 +78,7 @@ class SimulatedFleet {
       lock_holder.reset();
       return CommandResult{0, "", "", ""};
     }
+    if (label == "lock_counter") return CommandResult{0, "", std::to_string(counter) + "\n", ""};
     if (label == "snapshot_id") {
       counter = std::max(counter, std::stol(args.at(1))) + 1;
       return CommandResult{0, "", std::to_string(counter) + "\n", ""};

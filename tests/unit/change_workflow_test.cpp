@@ -251,3 +251,46 @@ TEST_CASE("deploy lock: snapshot ids count up, above the highest id seen") {
   CHECK(lock.next_snapshot_id(0) == 2);
   CHECK(lock.next_snapshot_id(40) == 41);
 }
+
+namespace {
+
+// Host `index`'s copy of snapshot `id`, forged: it names every host.
+std::string forged(long id, const std::string& artifact) {
+  Snapshot s;
+  s.id = id;
+  s.environment = "int";
+  s.unit = "app";
+  s.kind = "deploy";
+  s.artifact = artifact;
+  s.outcome = "succeeded";
+  for (int h = 1; h <= 4; ++h)
+    s.hosts["h" + std::to_string(h)] = {"r1", artifact, "", "", "updated"};
+  return s.to_json().dump();
+}
+
+}  // namespace
+
+TEST_CASE("change workflow: one host's forged record cannot steer the fleet's rollback") {
+  WorkflowFixture f;
+  for (auto& h : f.fleet.hosts) h.releases.insert("evil");
+  // h1 rewrites its copy of snapshot 1 to say every host ran "evil" then.
+  f.fleet.hosts[0].history[0] = forged(1, "evil");
+  auto outcome = run_change(f.context(), f.rollback());
+  for (std::size_t i = 0; i < 4; ++i) CHECK(f.fleet.hosts[i].current != "evil");
+  // The hosts disagree on what snapshot 1 was: it is no rollback target.
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().message.find("nothing to roll back to") != std::string::npos);
+  CHECK(f.ledger().front().outcome == "disputed");
+}
+
+TEST_CASE("change workflow: a record numbered past the lock host's counter is ignored") {
+  WorkflowFixture f;
+  for (auto& h : f.fleet.hosts) h.releases.insert("evil");
+  // Newer than anything: the rollback would stand "after" it and go nowhere.
+  f.fleet.hosts[0].history.push_back(forged(50, "evil"));
+  auto outcome = run_change(f.context(), f.rollback());
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  for (const auto& h : f.fleet.hosts) CHECK(h.current == "r1");
+  for (const auto& s : f.ledger()) CHECK(s.id != 50);
+}
