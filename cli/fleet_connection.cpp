@@ -11,20 +11,40 @@
 namespace flotilla {
 namespace {
 
-std::atomic<Transport*> g_cancel_target{nullptr};
+// Every live connection, so a signal reaches the one running a rollout
+// whichever was opened last (signal-safe: a fixed array of atomics).
+constexpr std::size_t kMaxConnections = 32;
+std::atomic<Transport*> g_live[kMaxConnections];
 std::atomic<int> g_interrupts{0};
 
-extern "C" void on_sigint(int) {
-  if (g_interrupts.fetch_add(1) >= 1) {
-    static const char message[] = "\nflotilla: interrupted again, exiting now\n";
+// SIGINT, SIGTERM and SIGHUP (a closed terminal). The first finishes what
+// is in flight and starts nothing new; the second stops waiting for what is
+// in flight; either way the change is recorded and the lock released. Only
+// a third exits at once.
+extern "C" void on_interrupt(int) {
+  int count = g_interrupts.fetch_add(1);
+  if (count >= 2) {
+    static const char message[] = "\nflotilla: interrupted a third time, exiting now\n";
     [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
     ::_exit(130);
   }
+  if (count == 1) {
+    static const char message[] =
+        "\nflotilla: interrupted again: no longer waiting for steps in flight; recording where "
+        "every host stands and releasing the lock (once more to quit at once)\n";
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+    for (auto& live : g_live) {
+      if (Transport* t = live.load()) t->abandon();
+    }
+    return;
+  }
   static const char message[] =
       "\nflotilla: interrupted: finishing steps in flight, starting nothing new "
-      "(Ctrl-C again to quit now)\n";
+      "(Ctrl-C again to stop waiting)\n";
   [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
-  if (Transport* t = g_cancel_target.load()) t->cancel();
+  for (auto& live : g_live) {
+    if (Transport* t = live.load()) t->cancel();
+  }
 }
 
 }  // namespace
@@ -96,15 +116,24 @@ Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptio
 FleetConnection::FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh)
     : TransportWrapper(std::make_unique<SshTransport>(addresses, std::move(ssh))),
       addresses_(std::move(addresses)) {
-  g_cancel_target = &target();
+  for (auto& live : g_live) {
+    Transport* none = nullptr;
+    if (live.compare_exchange_strong(none, &target())) break;
+  }
   struct sigaction action {};
-  action.sa_handler = on_sigint;
+  action.sa_handler = on_interrupt;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGHUP, &action, nullptr);
 }
 
-FleetConnection::~FleetConnection() { g_cancel_target = nullptr; }
+FleetConnection::~FleetConnection() {
+  for (auto& live : g_live) {
+    Transport* mine = &target();
+    live.compare_exchange_strong(mine, nullptr);
+  }
+}
 
 bool FleetConnection::interrupted() { return g_interrupts.load() > 0; }
 

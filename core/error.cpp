@@ -13,6 +13,7 @@ int exit_code_for(ErrorKind kind) {
     case ErrorKind::kFailed:
     case ErrorKind::kTimeout:
     case ErrorKind::kInterrupted:
+    case ErrorKind::kAbandoned:
       return 1;
   }
   return 1;

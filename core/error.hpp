@@ -16,6 +16,7 @@ enum class ErrorKind {
   kUnreachable,  // a host could not be reached or refused us: exit 4
   kTimeout,      // a deadline passed; its own kind so callers can tell it apart
   kInterrupted,  // SIGINT: stopped cleanly between atomic steps
+  kAbandoned,    // a second SIGINT: stopped waiting mid-step; the host's state is unknown
 };
 
 struct Error {

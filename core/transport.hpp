@@ -66,6 +66,9 @@ class Transport {
   // Takes work again after cancel(): for the bookkeeping that must follow an
   // interruption (recording on the hosts where each one stands).
   virtual void resume() = 0;
+  // Safe from a signal handler: cancel(), and stop waiting for what is in
+  // flight too (it fails with kAbandoned; the hosts finish on their own).
+  virtual void abandon() { cancel(); }
 };
 
 }  // namespace flotilla

@@ -21,6 +21,7 @@ class TransportWrapper : public Transport {
   }
   void cancel() override { target_->cancel(); }
   void resume() override { target_->resume(); }
+  void abandon() override { target_->abandon(); }
 
   Transport& target() { return *target_; }
 

@@ -160,6 +160,8 @@ Result<long> DeployLock::snapshot_counter() {
 }
 
 Result<void> DeployLock::release(const std::string& token, bool force) {
+  // Released after a Ctrl-C too: its round trip changes nothing on a service.
+  transport_.resume();
   // Without --force: the process that took it (by its token), or a person
   // releasing a lock taken by hand from this same machine — never a
   // deploy's, running or dead (a dead one's fleet needs checking first).

@@ -142,7 +142,8 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
     std::set<std::string> push_failed;
     for (std::size_t i = 0; i < pushed.size(); ++i) {
       if (pushed[i] && pushed[i]->ok()) continue;
-      if (!pushed[i] && pushed[i].error().kind == ErrorKind::kInterrupted)
+      if (!pushed[i] && (pushed[i].error().kind == ErrorKind::kInterrupted ||
+                         pushed[i].error().kind == ErrorKind::kAbandoned))
         result.interrupted = true;
       if (push_failed.insert(task_host[i]).second) {
         outcome[task_host[i]] = {task_host[i], HostOutcome::State::kFailed,
@@ -216,6 +217,15 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
       const std::string& name = batch.hosts[i];
       if (!activated[i] && activated[i].error().kind == ErrorKind::kInterrupted) {
         stopped_by_user = true;  // never started: it keeps what it ran
+        continue;
+      }
+      if (!activated[i] && activated[i].error().kind == ErrorKind::kAbandoned) {
+        // Given up on mid-step: where it stands is unknown, never a rollback target.
+        stopped_by_user = true;
+        view.finish_host(name, false);
+        outcome[name] = {name, HostOutcome::State::kFailed, activated[i].error().message};
+        reporter.event("host_done",
+                       {{"host", name}, {"ok", false}, {"detail", outcome[name].detail}});
         continue;
       }
       bool ok = activated[i] && activated[i]->ok();

@@ -142,11 +142,19 @@ bool SshTransport::Impl::try_agent(Connection& c, const HostAddress& host, bool&
   return false;
 }
 
+// Logged in. SSH keepalives (answered by sshd even while a command runs
+// silently) let the poll loop tell a frozen host from a quiet one.
+void SshTransport::Impl::became_ready(Connection& c) {
+  c.state = ConnState::kReady;
+  libssh2_keepalive_config(c.session, 1, static_cast<unsigned>(kKeepaliveInterval.count()));
+  c.last_heard = Clock::now();
+}
+
 bool SshTransport::Impl::advance_auth(Connection& c) {
   const HostAddress& host = *c.address;
   bool waiting = false;
   if (try_agent(c, host, waiting)) {
-    c.state = ConnState::kReady;
+    became_ready(c);
     return true;
   }
   if (waiting) return false;
@@ -157,7 +165,7 @@ bool SshTransport::Impl::advance_auth(Connection& c) {
                                                     nullptr, file.c_str(), "");
     if (rc == LIBSSH2_ERROR_EAGAIN) return false;
     if (rc == 0) {
-      c.state = ConnState::kReady;
+      became_ready(c);
       return true;
     }
     c.identities_tried.push_back(file);

@@ -55,6 +55,7 @@ void SshTransport::Impl::advance(std::size_t h) {
           w.running->task = w.queue.front();
           w.queue.pop_front();
           w.running->deadline = Clock::now() + (*tasks)[w.running->task].command.timeout;
+          c.last_heard = Clock::now();
         }
         progress = advance_task(h);
         break;
@@ -99,6 +100,32 @@ void SshTransport::Impl::check_deadlines(std::size_t h, Clock::time_point now) {
     for (std::size_t t : w.queue) results[t] = tl::unexpected(skipped);
     w.queue.clear();
     c.state = ConnState::kIdle;  // reconnect on the next run()
+  }
+}
+
+void SshTransport::Impl::keep_alive(std::size_t h, Clock::time_point now) {
+  Connection& c = connections[h];
+  if (c.state != ConnState::kReady || c.session == nullptr) return;
+  int seconds_to_next = 0;
+  libssh2_keepalive_send(c.session, &seconds_to_next);  // sends only when one is due
+  if (!work[h].running || now - c.last_heard < kSilenceLimit) return;
+  Error lost{ErrorKind::kUnreachable,
+             fmt::format("no answer for {} s (not even to SSH keepalives): the host stopped "
+                         "responding",
+                         kSilenceLimit.count())};
+  break_connection(h, lost.kind, lost.message);
+  fail_host(h, lost);
+  c.state = ConnState::kIdle;  // reconnect on the next run()
+}
+
+void SshTransport::Impl::abandon_in_flight(const std::vector<std::size_t>& active) {
+  Error abandoned_error{ErrorKind::kAbandoned,
+                        "abandoned by a second Ctrl-C: the host may still be finishing its step"};
+  for (std::size_t h : active) {
+    if (!work[h].running) continue;
+    break_connection(h, abandoned_error.kind, abandoned_error.message);
+    fail_host(h, abandoned_error);
+    connections[h].state = ConnState::kIdle;
   }
 }
 
@@ -195,10 +222,15 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
     int ready =
         ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 500)));
     if (ready < 0 && errno != EINTR) break;
+    now = Clock::now();
     for (std::size_t i = 0; i < host_fds; ++i) {
       if (fds[i].revents != 0) work[fd_hosts[i]].kick = true;
+      if (fds[i].revents & POLLIN) connections[fd_hosts[i]].last_heard = now;
     }
-    now = Clock::now();
+    if (abandoned) {
+      abandon_in_flight(active);
+      break;
+    }
     for (auto& j : jumps) {
       bool logging_in = j.conn.state == ConnState::kConnecting ||
                         j.conn.state == ConnState::kHandshake || j.conn.state == ConnState::kAuth;
@@ -212,6 +244,7 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
       if (connections[h].state == ConnState::kJumpWait) work[h].kick = true;
     }
     for (std::size_t h : active) {
+      keep_alive(h, now);
       check_deadlines(h, now);
       if (connections[h].state == ConnState::kReady && work[h].running == std::nullopt) {
         work[h].kick = true;  // start its next task

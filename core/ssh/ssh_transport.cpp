@@ -16,7 +16,15 @@ std::vector<Result<CommandResult>> SshTransport::run(const std::vector<HostTask>
 
 void SshTransport::cancel() { impl_->cancelled = true; }
 
-void SshTransport::resume() { impl_->cancelled = false; }
+void SshTransport::resume() {
+  impl_->cancelled = false;
+  impl_->abandoned = false;
+}
+
+void SshTransport::abandon() {
+  impl_->cancelled = true;
+  impl_->abandoned = true;
+}
 
 std::string SshTransport::library_version() { return std::string("libssh2 ") + libssh2_version(0); }
 

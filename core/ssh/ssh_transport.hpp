@@ -35,6 +35,7 @@ class SshTransport : public Transport {
                                          const OutputFn& on_output = {}) override;
   void cancel() override;
   void resume() override;
+  void abandon() override;
 
   // "libssh2 1.10.0", and whether RSA user keys can work (needs 1.11).
   static std::string library_version();

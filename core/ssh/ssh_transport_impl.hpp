@@ -48,7 +48,8 @@ struct SshTransport::Impl {
     libssh2_agent_publickey* agent_key = nullptr;
     bool agent_done = false;
     int agent_keys_tried = 0;
-    Error broken;  // why, once kBroken
+    Error broken;                  // why, once kBroken
+    Clock::time_point last_heard;  // last bytes from the host (keepalive replies count)
     // Through a bastion: `fd` is our end of a socketpair that libssh2 reads
     // as if it were the host's socket; `tunnel_fd` is the other end, pumped
     // to and from the bastion's direct-tcpip channel.
@@ -95,6 +96,12 @@ struct SshTransport::Impl {
   LIBSSH2_SESSION* known_hosts_session = nullptr;  // owns `known` (never connected)
   LIBSSH2_KNOWNHOSTS* known = nullptr;
   std::atomic<bool> cancelled{false};
+  std::atomic<bool> abandoned{false};  // a second Ctrl-C: stop waiting for commands in flight
+
+  // Keepalives every kKeepaliveInterval; a host silent for kSilenceLimit
+  // while a command runs is lost (frozen: its TCP is alive, its sshd not).
+  static constexpr std::chrono::seconds kKeepaliveInterval{5};
+  static constexpr std::chrono::seconds kSilenceLimit{20};
 
   // Per run():
   const std::vector<HostTask>* tasks = nullptr;
@@ -137,6 +144,16 @@ struct SshTransport::Impl {
   bool try_agent(Connection& c, const HostAddress& host, bool& waiting);
 
   bool advance_auth(Connection& c);
+
+  void became_ready(Connection& c);
+
+  // Sends keepalives that are due; loses a host silent past kSilenceLimit
+  // while a command of it runs.
+  void keep_alive(std::size_t h, Clock::time_point now);
+
+  // After abandon(): every command in flight fails as abandoned, its
+  // connection dropped (the host finishes the step on its own).
+  void abandon_in_flight(const std::vector<std::size_t>& active);
 
   // One step of TCP connect, SSH handshake and host key check, or
   // authentication; true if it made progress.

@@ -28,6 +28,12 @@ class FaultInjectingTransport : public TransportWrapper {
     interrupt_label_ = std::move(label);
     interrupt_at_ = nth;
   }
+  // The nth command with that label is given up on mid-step, as a second
+  // Ctrl-C does (kAbandoned), and nothing new starts.
+  void abandon_at(std::string label, int nth) {
+    abandon_label_ = std::move(label);
+    abandon_at_ = nth;
+  }
   bool interrupted() const { return interrupted_; }
 
   std::vector<Result<CommandResult>> run(const std::vector<HostTask>& tasks,
@@ -57,6 +63,11 @@ class FaultInjectingTransport : public TransportWrapper {
         it != garbage_.end() && it->second == task.command.label) {
       return CommandResult{0, "", "\x01garbage\xff not what you asked for\n", ""};
     }
+    if (task.command.label == abandon_label_ && ++abandon_seen_ == abandon_at_) {
+      cancel();
+      return tl::unexpected(
+          Error{ErrorKind::kAbandoned, "abandoned by a second Ctrl-C (injected)"});
+    }
     auto result = TransportWrapper::run({task}, on_output).front();
     if (task.command.label == interrupt_label_ && ++seen_ == interrupt_at_) cancel();
     return result;
@@ -69,6 +80,9 @@ class FaultInjectingTransport : public TransportWrapper {
   std::string interrupt_label_;
   int interrupt_at_ = 0;
   int seen_ = 0;
+  std::string abandon_label_;
+  int abandon_at_ = 0;
+  int abandon_seen_ = 0;
   bool interrupted_ = false;
 };
 

@@ -294,3 +294,23 @@ TEST_CASE("change workflow: a record numbered past the lock host's counter is ig
   for (const auto& h : f.fleet.hosts) CHECK(h.current == "r1");
   for (const auto& s : f.ledger()) CHECK(s.id != 50);
 }
+
+TEST_CASE("change workflow: a second Ctrl-C mid-step still records the change and unlocks") {
+  WorkflowFixture f;
+  f.transport.abandon_at("activate", 2);
+  auto outcome = run_change(f.context(), f.rollback());
+  REQUIRE(outcome);
+  CHECK(outcome->worst() == ErrorKind::kFailed);
+  CHECK_FALSE(f.fleet.lock_holder);
+  const Snapshot last = f.ledger().back();
+  CHECK(last.outcome == "interrupted");
+  std::size_t unknown = 0;
+  for (const auto& [host, record] : last.hosts) {
+    if (record.outcome == "failed") {
+      CHECK(record.after.empty());  // where it stands is unknown: never a rollback target
+      ++unknown;
+    }
+  }
+  CHECK(unknown == 1);
+  CHECK(f.commands_labelled("activate") == 1);  // nothing rolled back, nothing further started
+}
