@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -58,6 +59,75 @@ bool is_safe_relative_path(const std::string& path) {
   }
   return true;
 }
+
+namespace {
+
+std::vector<std::string> components(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (end > start) out.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  return out;
+}
+
+// Whether every link of the tree, followed through the tree's other links
+// as the host's kernel will, stays inside it: `c -> .` then `l -> c/..`
+// passes a link-by-link check and still reaches the parent. The link's
+// error, if one leaves.
+Result<void> links_stay_inside(const std::vector<ManifestEntry>& entries) {
+  std::map<std::string, const ManifestEntry*> tree;
+  for (const auto& e : entries) tree[e.path] = &e;
+  for (const auto& link : entries) {
+    if (link.type != ManifestEntry::Type::kSymlink) continue;
+    auto leaves = [&] {
+      return fail(ErrorKind::kFailed, fmt::format("a symlink leaves the tree (following the "
+                                                  "tree's links): {} -> {}",
+                                                  link.path, link.target));
+    };
+    if (link.target.empty() || link.target[0] == '/') return leaves();
+    std::vector<std::string> at = components(link.path);
+    at.pop_back();  // the link's directory: a real one
+    std::vector<std::string> rest = components(link.target);
+    std::reverse(rest.begin(), rest.end());
+    int hops = 0;
+    while (!rest.empty()) {
+      std::string part = rest.back();
+      rest.pop_back();
+      if (part == ".") continue;
+      if (part == "..") {
+        if (at.empty()) return leaves();
+        at.pop_back();
+        continue;
+      }
+      at.push_back(part);
+      auto found = tree.find(joined(at));
+      if (found == tree.end() || found->second->type != ManifestEntry::Type::kSymlink) continue;
+      if (++hops > 40) return leaves();  // a loop: refused as the kernel would (ELOOP)
+      const std::string& target = found->second->target;
+      if (target.empty() || target[0] == '/') return leaves();
+      at.pop_back();
+      auto more = components(target);
+      for (auto it = more.rbegin(); it != more.rend(); ++it) rest.push_back(*it);
+    }
+  }
+  return {};
+}
+
+bool is_sha256_hex(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+}  // namespace
 
 Result<Manifest> scan_output(const std::string& root_text) {
   fs::path root(root_text);
@@ -122,6 +192,9 @@ Result<Manifest> scan_output(const std::string& root_text) {
   }
   std::sort(manifest.entries.begin(), manifest.entries.end(),
             [](const ManifestEntry& a, const ManifestEntry& b) { return a.path < b.path; });
+  if (auto inside = links_stay_inside(manifest.entries); !inside) {
+    return fail(ErrorKind::kFailed, "build output: " + inside.error().message);
+  }
   manifest.id = content_id(manifest.entries);
   return manifest;
 }
@@ -229,7 +302,22 @@ Result<Manifest> Manifest::from_json(const nlohmann::json& doc) {
       e.size = f.value("size", std::uint64_t{0});
       e.sha256 = f.value("sha256", "");
       e.target = f.value("target", "");
+      // Only what scan_output makes: normalized modes (never setuid, setgid
+      // or sticky) and real digests (a digest is a file name on hosts).
+      bool mode_ok = e.type == ManifestEntry::Type::kFile        ? e.mode == 0644 || e.mode == 0755
+                     : e.type == ManifestEntry::Type::kDirectory ? e.mode == 0755
+                                                                 : e.mode == 0777;
+      if (!mode_ok) {
+        return fail(ErrorKind::kFailed,
+                    fmt::format("manifest has an unexpected mode {:o} for {}", e.mode, e.path));
+      }
+      if (e.type == ManifestEntry::Type::kFile && !is_sha256_hex(e.sha256)) {
+        return fail(ErrorKind::kFailed, "manifest has a malformed sha256 for " + e.path);
+      }
       m.entries.push_back(std::move(e));
+    }
+    if (auto inside = links_stay_inside(m.entries); !inside) {
+      return fail(ErrorKind::kFailed, "manifest: " + inside.error().message);
     }
     if (content_id(m.entries) != m.id)
       return fail(ErrorKind::kFailed, "manifest does not match its id");

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "core/artifact.hpp"
 #include "core/base64.hpp"
 #include "core/host_json.hpp"
 #include "core/terminal_text.hpp"
@@ -85,4 +86,41 @@ TEST_CASE("project file: a {{var}} inside shell quotes is refused with the fix")
   CHECK(load("echo {{host}}"));
   CHECK(load(R"x('echo "$(cat {{deploy_to}}/f)" {{host}}')x"));  // substitution: a new context
   CHECK(load(R"('echo \"{{host}}')"));                           // an escaped quote opens nothing
+}
+
+TEST_CASE("build output: a chain of links that leaves the tree is refused") {
+  ScratchDir dir;
+  dir.write("out/VERSION", "1\n");
+  std::filesystem::create_directory_symlink(".", dir.path / "out/c");
+  std::filesystem::create_directory_symlink("c/..", dir.path / "out/l1");  // = the parent of out
+  auto scanned = scan_output((dir.path / "out").string());
+  REQUIRE_FALSE(scanned);
+  CHECK(scanned.error().message.find("leaves the tree") != std::string::npos);
+  CHECK(scanned.error().message.find("l1 -> c/..") != std::string::npos);
+
+  ScratchDir fine;
+  fine.write("out/a/VERSION", "1\n");
+  std::filesystem::create_directory_symlink("a", fine.path / "out/current");
+  std::filesystem::create_symlink("../current/VERSION", fine.path / "out/a/self");
+  CHECK(scan_output((fine.path / "out").string()));
+}
+
+TEST_CASE("a stored manifest is validated: modes, digests, links") {
+  ScratchDir dir;
+  dir.write("out/bin/run", "#!/bin/sh\n");
+  auto scanned = scan_output((dir.path / "out").string());
+  REQUIRE(scanned);
+  nlohmann::json doc = scanned->to_json();
+  CHECK(Manifest::from_json(doc));
+  for (auto& f : doc["files"]) {
+    if (f["type"] == "file") f["mode"] = "6755";  // setuid + setgid
+  }
+  CHECK_FALSE(Manifest::from_json(doc));
+  doc = scanned->to_json();
+  for (auto& f : doc["files"]) {
+    if (f["type"] == "file") f["sha256"] = "../../../../etc/passwd";
+  }
+  auto bad = Manifest::from_json(doc);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("malformed sha256") != std::string::npos);
 }
