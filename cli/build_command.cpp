@@ -27,6 +27,7 @@ Result<Outcome> run_build_command(const GlobalOptions& options, const BuildOptio
   auto loaded = load_project_environment(options);
   if (!loaded) return tl::unexpected(loaded.error());
   const Project& project = loaded->project;
+  secure_state_dir(project);
   const Environment* env = loaded->environment;
   const Unit* unit = project.unit(build.unit);
   if (unit == nullptr) {

@@ -139,6 +139,7 @@ bool FleetConnection::interrupted() { return g_interrupts.load() > 0; }
 
 ChangeContext change_context(const GlobalOptions& options, const Targets& targets,
                              Reporter& reporter) {
+  secure_state_dir(*targets.project);
   return ChangeContext{targets, fleet_connector(options, reporter),
                        git_access(options, &*targets.project), reporter,
                        [] { return FleetConnection::interrupted(); }};

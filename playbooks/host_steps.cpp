@@ -129,8 +129,14 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
     args.insert(args.end(), {"--failed-state", failed.dump()});
   }
   std::string stdin_data = target.restart && target.release.empty() ? "" : state.dump(1) + "\n";
-  return script_command(HostScript::kActivate, args, std::move(stdin_data),
-                        std::chrono::minutes(30));
+  // Its deadline follows from the unit's own timeouts (drain, then the stop
+  // that waits as long again, every health try), plus room for hooks and
+  // start: a stuck step ends in minutes, not half an hour.
+  Duration deadline = 2 * unit.drain.timeout + std::chrono::minutes(5);
+  if (unit.health) {
+    deadline += (unit.health->retries + 1) * (unit.health->timeout + unit.health->interval);
+  }
+  return script_command(HostScript::kActivate, args, std::move(stdin_data), deadline);
 }
 
 Result<RemoteCommand> health_probe_command(const Unit& unit, const HostLayout& layout,

@@ -1,5 +1,7 @@
 #include "playbooks/project.hpp"
 
+#include <filesystem>
+
 namespace flotilla {
 
 const Environment* Project::environment(const std::string& env_name) const {
@@ -28,6 +30,13 @@ const char* unit_kind_name(UnitKind kind) {
       return "gm";
   }
   return "service";
+}
+
+void secure_state_dir(const Project& project) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(project.state_dir, ec);
+  fs::permissions(project.state_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
 }
 
 }  // namespace flotilla

@@ -113,4 +113,9 @@ struct Project {
 
 const char* unit_kind_name(UnitKind kind);
 
+// The project's state directory (ledger, artifacts, config copies, build
+// logs), created if missing, readable by its owner only (an older one that
+// was world-readable is closed).
+void secure_state_dir(const Project& project);
+
 }  // namespace flotilla

@@ -4,6 +4,7 @@ history line, a stale pid naming an unrelated process group, a frozen host
 (SIGSTOP), non-UTF-8 and terminal escapes in host output, a deeply nested
 state file, `current` replaced by a directory, a lock release during a
 deploy, a second Ctrl-C, SIGTERM, SIGHUP and a closed stdout."""
+import base64
 import json
 import os
 import signal
@@ -107,11 +108,10 @@ units:
         self.tmp.write("backend/VERSION", text + "\n")
         git(self.repo, "commit", "-qam", text)
 
-    def upload(self, local, host, command):
-        """Runs COMMAND on HOST with LOCAL's bytes on its stdin."""
-        with open(local, "rb") as f:
-            up = subprocess.run([BIN, "-f", self.project, "-l", host, "exec", "--", command], stdin=f,
-                                capture_output=True, cwd=self.tmp.path)
+    def write_on_host(self, host, path, data, append=False):
+        """Writes DATA (bytes) to PATH on HOST, as something on the host would."""
+        encoded = base64.b64encode(data).decode()
+        up = self.exec(f"echo {encoded} | base64 -d {'>>' if append else '>'} {path}", limit=host)
         self.assertEqual(up.returncode, 0, up.stderr)
 
     def versions(self):
@@ -146,7 +146,8 @@ units:
             self.assertEqual(proc.returncode, 0, proc.stderr)
             ids.append(next(e for e in evs if e["event"] == "snapshot")["id"])
         # h01 rewrites its copy of the v3 deploy (the rollback target): every
-        # host, it says, ran v1's release then.
+        # host, it says, ran v1's release then. (Before: the first copy of a
+        # record won, so the whole fleet went to v1.)
         proc, doc = run_json("-f", self.project, "snapshots", "show", str(ids[0]), cwd=self.tmp.path)
         v1_release = doc["hosts"]["h01"]["after"]
         forged = self.exec(f"cat {DEPLOY_TO}/.flotilla/history.jsonl", limit="h01").stdout
@@ -155,10 +156,9 @@ units:
         record["artifact"] = v1_release
         record["hosts"] = {f"h0{i}": {"before": "", "after": v1_release, "config_before": "",
                                       "config_after": "", "outcome": "updated"} for i in range(1, 5)}
-        path = os.path.join(self.tmp.path, "forged.jsonl")
-        with open(path, "w") as f:
-            f.write(json.dumps(record) + "\n")
-        self.upload(path, "h01", f"cat >> {DEPLOY_TO}/.flotilla/history.jsonl")
+        rewritten = [json.dumps(record) if r["id"] == ids[2] else json.dumps(r) for r in lines]
+        self.write_on_host("h01", f"{DEPLOY_TO}/.flotilla/history.jsonl",
+                           ("\n".join(rewritten) + "\n").encode())
 
         # A second controller, knowing only what the hosts say.
         second = self.write_project(".flotilla-second", name="second.yaml")
@@ -234,10 +234,8 @@ units:
         # JSON (after the lock is taken, too), and the lock is released.
         proc, _ = self.deploy()
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        bad = os.path.join(self.tmp.path, "bad-state.json")
-        with open(bad, "wb") as f:
-            f.write(b'{"current": {"release": "\xff\x1b]0;pwned\x07"}}')
-        self.upload(bad, "h04", f"cat > {DEPLOY_TO}/.flotilla/state.json")
+        self.write_on_host("h04", f"{DEPLOY_TO}/.flotilla/state.json",
+                           b'{"current": {"release": "\xff\x1b]0;pwned\x07"}}')
         self.commit("v2")
         for args in (["status", "hard"], ["deploy", "hard", "--ref", "master"]):
             proc = subprocess.run([BIN, "-f", self.project, "--json", *args], capture_output=True,
