@@ -114,6 +114,18 @@ units:
         up = self.exec(f"echo {encoded} | base64 -d {'>>' if append else '>'} {path}", limit=host)
         self.assertEqual(up.returncode, 0, up.stderr)
 
+    def start_deploy(self):
+        """Starts a --json deploy in the background; returns it once its first
+        host has started (every health check is slow: /srv/slow)."""
+        self.exec("touch /srv/slow")
+        deploy = subprocess.Popen([BIN, "-f", self.project, "--json", "deploy", "hard", "--ref", "master"],
+                                  cwd=self.tmp.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = ""
+        while '"host_started"' not in line:
+            line = deploy.stdout.readline()
+            self.assertTrue(line, deploy.stderr.read() if deploy.poll() is not None else "no events")
+        return deploy
+
     def versions(self):
         return [version(i) for i in range(1, HOSTS + 1)]
 
@@ -199,16 +211,10 @@ units:
         proc, _ = self.deploy()
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.commit("v2")
-        self.exec("touch /srv/slow")  # every health check now takes 4 s
         started = time.monotonic()
-        deploy = subprocess.Popen([BIN, "-f", self.project, "--json", "deploy", "hard", "--ref", "master"],
-                                  cwd=self.tmp.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deploy = self.start_deploy()
         # Freeze h02 (its sshd and its sessions) once the first batch has
         # started: TCP stays up, nothing answers. (h01 holds the lock.)
-        line = ""
-        while '"host_started"' not in line:
-            line = deploy.stdout.readline()
-            self.assertTrue(line, deploy.stderr.read() if deploy.poll() is not None else "no events")
         self.stop("h02")
         out, err = deploy.communicate(timeout=240)
         elapsed = time.monotonic() - started
@@ -296,13 +302,7 @@ units:
         proc, _ = self.deploy()
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.commit("v2")
-        self.exec("touch /srv/slow")
-        deploy = subprocess.Popen([BIN, "-f", self.project, "--json", "deploy", "hard", "--ref", "master"],
-                                  cwd=self.tmp.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = ""
-        while '"host_started"' not in line:
-            line = deploy.stdout.readline()
-            self.assertTrue(line, "the deploy ended before its first batch")
+        deploy = self.start_deploy()
         release = self.flotilla("lock", "release")
         self.assertEqual(release.returncode, 3, release.stderr)
         self.assertIn("taken by a change", release.stderr)
@@ -312,13 +312,7 @@ units:
         self.assertFalse(self.lock_held())
 
     def run_until_batch_and_signal(self, *signals):
-        self.exec("touch /srv/slow")
-        deploy = subprocess.Popen([BIN, "-f", self.project, "--json", "deploy", "hard", "--ref", "master"],
-                                  cwd=self.tmp.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = ""
-        while '"host_started"' not in line:
-            line = deploy.stdout.readline()
-            self.assertTrue(line, "the deploy ended before its first batch")
+        deploy = self.start_deploy()
         for sig in signals:
             deploy.send_signal(sig)
             time.sleep(0.3)

@@ -10,6 +10,7 @@
 #include "core/host_json.hpp"
 #include "core/terminal_text.hpp"
 #include "playbooks/project_file.hpp"
+#include "snapshots/drift.hpp"
 #include "snapshots/snapshot.hpp"
 #include "support/scratch_dir.hpp"
 
@@ -123,4 +124,19 @@ TEST_CASE("a stored manifest is validated: modes, digests, links") {
   auto bad = Manifest::from_json(doc);
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message.find("malformed sha256") != std::string::npos);
+}
+
+TEST_CASE("status drift names a failed activation and a current that is not a link") {
+  HostState state;
+  state.release = "r2";
+  state.current_link = "releases/r2";
+  CHECK(drift_of(state, nullptr).empty());
+  state.failed = true;
+  CHECK(drift_of(state, nullptr) == std::vector<std::string>{"its last activation (r2) failed"});
+  state.failed = false;
+  state.current_not_link = true;
+  state.current_link = "";
+  auto drift = drift_of(state, nullptr);
+  REQUIRE(!drift.empty());
+  CHECK(drift.front() == "current is not a symlink (replaced by hand?)");
 }
