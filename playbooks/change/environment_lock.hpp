@@ -16,4 +16,12 @@ struct EnvironmentLock {
 
 Result<EnvironmentLock> open_environment_lock(const Targets& targets, const ConnectFn& connect);
 
+// The inventory index of the environment's lock host.
+Result<std::size_t> lock_host_of(const Targets& targets);
+
+// The lock host's snapshot counter, read through `fleet` when the lock host
+// is host `index` of it (no extra connection), else through its own.
+Result<long> read_snapshot_counter(const Targets& targets, const ConnectFn& connect,
+                                   Transport& fleet, const std::vector<std::size_t>& fleet_hosts);
+
 }  // namespace flotilla

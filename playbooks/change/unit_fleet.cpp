@@ -74,9 +74,8 @@ Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fl
   }
   std::optional<long> counter;
   if (!copies.empty()) {
-    auto lock = open_environment_lock(context.targets, context.connect);
-    if (!lock) return tl::unexpected(lock.error());
-    auto read = lock->lock.snapshot_counter();
+    auto read =
+        read_snapshot_counter(context.targets, context.connect, *fleet.transport, fleet.hosts);
     if (!read) return tl::unexpected(read.error());
     counter = *read;
   }
