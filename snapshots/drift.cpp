@@ -13,7 +13,8 @@ std::vector<std::string> drift_of(const HostState& state, const HostPosition* ex
   std::vector<std::string> drift;
   std::string release = state.release.value_or("");
   if (state.current_not_link) drift.push_back("current is not a symlink (replaced by hand?)");
-  if (state.failed) drift.push_back(fmt::format("its last activation ({}) failed", short_id(release)));
+  if (state.failed)
+    drift.push_back(fmt::format("its last activation ({}) failed", short_id(release)));
   if (!release.empty() && state.current_link != "releases/" + release) {
     drift.push_back(fmt::format("current -> {} but the state says {}",
                                 state.current_link.empty() ? "(nothing)" : state.current_link,
