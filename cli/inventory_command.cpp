@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/targets.hpp"
 #include "inventory/host_pattern.hpp"
+#include "inventory/inventory_source.hpp"
 #include "playbooks/project_file.hpp"
 
 namespace flotilla {
@@ -71,7 +72,7 @@ Result<Outcome> check_inventory(const GlobalOptions& options, Reporter& reporter
 
   auto check_one_inventory = [&](const std::string& path) -> std::optional<LoadedInventory> {
     files.push_back(path);
-    auto loaded = load_ansible_yaml_inventory(path);
+    auto loaded = load_inventory(path);
     if (!loaded) {
       errors.push_back(loaded.error().message);
       return std::nullopt;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "inventory/host_pattern.hpp"
+#include "inventory/inventory_source.hpp"
 #include "playbooks/project_file.hpp"
 #include "playbooks/secret_bundle.hpp"
 
@@ -48,7 +49,7 @@ Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, b
     if (inventory_path.empty()) inventory_path = targets.environment->inventory;
     for (const auto& value : readable_secret_values(*targets.project)) reporter.redact(value);
   }
-  auto inventory = load_ansible_yaml_inventory(inventory_path);
+  auto inventory = load_inventory(inventory_path);
   if (!inventory) return tl::unexpected(inventory.error());
   targets.inventory = std::move(*inventory);
   for (const auto& warning : targets.inventory.warnings) reporter.warning(warning);

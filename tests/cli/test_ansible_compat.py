@@ -191,8 +191,8 @@ all:
 }
 
 
-def ansible_view(path):
-    env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED="yaml", ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
+def ansible_view(path, plugin="yaml"):
+    env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED=plugin, ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="false")
     proc = subprocess.run([ANSIBLE, "-i", path, "--list"], capture_output=True, text=True, env=env,
                           cwd=os.path.dirname(path), timeout=120)
@@ -231,9 +231,9 @@ class AnsibleCompatTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def compare(self, name, text):
-        path = self.tmp.write(os.path.join(name, "inventory.yaml"), text)
-        theirs_vars, theirs_groups = ansible_view(path)
+    def compare(self, name, text, filename="inventory.yaml", plugin="yaml"):
+        path = self.tmp.write(os.path.join(name, filename), text)
+        theirs_vars, theirs_groups = ansible_view(path, plugin)
         proc, ours = run_json("-i", path, "inventory", "list")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(set(ours["hosts"]), set(theirs_vars), name)
@@ -253,11 +253,113 @@ class AnsibleCompatTest(unittest.TestCase):
             with self.subTest(name):
                 self.compare(name, text)
 
+    def test_handwritten_ini_inventories(self):
+        for name, text in INI_HANDWRITTEN.items():
+            with self.subTest(name):
+                self.compare(name, text, filename="hosts", plugin="ini")
+
+    def test_random_ini_inventories(self):
+        rng = random.Random(int(os.environ.get("FLOTILLA_COMPAT_SEED", "7")))
+        for i in range(int(os.environ.get("FLOTILLA_COMPAT_COUNT", "12"))):
+            with self.subTest(i):
+                self.compare(f"ini{i}", random_ini_inventory(rng), filename="hosts", plugin="ini")
+
     def test_random_inventories(self):
         rng = random.Random(int(os.environ.get("FLOTILLA_COMPAT_SEED", "7")))
         for i in range(int(os.environ.get("FLOTILLA_COMPAT_COUNT", "12"))):
             with self.subTest(i):
                 self.compare(f"random{i}", random_inventory(rng))
+
+
+INI_HANDWRITTEN = {
+    "values_as_python_literals": r"""
+# comment
+; also a comment
+solo ansible_port=2200 note="a b" flag=True none=None num=0x1F s=yes l='[1, 2]' d="{'a': 1, 2: 'b'}" t="(1, 'x')" f=1.5e3 neg=-7 u=1_000 lead=08 str="'quoted'" e=
+[web]
+w[01:03] role=web
+w04:2222
+[web:vars]
+role = frontend
+port=8080
+motto = keep # calm
+semi = a ; b
+[db]
+d1 ansible_host=10.0.0.5
+[app:children]
+web
+db
+[app:vars]
+tier=app
+[all:vars]
+x=1.5
+y = '08'
+z = 08
+""",
+    "children_declared_later_and_comments": r"""
+[parent:children]
+child  # trailing
+[child]
+h1 v=1 c=x#comment d=\$HOME q="it's" w='a "b"'
+[child:vars]
+v=2
+[grand:children]
+parent
+""",
+    "host_in_many_groups_last_wins": """
+[a]
+h1 v=1
+h2
+[b]
+h1 v=2 w=3
+h2:2200
+[c:children]
+a
+b
+[c:vars]
+v=3
+[a:vars]
+ansible_group_priority=5
+""",
+    "ungrouped_and_all_vars": """
+lonely
+other ansible_user=deploy
+[all:vars]
+ansible_user=ops
+[g]
+other
+""",
+}
+
+INI_VALUES = ["1", "0x1F", "True", "False", "None", "yes", "'quoted'", "'[1, 2]'", "\"{'a': 1}\"", "1.5", "08",
+              "-3", "text", "1_000", "0o17", "'08'", "\"a b\"", "1e3", "[1,2]", ""]
+
+
+def random_ini_inventory(rng):
+    groups = [f"g{i}" for i in range(rng.randint(2, 6))]
+    hosts = [f"h{i:02d}" for i in range(rng.randint(1, 8))]
+    lines = []
+    for h in rng.sample(hosts, rng.randint(0, len(hosts))):
+        lines.append(f"{h} x={rng.choice(INI_VALUES)}" if rng.random() < 0.5 else h)
+    order = groups[:]
+    rng.shuffle(order)
+    for g in order:
+        lines.append(f"[{g}]")
+        for h in rng.sample(hosts, rng.randint(0, min(3, len(hosts)))):
+            lines.append(f"{h} y={rng.choice(INI_VALUES)}" if rng.random() < 0.4 else h)
+        if rng.random() < 0.6:
+            lines.append(f"[{g}:vars]")
+            for v in rng.sample(["x", "y", "z", "ansible_group_priority"], rng.randint(1, 3)):
+                value = str(rng.randint(0, 3)) if v == "ansible_group_priority" else rng.choice(INI_VALUES)
+                lines.append(f"{v} = {value}")
+        later = groups[groups.index(g) + 1:]
+        kids = [c for c in later if rng.random() < 0.3]
+        if kids:
+            lines.append(f"[{g}:children]")
+            lines.extend(kids)
+    if rng.random() < 0.5:
+        lines += ["[all:vars]", f"x={rng.choice(INI_VALUES)}"]
+    return "\n".join(lines) + "\n"
 
 
 SCALARS = ["yes", "no", "on", "Off", "0x1F", "017", "08", "1_000", "190:20:30", "1.5", "1e3", "~", "",
