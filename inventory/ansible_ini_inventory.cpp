@@ -74,9 +74,10 @@ nlohmann::json ini_value(const std::string& text) {
 
 class IniReader {
  public:
-  IniReader(const std::string& text, const std::string& path) : text_(text) { result_.path = path; }
+  IniReader(const std::string& text, const std::string& path, LoadedInventory& into)
+      : text_(text), path_(path), result_(into) {}
 
-  Result<LoadedInventory> read() {
+  Result<void> read() {
     static const std::regex section(R"(^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$)");
     std::istringstream in(text_);
     std::string raw;
@@ -132,8 +133,7 @@ class IniReader {
       return error(fmt::format("Section [{}:children] includes undefined group: {}",
                                p.parents.back(), name));
     }
-    inventory().finalize();
-    return std::move(result_);
+    return {};
   }
 
  private:
@@ -147,7 +147,7 @@ class IniReader {
   Inventory& inventory() { return result_.inventory; }
 
   tl::unexpected<Error> error(const std::string& message) {
-    error_ = Error{ErrorKind::kBadInput, located(result_.path, {line_, column_}, message)};
+    error_ = Error{ErrorKind::kBadInput, located(path_, {line_, column_}, message)};
     return tl::unexpected(error_);
   }
   bool fail(const std::string& message) {
@@ -234,7 +234,8 @@ class IniReader {
   }
 
   const std::string& text_;
-  LoadedInventory result_;
+  std::string path_;
+  LoadedInventory& result_;
   Error error_;
   int line_ = 0;
   int column_ = 1;
@@ -245,7 +246,18 @@ class IniReader {
 
 Result<LoadedInventory> parse_ansible_ini_inventory(const std::string& text,
                                                     const std::string& path) {
-  return IniReader(text, path).read();
+  LoadedInventory out;
+  out.path = path;
+  if (auto read = parse_ansible_ini_inventory_into(text, path, out); !read) {
+    return tl::unexpected(read.error());
+  }
+  out.inventory.finalize();
+  return out;
+}
+
+Result<void> parse_ansible_ini_inventory_into(const std::string& text, const std::string& path,
+                                              LoadedInventory& into) {
+  return IniReader(text, path, into).read();
 }
 
 }  // namespace flotilla

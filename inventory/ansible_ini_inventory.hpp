@@ -17,5 +17,8 @@ namespace flotilla {
 // kBadInput, "FILE:LINE:COL: message".
 Result<LoadedInventory> parse_ansible_ini_inventory(const std::string& text,
                                                     const std::string& path);
+// Adds one INI source to `into`; the caller finalizes.
+Result<void> parse_ansible_ini_inventory_into(const std::string& text, const std::string& path,
+                                              LoadedInventory& into);
 
 }  // namespace flotilla

@@ -31,9 +31,9 @@ std::string python_type_name(const YamlNode& node) {
 // One inventory file being read; errors abort through InventoryError.
 class InventoryReader {
  public:
-  explicit InventoryReader(const YamlDocument& doc) : doc_(doc) { result_.path = doc.path; }
+  InventoryReader(const YamlDocument& doc, LoadedInventory& into) : doc_(doc), result_(into) {}
 
-  Result<LoadedInventory> read() {
+  Result<void> read() {
     const YamlNode* root = doc_.root.get();
     if (root == nullptr) return error({}, "empty inventory (no groups or hosts)");
     if (!root->is_mapping()) {
@@ -50,8 +50,7 @@ class InventoryReader {
     for (const auto& [key, value] : root->entries) {
       if (!parse_group(*key, *value)) return tl::unexpected(error_);
     }
-    result_.inventory.finalize();
-    return std::move(result_);
+    return {};
   }
 
  private:
@@ -184,14 +183,25 @@ class InventoryReader {
   }
 
   const YamlDocument& doc_;
-  LoadedInventory result_;
+  LoadedInventory& result_;
   Error error_;
 };
 
 }  // namespace
 
+Result<void> parse_ansible_yaml_inventory_into(const YamlDocument& document,
+                                               LoadedInventory& into) {
+  return InventoryReader(document, into).read();
+}
+
 Result<LoadedInventory> parse_ansible_yaml_inventory(const YamlDocument& document) {
-  return InventoryReader(document).read();
+  LoadedInventory out;
+  out.path = document.path;
+  if (auto read = parse_ansible_yaml_inventory_into(document, out); !read) {
+    return tl::unexpected(read.error());
+  }
+  out.inventory.finalize();
+  return out;
 }
 
 Result<LoadedInventory> load_ansible_yaml_inventory(const std::string& path) {

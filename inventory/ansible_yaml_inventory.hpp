@@ -21,5 +21,8 @@ struct LoadedInventory {
 // connection variables. Errors: kBadInput, "FILE:LINE:COL: message".
 Result<LoadedInventory> load_ansible_yaml_inventory(const std::string& path);
 Result<LoadedInventory> parse_ansible_yaml_inventory(const YamlDocument& document);
+// Adds one YAML source's groups and hosts to `into` (several sources make
+// one inventory, as Ansible reads a directory); the caller finalizes.
+Result<void> parse_ansible_yaml_inventory_into(const YamlDocument& document, LoadedInventory& into);
 
 }  // namespace flotilla

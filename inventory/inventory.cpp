@@ -186,8 +186,19 @@ nlohmann::json Inventory::resolved_vars(std::size_t host) const {
     return std::tie(ga.depth, ga.priority, ga.name) < std::tie(gb.depth, gb.priority, gb.name);
   });
   for (std::size_t g : chain) vars.update(groups_[g].vars);
+  vars.update(groups_[kAll].file_vars);
+  for (std::size_t g : chain) vars.update(groups_[g].file_vars);
   vars.update(hosts_[host].vars);
+  vars.update(hosts_[host].file_vars);
   return vars;
+}
+
+void Inventory::add_group_file_vars(std::size_t group, const nlohmann::json& vars) {
+  groups_[group].file_vars.update(vars);
+}
+
+void Inventory::add_host_file_vars(std::size_t host, const nlohmann::json& vars) {
+  hosts_[host].file_vars.update(vars);
 }
 
 nlohmann::json Inventory::to_json() const {

@@ -15,17 +15,19 @@ namespace flotilla {
 
 struct InventoryHost {
   std::string name;
-  nlohmann::json vars = nlohmann::json::object();  // defined on the host itself
-  std::vector<std::size_t> groups;                 // direct groups, in order added
-  SourceMark mark;                                 // where it was first defined
+  nlohmann::json vars = nlohmann::json::object();       // defined on the host itself
+  nlohmann::json file_vars = nlohmann::json::object();  // from host_vars/ beside a source
+  std::vector<std::size_t> groups;                      // direct groups, in order added
+  SourceMark mark;                                      // where it was first defined
 };
 
 struct InventoryGroup {
   std::string name;
   nlohmann::json vars = nlohmann::json::object();
-  int priority = 1;                   // ansible_group_priority
-  std::vector<std::size_t> hosts;     // direct members, in order added
-  std::vector<std::size_t> children;  // child groups
+  nlohmann::json file_vars = nlohmann::json::object();  // from group_vars/ beside a source
+  int priority = 1;                                     // ansible_group_priority
+  std::vector<std::size_t> hosts;                       // direct members, in order added
+  std::vector<std::size_t> children;                    // child groups
   std::vector<std::size_t> parents;
   int depth = 0;  // longest path from `all`, as Ansible sorts groups
   SourceMark mark;
@@ -63,7 +65,14 @@ class Inventory {
   std::vector<std::string> group_names(std::size_t host) const;
   // Hosts of a group and its descendants, in inventory order (Ansible's `groups[name]`).
   std::vector<std::size_t> hosts_in_group(std::size_t group) const;
-  // all < groups by (depth, priority, name) < host: later wins, whole values replaced.
+  // Variables from group_vars/ and host_vars/ files: merged over what
+  // earlier files gave (top-level keys replaced, as Ansible combines).
+  void add_group_file_vars(std::size_t group, const nlohmann::json& vars);
+  void add_host_file_vars(std::size_t host, const nlohmann::json& vars);
+
+  // Ansible's precedence, later wins, whole values replaced: the inventory's
+  // all < its groups by (depth, priority, name) < group_vars/all <
+  // group_vars/<group> in the same order < the host's own < host_vars/<host>.
   nlohmann::json resolved_vars(std::size_t host) const;
 
   // {"hosts": {NAME: {"groups": [...], "vars": {...}}}, "groups": {NAME: [hosts]}}

@@ -1,45 +1,161 @@
 #include "inventory/inventory_source.hpp"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "core/yaml11_json.hpp"
 #include "core/yaml_document.hpp"
 #include "inventory/ansible_ini_inventory.hpp"
 
 namespace flotilla {
 namespace {
 
-bool has_yaml_extension(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
+namespace fs = std::filesystem;
+
+bool has_yaml_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
   return ext == ".yml" || ext == ".yaml" || ext == ".json";
+}
+
+// What ansible-core 2.14 skips in an inventory directory: hidden names, the
+// vars directories, and its INVENTORY_IGNORE_EXTS.
+bool ignored_in_directory(const std::string& name) {
+  if (name.empty() || name[0] == '.' || name == "host_vars" || name == "group_vars" ||
+      name == "vars_plugins") {
+    return true;
+  }
+  for (const char* ext : {".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst",
+                          ".orig", ".ini", ".cfg", ".retry"}) {
+    if (name.ends_with(ext)) return true;
+  }
+  return false;
+}
+
+Result<void> add_file(const fs::path& path, LoadedInventory& into) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IXUSR) != 0 && !has_yaml_extension(path)) {
+    // Ansible would run it as an inventory script; flotilla runs nothing local.
+    return fail(ErrorKind::kBadInput,
+                fmt::format("{}: an executable file is an inventory script to Ansible; flotilla "
+                            "does not run inventory scripts (save its output as JSON or YAML)",
+                            path.string()));
+  }
+  if (has_yaml_extension(path)) {
+    auto doc = load_yaml_file(path.string());
+    if (!doc) return tl::unexpected(doc.error());
+    return parse_ansible_yaml_inventory_into(*doc, into);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    auto doc = load_yaml_file(path.string());  // words a missing file as every command expects
+    if (!doc) return tl::unexpected(doc.error());
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  // A YAML inventory without the extension (as flotilla has always read
+  // them) is a YAML mapping; an INI file never parses as one ("[web]" is a
+  // YAML list, "host1 ansible_port=22" a string).
+  if (auto doc = load_yaml_file(path.string());
+      doc && doc->root != nullptr && doc->root->is_mapping()) {
+    return parse_ansible_yaml_inventory_into(*doc, into);
+  }
+  return parse_ansible_ini_inventory_into(text.str(), path.string(), into);
+}
+
+Result<void> add_source(const fs::path& path, LoadedInventory& into) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return add_file(path, into);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (ignored_in_directory(name)) continue;
+    if (auto added = add_source(path / name, into); !added) return added;
+  }
+  return {};
+}
+
+// The variables of one group_vars/host_vars entry, as ansible-core's
+// host_group_vars plugin finds them: NAME, NAME.yml, NAME.yaml or NAME.json
+// (the first that exists), or a directory NAME/ of such files, read in
+// sorted order, later files replacing earlier top-level keys.
+Result<nlohmann::json> vars_of(const fs::path& dir, const std::string& name) {
+  nlohmann::json vars = nlohmann::json::object();
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const char* ext : {"", ".yml", ".yaml", ".json"}) {
+    fs::path candidate = dir / (name + ext);
+    if (!fs::exists(candidate, ec)) continue;
+    if (fs::is_directory(candidate, ec)) {
+      for (auto it = fs::recursive_directory_iterator(candidate, ec);
+           it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        std::string file = it->path().filename().string();
+        if (file[0] == '.' || it->is_directory()) continue;
+        std::string ext_of = it->path().extension().string();
+        if (ext_of.empty() || has_yaml_extension(it->path())) files.push_back(it->path());
+      }
+      std::sort(files.begin(), files.end());
+    } else {
+      files.push_back(candidate);
+    }
+    break;
+  }
+  for (const auto& file : files) {
+    auto doc = load_yaml_file(file.string());
+    if (!doc) return tl::unexpected(doc.error());
+    if (doc->root == nullptr || doc->root->is_null()) continue;  // an empty file
+    if (!doc->root->is_mapping()) {
+      return fail(
+          ErrorKind::kBadInput,
+          located(file.string(), doc->root->mark,
+                  fmt::format("variables must be a mapping, found a {}", doc->root->kind_name())));
+    }
+    vars.update(yaml11_to_json(*doc->root));
+  }
+  return vars;
+}
+
+Result<void> add_vars_files(const fs::path& basedir, LoadedInventory& into) {
+  Inventory& inventory = into.inventory;
+  std::error_code ec;
+  if (fs::is_directory(basedir / "group_vars", ec)) {
+    for (std::size_t g = 0; g < inventory.groups().size(); ++g) {
+      auto vars = vars_of(basedir / "group_vars", inventory.groups()[g].name);
+      if (!vars) return tl::unexpected(vars.error());
+      inventory.add_group_file_vars(g, *vars);
+    }
+  }
+  if (fs::is_directory(basedir / "host_vars", ec)) {
+    for (std::size_t h = 0; h < inventory.hosts().size(); ++h) {
+      auto vars = vars_of(basedir / "host_vars", inventory.hosts()[h].name);
+      if (!vars) return tl::unexpected(vars.error());
+      inventory.add_host_file_vars(h, *vars);
+    }
+  }
+  return {};
 }
 
 }  // namespace
 
 Result<LoadedInventory> load_inventory(const std::string& path) {
-  if (has_yaml_extension(path)) return load_ansible_yaml_inventory(path);
+  LoadedInventory out;
+  out.path = path;
+  if (auto added = add_source(path, out); !added) return tl::unexpected(added.error());
+  out.inventory.finalize();
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return fail(ErrorKind::kBadInput,
-                fmt::format("{}: inventory directories are not supported yet; name a file", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    // The YAML loader words a missing file as every other command expects.
-    return load_ansible_yaml_inventory(path);
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  // A YAML inventory without the extension (as flotilla has always read
-  // them): a YAML mapping. An INI file never parses as one ("[web]" is a
-  // YAML list, "host1 ansible_port=22" a string).
-  if (auto doc = load_yaml_file(path); doc && doc->root != nullptr && doc->root->is_mapping()) {
-    return parse_ansible_yaml_inventory(*doc);
-  }
-  return parse_ansible_ini_inventory(text.str(), path);
+  fs::path basedir = fs::is_directory(path, ec) ? fs::path(path) : fs::path(path).parent_path();
+  if (basedir.empty()) basedir = ".";
+  if (auto vars = add_vars_files(basedir, out); !vars) return tl::unexpected(vars.error());
+  return out;
 }
 
 }  // namespace flotilla

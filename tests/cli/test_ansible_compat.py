@@ -191,11 +191,11 @@ all:
 }
 
 
-def ansible_view(path, plugin="yaml"):
+def ansible_view(path, plugin="yaml", cwd=None):
     env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED=plugin, ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="false")
     proc = subprocess.run([ANSIBLE, "-i", path, "--list"], capture_output=True, text=True, env=env,
-                          cwd=os.path.dirname(path), timeout=120)
+                          cwd=cwd or os.path.dirname(path), timeout=120)
     if proc.returncode != 0:
         raise AssertionError(f"ansible-inventory failed on {path}: {proc.stderr}")
     raw = json.loads(proc.stdout)
@@ -233,7 +233,20 @@ class AnsibleCompatTest(unittest.TestCase):
 
     def compare(self, name, text, filename="inventory.yaml", plugin="yaml"):
         path = self.tmp.write(os.path.join(name, filename), text)
-        theirs_vars, theirs_groups = ansible_view(path, plugin)
+        self.compare_source(name, path, plugin)
+
+    def compare_layout(self, name, files, source):
+        """FILES: relative path -> text, written under a fresh directory; SOURCE is what -i names."""
+        for rel, text in files.items():
+            self.tmp.write(os.path.join(name, rel), text)
+        # Ansible also reads group_vars/ in its working directory (as a
+        # playbook's): flotilla has no playbook directory, so run it elsewhere.
+        elsewhere = os.path.join(self.tmp.path, name + "-cwd")
+        os.makedirs(elsewhere)
+        self.compare_source(name, os.path.join(self.tmp.path, name, source), "yaml,ini", elsewhere)
+
+    def compare_source(self, name, path, plugin, cwd=None):
+        theirs_vars, theirs_groups = ansible_view(path, plugin, cwd)
         proc, ours = run_json("-i", path, "inventory", "list")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(set(ours["hosts"]), set(theirs_vars), name)
@@ -257,6 +270,11 @@ class AnsibleCompatTest(unittest.TestCase):
         for name, text in INI_HANDWRITTEN.items():
             with self.subTest(name):
                 self.compare(name, text, filename="hosts", plugin="ini")
+
+    def test_directories_and_vars_files(self):
+        for name, (files, source) in LAYOUTS.items():
+            with self.subTest(name):
+                self.compare_layout(name, files, source)
 
     def test_random_ini_inventories(self):
         rng = random.Random(int(os.environ.get("FLOTILLA_COMPAT_SEED", "7")))
@@ -329,6 +347,35 @@ ansible_user=ops
 [g]
 other
 """,
+}
+
+LAYOUTS = {
+    # An INI file with group_vars/ and host_vars/ beside it: files, .yml,
+    # directories of files; group_vars/all under other groups' INI vars.
+    "ini_with_vars_files": ({
+        "hosts": "[web]\nw1\nw2 x=host\n[db]\nd1\n[app:children]\nweb\ndb\n[web:vars]\nx=ini_web\ny=ini_web\n",
+        "group_vars/all.yml": "x: gv_all\nz: gv_all\nonly_all: 1\n",
+        "group_vars/app": "y: gv_app\nlist: [1, 2]\n",
+        "group_vars/web/10-main.yml": "y: gv_web_main\nd: {a: 1}\n",
+        "group_vars/web/20-more.yaml": "d: {b: 2}\n",
+        "group_vars/web/notes.txt": "ignored: true\n",
+        "host_vars/w1.yaml": "x: hv_w1\n",
+        "host_vars/d1/vars": "z: hv_d1\n",
+        "group_vars/nosuchgroup.yml": "never: 1\n",
+    }, "hosts"),
+    # A directory of sources: INI and YAML files together, with its own vars.
+    "directory_of_sources": ({
+        "inv/01-base": "[game]\ng1\ng2\n",
+        "inv/02-more.yml": "all:\n  children:\n    game:\n      hosts:\n        g3: {port: 1}\n    ops:\n      hosts: {o1: }\n",
+        "inv/03-children": "[everything:children]\ngame\nops\n",
+        "inv/README.md": "not an inventory\n",
+        "inv/old.ini": "[stale]\ns1\n",
+        "inv/.hidden": "[hidden]\nx1\n",
+        "inv/group_vars/game.json": "{\"role\": \"game\", \"port\": 80}\n",
+        "inv/group_vars/everything.yml": "role: any\nregion: kr\n",
+        "inv/host_vars/g2.yml": "role: special\n",
+        "group_vars/game.yml": "outside: 1\n",
+    }, "inv"),
 }
 
 INI_VALUES = ["1", "0x1F", "True", "False", "None", "yes", "'quoted'", "'[1, 2]'", "\"{'a': 1}\"", "1.5", "08",
