@@ -13,14 +13,18 @@
 #   6. rolls back to a snapshot;
 #   7. shows status and history.
 #
-#   sudo ./scripts/demo.sh      (root: each host gets a private /srv)
+#   ./scripts/demo.sh      (as root; a user with sudo is asked for it: each
+#                           host gets a private /srv)
 # Cleans up after itself; exits non-zero if any step does not do what it says.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 if [ "$(id -u)" != 0 ]; then
-  echo "demo.sh: run as root (each test host needs its own /srv); e.g. sudo $0" >&2
+  if command -v sudo >/dev/null; then
+    exec sudo "$0" "$@"
+  fi
+  echo "demo.sh: run as root (each test host needs its own /srv)" >&2
   exit 2
 fi
 scripts/install-deps.sh
