@@ -89,6 +89,13 @@ Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptio
     }
     ssh.connect_timeout = *timeout;
   }
+  auto addresses = resolve_addresses(options, targets, reporter);
+  if (!addresses) return tl::unexpected(addresses.error());
+  return std::make_unique<FleetConnection>(std::move(*addresses), std::move(ssh));
+}
+
+Result<std::vector<HostAddress>> resolve_addresses(const GlobalOptions& options,
+                                                   const Targets& targets, Reporter& reporter) {
   SshDefaults defaults = SshDefaults::from_environment();
   std::string config_path = options.ssh_config;
   if (config_path.empty() && targets.project && targets.project->ssh.config) {
@@ -110,7 +117,7 @@ Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptio
     if (!address) return tl::unexpected(address.error());
     addresses.push_back(std::move(*address));
   }
-  return std::make_unique<FleetConnection>(std::move(addresses), std::move(ssh));
+  return addresses;
 }
 
 FleetConnection::FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh)

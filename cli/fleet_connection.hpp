@@ -43,6 +43,13 @@ ConnectFn fleet_connector(const GlobalOptions& options, Reporter& reporter);
 ChangeContext change_context(const GlobalOptions& options, const Targets& targets,
                              Reporter& reporter);
 
+// Where each selected host is reached: inventory variables, then
+// ~/.ssh/config (or --ssh-config, or the project's ssh.config) as OpenSSH
+// matches it, then defaults. kBadInput for a malformed option, ssh_config,
+// ProxyJump, or a directive flotilla cannot honour (ProxyCommand, Match exec).
+Result<std::vector<HostAddress>> resolve_addresses(const GlobalOptions& options,
+                                                   const Targets& targets, Reporter& reporter);
+
 // Known-hosts files in order: --known-hosts, else the project's, else
 // ~/.ssh/known_hosts; then the system's /etc/ssh/ssh_known_hosts.
 std::vector<std::string> known_hosts_files(const GlobalOptions& options, const Project* project);

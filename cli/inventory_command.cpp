@@ -6,10 +6,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/inventory_check.hpp"
+#include "cli/resolved_hosts.hpp"
 #include "cli/targets.hpp"
 #include "inventory/host_pattern.hpp"
-#include "inventory/inventory_source.hpp"
-#include "playbooks/project_file.hpp"
 
 namespace flotilla {
 namespace {
@@ -28,18 +28,15 @@ Result<Outcome> list_inventory(const GlobalOptions& options, Reporter& reporter)
 
   if (reporter.json()) {
     nlohmann::json doc = inventory.to_json();
-    if (!options.limit.empty()) {
-      for (auto it = doc["hosts"].begin(); it != doc["hosts"].end();) {
-        auto h = inventory.find_host(it.key());
-        it = selected.count(*h) ? std::next(it) : doc["hosts"].erase(it);
+    for (auto it = doc["hosts"].begin(); it != doc["hosts"].end();) {
+      it = selected.count(*inventory.find_host(it.key())) ? std::next(it) : doc["hosts"].erase(it);
+    }
+    for (auto& [group, members] : doc["groups"].items()) {
+      nlohmann::json kept = nlohmann::json::array();
+      for (const auto& name : members) {
+        if (doc["hosts"].contains(name.get<std::string>())) kept.push_back(name);
       }
-      for (auto& [group, members] : doc["groups"].items()) {
-        nlohmann::json kept = nlohmann::json::array();
-        for (const auto& name : members) {
-          if (doc["hosts"].contains(name.get<std::string>())) kept.push_back(name);
-        }
-        members = kept;
-      }
+      members = kept;
     }
     reporter.document(doc);
     return Outcome();
@@ -63,75 +60,6 @@ Result<Outcome> list_inventory(const GlobalOptions& options, Reporter& reporter)
   return Outcome();
 }
 
-// Validates everything a deploy would read, collecting every error.
-Result<Outcome> check_inventory(const GlobalOptions& options, Reporter& reporter) {
-  std::vector<std::string> errors;
-  std::vector<std::string> warnings;
-  std::vector<std::string> files;
-  std::size_t host_count = 0;
-
-  auto check_one_inventory = [&](const std::string& path) -> std::optional<LoadedInventory> {
-    files.push_back(path);
-    auto loaded = load_inventory(path);
-    if (!loaded) {
-      errors.push_back(loaded.error().message);
-      return std::nullopt;
-    }
-    warnings.insert(warnings.end(), loaded->warnings.begin(), loaded->warnings.end());
-    host_count += loaded->inventory.hosts().size();
-    return std::move(*loaded);
-  };
-
-  if (!options.inventory.empty() && options.file.empty() && options.env.empty()) {
-    check_one_inventory(options.inventory);
-  } else {
-    auto path = find_project_file(options.file);
-    if (!path) return tl::unexpected(path.error());
-    files.push_back(*path);
-    auto project = load_project_file(*path);
-    if (!project) {
-      errors.push_back(project.error().message);
-    } else {
-      for (const auto& env : project->environments) {
-        if (!options.env.empty() && env.name != options.env) continue;
-        auto loaded =
-            check_one_inventory(options.inventory.empty() ? env.inventory : options.inventory);
-        if (!loaded) continue;
-        for (const auto& unit : project->units) {
-          auto hosts = select_hosts(loaded->inventory, unit.hosts);
-          if (!hosts) {
-            warnings.push_back(located(*path, unit.hosts_mark,
-                                       fmt::format("units.{}.hosts: in environment '{}': {}",
-                                                   unit.name, env.name, hosts.error().message)));
-          }
-        }
-        if (env.lock_host) {
-          if (auto lock = select_hosts(loaded->inventory, *env.lock_host); !lock) {
-            errors.push_back(located(
-                *path, env.mark,
-                fmt::format("environments.{}.lock_host: {}", env.name, lock.error().message)));
-          }
-        }
-      }
-    }
-  }
-
-  for (const auto& w : warnings) reporter.warning(w);
-  if (reporter.json()) {
-    reporter.document({{"ok", errors.empty()},
-                       {"files", files},
-                       {"hosts", host_count},
-                       {"errors", errors},
-                       {"warnings", warnings}});
-  }
-  if (!errors.empty())
-    return fail(ErrorKind::kBadInput, fmt::format("{}", fmt::join(errors, "\n")));
-  reporter.text(fmt::format("{} {} file(s), {} host(s)",
-                            reporter.paint("ok:", Reporter::Color::kGreen), files.size(),
-                            host_count));
-  return Outcome();
-}
-
 }  // namespace
 
 void add_inventory_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
@@ -140,7 +68,14 @@ void add_inventory_command(CLI::App& app, const GlobalOptions& options, Reporter
   inventory->require_subcommand(1);
   auto* list = inventory->add_subcommand(
       "list", "Hosts with their groups and resolved variables (--json: Ansible-compatible view)");
-  list->callback([&] { action = [&] { return list_inventory(options, *reporter); }; });
+  auto resolved = std::make_shared<bool>(false);
+  list->add_flag("--resolved", *resolved, "Each host's SSH connection, as `ssh -G` shows it");
+  list->callback([&, resolved] {
+    action = [&, resolved] {
+      return *resolved ? list_resolved_hosts(options, *reporter)
+                       : list_inventory(options, *reporter);
+    };
+  });
   auto* check = inventory->add_subcommand(
       "check", "Validate the project file and inventories; no network. Exit 2 on any error");
   check->callback([&] { action = [&] { return check_inventory(options, *reporter); }; });

@@ -97,6 +97,10 @@ Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
   std::string target = text("ansible_host").value_or(address.name);
   SshConfigEntry entry =
       defaults.config ? defaults.config->lookup(target, defaults.user) : SshConfigEntry{};
+  if (entry.unsupported) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("{} (host {})", *entry.unsupported, address.name));
+  }
 
   // Values were validated when the inventory was read.
   address.address = entry.hostname.value_or(target);
@@ -114,6 +118,10 @@ Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
     if (!spec) return tl::unexpected(spec.error());
     SshConfigEntry via =
         defaults.config ? defaults.config->lookup(spec->host, defaults.user) : SshConfigEntry{};
+    if (via.unsupported) {
+      return fail(ErrorKind::kBadInput, fmt::format("{} (bastion {} of host {})", *via.unsupported,
+                                                    spec->host, address.name));
+    }
     HostAddress bastion;
     bastion.name = spec->host;
     bastion.address = via.hostname.value_or(spec->host);

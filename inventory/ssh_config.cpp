@@ -1,7 +1,5 @@
 #include "inventory/ssh_config.hpp"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -29,6 +27,7 @@ std::vector<std::string> words(const std::string& line) {
       any = true;
       continue;
     }
+    if (!quoted && !any && c == '#') break;  // a comment, as OpenSSH's argv_split reads it
     if (!quoted && (std::isspace(static_cast<unsigned char>(c)) || (c == '=' && out.empty()))) {
       if (any) out.push_back(current);
       current.clear();
@@ -78,12 +77,42 @@ std::string expand_tokens(const std::string& value, const std::string& host,
 
 }  // namespace
 
+namespace {
+
+// OpenSSH's match_pattern: `*` and `?` only, case-sensitive.
+bool glob_matches(std::string_view pattern, std::string_view text) {
+  if (pattern.empty()) return text.empty();
+  if (pattern[0] == '*') {
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+      if (glob_matches(pattern.substr(1), text.substr(i))) return true;
+    }
+    return false;
+  }
+  if (text.empty()) return false;
+  return (pattern[0] == '?' || pattern[0] == text[0]) &&
+         glob_matches(pattern.substr(1), text.substr(1));
+}
+
+// A comma-separated pattern list (Match's form): any matches, a negation vetoes.
+bool list_matches(const std::string& list, const std::string& text) {
+  std::vector<std::string> patterns;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t end = std::min(list.find(',', start), list.size());
+    patterns.push_back(list.substr(start, end - start));
+    start = end + 1;
+  }
+  return ssh_host_matches(patterns, text);
+}
+
+}  // namespace
+
 bool ssh_host_matches(const std::vector<std::string>& patterns, const std::string& host) {
   bool matched = false;
   for (const auto& p : patterns) {
     bool negated = !p.empty() && p[0] == '!';
-    std::string glob = lower(negated ? p.substr(1) : p);
-    if (::fnmatch(glob.c_str(), lower(host).c_str(), 0) == 0) {
+    std::string glob = negated ? p.substr(1) : p;
+    if (glob_matches(glob, host)) {
       if (negated) return false;
       matched = true;
     }
@@ -101,7 +130,7 @@ Result<SshConfig> SshConfig::load(const std::string& path) {
 
 Result<SshConfig> SshConfig::parse(const std::string& text, const std::string& path) {
   SshConfig config;
-  config.blocks_.push_back(Block{{"*"}, {}});
+  config.blocks_.push_back(Block{{"*"}, {}, false, {}, ""});
   std::istringstream in(text);
   std::string line;
   int number = 0;
@@ -114,13 +143,30 @@ Result<SshConfig> SshConfig::parse(const std::string& text, const std::string& p
     int column = static_cast<int>(line.find_first_not_of(" \t")) + 1;
     if (key == "host") {
       skipping = false;
-      config.blocks_.push_back(Block{{w.begin() + 1, w.end()}, {}});
+      config.blocks_.push_back(Block{{w.begin() + 1, w.end()}, {}, false, {}, ""});
       continue;
     }
     if (key == "match") {
       skipping = true;
-      config.warnings_.push_back(
-          located(path, {number, column}, "Match blocks are not supported; skipped"));
+      Block block{{}, {}, true, {}, ""};
+      for (std::size_t i = 1; i < w.size(); ++i) {
+        std::string criterion = lower(w[i]);
+        if (criterion == "exec") {
+          block.exec_where = located(path, {number, column}, "");
+          block.exec_where.resize(block.exec_where.size() - 2);  // "FILE:LINE:COL"
+          break;
+        }
+        if (criterion == "all" || criterion == "canonical" || criterion == "final") continue;
+        if (i + 1 < w.size()) {
+          block.before_exec.emplace_back(criterion, w[i + 1]);
+          ++i;
+        }
+      }
+      config.blocks_.push_back(std::move(block));
+      if (config.blocks_.back().exec_where.empty()) {
+        config.warnings_.push_back(
+            located(path, {number, column}, "Match blocks are not supported; skipped"));
+      }
       continue;
     }
     if (key == "include") {
@@ -142,16 +188,47 @@ Result<SshConfig> SshConfig::parse(const std::string& text, const std::string& p
                             fmt::format("Port: expected 1-65535, found '{}'", w[1])));
       }
     }
-    config.blocks_.back().settings.push_back({key, w[1]});
+    std::string where = located(path, {number, column}, "");
+    where.resize(where.size() - 2);  // "FILE:LINE:COL"
+    config.blocks_.back().settings.push_back({key, w[1], where});
   }
   return config;
 }
 
 SshConfigEntry SshConfig::lookup(const std::string& host, const std::string& local_user) const {
   SshConfigEntry entry;
+  bool proxy_decided = false;  // ProxyJump and ProxyCommand: the first one given wins
   for (const auto& block : blocks_) {
+    if (block.match) {
+      if (block.exec_where.empty() || entry.unsupported) continue;
+      // The exec runs only if every criterion before it holds.
+      bool runs = true;
+      for (const auto& [criterion, value] : block.before_exec) {
+        if (criterion == "host" || criterion == "originalhost") {
+          runs = runs && list_matches(value, entry.hostname.value_or(host));
+        } else if (criterion == "user") {
+          runs = runs && list_matches(value, entry.user.value_or(local_user));
+        } else if (criterion == "localuser") {
+          runs = runs && list_matches(value, local_user);
+        }
+      }
+      if (runs) {
+        entry.unsupported = block.exec_where +
+                            ": Match exec cannot be honoured: flotilla runs no local command to "
+                            "choose a host's settings (use Host blocks, or --ssh-config FILE)";
+      }
+      continue;
+    }
     if (!ssh_host_matches(block.patterns, host)) continue;
     for (const auto& s : block.settings) {
+      if ((s.key == "proxyjump" || s.key == "proxycommand") && !proxy_decided) {
+        proxy_decided = true;
+        if (s.key == "proxycommand" && lower(s.value) != "none" && !entry.unsupported) {
+          entry.unsupported = s.where +
+                              ": ProxyCommand cannot be honoured: flotilla makes its own "
+                              "connections (use ProxyJump, or ProxyCommand none for this host)";
+        }
+      }
       if (s.key == "hostname" && !entry.hostname) {
         entry.hostname = expand_tokens(s.value, host, local_user);
       } else if (s.key == "user" && !entry.user) {
@@ -159,8 +236,12 @@ SshConfigEntry SshConfig::lookup(const std::string& host, const std::string& loc
       } else if (s.key == "port" && !entry.port) {
         entry.port = std::stoi(s.value);
       } else if (s.key == "identityfile") {
-        entry.identity_files.push_back(expand_tokens(s.value, host, local_user));
-      } else if (s.key == "proxyjump" && !entry.proxy_jump) {
+        std::string file = expand_tokens(s.value, host, local_user);
+        if (std::find(entry.identity_files.begin(), entry.identity_files.end(), file) ==
+            entry.identity_files.end()) {
+          entry.identity_files.push_back(file);
+        }
+      } else if (s.key == "proxyjump" && !entry.proxy_jump && !entry.unsupported) {
         entry.proxy_jump = s.value;
       }
     }

@@ -1,0 +1,44 @@
+#include "cli/resolved_hosts.hpp"
+
+#include <fmt/format.h>
+
+#include "cli/fleet_connection.hpp"
+#include "cli/targets.hpp"
+
+namespace flotilla {
+namespace {
+
+std::string jump_text(const HostAddress& host) {
+  if (!host.jump) return "";
+  const HostAddress& j = *host.jump;
+  return fmt::format("{}@{}:{}", j.user, j.address, j.port);
+}
+
+}  // namespace
+
+Result<Outcome> list_resolved_hosts(const GlobalOptions& options, Reporter& reporter) {
+  auto targets = load_targets(options, reporter, false);
+  if (!targets) return tl::unexpected(targets.error());
+  auto addresses = resolve_addresses(options, *targets, reporter);
+  if (!addresses) return tl::unexpected(addresses.error());
+  nlohmann::json hosts = nlohmann::json::object();
+  reporter.text(
+      reporter.paint(fmt::format("{:<20} {:<28} {:<6} {:<12} {:<28} {}", "HOST", "HOSTNAME", "PORT",
+                                 "USER", "PROXY_JUMP", "IDENTITY_FILES"),
+                     Reporter::Color::kBold));
+  for (const auto& a : *addresses) {
+    hosts[a.name]["ssh"] = {
+        {"hostname", a.address},
+        {"port", a.port},
+        {"user", a.user},
+        {"identity_files", a.identity_files},
+        {"proxy_jump", a.jump ? nlohmann::json(jump_text(a)) : nlohmann::json()}};
+    reporter.text(fmt::format("{:<20} {:<28} {:<6} {:<12} {:<28} {}", a.name, a.address, a.port,
+                              a.user, a.jump ? jump_text(a) : "-",
+                              fmt::join(a.identity_files, ",")));
+  }
+  reporter.document({{"hosts", hosts}});
+  return Outcome();
+}
+
+}  // namespace flotilla
