@@ -56,20 +56,20 @@ class HardeningTest(unittest.TestCase):
     def setUp(self):
         self.tmp = TempDir()
         self.repo = os.path.join(self.tmp.path, "backend")
-        self.tmp.write("backend/Makefile", "all:\n\tmkdir -p dist && cp VERSION service.py dist/\n")
-        self.tmp.write("backend/service.py", SERVICE)
+        self.tmp.write("backend/Makefile", "all:\n\tmkdir -p dist && cp VERSION hardsvc.py dist/\n")
+        self.tmp.write("backend/hardsvc.py", SERVICE)
         self.tmp.write("backend/VERSION", "v1\n")
         git(self.repo, "init", "-q", "-b", "master")
         git(self.repo, "add", "-A")
         git(self.repo, "commit", "-qm", "v1")
         self.project = self.write_project(".flotilla")
-        self.exec(f"pkill -f 'service[.]py'; rm -rf {DEPLOY_TO} /srv/slow")
+        self.exec(f"pkill -f 'hardsvc[.]py'; rm -rf {DEPLOY_TO} /srv/slow")
 
     def tearDown(self):
         for i in range(1, HOSTS + 1):
             self.cont(f"h0{i}")
         time.sleep(1)  # a session thawed above finishes what it was doing
-        self.exec(f"pkill -f 'service[.]py'; rm -rf {DEPLOY_TO} /srv/slow")
+        self.exec(f"pkill -f 'hardsvc[.]py'; rm -rf {DEPLOY_TO} /srv/slow")
         run("-f", self.project, "lock", "release", "--force", cwd=self.tmp.path)
         self.tmp.cleanup()
 
@@ -83,7 +83,7 @@ units:
     hosts: fleet
     deploy_to: {DEPLOY_TO}
     source: {{repo: backend, build: make, output: dist}}
-    run: exec python3 service.py {{{{ansible_host}}}}
+    run: exec python3 hardsvc.py {{{{ansible_host}}}}
     health:
       command: if [ -e /srv/slow ]; then sleep 4; fi; python3 -c "import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/', timeout=1)" {{{{ansible_host}}}} && test "$(cat VERSION)" != bad
       timeout: 8s
@@ -192,7 +192,7 @@ units:
         self.assertEqual(proc.returncode, 0, proc.stderr)
         # The service on h01 dies outside flotilla; its pid number now names
         # an unrelated process group leader.
-        self.exec("pkill -f 'service[.]py'", limit="h01")
+        self.exec(f"kill $(cat {DEPLOY_TO}/.flotilla/pid)", limit="h01")
         bystander = subprocess.Popen(["sleep", "300"], start_new_session=True)
         try:
             leader = bystander.pid

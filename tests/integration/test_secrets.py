@@ -100,8 +100,8 @@ class SecretsTest(unittest.TestCase):
     def setUp(self):
         self.tmp = TempDir()
         self.repo = os.path.join(self.tmp.path, "backend")
-        self.tmp.write("backend/Makefile", "all:\n\tmkdir -p dist && cp VERSION service.py dist/\n")
-        self.tmp.write("backend/service.py", SERVICE)
+        self.tmp.write("backend/Makefile", "all:\n\tmkdir -p dist && cp VERSION paysvc.py dist/\n")
+        self.tmp.write("backend/paysvc.py", SERVICE)
         self.tmp.write("backend/VERSION", "v1\n")
         git(self.repo, "init", "-q", "-b", "master")
         git(self.repo, "add", "-A")
@@ -122,7 +122,7 @@ units:
     hosts: fleet
     deploy_to: {DEPLOY_TO}
     source: {{repo: backend, build: make, output: dist}}
-    run: exec python3 service.py {{{{ansible_host}}}} {{{{deploy_to}}}}
+    run: exec python3 paysvc.py {{{{ansible_host}}}} {{{{deploy_to}}}}
     secrets: {{STORE_KEY: env:PAY_STORE_KEY, DB_PASSWORD: file:secrets/db.pass}}
     # A backup tool that prints its connection string: the recorded location is redacted.
     backup: {{command: 'echo "/backups/pay?password=$(cat {{{{deploy_to}}}}/shared/secrets/DB_PASSWORD 2>/dev/null)"'}}
@@ -134,10 +134,10 @@ units:
     drain: {{timeout: 3s}}
     rollout: {{canary: 1, batch: 1}}
 """)
-        self.flotilla("exec", "--", f"pkill -f 'service[.]py'; rm -rf {DEPLOY_TO}")
+        self.flotilla("exec", "--", f"pkill -f 'paysvc[.]py'; rm -rf {DEPLOY_TO}")
 
     def tearDown(self):
-        self.flotilla("exec", "--", f"pkill -f 'service[.]py'; rm -rf {DEPLOY_TO}")
+        self.flotilla("exec", "--", f"pkill -f 'paysvc[.]py'; rm -rf {DEPLOY_TO}")
         self.tmp.cleanup()
 
     def flotilla(self, *args, env=None, timeout=300):
