@@ -59,15 +59,24 @@ bool has_glob_chars(const std::string& p) {
   return p[0] == '~' || p.find_first_of(".?*[") != std::string::npos;
 }
 
+std::vector<std::size_t> unique(const std::vector<std::size_t>& hosts) {
+  std::vector<std::size_t> out;
+  std::set<std::size_t> seen;
+  for (std::size_t h : hosts) {
+    if (seen.insert(h).second) out.push_back(h);
+  }
+  return out;
+}
+
 // Ansible's _enumerate_matches: groups by name or glob; hosts when no group
 // matched or the pattern is a glob/regex.
 Result<std::vector<std::size_t>> match_one(const Inventory& inventory, const std::string& term) {
   auto [pattern, subscript] = split_subscript(term);
+  // As Ansible's _enumerate_matches: every matching group's hosts in turn,
+  // duplicates kept until after the subscript (`g*[2]` counts a host in two
+  // matching groups twice).
   std::vector<std::size_t> hosts;
-  std::set<std::size_t> seen;
-  auto add = [&](std::size_t h) {
-    if (seen.insert(h).second) hosts.push_back(h);
-  };
+  auto add = [&](std::size_t h) { hosts.push_back(h); };
   try {
     Matcher matches(pattern);
     bool matched_group = false;
@@ -84,7 +93,7 @@ Result<std::vector<std::size_t>> match_one(const Inventory& inventory, const std
   } catch (const std::regex_error& e) {
     return fail(ErrorKind::kBadInput, fmt::format("invalid host pattern '{}': {}", term, e.what()));
   }
-  if (!subscript) return hosts;
+  if (!subscript) return unique(hosts);
   long size = static_cast<long>(hosts.size());
   long start = subscript->start < 0 ? size + subscript->start : subscript->start;
   if (!subscript->end) {
@@ -99,7 +108,7 @@ Result<std::vector<std::size_t>> match_one(const Inventory& inventory, const std
   for (long i = std::max(0L, start); i <= std::min(end, size - 1); ++i) {
     slice.push_back(hosts[static_cast<std::size_t>(i)]);
   }
-  return slice;
+  return unique(slice);
 }
 
 }  // namespace

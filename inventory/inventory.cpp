@@ -161,17 +161,32 @@ std::vector<std::string> Inventory::group_names(std::size_t host) const {
 }
 
 std::vector<std::size_t> Inventory::hosts_in_group(std::size_t group) const {
-  std::set<std::size_t> members;
-  std::vector<std::size_t> todo{group};
-  std::set<std::size_t> seen;
-  while (!todo.empty()) {
-    std::size_t g = todo.back();
-    todo.pop_back();
-    if (!seen.insert(g).second) continue;
-    members.insert(groups_[g].hosts.begin(), groups_[g].hosts.end());
-    todo.insert(todo.end(), groups_[g].children.begin(), groups_[g].children.end());
+  // Ansible's Group.get_hosts: the group itself, its children in the order
+  // they were added, then theirs level by level; each group's own hosts in
+  // the order they joined it; a host once, where first met.
+  std::vector<std::size_t> ordered{group};
+  ordered.insert(ordered.end(), groups_[group].children.begin(), groups_[group].children.end());
+  std::set<std::size_t> seen{group};
+  std::vector<std::size_t> level = groups_[group].children;
+  while (!level.empty()) {
+    std::vector<std::size_t> next;
+    for (std::size_t g : level) {
+      if (!seen.insert(g).second) continue;
+      for (std::size_t child : groups_[g].children) {
+        ordered.push_back(child);
+        next.push_back(child);
+      }
+    }
+    level = std::move(next);
   }
-  return {members.begin(), members.end()};  // host indices are inventory order
+  std::vector<std::size_t> members;
+  std::set<std::size_t> have;
+  for (std::size_t g : ordered) {
+    for (std::size_t h : groups_[g].hosts) {
+      if (have.insert(h).second) members.push_back(h);
+    }
+  }
+  return members;
 }
 
 nlohmann::json Inventory::resolved_vars(std::size_t host) const {

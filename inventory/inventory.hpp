@@ -63,7 +63,8 @@ class Inventory {
   // Every group the host belongs to, directly or through a child group,
   // except `all`; sorted by name (Ansible's `group_names`).
   std::vector<std::string> group_names(std::size_t host) const;
-  // Hosts of a group and its descendants, in inventory order (Ansible's `groups[name]`).
+  // Hosts of a group and its descendants in Ansible's order (Group.get_hosts:
+  // the group's own hosts, then its children's, level by level), each once.
   std::vector<std::size_t> hosts_in_group(std::size_t group) const;
   // Variables from group_vars/ and host_vars/ files: merged over what
   // earlier files gave (top-level keys replaced, as Ansible combines).

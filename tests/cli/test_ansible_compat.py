@@ -13,7 +13,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from helpers import TempDir, run_json  # noqa: E402
+from helpers import TempDir, run, run_json  # noqa: E402
 
 ANSIBLE = shutil.which("ansible-inventory")
 
@@ -270,6 +270,42 @@ class AnsibleCompatTest(unittest.TestCase):
         for name, text in INI_HANDWRITTEN.items():
             with self.subTest(name):
                 self.compare(name, text, filename="hosts", plugin="ini")
+
+    def test_host_patterns_select_the_hosts_ansible_selects_in_its_order(self):
+        # Subscripts count in each group's own order (its hosts, then its
+        # children's), with duplicates from several matching groups kept.
+        path = self.tmp.write("patterns/hosts", """
+z9
+[web]
+w3
+w1
+[kr]
+w1
+k1
+[app:children]
+kr
+web
+[app]
+a1
+[gx]
+w3
+[gy]
+w3
+k1
+""")
+        env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED="ini", ANSIBLE_LOCALHOST_WARNING="false",
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="false")
+        for pattern in ["web[0]", "web[1]", "app[0]", "app[1]", "app[-1]", "app[1:3]", "g*[1]", "g*[2]",
+                        "all[0]", "all[-1]", "web:kr", "app:!w1", "app:&kr", "k*", "all"]:
+            with self.subTest(pattern):
+                theirs = subprocess.run([shutil.which("ansible"), "-i", path, pattern, "--list-hosts"],
+                                        capture_output=True, text=True, env=env, timeout=60)
+                self.assertEqual(theirs.returncode, 0, theirs.stderr)
+                expected = [line.strip() for line in theirs.stdout.splitlines()[1:] if line.strip()]
+                proc = run("-q", "-i", path, "-l", pattern, "inventory", "list")
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                ours = [line.split()[0] for line in proc.stdout.splitlines()[1:] if line.strip()]
+                self.assertEqual(ours, expected, pattern)
 
     def test_directories_and_vars_files(self):
         for name, (files, source) in LAYOUTS.items():
