@@ -186,6 +186,29 @@ nlohmann::json yaml11_to_json(const YamlNode& node) {
   return nullptr;
 }
 
+std::optional<RefusedTag> refused_tag(const YamlNode& node) {
+  const std::string& tag = node.tag;
+  bool standard = tag.empty() || tag == "?" || tag == "!" || tag == "!unsafe" ||
+                  tag.rfind("tag:yaml.org,2002:", 0) == 0;
+  if (tag == "!vault") {
+    return RefusedTag{node.mark,
+                      "an Ansible Vault value (!vault): flotilla cannot decrypt Vault values yet "
+                      "and will not use the ciphertext as the value"};
+  }
+  if (!standard) {
+    return RefusedTag{node.mark,
+                      fmt::format("could not determine a constructor for the tag '{}'", tag)};
+  }
+  for (const auto& item : node.items) {
+    if (auto refused = refused_tag(*item)) return refused;
+  }
+  for (const auto& [key, value] : node.entries) {
+    if (auto refused = refused_tag(*key)) return refused;
+    if (auto refused = refused_tag(*value)) return refused;
+  }
+  return std::nullopt;
+}
+
 std::string yaml11_key_text(const YamlNode& node) {
   if (!node.is_scalar() && !node.is_null()) return node.scalar;
   nlohmann::json value = yaml11_scalar(node);

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "core/yaml_document.hpp"
@@ -16,5 +19,15 @@ nlohmann::json yaml11_scalar(const YamlNode& node);
 
 // The text Ansible would use for a mapping key (JSON object keys are strings).
 std::string yaml11_key_text(const YamlNode& node);
+
+// The first node Ansible would not read as a plain value, with why: an
+// Ansible Vault value (`!vault`: flotilla cannot decrypt it yet, and never
+// uses its ciphertext as the value) or a tag Ansible has no constructor for
+// (`!foo`). Standard YAML tags and `!unsafe` are fine.
+struct RefusedTag {
+  SourceMark mark;
+  std::string message;
+};
+std::optional<RefusedTag> refused_tag(const YamlNode& node);
 
 }  // namespace flotilla

@@ -43,6 +43,7 @@ class InventoryReader {
     if (root->find("plugin") != nullptr) {
       return error(root->mark, "this is an inventory plugin configuration, not a YAML inventory");
     }
+    if (auto refused = refused_tag(*root)) return error(refused->mark, refused->message);
     for (const auto& dup : doc_.duplicate_keys) {
       warn(dup.second, fmt::format("duplicate key '{}' (first at line {}); the last one is used",
                                    dup.key, dup.first.line));

@@ -113,6 +113,9 @@ Result<nlohmann::json> vars_of(const fs::path& dir, const std::string& name) {
     auto doc = load_yaml_file(file.string());
     if (!doc) return tl::unexpected(doc.error());
     if (doc->root == nullptr || doc->root->is_null()) continue;  // an empty file
+    if (auto refused = refused_tag(*doc->root)) {
+      return fail(ErrorKind::kBadInput, located(file.string(), refused->mark, refused->message));
+    }
     if (!doc->root->is_mapping()) {
       return fail(
           ErrorKind::kBadInput,

@@ -9,6 +9,8 @@
 #include "core/base64.hpp"
 #include "core/host_json.hpp"
 #include "core/terminal_text.hpp"
+#include "core/yaml_document.hpp"
+#include "inventory/ansible_yaml_inventory.hpp"
 #include "playbooks/project_file.hpp"
 #include "snapshots/drift.hpp"
 #include "snapshots/snapshot.hpp"
@@ -139,4 +141,24 @@ TEST_CASE("status drift names a failed activation and a current that is not a li
   auto drift = drift_of(state, nullptr);
   REQUIRE(!drift.empty());
   CHECK(drift.front() == "current is not a symlink (replaced by hand?)");
+}
+
+TEST_CASE("inventory: a Vault value is never used as its ciphertext; unknown tags are refused") {
+  auto load = [](const std::string& text) {
+    auto doc = parse_yaml(text, "inv.yaml");
+    REQUIRE(doc);
+    return parse_ansible_yaml_inventory(*doc);
+  };
+  auto vault = load(
+      "all:\n  hosts:\n    h1:\n      db_password: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n"
+      "        6162\n");
+  REQUIRE_FALSE(vault);
+  CHECK(vault.error().kind == ErrorKind::kBadInput);
+  CHECK(vault.error().message.find("inv.yaml:4:") == 0);
+  CHECK(vault.error().message.find("Ansible Vault value") != std::string::npos);
+  auto unknown = load("all:\n  vars:\n    x: !foo bar\n");
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().message.find("could not determine a constructor for the tag '!foo'") !=
+        std::string::npos);
+  CHECK(load("all:\n  vars:\n    x: !unsafe '{{ not a template }}'\n    y: !!str 12\n"));
 }
