@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +35,10 @@ Result<BuildRun> run_build(const std::string& command, const std::string& dir,
   }
   if (pid == 0) {
     ::setpgid(0, 0);  // its own group, so a timeout kills the whole build
+    // flotilla ignores SIGPIPE and runs with umask 077; a build gets the
+    // usual defaults (an ignored signal would survive exec: `yes | head`).
+    ::signal(SIGPIPE, SIG_DFL);
+    ::umask(022);
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(devnull, STDIN_FILENO);
     ::dup2(log, STDOUT_FILENO);

@@ -2,11 +2,13 @@
 // bounded JSON, valid UTF-8, no terminal controls, ids in range, templates
 // that cannot re-open a value to the shell.
 #include <doctest/doctest.h>
+#include <signal.h>
 
 #include <string>
 
 #include "core/artifact.hpp"
 #include "core/base64.hpp"
+#include "core/build_runner.hpp"
 #include "core/host_json.hpp"
 #include "core/terminal_text.hpp"
 #include "core/yaml_document.hpp"
@@ -161,4 +163,20 @@ TEST_CASE("inventory: a Vault value is never used as its ciphertext; unknown tag
   CHECK(unknown.error().message.find("could not determine a constructor for the tag '!foo'") !=
         std::string::npos);
   CHECK(load("all:\n  vars:\n    x: !unsafe '{{ not a template }}'\n    y: !!str 12\n"));
+}
+
+TEST_CASE("a build runs with SIGPIPE at its default even though flotilla ignores it") {
+  ScratchDir dir;
+  struct sigaction old {};
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &old);  // as main() does
+  auto run =
+      run_build("grep SigIgn /proc/self/status", dir.path.string(), {{"PATH", "/usr/bin:/bin"}},
+                (dir.path / "log").string(), std::chrono::seconds(10));
+  ::sigaction(SIGPIPE, &old, nullptr);
+  REQUIRE(run);
+  std::string log = tail_of_file((dir.path / "log").string(), 1);
+  auto mask = std::stoull(log.substr(log.find_first_of("0123456789abcdef", 7)), nullptr, 16);
+  CHECK((mask & (1ULL << (SIGPIPE - 1))) == 0);
 }
