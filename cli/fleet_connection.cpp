@@ -71,6 +71,12 @@ GitAccess git_access(const GlobalOptions& options, const Project* project) {
 Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptions& options,
                                                                const Targets& targets,
                                                                Reporter& reporter) {
+  return open(options, targets, targets.hosts, reporter);
+}
+
+Result<std::unique_ptr<FleetConnection>> FleetConnection::open(
+    const GlobalOptions& options, const Targets& targets, const std::vector<std::size_t>& hosts,
+    Reporter& reporter) {
   SshOptions ssh;
   ssh.known_hosts_files = known_hosts_files(options, targets.project ? &*targets.project : nullptr);
   ssh.accept_new_host_keys = options.accept_new_host_keys;
@@ -89,13 +95,15 @@ Result<std::unique_ptr<FleetConnection>> FleetConnection::open(const GlobalOptio
     }
     ssh.connect_timeout = *timeout;
   }
-  auto addresses = resolve_addresses(options, targets, reporter);
+  auto addresses = resolve_addresses(options, targets, hosts, reporter);
   if (!addresses) return tl::unexpected(addresses.error());
   return std::make_unique<FleetConnection>(std::move(*addresses), std::move(ssh));
 }
 
 Result<std::vector<HostAddress>> resolve_addresses(const GlobalOptions& options,
-                                                   const Targets& targets, Reporter& reporter) {
+                                                   const Targets& targets,
+                                                   const std::vector<std::size_t>& hosts,
+                                                   Reporter& reporter) {
   SshDefaults defaults = SshDefaults::from_environment();
   std::string config_path = options.ssh_config;
   if (config_path.empty() && targets.project && targets.project->ssh.config) {
@@ -112,7 +120,7 @@ Result<std::vector<HostAddress>> resolve_addresses(const GlobalOptions& options,
     defaults.config = std::move(*config);
   }
   std::vector<HostAddress> addresses;
-  for (std::size_t h : targets.hosts) {
+  for (std::size_t h : hosts) {
     auto address = host_address(targets.inventory.inventory, h, defaults);
     if (!address) return tl::unexpected(address.error());
     addresses.push_back(std::move(*address));
@@ -156,11 +164,7 @@ ConnectFn fleet_connector(const GlobalOptions& options, Reporter& reporter) {
   return [&options, &reporter](
              const Targets& targets,
              const std::vector<std::size_t>& hosts) -> Result<std::unique_ptr<Transport>> {
-    Targets chosen;
-    chosen.project = targets.project;
-    chosen.inventory = targets.inventory;
-    chosen.hosts = hosts;
-    auto connection = FleetConnection::open(options, chosen, reporter);
+    auto connection = FleetConnection::open(options, targets, hosts, reporter);
     if (!connection) return tl::unexpected(connection.error());
     return std::unique_ptr<Transport>(std::move(*connection));
   };

@@ -23,6 +23,11 @@ class FleetConnection : public TransportWrapper {
   // config or ProxyJump.
   static Result<std::unique_ptr<FleetConnection>> open(const GlobalOptions& options,
                                                        const Targets& targets, Reporter& reporter);
+  // The same for `hosts` (inventory indexes) instead of targets.hosts.
+  static Result<std::unique_ptr<FleetConnection>> open(const GlobalOptions& options,
+                                                       const Targets& targets,
+                                                       const std::vector<std::size_t>& hosts,
+                                                       Reporter& reporter);
   FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh);
   ~FleetConnection();
 
@@ -48,7 +53,9 @@ ChangeContext change_context(const GlobalOptions& options, const Targets& target
 // matches it, then defaults. kBadInput for a malformed option, ssh_config,
 // ProxyJump, or a directive flotilla cannot honour (ProxyCommand, Match exec).
 Result<std::vector<HostAddress>> resolve_addresses(const GlobalOptions& options,
-                                                   const Targets& targets, Reporter& reporter);
+                                                   const Targets& targets,
+                                                   const std::vector<std::size_t>& hosts,
+                                                   Reporter& reporter);
 
 // Known-hosts files in order: --known-hosts, else the project's, else
 // ~/.ssh/known_hosts; then the system's /etc/ssh/ssh_known_hosts.

@@ -19,7 +19,7 @@ std::string jump_text(const HostAddress& host) {
 Result<Outcome> list_resolved_hosts(const GlobalOptions& options, Reporter& reporter) {
   auto targets = load_targets(options, reporter, false);
   if (!targets) return tl::unexpected(targets.error());
-  auto addresses = resolve_addresses(options, *targets, reporter);
+  auto addresses = resolve_addresses(options, *targets, targets->hosts, reporter);
   if (!addresses) return tl::unexpected(addresses.error());
   nlohmann::json hosts = nlohmann::json::object();
   reporter.text(

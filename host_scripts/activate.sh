@@ -12,7 +12,7 @@
 # `supervised_pid`), which is what {{pid}} expands to. A failure after
 # `current` was switched records --failed-state, so the host's state says
 # what `current` really points to, and that it failed.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 # The host finishes the step it started even if the controller is killed
 # (SIGHUP when sshd drops the session, SIGPIPE on a closed channel).

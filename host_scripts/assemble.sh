@@ -6,7 +6,7 @@
 # executables copied so modes never leak between releases. Every file is
 # checked against the manifest before the release is renamed into place.
 # Idempotent; never touches `current`.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 trap '' HUP PIPE
 set -e

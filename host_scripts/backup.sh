@@ -2,7 +2,7 @@
 # backup.sh DEPLOY_TO COMMAND
 # Runs the unit's backup command (already expanded) in the running release,
 # or in / when there is none yet. Its last line of output names the backup.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 [ $# -eq 2 ] || die "$EXIT_USAGE" "usage: backup.sh DEPLOY_TO COMMAND"
 FLOTILLA_PID=$(supervised_pid "$1")

@@ -6,7 +6,7 @@
 # `shared/config` point to), store files no kept release uses, and secret
 # versions `shared/secrets` does not point to. Without them (a failed
 # change), nothing is pruned, so a retry need not push again.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 trap '' HUP PIPE
 [ $# -eq 1 ] || [ $# -eq 3 ] || die "$EXIT_USAGE" "usage: finish.sh DEPLOY_TO [KEEP_RELEASES KEEP_CONFIGS]"

@@ -3,7 +3,7 @@
 # Takes the environment's deploy lock, ~/.flotilla/locks/ENV, with one
 # atomic mkdir: exactly one controller creates it. The holder's description
 # (JSON, stdin) is written beside it. Exit EXIT_LOCK_HELD if it is held.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 [ $# -eq 1 ] || die "$EXIT_USAGE" "usage: lock_acquire.sh ENV"
 lock="$HOME/.flotilla/locks/$1"

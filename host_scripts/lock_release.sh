@@ -4,7 +4,7 @@
 # holder's description contains it (the taker's token, or this
 # controller's name); else exit EXIT_NOT_HOLDER. Without it: whoever holds
 # it (--force). A free lock is released already.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 [ $# -eq 1 ] || [ $# -eq 2 ] || die "$EXIT_USAGE" "usage: lock_release.sh ENV [HOLDER_TEXT]"
 lock="$HOME/.flotilla/locks/$1"

@@ -3,7 +3,7 @@
 # The unit's log files (GLOBs relative to DEPLOY_TO, expanded here): the
 # last LINES lines of each, or with a PATTERN (extended regex) the last
 # LINES matches of each, every line prefixed with its file name.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 [ $# -ge 4 ] || die "$EXIT_USAGE" "usage: logs.sh DEPLOY_TO LINES PATTERN GLOB..."
 d=$1

@@ -3,7 +3,7 @@
 # Step 1 of a push: a tar bundle on stdin (gzipped when GZIPPED is 1) holds
 # files named by their sha256. Each is checked against its name, then moved
 # into the content store STORE; nothing enters the store unverified.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 trap '' HUP PIPE
 set -e

@@ -8,7 +8,7 @@
 #   count:  exactly COUNT files arrived (secrets: their digest is keyed by
 #           values the host must not print, so it cannot be recomputed)
 # A refused directory exits EXIT_CORRUPT.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 trap '' HUP PIPE
 set -e

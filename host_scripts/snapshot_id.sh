@@ -3,7 +3,7 @@
 # The environment's next snapshot id from the counter beside its lock
 # (call it holding the lock): above the counter and above AT_LEAST_ABOVE
 # (the highest id the controller has seen). Prints the id.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 [ $# -eq 2 ] || die "$EXIT_USAGE" "usage: snapshot_id.sh ENV AT_LEAST_ABOVE"
 counter="$HOME/.flotilla/locks/$1.seq"

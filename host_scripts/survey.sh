@@ -5,7 +5,7 @@
 # point, the releases and configs it keeps, its part of the snapshot
 # history, and which of the sha256s on stdin its store lacks. Files are
 # read with a bound: a host's answer stays small whatever it holds.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 [ $# -eq 1 ] || die "$EXIT_USAGE" "usage: survey.sh DEPLOY_TO"
 d=$1

@@ -4,7 +4,7 @@
 # checked against SHA256 (exit EXIT_CORRUPT if the bytes differ), mode MODE
 # (octal) set, then renamed over PATH: a reader sees the old file or the
 # new one.
-# shellcheck source=host_scripts/lib.sh
+# shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 set -e
 [ $# -eq 3 ] || die "$EXIT_USAGE" "usage: upload.sh PATH SHA256 MODE"

@@ -54,15 +54,17 @@ Result<void> add_file(const fs::path& path, LoadedInventory& into) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    auto doc = load_yaml_file(path.string());  // words a missing file as every command expects
-    if (!doc) return tl::unexpected(doc.error());
+    // Worded as every command words a missing or unreadable file.
+    auto unreadable = load_yaml_file(path.string());
+    if (!unreadable) return tl::unexpected(unreadable.error());
+    return fail(ErrorKind::kBadInput, fmt::format("{}: cannot be read", path.string()));
   }
   std::ostringstream text;
   text << in.rdbuf();
   // A YAML inventory without the extension (as flotilla has always read
   // them) is a YAML mapping; an INI file never parses as one ("[web]" is a
   // YAML list, "host1 ansible_port=22" a string).
-  if (auto doc = load_yaml_file(path.string());
+  if (auto doc = parse_yaml(text.str(), path.string());
       doc && doc->root != nullptr && doc->root->is_mapping()) {
     return parse_ansible_yaml_inventory_into(*doc, into);
   }

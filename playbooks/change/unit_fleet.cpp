@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "playbooks/artifact_build.hpp"
 #include "playbooks/change/environment_lock.hpp"
+#include "playbooks/deploy_plan.hpp"
 
 namespace flotilla {
 
