@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -15,8 +16,10 @@ struct GlobalOptions {
   std::string limit;        // -l: host pattern
   std::string known_hosts;  // --known-hosts
   bool accept_new_host_keys = false;
-  std::string connect_timeout;  // overrides ssh.connect_timeout
-  std::string ssh_config;       // --ssh-config FILE, or "none"
+  std::string connect_timeout;                    // overrides ssh.connect_timeout
+  std::string ssh_config;                         // --ssh-config FILE, or "none"
+  std::vector<std::string> vault_password_files;  // --vault-password-file
+  std::vector<std::string> vault_ids;             // --vault-id [LABEL@]FILE
   bool json = false;
   long forks = 0;  // 0: project's ssh.forks
   int verbose = 0;

@@ -1,5 +1,7 @@
 #include "cli/inventory_check.hpp"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "cli/targets.hpp"
@@ -16,14 +18,35 @@ Result<Outcome> check_inventory(const GlobalOptions& options, Reporter& reporter
   std::vector<std::string> files;
   std::size_t host_count = 0;
 
+  auto secrets = vault_secrets(options);
+  if (!secrets) return tl::unexpected(secrets.error());
+  for (const auto& secret : *secrets) reporter.redact(secret.password);
+
   auto check_one_inventory = [&](const std::string& path) -> std::optional<LoadedInventory> {
     files.push_back(path);
-    auto loaded = load_inventory(path);
+    auto loaded = load_inventory(path, *secrets);
     if (!loaded) {
       errors.push_back(loaded.error().message);
       return std::nullopt;
     }
     warnings.insert(warnings.end(), loaded->warnings.begin(), loaded->warnings.end());
+    for (const auto& value : loaded->secret_values) reporter.redact(value);
+    if (!secrets->empty()) {
+      // With a password given, every vault value must open with it.
+      const Inventory& inventory = loaded->inventory;
+      std::set<std::string> checked;
+      for (std::size_t h = 0; h < inventory.hosts().size(); ++h) {
+        const nlohmann::json vars = inventory.resolved_vars(h);
+        for (const auto& [key, value] : vars.items()) {
+          if (!is_vault_value(value) || !checked.insert(value.dump()).second) continue;
+          auto plain = inventory.reveal(value);
+          if (!plain) {
+            errors.push_back(fmt::format("{}: host {}: variable {}: {}", path,
+                                         inventory.hosts()[h].name, key, plain.error().message));
+          }
+        }
+      }
+    }
     host_count += loaded->inventory.hosts().size();
     return std::move(*loaded);
   };

@@ -23,7 +23,8 @@ void add_global_options(CLI::App& app, flotilla::GlobalOptions& o) {
   app.add_option("-f,--file", o.file, "Project file (default: ./flotilla.yaml)");
   app.add_option("-e,--env", o.env, "Environment (dev, int, loadtest, prod, ...)");
   app.add_option("-i,--inventory", o.inventory,
-                 "Use this Ansible YAML inventory instead of the environment's");
+                 "Use this Ansible inventory (YAML or INI file, or a directory) instead of the "
+                 "environment's");
   app.add_option("-l,--limit", o.limit, "Host pattern (Ansible syntax: web:&kr:!gs03)");
   app.add_option("--known-hosts", o.known_hosts, "known_hosts file (default: ~/.ssh/known_hosts)");
   app.add_flag("--accept-new-host-keys", o.accept_new_host_keys,
@@ -32,6 +33,11 @@ void add_global_options(CLI::App& app, flotilla::GlobalOptions& o) {
                  "Give up on a host that has not completed SSH login by then (default 10s)");
   app.add_option("--ssh-config", o.ssh_config,
                  "OpenSSH client config to honour (default ~/.ssh/config; 'none' to ignore)");
+  app.add_option("--vault-password-file", o.vault_password_files,
+                 "Password file (or script) for Ansible Vault values in the inventory; repeatable "
+                 "(default: $ANSIBLE_VAULT_PASSWORD_FILE)");
+  app.add_option("--vault-id", o.vault_ids,
+                 "[LABEL@]FILE: as --vault-password-file (flotilla never prompts)");
   app.add_flag("--json", o.json, "Machine-readable JSON on stdout; text goes to stderr");
   app.add_option("--forks", o.forks, "Hosts worked on in parallel")->check(CLI::Range(1, 5000));
   app.add_flag("-v,--verbose", o.verbose, "More detail (repeat for more)");

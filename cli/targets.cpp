@@ -1,5 +1,7 @@
 #include "cli/targets.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "inventory/host_pattern.hpp"
@@ -36,6 +38,29 @@ Result<ProjectEnvironment> load_project_environment(const GlobalOptions& options
   return out;
 }
 
+Result<std::vector<VaultSecret>> vault_secrets(const GlobalOptions& options) {
+  std::vector<std::string> files = options.vault_password_files;
+  for (const auto& id : options.vault_ids) {
+    std::string file = id.substr(id.find('@') == std::string::npos ? 0 : id.find('@') + 1);
+    if (file == "prompt") {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("--vault-id {}: flotilla never prompts; give a password file", id));
+    }
+    files.push_back(file);
+  }
+  if (files.empty()) {
+    const char* env = std::getenv("ANSIBLE_VAULT_PASSWORD_FILE");
+    if (env != nullptr && *env != '\0') files.emplace_back(env);
+  }
+  std::vector<VaultSecret> secrets;
+  for (const auto& file : files) {
+    auto secret = read_vault_password_file(file);
+    if (!secret) return tl::unexpected(secret.error());
+    secrets.push_back(std::move(*secret));
+  }
+  return secrets;
+}
+
 Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, bool need_project) {
   Targets targets;
   std::string inventory_path = options.inventory;
@@ -49,9 +74,16 @@ Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, b
     if (inventory_path.empty()) inventory_path = targets.environment->inventory;
     for (const auto& value : readable_secret_values(*targets.project)) reporter.redact(value);
   }
-  auto inventory = load_inventory(inventory_path);
+  auto secrets = vault_secrets(options);
+  if (!secrets) return tl::unexpected(secrets.error());
+  for (const auto& secret : *secrets) reporter.redact(secret.password);
+  auto inventory = load_inventory(inventory_path, std::move(*secrets));
   if (!inventory) return tl::unexpected(inventory.error());
   targets.inventory = std::move(*inventory);
+  for (const auto& value : targets.inventory.secret_values) reporter.redact(value);
+  for (const auto& value : targets.inventory.inventory.opened_vault_values()) {
+    reporter.redact(value);
+  }
   for (const auto& warning : targets.inventory.warnings) reporter.warning(warning);
   if (options.limit.empty()) {
     for (std::size_t h = 0; h < targets.inventory.inventory.hosts().size(); ++h) {

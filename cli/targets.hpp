@@ -20,6 +20,10 @@ struct ProjectEnvironment {
 };
 Result<ProjectEnvironment> load_project_environment(const GlobalOptions& options);
 
+// The vault passwords the options name (--vault-password-file, --vault-id),
+// else $ANSIBLE_VAULT_PASSWORD_FILE's; none when neither is given.
+Result<std::vector<VaultSecret>> vault_secrets(const GlobalOptions& options);
+
 // Loads project file and inventory as the global options say; reports the
 // inventory's warnings. `need_project`: commands that need units.
 Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, bool need_project);

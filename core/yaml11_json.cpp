@@ -139,6 +139,9 @@ std::optional<nlohmann::json> explicit_tag(const YamlNode& node) {
   if (tag == "tag:yaml.org,2002:float") return construct_float(node.scalar);
   if (tag == "tag:yaml.org,2002:bool") return is_true_word(node.scalar);
   if (tag == "tag:yaml.org,2002:null") return nullptr;
+  // Ansible's own JSON form of a vault value (as `ansible-inventory --list`
+  // prints it): the ciphertext, never used as the value.
+  if (tag == "!vault") return nlohmann::json{{"__ansible_vault", node.scalar}};
   // "!" (quoted), "!!str", Ansible's "!unsafe" and anything else: a string.
   return node.scalar;
 }
@@ -191,9 +194,10 @@ std::optional<RefusedTag> refused_tag(const YamlNode& node) {
   bool standard = tag.empty() || tag == "?" || tag == "!" || tag == "!unsafe" ||
                   tag.rfind("tag:yaml.org,2002:", 0) == 0;
   if (tag == "!vault") {
+    if (node.is_scalar() && node.scalar.starts_with("$ANSIBLE_VAULT;")) return std::nullopt;
     return RefusedTag{node.mark,
-                      "an Ansible Vault value (!vault): flotilla cannot decrypt Vault values yet "
-                      "and will not use the ciphertext as the value"};
+                      "!vault: expected an Ansible Vault text ($ANSIBLE_VAULT;1.1;AES256 and "
+                      "hexadecimal lines, as ansible-vault encrypt_string writes it)"};
   }
   if (!standard) {
     return RefusedTag{node.mark,

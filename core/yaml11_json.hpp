@@ -20,10 +20,10 @@ nlohmann::json yaml11_scalar(const YamlNode& node);
 // The text Ansible would use for a mapping key (JSON object keys are strings).
 std::string yaml11_key_text(const YamlNode& node);
 
-// The first node Ansible would not read as a plain value, with why: an
-// Ansible Vault value (`!vault`: flotilla cannot decrypt it yet, and never
-// uses its ciphertext as the value) or a tag Ansible has no constructor for
-// (`!foo`). Standard YAML tags and `!unsafe` are fine.
+// The first node Ansible would not read, with why: a tag Ansible has no
+// constructor for (`!foo`), or a `!vault` that is not a vault text.
+// Standard YAML tags, `!unsafe` and `!vault` (which becomes Ansible's JSON
+// form {"__ansible_vault": CIPHERTEXT}) are fine.
 struct RefusedTag {
   SourceMark mark;
   std::string message;

@@ -13,6 +13,9 @@ struct LoadedInventory {
   Inventory inventory;
   std::string path;
   std::vector<std::string> warnings;  // what Ansible would warn about, FILE:LINE:COL
+  // Values read from vars files encrypted whole with ansible-vault: printed
+  // nowhere (a command redacts them from everything it prints).
+  std::vector<std::string> secret_values;
 };
 
 // Reads an inventory in Ansible's YAML format exactly as ansible-core's `yaml`

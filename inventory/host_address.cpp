@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -87,13 +88,30 @@ SshDefaults SshDefaults::from_environment() {
 Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
                                  const SshDefaults& defaults) {
   nlohmann::json vars = inventory.resolved_vars(host);
-  auto text = [&](const char* key) -> std::optional<std::string> {
-    auto it = vars.find(key);
-    if (it == vars.end() || it->is_null()) return std::nullopt;
-    return it->is_string() ? it->get<std::string>() : it->dump();
-  };
   HostAddress address;
   address.name = inventory.hosts()[host].name;
+  // The connection variables, decrypted where they are vault values, and
+  // checked as every inventory value is (group_vars/ and host_vars/ files too).
+  std::map<std::string, std::string> connection;
+  for (const char* key : {"ansible_host", "ansible_port", "ansible_user",
+                          "ansible_ssh_private_key_file", "flotilla_proxy_jump"}) {
+    auto it = vars.find(key);
+    if (it == vars.end() || it->is_null()) continue;
+    auto value = inventory.reveal(*it);
+    if (!value) {
+      return fail(ErrorKind::kBadInput, fmt::format("host {}: variable {}: {}", address.name, key,
+                                                    value.error().message));
+    }
+    if (auto why = check_connection_variable(key, *value)) {
+      return fail(ErrorKind::kBadInput, fmt::format("host {}: {}", address.name, *why));
+    }
+    connection[key] = value->is_string() ? value->get<std::string>() : value->dump();
+  }
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    auto it = connection.find(key);
+    if (it == connection.end()) return std::nullopt;
+    return it->second;
+  };
   std::string target = text("ansible_host").value_or(address.name);
   SshConfigEntry entry =
       defaults.config ? defaults.config->lookup(target, defaults.user) : SshConfigEntry{};
@@ -102,7 +120,6 @@ Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
                 fmt::format("{} (host {})", *entry.unsupported, address.name));
   }
 
-  // Values were validated when the inventory was read.
   address.address = entry.hostname.value_or(target);
   address.port = entry.port.value_or(22);
   if (auto port = text("ansible_port")) address.port = std::stoi(*port);

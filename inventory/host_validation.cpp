@@ -1,5 +1,7 @@
 #include "inventory/host_validation.hpp"
 
+#include "inventory/ansible_vault.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -47,6 +49,7 @@ std::optional<std::string> check_group_name(const std::string& name) {
 
 std::optional<std::string> check_connection_variable(const std::string& key,
                                                      const nlohmann::json& value) {
+  if (is_vault_value(value)) return std::nullopt;  // checked once decrypted, where it is used
   if (key == "ansible_host") {
     if (!value.is_string()) return "ansible_host must be a string";
     return check_network_name("ansible_host", value.get<std::string>());

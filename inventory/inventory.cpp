@@ -230,4 +230,34 @@ nlohmann::json Inventory::to_json() const {
   return {{"hosts", std::move(hosts)}, {"groups", std::move(groups)}};
 }
 
+Result<nlohmann::json> Inventory::reveal(const nlohmann::json& value) const {
+  if (!is_vault_value(value)) return value;
+  const std::string& ciphertext = value["__ansible_vault"].get_ref<const std::string&>();
+  if (auto it = revealed_.find(ciphertext); it != revealed_.end()) return it->second;
+  auto plain = reveal_vault_value(value, vault_secrets_);
+  if (!plain) return tl::unexpected(plain.error());
+  revealed_[ciphertext] = plain->get<std::string>();
+  return plain;
+}
+
+std::vector<std::string> Inventory::opened_vault_values() const {
+  std::vector<std::string> out;
+  if (vault_secrets_.empty()) return out;
+  auto visit = [&](const nlohmann::json& vars) {
+    for (const auto& value : vars) {
+      if (!is_vault_value(value)) continue;
+      if (auto plain = reveal(value)) out.push_back(plain->get<std::string>());
+    }
+  };
+  for (const auto& host : hosts_) {
+    visit(host.vars);
+    visit(host.file_vars);
+  }
+  for (const auto& group : groups_) {
+    visit(group.vars);
+    visit(group.file_vars);
+  }
+  return out;
+}
+
 }  // namespace flotilla

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/source_mark.hpp"
+#include "inventory/ansible_vault.hpp"
 
 namespace flotilla {
 
@@ -76,6 +77,17 @@ class Inventory {
   // group_vars/<group> in the same order < the host's own < host_vars/<host>.
   nlohmann::json resolved_vars(std::size_t host) const;
 
+  // The passwords that open its `!vault` values (--vault-password-file).
+  void set_vault_secrets(std::vector<VaultSecret> secrets) { vault_secrets_ = std::move(secrets); }
+  const std::vector<VaultSecret>& vault_secrets() const { return vault_secrets_; }
+  // A variable's value for use: a `!vault` value decrypted with those
+  // passwords (each distinct value once), any other as it is.
+  Result<nlohmann::json> reveal(const nlohmann::json& value) const;
+  // Every vault value of every host and group that these passwords open:
+  // what a command redacts from everything it prints. Ones that do not
+  // open are left for the command that needs them to report.
+  std::vector<std::string> opened_vault_values() const;
+
   // {"hosts": {NAME: {"groups": [...], "vars": {...}}}, "groups": {NAME: [hosts]}}
   nlohmann::json to_json() const;
 
@@ -88,6 +100,8 @@ class Inventory {
   std::vector<InventoryGroup> groups_;
   std::map<std::string, std::size_t> host_index_;
   std::map<std::string, std::size_t> group_index_;
+  std::vector<VaultSecret> vault_secrets_;
+  mutable std::map<std::string, std::string> revealed_;  // ciphertext -> plaintext
 };
 
 }  // namespace flotilla

@@ -13,6 +13,7 @@
 #include "core/yaml11_json.hpp"
 #include "core/yaml_document.hpp"
 #include "inventory/ansible_ini_inventory.hpp"
+#include "inventory/ansible_vault.hpp"
 
 namespace flotilla {
 namespace {
@@ -38,6 +39,44 @@ bool ignored_in_directory(const std::string& name) {
   return false;
 }
 
+// A source's text. A file encrypted whole with ansible-vault (as Ansible
+// allows for inventory and vars files) is decrypted first; `vaulted` says so.
+Result<std::string> source_text(const fs::path& path, const LoadedInventory& into,
+                                bool* vaulted = nullptr) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    // Worded as every command words a missing or unreadable file.
+    auto unreadable = load_yaml_file(path.string());
+    if (!unreadable) return tl::unexpected(unreadable.error());
+    return fail(ErrorKind::kBadInput, fmt::format("{}: cannot be read", path.string()));
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > YamlLimits{}.max_bytes) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("{}: file too large ({} bytes)", path.string(), st.st_size));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorKind::kBadInput, fmt::format("{}: cannot be read", path.string()));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (vaulted != nullptr) *vaulted = false;
+  if (!is_vault_envelope(text.str())) return text.str();
+  auto plain = vault_decrypt(text.str(), into.inventory.vault_secrets());
+  if (!plain) {
+    return fail(ErrorKind::kBadInput, fmt::format("{}: {}", path.string(), plain.error().message));
+  }
+  if (vaulted != nullptr) *vaulted = true;
+  return std::move(*plain);
+}
+
+// Every string in a value, for redaction.
+void collect_strings(const nlohmann::json& value, std::vector<std::string>& out) {
+  if (value.is_string()) {
+    out.push_back(value.get<std::string>());
+  } else if (value.is_structured()) {
+    for (const auto& item : value) collect_strings(item, out);
+  }
+}
+
 Result<void> add_file(const fs::path& path, LoadedInventory& into) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IXUSR) != 0 && !has_yaml_extension(path)) {
@@ -47,28 +86,21 @@ Result<void> add_file(const fs::path& path, LoadedInventory& into) {
                             "does not run inventory scripts (save its output as JSON or YAML)",
                             path.string()));
   }
+  auto text = source_text(path, into);
+  if (!text) return tl::unexpected(text.error());
   if (has_yaml_extension(path)) {
-    auto doc = load_yaml_file(path.string());
+    auto doc = parse_yaml(*text, path.string());
     if (!doc) return tl::unexpected(doc.error());
     return parse_ansible_yaml_inventory_into(*doc, into);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    // Worded as every command words a missing or unreadable file.
-    auto unreadable = load_yaml_file(path.string());
-    if (!unreadable) return tl::unexpected(unreadable.error());
-    return fail(ErrorKind::kBadInput, fmt::format("{}: cannot be read", path.string()));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
   // A YAML inventory without the extension (as flotilla has always read
   // them) is a YAML mapping; an INI file never parses as one ("[web]" is a
   // YAML list, "host1 ansible_port=22" a string).
-  if (auto doc = parse_yaml(text.str(), path.string());
+  if (auto doc = parse_yaml(*text, path.string());
       doc && doc->root != nullptr && doc->root->is_mapping()) {
     return parse_ansible_yaml_inventory_into(*doc, into);
   }
-  return parse_ansible_ini_inventory_into(text.str(), path.string(), into);
+  return parse_ansible_ini_inventory_into(*text, path.string(), into);
 }
 
 Result<void> add_source(const fs::path& path, LoadedInventory& into) {
@@ -90,7 +122,8 @@ Result<void> add_source(const fs::path& path, LoadedInventory& into) {
 // host_group_vars plugin finds them: NAME, NAME.yml, NAME.yaml or NAME.json
 // (the first that exists), or a directory NAME/ of such files, read in
 // sorted order, later files replacing earlier top-level keys.
-Result<nlohmann::json> vars_of(const fs::path& dir, const std::string& name) {
+Result<nlohmann::json> vars_of(const fs::path& dir, const std::string& name,
+                               LoadedInventory& into) {
   nlohmann::json vars = nlohmann::json::object();
   std::vector<fs::path> files;
   std::error_code ec;
@@ -112,7 +145,10 @@ Result<nlohmann::json> vars_of(const fs::path& dir, const std::string& name) {
     break;
   }
   for (const auto& file : files) {
-    auto doc = load_yaml_file(file.string());
+    bool vaulted = false;
+    auto text = source_text(file, into, &vaulted);
+    if (!text) return tl::unexpected(text.error());
+    auto doc = parse_yaml(*text, file.string());
     if (!doc) return tl::unexpected(doc.error());
     if (doc->root == nullptr || doc->root->is_null()) continue;  // an empty file
     if (auto refused = refused_tag(*doc->root)) {
@@ -124,7 +160,9 @@ Result<nlohmann::json> vars_of(const fs::path& dir, const std::string& name) {
           located(file.string(), doc->root->mark,
                   fmt::format("variables must be a mapping, found a {}", doc->root->kind_name())));
     }
-    vars.update(yaml11_to_json(*doc->root));
+    nlohmann::json file_vars = yaml11_to_json(*doc->root);
+    if (vaulted) collect_strings(file_vars, into.secret_values);
+    vars.update(file_vars);
   }
   return vars;
 }
@@ -134,14 +172,14 @@ Result<void> add_vars_files(const fs::path& basedir, LoadedInventory& into) {
   std::error_code ec;
   if (fs::is_directory(basedir / "group_vars", ec)) {
     for (std::size_t g = 0; g < inventory.groups().size(); ++g) {
-      auto vars = vars_of(basedir / "group_vars", inventory.groups()[g].name);
+      auto vars = vars_of(basedir / "group_vars", inventory.groups()[g].name, into);
       if (!vars) return tl::unexpected(vars.error());
       inventory.add_group_file_vars(g, *vars);
     }
   }
   if (fs::is_directory(basedir / "host_vars", ec)) {
     for (std::size_t h = 0; h < inventory.hosts().size(); ++h) {
-      auto vars = vars_of(basedir / "host_vars", inventory.hosts()[h].name);
+      auto vars = vars_of(basedir / "host_vars", inventory.hosts()[h].name, into);
       if (!vars) return tl::unexpected(vars.error());
       inventory.add_host_file_vars(h, *vars);
     }
@@ -151,9 +189,11 @@ Result<void> add_vars_files(const fs::path& basedir, LoadedInventory& into) {
 
 }  // namespace
 
-Result<LoadedInventory> load_inventory(const std::string& path) {
+Result<LoadedInventory> load_inventory(const std::string& path,
+                                       std::vector<VaultSecret> vault_secrets) {
   LoadedInventory out;
   out.path = path;
+  out.inventory.set_vault_secrets(std::move(vault_secrets));
   if (auto added = add_source(path, out); !added) return tl::unexpected(added.error());
   out.inventory.finalize();
   std::error_code ec;

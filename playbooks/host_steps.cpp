@@ -46,6 +46,28 @@ Result<std::string> expand_command(const std::string& text,
   }
 }
 
+std::set<std::string> unit_template_variables(const Unit& unit) {
+  std::vector<const std::string*> commands = {
+      &unit.run,          &unit.start,         &unit.stop,       &unit.reload,
+      &unit.config_check, &unit.drain.command, &unit.drain.check};
+  if (unit.health) commands.push_back(&unit.health->command);
+  if (unit.backup_command) commands.push_back(&*unit.backup_command);
+  for (const auto& [event, hook] : unit.hooks) commands.push_back(&hook);
+  std::set<std::string> names;
+  for (const std::string* text : commands) {
+    for (std::size_t open = text->find("{{"); open != std::string::npos;
+         open = text->find("{{", open + 2)) {
+      std::size_t close = text->find("}}", open);
+      if (close == std::string::npos) break;
+      std::string name = text->substr(open + 2, close - open - 2);
+      name.erase(0, name.find_first_not_of(' '));
+      name.erase(name.find_last_not_of(' ') + 1);
+      names.insert(name);
+    }
+  }
+  return names;
+}
+
 RemoteCommand receive_command(const HostLayout& layout, std::string bundle, bool gzipped) {
   return script_command(HostScript::kReceive, {layout.store(), gzipped ? "1" : "0"},
                         std::move(bundle), std::chrono::minutes(10));

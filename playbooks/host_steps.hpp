@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ namespace flotilla {
 // the process flotilla started). An unknown name is an error (kBadInput).
 Result<std::string> expand_command(const std::string& text,
                                    const std::map<std::string, std::string>& vars);
+
+// The {{name}}s a unit's commands use (run/start/stop/reload, health,
+// drain, config check, backup, hooks): the host variables it needs.
+std::set<std::string> unit_template_variables(const Unit& unit);
 
 // Step 1 of a push: the bundle (make_push_bundle) arrives on stdin, each file
 // is checked against the sha256 it is named by, then moved into the store.

@@ -8,10 +8,10 @@ BIN = os.environ.get("FLOTILLA_BIN", os.path.join(os.path.dirname(__file__), "..
 SOURCE = os.environ.get("FLOTILLA_SOURCE", os.path.join(os.path.dirname(__file__), ".."))
 
 
-def run(*args, cwd=None, timeout=120, stdin=subprocess.DEVNULL):
-    """Runs flotilla; returns CompletedProcess with text stdout/stderr."""
+def run(*args, cwd=None, timeout=120, stdin=subprocess.DEVNULL, env=None):
+    """Runs flotilla; returns CompletedProcess with text stdout/stderr. ENV adds variables."""
     return subprocess.run([BIN, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, stdin=stdin)
+                          timeout=timeout, stdin=stdin, env=dict(os.environ, **(env or {})))
 
 
 def run_json(*args, **kwargs):

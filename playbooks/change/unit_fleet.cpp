@@ -4,6 +4,7 @@
 
 #include "playbooks/change/environment_lock.hpp"
 #include "playbooks/deploy_plan.hpp"
+#include "playbooks/host_steps.hpp"
 
 namespace flotilla {
 
@@ -21,6 +22,7 @@ Result<UnitFleet> connect_unit(const ChangeContext& context, const std::string& 
   if (!hosts) return tl::unexpected(hosts.error());
   out.hosts = std::move(*hosts);
   const Inventory& inventory = context.targets.inventory.inventory;
+  const std::set<std::string> used = unit_template_variables(*out.unit);
   for (std::size_t i = 0; i < out.hosts.size(); ++i) {
     std::size_t h = out.hosts[i];
     nlohmann::json vars = inventory.resolved_vars(h);
@@ -32,8 +34,21 @@ Result<UnitFleet> connect_unit(const ChangeContext& context, const std::string& 
     out.plan_hosts.push_back({name, pair});
     RolloutHost host;
     host.index = i;
-    for (auto& [k, v] : vars.items())
+    for (auto& [k, v] : vars.items()) {
+      if (is_vault_value(v)) {
+        // Decrypted only where a command uses it, and before any host changes.
+        if (!used.contains(k)) continue;
+        auto plain = inventory.reveal(v);
+        if (!plain) {
+          return fail(ErrorKind::kBadInput, fmt::format("host {}: {{{{{}}}}} in units.{}: {}", name,
+                                                        k, out.unit->name, plain.error().message));
+        }
+        context.reporter.redact(plain->get<std::string>());
+        host.vars[k] = plain->get<std::string>();
+        continue;
+      }
       host.vars[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
     host.vars["host"] = name;
     host.vars.try_emplace("ansible_host", name);
     host.vars["deploy_to"] = out.unit->deploy_to;

@@ -312,6 +312,65 @@ k1
             with self.subTest(name):
                 self.compare_layout(name, files, source)
 
+    def test_vault_values_and_vaulted_files(self):
+        # Encrypted here with ansible-vault itself: `!vault` values stay in
+        # Ansible's JSON form, as ansible-inventory prints them; a vars file
+        # encrypted whole is read with the password, its strings redacted.
+        vault = shutil.which("ansible-vault")
+        if not vault:
+            self.skipTest("ansible-vault not installed")
+        password = self.tmp.write("vault/.pass", "correct horse\n")
+        wrong = self.tmp.write("vault/.wrong", "battery staple\n")
+
+        def encrypt_string(value):
+            proc = subprocess.run([vault, "encrypt_string", "--vault-password-file", password, value],
+                                  capture_output=True, text=True, check=True, timeout=60)
+            return proc.stdout.strip()
+
+        self.tmp.write("vault/hosts", "[web]\nh1\nh2\n[db]\nd1 ansible_port=2222\n")
+        self.tmp.write("vault/group_vars/all/vars.yml",
+                       f"db_password: {encrypt_string('s3cret-pw')}\nplain: 1\n")
+        self.tmp.write("vault/host_vars/h1.yml", f"ansible_host: {encrypt_string('127.0.0.5')}\n")
+        whole = self.tmp.write("vault/group_vars/web/vault.yml", "api_token: tok-123456\nweb_port: 8080\n")
+        subprocess.run([vault, "encrypt", "--vault-password-file", password, whole],
+                       capture_output=True, check=True, timeout=60)
+        source = os.path.join(self.tmp.path, "vault", "hosts")
+
+        env = dict(os.environ, ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
+        theirs = subprocess.run([ANSIBLE, "-i", source, "--list", "--vault-password-file", password],
+                                capture_output=True, text=True, env=env, timeout=120, cwd=self.tmp.path)
+        self.assertEqual(theirs.returncode, 0, theirs.stderr)
+        theirs_vars = json.loads(theirs.stdout)["_meta"]["hostvars"]
+        proc, ours = run_json("-i", source, "--vault-password-file", password, "inventory", "list")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for host, vars_ in theirs_vars.items():
+            expected = dict(vars_)
+            if "api_token" in expected:
+                expected["api_token"] = "[REDACTED]"  # from the file encrypted whole
+            self.assertEqual(ours["hosts"][host]["vars"], expected, host)
+        self.assertNotIn("s3cret-pw", proc.stdout + proc.stderr)
+        self.assertNotIn("tok-123456", proc.stdout + proc.stderr)
+
+        # The connection uses the decrypted ansible_host; ANSIBLE_VAULT_PASSWORD_FILE works too.
+        proc, resolved = run_json("-i", source, "--ssh-config", "none", "inventory", "list", "--resolved",
+                                  env={"ANSIBLE_VAULT_PASSWORD_FILE": password})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertNotIn("127.0.0.5", proc.stdout)
+        self.assertEqual(resolved["hosts"]["d1"]["ssh"]["port"], 2222)
+
+        # No password, or a wrong one: exit 2 with a one-line error naming what it could not open.
+        for extra, says in [([], "no vault password was given"), (["--vault-password-file", wrong], "does not open it")]:
+            proc = run("-i", source, *extra, "inventory", "list")
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("group_vars/web/vault.yml", proc.stderr)
+            self.assertIn(says, proc.stderr)
+        os.remove(whole)
+        proc = run("-i", source, "-l", "d1", "--ssh-config", "none", "inventory", "list", "--resolved")
+        self.assertEqual(proc.returncode, 0, proc.stderr)  # d1 needs no vault value
+        proc = run("-i", source, "-l", "h1", "--ssh-config", "none", "inventory", "list", "--resolved")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("host h1: variable ansible_host", proc.stderr)
+
     def test_random_ini_inventories(self):
         rng = random.Random(int(os.environ.get("FLOTILLA_COMPAT_SEED", "7")))
         for i in range(int(os.environ.get("FLOTILLA_COMPAT_COUNT", "12"))):

@@ -154,10 +154,11 @@ TEST_CASE("inventory: a Vault value is never used as its ciphertext; unknown tag
   auto vault = load(
       "all:\n  hosts:\n    h1:\n      db_password: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n"
       "        6162\n");
-  REQUIRE_FALSE(vault);
-  CHECK(vault.error().kind == ErrorKind::kBadInput);
-  CHECK(vault.error().message.find("inv.yaml:4:") == 0);
-  CHECK(vault.error().message.find("Ansible Vault value") != std::string::npos);
+  REQUIRE(vault);
+  // Kept as Ansible's JSON form; only a password turns it into a value.
+  auto value = vault->inventory.resolved_vars(0)["db_password"];
+  CHECK(value.is_object());
+  CHECK_FALSE(vault->inventory.reveal(value));
   auto unknown = load("all:\n  vars:\n    x: !foo bar\n");
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().message.find("could not determine a constructor for the tag '!foo'") !=
