@@ -8,10 +8,14 @@
 namespace flotilla {
 namespace {
 
+// The bastions in the order they are reached, as ProxyJump lists them:
+// "user@first:port,user@second:port".
 std::string jump_text(const HostAddress& host) {
-  if (!host.jump) return "";
-  const HostAddress& j = *host.jump;
-  return fmt::format("{}@{}:{}", j.user, j.address, j.port);
+  std::vector<std::string> hops;
+  for (const HostAddress* j = host.jump.get(); j != nullptr; j = j->jump.get()) {
+    hops.insert(hops.begin(), fmt::format("{}@{}:{}", j->user, j->address, j->port));
+  }
+  return fmt::format("{}", fmt::join(hops, ","));
 }
 
 }  // namespace

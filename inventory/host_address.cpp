@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -36,7 +37,6 @@ Result<JumpSpec> parse_jump(const std::string& spec, const std::string& for_host
     return fail(ErrorKind::kBadInput,
                 fmt::format("host {}: ProxyJump '{}': {}", for_host, spec, why));
   };
-  if (spec.find(',') != std::string::npos) return bad("only one bastion hop is supported");
   JumpSpec out;
   std::string rest = spec;
   if (rest.starts_with("ssh://")) rest = rest.substr(6);
@@ -67,6 +67,64 @@ Result<JumpSpec> parse_jump(const std::string& spec, const std::string& for_host
   }
   if (out.port && (*out.port < 1 || *out.port > 65535)) return bad("port must be 1-65535");
   return out;
+}
+
+constexpr int kMaxJumpDepth = 8;
+
+// The bastions a ProxyJump list names, as ssh chains them: "a,b" reaches b
+// through a, and the host through b; the first hop's own ProxyJump (from
+// the config) comes before it. Each hop's connection comes from its own
+// config entry; `fallback_keys` when the config gives it none.
+Result<std::shared_ptr<const HostAddress>> jump_chain(const std::string& list,
+                                                      const std::string& for_host,
+                                                      const SshDefaults& defaults,
+                                                      const std::vector<std::string>& fallback_keys,
+                                                      int depth) {
+  if (depth > kMaxJumpDepth) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("host {}: ProxyJump: more than {} bastions in a chain (a loop?)",
+                            for_host, kMaxJumpDepth));
+  }
+  std::vector<std::string> hops;
+  for (std::size_t start = 0; start <= list.size();) {
+    std::size_t end = std::min(list.find(',', start), list.size());
+    hops.push_back(list.substr(start, end - start));
+    start = end + 1;
+  }
+  std::shared_ptr<const HostAddress> previous;
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    auto spec = parse_jump(hops[i], for_host);
+    if (!spec) return tl::unexpected(spec.error());
+    SshQuery query{spec->host, defaults.user,
+                   spec->user.empty() ? std::nullopt : std::optional<std::string>(spec->user),
+                   spec->port};
+    SshConfigEntry via = defaults.config ? defaults.config->lookup(query) : SshConfigEntry{};
+    if (via.unsupported) {
+      return fail(ErrorKind::kBadInput, fmt::format("{} (bastion {} of host {})", *via.unsupported,
+                                                    spec->host, for_host));
+    }
+    HostAddress bastion;
+    bastion.name = spec->host;
+    bastion.address = via.hostname.value_or(spec->host);
+    if (auto why = check_host_name(bastion.address)) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("host {}: bastion {}: {}", for_host, spec->host, *why));
+    }
+    bastion.port = via.port.value_or(22);
+    bastion.user = via.user.value_or(defaults.user);
+    bastion.identity_files = via.identity_files.empty() ? fallback_keys : via.identity_files;
+    if (i == 0) {
+      if (via.proxy_jump && *via.proxy_jump != "none" && !via.proxy_jump->empty()) {
+        auto before = jump_chain(*via.proxy_jump, for_host, defaults, fallback_keys, depth + 1);
+        if (!before) return tl::unexpected(before.error());
+        bastion.jump = *before;
+      }
+    } else {
+      bastion.jump = previous;
+    }
+    previous = std::make_shared<const HostAddress>(std::move(bastion));
+  }
+  return previous;
 }
 
 }  // namespace
@@ -113,8 +171,9 @@ Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
     return it->second;
   };
   std::string target = text("ansible_host").value_or(address.name);
-  SshConfigEntry entry =
-      defaults.config ? defaults.config->lookup(target, defaults.user) : SshConfigEntry{};
+  SshQuery query{target, defaults.user, text("ansible_user"), std::nullopt};
+  if (auto port = text("ansible_port")) query.port = std::stoi(*port);
+  SshConfigEntry entry = defaults.config ? defaults.config->lookup(query) : SshConfigEntry{};
   if (entry.unsupported) {
     return fail(ErrorKind::kBadInput,
                 fmt::format("{} (host {})", *entry.unsupported, address.name));
@@ -122,32 +181,23 @@ Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
 
   address.address = entry.hostname.value_or(target);
   address.port = entry.port.value_or(22);
-  if (auto port = text("ansible_port")) address.port = std::stoi(*port);
-  address.user = text("ansible_user").value_or(entry.user.value_or(defaults.user));
+  address.user = entry.user.value_or(defaults.user);
+  // As `ssh -i KEY` (Ansible's ansible_ssh_private_key_file): that key
+  // first, then the config's; the defaults only when neither names one.
+  if (auto key = text("ansible_ssh_private_key_file")) {
+    std::string file = expand_home(*key);
+    std::erase(entry.identity_files, file);
+    entry.identity_files.insert(entry.identity_files.begin(), file);
+  }
   address.identity_files =
       entry.identity_files.empty() ? defaults.identity_files : entry.identity_files;
-  if (auto key = text("ansible_ssh_private_key_file")) address.identity_files = {expand_home(*key)};
 
   std::optional<std::string> jump = text("flotilla_proxy_jump");
   if (!jump) jump = entry.proxy_jump;
   if (jump && *jump != "none" && !jump->empty()) {
-    auto spec = parse_jump(*jump, address.name);
-    if (!spec) return tl::unexpected(spec.error());
-    SshConfigEntry via =
-        defaults.config ? defaults.config->lookup(spec->host, defaults.user) : SshConfigEntry{};
-    if (via.unsupported) {
-      return fail(ErrorKind::kBadInput, fmt::format("{} (bastion {} of host {})", *via.unsupported,
-                                                    spec->host, address.name));
-    }
-    HostAddress bastion;
-    bastion.name = spec->host;
-    bastion.address = via.hostname.value_or(spec->host);
-    bastion.port = spec->port.value_or(via.port.value_or(22));
-    bastion.user = !spec->user.empty() ? spec->user : via.user.value_or(defaults.user);
-    // The bastion's own IdentityFile, else the keys this host would use.
-    bastion.identity_files =
-        via.identity_files.empty() ? address.identity_files : via.identity_files;
-    address.jump = std::make_shared<const HostAddress>(std::move(bastion));
+    auto chain = jump_chain(*jump, address.name, defaults, address.identity_files, 0);
+    if (!chain) return tl::unexpected(chain.error());
+    address.jump = *chain;
   }
   return address;
 }

@@ -23,7 +23,7 @@ struct SshDefaults {
 // ansible_user, ansible_ssh_private_key_file, flotilla_proxy_jump) win over
 // ~/.ssh/config (matched against ansible_host, else the inventory name),
 // which wins over the defaults. kBadInput for a ProxyJump flotilla cannot
-// follow (more than one hop, a hostile name).
+// follow (a hostile name, a chain of more than 8).
 Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
                                  const SshDefaults& defaults);
 

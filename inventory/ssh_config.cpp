@@ -1,5 +1,9 @@
 #include "inventory/ssh_config.hpp"
 
+#include <glob.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -7,13 +11,21 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <openssl/sha.h>
 
 namespace flotilla {
 namespace {
 
+constexpr int kMaxIncludeDepth = 16;  // OpenSSH's READCONF_MAX_DEPTH
+
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+std::string home_dir() {
+  const char* home = std::getenv("HOME");
+  return home != nullptr ? home : "";
 }
 
 // Splits "Key value", "Key=value" and quoted values into words.
@@ -41,68 +53,108 @@ std::vector<std::string> words(const std::string& line) {
   return out;
 }
 
-std::string expand_tokens(const std::string& value, const std::string& host,
-                          const std::string& user) {
-  const char* home_env = std::getenv("HOME");
-  std::string home = home_env != nullptr ? home_env : "";
-  std::string out;
-  if (value.starts_with("~/")) {
-    out = home;
-    out += value.substr(1);
-  } else {
-    out = value;
-  }
-  std::string result;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == '%' && i + 1 < out.size()) {
-      char t = out[++i];
-      if (t == 'h') {
-        result += host;
-      } else if (t == 'u' || t == 'r') {
-        result += user;
-      } else if (t == 'd') {
-        result += home;
-      } else if (t == '%') {
-        result += '%';
-      } else {
-        result += '%';
-        result += t;
-      }
-    } else {
-      result += out[i];
-    }
-  }
-  return result;
+std::string where_of(const std::string& path, int line, int column) {
+  return fmt::format("{}:{}:{}", path, line, column);
 }
 
-}  // namespace
-
-namespace {
-
-// OpenSSH's match_pattern: `*` and `?` only, case-sensitive.
-bool glob_matches(std::string_view pattern, std::string_view text) {
+// OpenSSH's match_pattern: `*` and `?` only; `fold` compares case-insensitively.
+bool glob_matches(std::string_view pattern, std::string_view text, bool fold = false) {
+  auto same = [fold](char a, char b) {
+    return fold ? std::tolower(static_cast<unsigned char>(a)) ==
+                      std::tolower(static_cast<unsigned char>(b))
+                : a == b;
+  };
   if (pattern.empty()) return text.empty();
   if (pattern[0] == '*') {
     for (std::size_t i = 0; i <= text.size(); ++i) {
-      if (glob_matches(pattern.substr(1), text.substr(i))) return true;
+      if (glob_matches(pattern.substr(1), text.substr(i), fold)) return true;
     }
     return false;
   }
   if (text.empty()) return false;
-  return (pattern[0] == '?' || pattern[0] == text[0]) &&
-         glob_matches(pattern.substr(1), text.substr(1));
+  return (pattern[0] == '?' || same(pattern[0], text[0])) &&
+         glob_matches(pattern.substr(1), text.substr(1), fold);
 }
 
-// A comma-separated pattern list (Match's form): any matches, a negation vetoes.
-bool list_matches(const std::string& list, const std::string& text) {
-  std::vector<std::string> patterns;
-  std::size_t start = 0;
-  while (start <= list.size()) {
+// OpenSSH's match_pattern_list: comma-separated, any matches, a negation vetoes.
+bool list_matches(const std::string& list, const std::string& text, bool fold) {
+  bool matched = false;
+  for (std::size_t start = 0; start <= list.size();) {
     std::size_t end = std::min(list.find(',', start), list.size());
-    patterns.push_back(list.substr(start, end - start));
+    std::string_view p(list.data() + start, end - start);
     start = end + 1;
+    bool negated = !p.empty() && p[0] == '!';
+    if (negated) p.remove_prefix(1);
+    if (glob_matches(p, text, fold)) {
+      if (negated) return false;
+      matched = true;
+    }
   }
-  return ssh_host_matches(patterns, text);
+  return matched;
+}
+
+// `%x` tokens from `tokens` (and `%%`); an unknown token is kept as written.
+std::string expand_tokens(const std::string& value,
+                          const std::vector<std::pair<char, std::string>>& tokens) {
+  std::string out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] != '%' || i + 1 >= value.size()) {
+      out += value[i];
+      continue;
+    }
+    char t = value[++i];
+    if (t == '%') {
+      out += '%';
+      continue;
+    }
+    auto it =
+        std::find_if(tokens.begin(), tokens.end(), [t](const auto& p) { return p.first == t; });
+    if (it != tokens.end()) {
+      out += it->second;
+    } else {
+      out += '%';
+      out += t;
+    }
+  }
+  return out;
+}
+
+// `${NAME}` from the environment; nullopt when one is unset (OpenSSH then
+// ignores the setting).
+std::optional<std::string> expand_environment(const std::string& value) {
+  std::string out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value.compare(i, 2, "${") == 0) {
+      std::size_t close = value.find('}', i + 2);
+      if (close == std::string::npos) return std::nullopt;
+      const char* env = std::getenv(value.substr(i + 2, close - i - 2).c_str());
+      if (env == nullptr) return std::nullopt;
+      out += env;
+      i = close;
+    } else {
+      out += value[i];
+    }
+  }
+  return out;
+}
+
+std::string tilde(const std::string& path) {
+  if (path == "~" || path.starts_with("~/")) return home_dir() + path.substr(1);
+  return path;
+}
+
+std::string local_hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
+}
+
+std::string sha1_hex(const std::string& text) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  std::string out;
+  for (unsigned char b : digest) out += fmt::format("{:02x}", b);
+  return out;
 }
 
 }  // namespace
@@ -130,121 +182,284 @@ Result<SshConfig> SshConfig::load(const std::string& path) {
 
 Result<SshConfig> SshConfig::parse(const std::string& text, const std::string& path) {
   SshConfig config;
-  config.blocks_.push_back(Block{{"*"}, {}, false, {}, ""});
+  if (auto parsed = parse_into(text, path, 0, config.items_, config); !parsed) {
+    return tl::unexpected(parsed.error());
+  }
+  return config;
+}
+
+Result<void> SshConfig::parse_into(const std::string& text, const std::string& path, int depth,
+                                   std::vector<Item>& items, SshConfig& config) {
   std::istringstream in(text);
   std::string line;
   int number = 0;
-  bool skipping = false;  // inside a Match block
   while (std::getline(in, line)) {
     ++number;
     auto w = words(line);
     if (w.empty() || w[0][0] == '#') continue;
     std::string key = lower(w[0]);
     int column = static_cast<int>(line.find_first_not_of(" \t")) + 1;
+    std::string where = where_of(path, number, column);
+    auto bad = [&](const std::string& why) {
+      return fail(ErrorKind::kBadInput, located(path, {number, column}, why));
+    };
     if (key == "host") {
-      skipping = false;
-      config.blocks_.push_back(Block{{w.begin() + 1, w.end()}, {}, false, {}, ""});
+      items.push_back(Item{Item::Kind::kHost, {w.begin() + 1, w.end()}, {}, "", "", where, {}});
       continue;
     }
     if (key == "match") {
-      skipping = true;
-      Block block{{}, {}, true, {}, ""};
+      Item item{Item::Kind::kMatch, {}, {}, "", "", where, {}};
+      int attributes = 0;
       for (std::size_t i = 1; i < w.size(); ++i) {
-        std::string criterion = lower(w[i]);
-        if (criterion == "exec") {
-          block.exec_where = located(path, {number, column}, "");
-          block.exec_where.resize(block.exec_where.size() - 2);  // "FILE:LINE:COL"
-          break;
+        Criterion c;
+        c.negated = w[i][0] == '!';
+        c.attribute = lower(c.negated ? w[i].substr(1) : w[i]);
+        if (c.attribute == "all") {
+          if (attributes > 1 || i + 1 < w.size()) {
+            return bad(
+                fmt::format("Match: '{}' cannot be combined with other Match attributes", w[i]));
+          }
+          item.criteria.push_back(c);
+          continue;
         }
-        if (criterion == "all" || criterion == "canonical" || criterion == "final") continue;
-        if (i + 1 < w.size()) {
-          block.before_exec.emplace_back(criterion, w[i + 1]);
-          ++i;
+        ++attributes;
+        if (c.attribute == "canonical" || c.attribute == "final") {
+          if (c.attribute == "final") config.final_pass_ = true;
+          item.criteria.push_back(c);
+          continue;
         }
+        if (c.attribute != "host" && c.attribute != "originalhost" && c.attribute != "user" &&
+            c.attribute != "localuser" && c.attribute != "exec") {
+          return bad(fmt::format("Match: unsupported attribute '{}'", w[i]));
+        }
+        if (i + 1 >= w.size()) {
+          return bad(fmt::format("Match: missing criteria for {}", c.attribute));
+        }
+        c.argument = w[++i];
+        item.criteria.push_back(c);
       }
-      config.blocks_.push_back(std::move(block));
-      if (config.blocks_.back().exec_where.empty()) {
-        config.warnings_.push_back(
-            located(path, {number, column}, "Match blocks are not supported; skipped"));
-      }
+      if (item.criteria.empty()) return bad("Match: one or more attributes required");
+      items.push_back(std::move(item));
       continue;
     }
+    if (w.size() < 2) return bad(fmt::format("{} needs a value", w[0]));
     if (key == "include") {
-      config.warnings_.push_back(
-          located(path, {number, column}, "Include is not supported; skipped"));
+      Item item{Item::Kind::kInclude, {}, {}, "", "", where, {}};
+      for (std::size_t i = 1; i < w.size(); ++i) {
+        std::string pattern = tilde(w[i]);
+        if (!pattern.starts_with("/")) pattern = home_dir() + "/.ssh/" + pattern;
+        glob_t found{};
+        int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
+        std::vector<std::string> paths;
+        if (rc == 0) paths.assign(found.gl_pathv, found.gl_pathv + found.gl_pathc);
+        ::globfree(&found);
+        if (rc != 0 && rc != GLOB_NOMATCH) {
+          return bad(fmt::format("Include: cannot expand {}", pattern));
+        }
+        for (const auto& file : paths) {  // glob(3) returns them sorted
+          struct stat st {};
+          if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+          if (depth + 1 > kMaxIncludeDepth) {
+            return bad(fmt::format("Include: more than {} levels of includes (a loop?)",
+                                   kMaxIncludeDepth));
+          }
+          std::ifstream included(file);
+          if (!included) continue;
+          std::ostringstream body;
+          body << included.rdbuf();
+          std::vector<Item> file_items;
+          if (auto parsed = parse_into(body.str(), file, depth + 1, file_items, config); !parsed) {
+            return parsed;
+          }
+          item.files.push_back(std::move(file_items));
+        }
+      }
+      items.push_back(std::move(item));
       continue;
-    }
-    if (skipping) continue;
-    if (w.size() < 2) {
-      return fail(ErrorKind::kBadInput,
-                  located(path, {number, column}, fmt::format("{} needs a value", w[0])));
     }
     if (key == "port") {
       char* end = nullptr;
       long port = std::strtol(w[1].c_str(), &end, 10);
       if (*end != '\0' || port < 1 || port > 65535) {
-        return fail(ErrorKind::kBadInput,
-                    located(path, {number, column},
-                            fmt::format("Port: expected 1-65535, found '{}'", w[1])));
+        return bad(fmt::format("Port: expected 1-65535, found '{}'", w[1]));
       }
     }
-    std::string where = located(path, {number, column}, "");
-    where.resize(where.size() - 2);  // "FILE:LINE:COL"
-    config.blocks_.back().settings.push_back({key, w[1], where});
+    items.push_back(Item{Item::Kind::kSetting, {}, {}, key, w[1], where, {}});
   }
-  return config;
+  return {};
 }
 
-SshConfigEntry SshConfig::lookup(const std::string& host, const std::string& local_user) const {
-  SshConfigEntry entry;
-  bool proxy_decided = false;  // ProxyJump and ProxyCommand: the first one given wins
-  for (const auto& block : blocks_) {
-    if (block.match) {
-      if (block.exec_where.empty() || entry.unsupported) continue;
-      // The exec runs only if every criterion before it holds.
-      bool runs = true;
-      for (const auto& [criterion, value] : block.before_exec) {
-        if (criterion == "host" || criterion == "originalhost") {
-          runs = runs && list_matches(value, entry.hostname.value_or(host));
-        } else if (criterion == "user") {
-          runs = runs && list_matches(value, entry.user.value_or(local_user));
-        } else if (criterion == "localuser") {
-          runs = runs && list_matches(value, local_user);
-        }
-      }
-      if (runs) {
-        entry.unsupported = block.exec_where +
+namespace {
+
+// What one lookup has obtained so far (first value wins).
+struct Obtained {
+  std::optional<std::string> hostname;  // as written (%h not yet expanded)
+  std::optional<std::string> user;
+  std::optional<int> port;
+  std::vector<std::string> identity_files;  // as written
+  std::optional<std::string> proxy;         // ProxyJump value, once decided
+  bool proxy_decided = false;
+  std::optional<std::string> canonicalize;
+  std::string canonicalize_where;
+  bool canonical_domains = false;
+  std::optional<std::string> unsupported;
+};
+
+struct Pass {
+  const SshQuery& query;
+  std::string host;  // what Host lines match: the host asked, then the HostName
+  bool post_canon = false;
+  Obtained& got;
+
+  std::string match_host() const {
+    if (post_canon) return host;
+    if (got.hostname) return expand_tokens(*got.hostname, {{'h', query.host}});
+    return query.host;
+  }
+
+  bool matches(const SshConfig::Item& item) {
+    bool result = true;
+    for (const auto& c : item.criteria) {
+      if (c.attribute == "all") return c.negated ? false : result;
+      bool r = true;
+      if (c.attribute == "canonical" || c.attribute == "final") {
+        r = post_canon;
+      } else if (c.attribute == "host") {
+        r = list_matches(c.argument, match_host(), true);
+      } else if (c.attribute == "originalhost") {
+        r = list_matches(c.argument, query.host, true);
+      } else if (c.attribute == "user") {
+        r = list_matches(c.argument, got.user.value_or(query.local_user), false);
+      } else if (c.attribute == "localuser") {
+        r = list_matches(c.argument, query.local_user, false);
+      } else if (c.attribute == "exec") {
+        if (!result) continue;  // ssh skips the command once a criterion failed
+        if (!got.unsupported) {
+          got.unsupported = item.where +
                             ": Match exec cannot be honoured: flotilla runs no local command to "
                             "choose a host's settings (use Host blocks, or --ssh-config FILE)";
-      }
-      continue;
-    }
-    if (!ssh_host_matches(block.patterns, host)) continue;
-    for (const auto& s : block.settings) {
-      if ((s.key == "proxyjump" || s.key == "proxycommand") && !proxy_decided) {
-        proxy_decided = true;
-        if (s.key == "proxycommand" && lower(s.value) != "none" && !entry.unsupported) {
-          entry.unsupported = s.where +
-                              ": ProxyCommand cannot be honoured: flotilla makes its own "
-                              "connections (use ProxyJump, or ProxyCommand none for this host)";
         }
+        return false;
       }
-      if (s.key == "hostname" && !entry.hostname) {
-        entry.hostname = expand_tokens(s.value, host, local_user);
-      } else if (s.key == "user" && !entry.user) {
-        entry.user = s.value;
-      } else if (s.key == "port" && !entry.port) {
-        entry.port = std::stoi(s.value);
-      } else if (s.key == "identityfile") {
-        std::string file = expand_tokens(s.value, host, local_user);
-        if (std::find(entry.identity_files.begin(), entry.identity_files.end(), file) ==
-            entry.identity_files.end()) {
-          entry.identity_files.push_back(file);
-        }
-      } else if (s.key == "proxyjump" && !entry.proxy_jump && !entry.unsupported) {
-        entry.proxy_jump = s.value;
+      if (r == c.negated) result = false;
+    }
+    return result;
+  }
+
+  void apply(const SshConfig::Item& s) {
+    if (s.key == "hostname" && !got.hostname) {
+      got.hostname = s.value;
+    } else if (s.key == "user" && !got.user) {
+      got.user = s.value;
+    } else if (s.key == "port" && !got.port) {
+      got.port = std::stoi(s.value);
+    } else if (s.key == "identityfile") {
+      got.identity_files.push_back(s.value);
+    } else if ((s.key == "proxyjump" || s.key == "proxycommand") && !got.proxy_decided) {
+      got.proxy_decided = true;
+      if (s.key == "proxyjump") {
+        got.proxy = s.value;
+      } else if (lower(s.value) != "none" && !got.unsupported) {
+        got.unsupported = s.where +
+                          ": ProxyCommand cannot be honoured: flotilla makes its own "
+                          "connections (use ProxyJump, or ProxyCommand none for this host)";
+      }
+    } else if (s.key == "canonicalizehostname" && !got.canonicalize) {
+      got.canonicalize = lower(s.value);
+      got.canonicalize_where = s.where;
+    } else if (s.key == "canonicaldomains") {
+      got.canonical_domains = true;
+    }
+  }
+
+  void walk(const std::vector<SshConfig::Item>& items) {
+    bool active = true;
+    for (const auto& item : items) {
+      switch (item.kind) {
+        case SshConfig::Item::Kind::kHost:
+          active = ssh_host_matches(item.patterns, host);
+          break;
+        case SshConfig::Item::Kind::kMatch:
+          active = matches(item);
+          break;
+        case SshConfig::Item::Kind::kSetting:
+          if (active) apply(item);
+          break;
+        case SshConfig::Item::Kind::kInclude:
+          // Each file starts where the Include stands; its Host and Match
+          // lines do not leak back into this file.
+          if (active) {
+            for (const auto& file : item.files) walk(file);
+          }
+          break;
       }
     }
+  }
+};
+
+}  // namespace
+
+SshConfigEntry SshConfig::lookup(const SshQuery& query) const {
+  Obtained got;
+  got.user = query.user;  // command-line options are obtained first
+  got.port = query.port;
+  Pass first{query, query.host, false, got};
+  first.walk(items_);
+  // ssh lowercases the name it connects to (and matches the final pass against).
+  std::string hostname =
+      lower(got.hostname ? expand_tokens(*got.hostname, {{'h', query.host}}) : query.host);
+  bool canonicalize =
+      got.canonicalize &&
+      (*got.canonicalize == "yes" || *got.canonicalize == "true" || *got.canonicalize == "always");
+  if (final_pass_ || canonicalize) {
+    // ssh re-reads its config with the HostName as the host (Match final,
+    // canonical); values already obtained stay.
+    got.hostname = hostname;
+    Pass second{query, hostname, true, got};
+    second.walk(items_);
+  }
+  if (canonicalize && got.canonical_domains && !got.unsupported) {
+    got.unsupported = got.canonicalize_where +
+                      ": CanonicalizeHostname cannot be honoured: flotilla does not search "
+                      "CanonicalDomains (write the full name as HostName)";
+  }
+
+  SshConfigEntry entry;
+  entry.unsupported = got.unsupported;
+  entry.hostname = hostname;
+  entry.port = got.port;
+  entry.user = got.user;
+  std::string user = got.user.value_or(query.local_user);
+  std::string port = std::to_string(got.port.value_or(22));
+  std::string local = local_hostname();
+  std::string short_local = local.substr(0, local.find('.'));
+  std::vector<std::pair<char, std::string>> tokens = {
+      {'h', hostname},
+      {'n', query.host},
+      {'p', port},
+      {'r', user},
+      {'u', query.local_user},
+      {'d', home_dir()},
+      {'i', std::to_string(::getuid())},
+      {'k', query.host},
+      {'l', local},
+      {'L', short_local},
+      {'C', sha1_hex(local + hostname + port + user)}};
+  for (const auto& raw : got.identity_files) {
+    auto with_env = expand_environment(raw);
+    if (!with_env) continue;  // an unset ${VAR}: OpenSSH ignores the setting
+    std::string file = expand_tokens(tilde(*with_env), tokens);
+    if (std::find(entry.identity_files.begin(), entry.identity_files.end(), file) ==
+        entry.identity_files.end()) {
+      entry.identity_files.push_back(file);
+    }
+  }
+  if (got.proxy) {
+    entry.proxy_jump =
+        lower(*got.proxy) == "none"
+            ? std::string("none")
+            : expand_tokens(*got.proxy,
+                            {{'h', hostname}, {'n', query.host}, {'p', port}, {'r', user}});
   }
   return entry;
 }

@@ -9,52 +9,79 @@
 
 namespace flotilla {
 
-// What ~/.ssh/config says about one host (OpenSSH's rule: for each key, the
-// first value from a matching Host block wins; IdentityFile accumulates).
-struct SshConfigEntry {
-  std::optional<std::string> hostname;
+// What ssh would be asked: the host as given on its command line (Ansible's
+// ansible_host, else the inventory name) and the options Ansible passes with
+// -o (ansible_user, ansible_port), which win over the config as command-line
+// options do.
+struct SshQuery {
+  std::string host;
+  std::string local_user;
   std::optional<std::string> user;
   std::optional<int> port;
-  std::vector<std::string> identity_files;
-  std::optional<std::string> proxy_jump;  // "[user@]host[:port]", or "none"
+};
+
+// What the config says about one host, tokens expanded.
+struct SshConfigEntry {
+  std::optional<std::string> hostname;  // HostName, else the host; lowercased as ssh does
+  std::optional<std::string> user;
+  std::optional<int> port;
+  std::vector<std::string> identity_files;  // in order, repeats dropped
+  std::optional<std::string> proxy_jump;    // "[user@]host[:port][,...]", or "none"
   // A directive that applies to this host and that flotilla cannot honour
-  // (ProxyCommand, Match exec): "FILE:LINE:COL: why". Connecting is refused.
+  // (ProxyCommand, Match exec, CanonicalizeHostname): "FILE:LINE:COL: why".
+  // Connecting is refused.
   std::optional<std::string> unsupported;
 };
 
-// The common subset of ssh_config(5), matched as OpenSSH matches it: Host
-// blocks with patterns (`*`, `?`, `!negation`; case-sensitive, `[` literal;
-// a `#` word ends the line), HostName (with %h), User, Port, IdentityFile
-// (~, %h, %u, %d; repeats dropped), ProxyJump. ProxyCommand, and Match exec
-// where it would run, make the entry `unsupported` (never silently
-// skipped); other Match blocks and Include are skipped with a warning;
-// other keys are ignored, as they do not change where or as whom flotilla
-// connects.
+// ssh_config(5) as OpenSSH 9 evaluates it, for the keys that decide where and
+// as whom flotilla connects (HostName, User, Port, IdentityFile, ProxyJump;
+// other keys change nothing flotilla does and are read past):
+// - one pass through the file in order, first obtained value wins
+//   (IdentityFile accumulates), `Host` patterns (`*`, `?`, `!negation`;
+//   case-sensitive, `[` literal; a `#` word ends the line);
+// - `Match` with all, host, originalhost, user, localuser, canonical and
+//   final (negated with `!`), and a second pass when a `Match final` asks
+//   for one, with Host lines matched against the HostName, as ssh does;
+// - `Include` (globs, `~`, relative to ~/.ssh; 16 levels), read where it
+//   stands and only when its block applies;
+// - tokens: %h and %% in HostName; %%, %C, %d, %h, %i, %k, %L, %l, %n, %p, %r,
+//   %u and ${ENV} in IdentityFile; %%, %h, %n, %p, %r in ProxyJump.
+// `Match exec` (where it would run), ProxyCommand and CanonicalizeHostname
+// make the entry `unsupported`, never silently skipped.
 class SshConfig {
  public:
-  // A missing file is an empty config; a malformed value is kBadInput with FILE:LINE:COL.
+  // A missing file is an empty config; a malformed line is kBadInput with FILE:LINE:COL.
   static Result<SshConfig> load(const std::string& path);
   static Result<SshConfig> parse(const std::string& text, const std::string& path);
 
-  SshConfigEntry lookup(const std::string& host, const std::string& local_user) const;
+  SshConfigEntry lookup(const SshQuery& query) const;
+  SshConfigEntry lookup(const std::string& host, const std::string& local_user) const {
+    return lookup(SshQuery{host, local_user, std::nullopt, std::nullopt});
+  }
   const std::vector<std::string>& warnings() const { return warnings_; }
 
+  struct Criterion {
+    bool negated = false;
+    std::string attribute;  // lowercased
+    std::string argument;
+  };
+  struct Item {
+    enum class Kind { kHost, kMatch, kSetting, kInclude };
+    Kind kind = Kind::kSetting;
+    std::vector<std::string> patterns;     // kHost
+    std::vector<Criterion> criteria;       // kMatch
+    std::string key;                       // kSetting, lowercased
+    std::string value;                     // kSetting: the first argument
+    std::string where;                     // "FILE:LINE:COL"
+    std::vector<std::vector<Item>> files;  // kInclude: each file's items, in order
+  };
+
  private:
-  struct Setting {
-    std::string key;  // lowercased
-    std::string value;
-    std::string where;  // "FILE:LINE:COL"
-  };
-  struct Block {
-    std::vector<std::string> patterns;  // "*" for settings before any Host line
-    std::vector<Setting> settings;
-    bool match = false;  // a Match block: never applied
-    // Match criteria before an `exec` (host, originalhost, user): the exec
-    // runs, and cannot be honoured, only when they all hold.
-    std::vector<std::pair<std::string, std::string>> before_exec;
-    std::string exec_where;  // "" when the Match line has no exec
-  };
-  std::vector<Block> blocks_;
+  static Result<void> parse_into(const std::string& text, const std::string& path, int depth,
+                                 std::vector<Item>& items, SshConfig& config);
+
+  std::vector<Item> items_;
+  bool final_pass_ = false;  // a `Match final` asks for a second pass
   std::vector<std::string> warnings_;
 };
 

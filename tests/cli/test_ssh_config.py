@@ -1,6 +1,7 @@
 """ssh_config as OpenSSH reads it: `flotilla inventory list --resolved` must
 agree with `ssh -G` (the oracle) on where and as whom each host is reached.
 Skips when the OpenSSH client is absent."""
+import getpass
 import json
 import os
 import shutil
@@ -42,9 +43,73 @@ Host bastion.kr
 Host *
     Port 22
 """,
+    # {dir} is the test's directory; {me} the local user.
+    "include_where_it_stands": """
+Include {dir}/conf.d/*.conf
+Host db1
+    Include {dir}/db-only
+Host *
+    Port 22
+    User fallback
+""",
+    "match_criteria_and_the_final_pass": """
+Host gs-01.kr
+    HostName Real-GS01.Example
+Match host real-gs01.example !user root
+    Port 2201
+Match originalhost GS-01.KR user deploy
+    IdentityFile ~/.ssh/%n-%h-%r-%p
+Match localuser {me}
+    User deploy
+Match final host real-gs01.example
+    Port 9
+Host real-gs01.example
+    ProxyJump hop1,ops@hop2:2022
+Match !host web* user deploy
+    IdentityFile /keys/%h_%%_%u
+Match all
+    User nobody
+""",
+    "tokens_and_multi_hop_jumps": """
+Host db?
+    HostName %h.db.internal
+    ProxyJump jump-a,jump-b
+Host jump-a
+    User ja
+Host jump-b
+    HostName 10.0.0.2
+    Port 2022
+Host web*
+    ProxyJump none
+Host * !edge !jump-?
+    ProxyJump edge
+""",
+}
+
+INCLUDED = {
+    "conf.d/10-web.conf": "Host web*\n    User web\nHost *\n    Port 2222\n",
+    "conf.d/20-all.conf": "IdentityFile ~/.ssh/k_%u\n",
+    "conf.d/skipped.txt": "User never\n",
+    "db-only": "Port 5432\nUser dbuser\n",
 }
 
 HOSTS = ["web1", "web2", "Web2", "comment", "w1", "db1", "db9", "gs-01.kr", "gs-02.kr", "other"]
+
+
+def expand_tokens(path, theirs, host):
+    """ssh -G prints IdentityFile as written; expand what flotilla expands."""
+    values = {"h": theirs["hostname"][0], "n": host, "p": theirs["port"][0], "r": theirs["user"][0],
+              "u": getpass.getuser(), "d": os.path.expanduser("~")}
+    out, i = "", 0
+    while i < len(path):
+        if path[i] == "%" and i + 1 < len(path):
+            token = path[i + 1]
+            out += "%" if token == "%" else values.get(token, "%" + token)
+            i += 2
+        else:
+            out += path[i]
+            i += 1
+    return out
 
 
 def ssh_g(config, host):
@@ -74,6 +139,9 @@ class SshConfigOracleTest(unittest.TestCase):
     def test_resolved_connections_match_ssh_g(self):
         for name, text in CONFIGS.items():
             with self.subTest(name):
+                for rel, body in INCLUDED.items():
+                    self.tmp.write(os.path.join(name, rel), body)
+                text = text.replace("{dir}", os.path.join(self.tmp.path, name)).replace("{me}", getpass.getuser())
                 config = self.tmp.write(f"{name}.cfg", text)
                 inventory = self.tmp.write(f"{name}.yaml", "all:\n  hosts:\n" +
                                            "".join(f"    {h}:\n" for h in HOSTS))
@@ -84,16 +152,25 @@ class SshConfigOracleTest(unittest.TestCase):
                     theirs = ssh_g(config, host)
                     ours = doc["hosts"][host]["ssh"]
                     where = f"{name}: {host}"
-                    self.assertEqual(ours["hostname"].lower(), theirs["hostname"][0], where)
+                    theirs.setdefault("identityfile", [])
+                    theirs["identityfile"] = [f for f in theirs["identityfile"]
+                                              if f.replace("~/.ssh/", "").startswith("id_") is False]
+                    self.assertEqual(ours["hostname"], theirs["hostname"][0], where)
                     self.assertEqual(ours["port"], int(theirs["port"][0]), where)
                     self.assertEqual(ours["user"], theirs["user"][0], where)
-                    if "IdentityFile" in text:
-                        self.assertEqual(ours["identity_files"], [expand(f) for f in theirs["identityfile"]],
-                                         where)
+                    if theirs["identityfile"]:
+                        self.assertEqual(ours["identity_files"],
+                                         [expand(expand_tokens(f, theirs, host)) for f in theirs["identityfile"]], where)
                     if "proxyjump" in theirs:
-                        user, _, rest = theirs["proxyjump"][0].partition("@")
+                        hops = theirs["proxyjump"][0].split(",")
                         self.assertIsNotNone(ours["proxy_jump"], where)
-                        self.assertTrue(ours["proxy_jump"].startswith(user + "@"), where)
+                        our_hops = ours["proxy_jump"].split(",")
+                        self.assertEqual(len(our_hops), len(hops), where)
+                        for hop, our_hop in zip(hops, our_hops):
+                            hop_g = ssh_g(config, hop.split("@")[-1].rsplit(":", 1)[0])
+                            user = hop.split("@")[0] if "@" in hop else hop_g["user"][0]
+                            port = hop.rsplit(":", 1)[1] if ":" in hop.split("@")[-1] else hop_g["port"][0]
+                            self.assertEqual(our_hop, f"{user}@{hop_g['hostname'][0]}:{port}", where)
                     else:
                         self.assertIsNone(ours["proxy_jump"], where)
 

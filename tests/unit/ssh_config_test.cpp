@@ -4,6 +4,9 @@
 
 #include "inventory/ansible_yaml_inventory.hpp"
 #include "inventory/host_address.hpp"
+#include "support/scratch_dir.hpp"
+
+#include <cstdlib>
 
 using namespace flotilla;
 
@@ -32,19 +35,81 @@ Host *
   CHECK(e.identity_files[1] == "/keys/all keys");
   CHECK(e.proxy_jump == "jump@bastion:22");
   auto other = config->lookup("gs-99.kr", "me");
-  CHECK_FALSE(other.hostname);  // negated
+  CHECK(other.hostname == "gs-99.kr");  // negated: no HostName
   CHECK(other.user == "fallback");
   CHECK(other.port == 2222);
 }
 
-TEST_CASE("ssh_config: bad values are located; Match is skipped with a warning") {
+TEST_CASE("ssh_config: bad values and Match lines are located") {
   auto bad = SshConfig::parse("Host a\n  Port ssh\n", "cfg");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message.rfind("cfg:2:3: Port", 0) == 0);
-  auto match = SshConfig::parse("Match user x\n  Port 1\nHost *\n  Port 2\n", "cfg");
-  REQUIRE(match);
-  CHECK(match->lookup("h", "me").port == 2);
-  CHECK(match->warnings().size() == 1);
+  for (const char* line :
+       {"Match", "Match host", "Match all host x", "Match localnetwork 10.0.0.0/8"}) {
+    auto refused = SshConfig::parse(std::string(line) + "\n  Port 1\n", "cfg");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.rfind("cfg:1:1: Match", 0) == 0);
+  }
+}
+
+TEST_CASE("ssh_config: Match evaluated as OpenSSH evaluates it") {
+  auto config = SshConfig::parse(R"(
+Host alias
+    HostName Real.Example
+Match host real.example !user root
+    Port 2201
+Match originalhost ALIAS user deploy
+    IdentityFile ~/.ssh/%n-%h-%r-%p
+Match localuser me
+    User deploy
+Match final host real.example
+    Port 9
+Host real.example
+    ProxyJump bastion
+Match all
+    User nobody
+)",
+                                 "cfg");
+  REQUIRE(config);
+  auto e = config->lookup("alias", "me");
+  CHECK(e.hostname == "real.example");  // lowercased, as ssh -G shows it
+  CHECK(e.port == 2201);                // Match host: the HostName, case-insensitively
+  CHECK(e.user == "deploy");            // localuser
+  CHECK(e.proxy_jump == "bastion");     // the final pass matches Host lines against the HostName
+  REQUIRE(e.identity_files.size() == 1);
+  // `user deploy` holds only in the final pass (User was obtained later).
+  CHECK(e.identity_files[0].ends_with("/.ssh/alias-real.example-deploy-2201"));
+  auto as_root = config->lookup(SshQuery{"alias", "me", std::string("root"), std::nullopt});
+  CHECK(as_root.port == 9);  // !user root vetoes the first Match; the final pass sets it
+  CHECK(as_root.user == "root");
+  auto other = config->lookup("other", "someone");
+  CHECK(other.user == "nobody");
+  CHECK_FALSE(other.port);
+}
+
+TEST_CASE("ssh_config: Include is read where it stands, relative to ~/.ssh") {
+  ScratchDir home;
+  const char* old_home = std::getenv("HOME");
+  std::string saved = old_home != nullptr ? old_home : "";
+  ::setenv("HOME", home.path.c_str(), 1);
+  home.write(".ssh/conf.d/10-web.conf", "Host web*\n    User web\nHost *\n    Port 2222\n");
+  home.write(".ssh/conf.d/20-all.conf", "User later\nIdentityFile ~/.ssh/k_%u\n");
+  home.write(".ssh/only-db", "Port 5432\n");
+  auto config = SshConfig::parse(
+      "Include conf.d/*.conf\nHost db\n    Include only-db\nHost *\n    Port 22\n", "cfg");
+  REQUIRE(config);
+  auto web = config->lookup("web1", "me");
+  ::setenv("HOME", saved.c_str(), 1);
+  CHECK(web.user == "web");
+  // 20-all.conf starts active again: 10-web.conf's Host * does not leak.
+  CHECK(web.port == 2222);
+  REQUIRE(web.identity_files.size() == 1);
+  CHECK(web.identity_files[0] == home.path.string() + "/.ssh/k_me");
+  auto db = config->lookup("db", "me");
+  CHECK(db.user == "later");
+  CHECK(db.port == 2222);  // the first Include already gave one
+  auto deep = SshConfig::parse("Include /nonexistent/*.conf\n", "cfg");
+  CHECK(deep);  // no match: nothing to read, as ssh
 }
 
 TEST_CASE("host address: inventory variables over ssh_config over defaults; ProxyJump") {
@@ -75,6 +140,10 @@ TEST_CASE("host address: inventory variables over ssh_config over defaults; Prox
   CHECK(web2->jump->port == 2022);
   CHECK(web2->jump->user == "ops");
   auto web3 = host_address(inv->inventory, 2, defaults);
-  REQUIRE_FALSE(web3);
-  CHECK(web3.error().message.find("only one bastion hop") != std::string::npos);
+  REQUIRE(web3);  // a,b: through a, then b
+  REQUIRE(web3->jump);
+  CHECK(web3->jump->name == "b");
+  REQUIRE(web3->jump->jump);
+  CHECK(web3->jump->jump->name == "a");
+  CHECK_FALSE(web3->jump->jump->jump);
 }
