@@ -110,8 +110,8 @@ Result<std::shared_ptr<const HostAddress>> jump_chain(const std::string& list,
       return fail(ErrorKind::kBadInput,
                   fmt::format("host {}: bastion {}: {}", for_host, spec->host, *why));
     }
-    bastion.port = via.port.value_or(22);
-    bastion.user = via.user.value_or(defaults.user);
+    bastion.port = via.port.value_or(spec->port.value_or(22));
+    bastion.user = via.user.value_or(spec->user.empty() ? defaults.user : spec->user);
     bastion.identity_files = via.identity_files.empty() ? fallback_keys : via.identity_files;
     if (i == 0) {
       if (via.proxy_jump && *via.proxy_jump != "none" && !via.proxy_jump->empty()) {
@@ -180,8 +180,9 @@ Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
   }
 
   address.address = entry.hostname.value_or(target);
-  address.port = entry.port.value_or(22);
-  address.user = entry.user.value_or(defaults.user);
+  // Command-line options (Ansible's) win, also with no config at all.
+  address.port = query.port.value_or(entry.port.value_or(22));
+  address.user = query.user.value_or(entry.user.value_or(defaults.user));
   // As `ssh -i KEY` (Ansible's ansible_ssh_private_key_file): that key
   // first, then the config's; the defaults only when neither names one.
   if (auto key = text("ansible_ssh_private_key_file")) {

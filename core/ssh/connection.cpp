@@ -28,31 +28,43 @@ SshTransport::Impl::Impl(std::vector<HostAddress> h, SshOptions o)
     : hosts(std::move(h)), options(std::move(o)) {
   init_libssh2_once();
   connections.resize(hosts.size());
-  jumps.reserve(hosts.size());  // Connection::address points into it
   for (std::size_t i = 0; i < hosts.size(); ++i) {
     connections[i].address = &hosts[i];
-    if (!hosts[i].jump) continue;
-    const HostAddress& j = *hosts[i].jump;
-    auto same = [&](const Jump& x) {
-      return x.address.address == j.address && x.address.port == j.port && x.address.user == j.user;
-    };
-    auto it = std::find_if(jumps.begin(), jumps.end(), same);
-    if (it == jumps.end()) {
-      jumps.push_back(Jump{j, {}, -1, JumpOp::kNone, {}});
-      it = jumps.end() - 1;
-    }
-    connections[i].jump = static_cast<int>(it - jumps.begin());
+    if (hosts[i].jump) connections[i].jump = add_jump(*hosts[i].jump);
   }
+  // Only now: adding bastions moved them (Connection::address points into it).
   for (auto& j : jumps) j.conn.address = &j.address;
   known_hosts_session = libssh2_session_init();
   known = libssh2_knownhost_init(known_hosts_session);
   for (const auto& file : options.known_hosts_files) read_known_hosts(known, file);
 }
 
+int SshTransport::Impl::add_jump(const HostAddress& address) {
+  int before = address.jump ? add_jump(*address.jump) : -1;
+  auto same = [&](const Jump& x) {
+    return x.address.address == address.address && x.address.port == address.port &&
+           x.address.user == address.user && x.conn.jump == before;
+  };
+  auto it = std::find_if(jumps.begin(), jumps.end(), same);
+  if (it != jumps.end()) return static_cast<int>(it - jumps.begin());
+  jumps.push_back(Jump{address, {}, -1, JumpOp::kNone, {}});
+  jumps.back().conn.jump = before;
+  return static_cast<int>(jumps.size() - 1);
+}
+
 SshTransport::Impl::~Impl() {
   for (auto& c : connections) close_connection(c, true);
-  for (auto& j : jumps) {
-    if (j.conn.session != nullptr) {
+  // A bastion behind another comes after it: close from the last, so each
+  // hands its tunnel to a bastion not yet closed.
+  for (auto it = jumps.rbegin(); it != jumps.rend(); ++it) {
+    Jump& j = *it;
+    if (j.conn.session != nullptr && j.conn.jump >= 0) {
+      // Its session runs through a tunnel nobody pumps now: nothing it
+      // sends can be answered, so let every call fail at once.
+      ::shutdown(j.conn.fd, SHUT_RDWR);
+      libssh2_session_set_blocking(j.conn.session, 1);
+      for (auto* channel : j.dead_tunnels) libssh2_channel_free(channel);
+    } else if (j.conn.session != nullptr) {
       timeval tv{0, 300'000};
       ::setsockopt(j.conn.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
       ::setsockopt(j.conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

@@ -28,19 +28,44 @@ std::string SshTransport::Impl::bastion_name(const Jump& j) const {
   return fmt::format("{}@{}", j.address.user, known_hosts_name(j.address));
 }
 
-// Logs every bastion in use into its session; true if any made progress.
+// Logs every bastion in use into its session (through the bastion before
+// it, if any); true if any made progress.
 bool SshTransport::Impl::advance_jumps() {
   bool any = false;
-  for (auto& j : jumps) {
-    while (advance_login(j.conn)) any = true;
+  for (std::size_t i = 0; i < jumps.size(); ++i) {
+    Connection& c = jumps[i].conn;
+    const int owner = static_cast<int>(hosts.size() + i);
+    for (bool progress = true; progress;) {
+      switch (c.state) {
+        case ConnState::kJumpWait:
+          progress = advance_jump_wait(c);
+          break;
+        case ConnState::kTunnelOpen:
+          progress = open_tunnel(c, owner);
+          break;
+        default:
+          progress = advance_login(c);
+          break;
+      }
+      any = any || progress;
+    }
   }
   return any;
+}
+
+void SshTransport::Impl::begin_connection(Connection& c) {
+  if (c.jump >= 0) {
+    c.deadline = Clock::now() + options.connect_timeout;
+    c.state = ConnState::kJumpWait;
+  } else {
+    start_connect(c);
+  }
 }
 
 bool SshTransport::Impl::advance_jump_wait(Connection& c) {
   Jump& j = jumps[static_cast<std::size_t>(c.jump)];
   if (j.conn.state == ConnState::kIdle) {
-    start_connect(j.conn);
+    begin_connection(j.conn);
     return true;
   }
   if (j.conn.state == ConnState::kBroken) {
@@ -57,17 +82,16 @@ bool SshTransport::Impl::session_wants_to_send(LIBSSH2_SESSION* session) const {
   return (libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0;
 }
 
-// Opens the direct-tcpip channel to the host and hands libssh2 one end of
-// a socketpair as the host's socket.
-bool SshTransport::Impl::open_tunnel(std::size_t h) {
-  Connection& c = connections[h];
+// Opens the direct-tcpip channel to the connection's host through its
+// bastion and hands libssh2 one end of a socketpair as the host's socket.
+bool SshTransport::Impl::open_tunnel(Connection& c, int owner) {
   Jump& j = jumps[static_cast<std::size_t>(c.jump)];
-  if (j.busy_host >= 0 && j.busy_host != static_cast<int>(h)) return false;
+  if (j.busy_host >= 0 && j.busy_host != owner) return false;
   LIBSSH2_CHANNEL* channel = libssh2_channel_direct_tcpip_ex(
       j.conn.session, c.address->address.c_str(), c.address->port, "127.0.0.1", 22);
   if (channel == nullptr) {
     if (libssh2_session_last_errno(j.conn.session) == LIBSSH2_ERROR_EAGAIN) {
-      j.busy_host = static_cast<int>(h);  // one channel open at a time per session
+      j.busy_host = owner;  // one channel open at a time per session
       j.busy_op = JumpOp::kOpen;
       return false;
     }
@@ -93,13 +117,12 @@ bool SshTransport::Impl::open_tunnel(std::size_t h) {
   return true;
 }
 
-// Moves bytes between one host's socketpair and its bastion channel.
+// Moves bytes between one connection's socketpair and its bastion channel.
 // Returns true if any byte moved.
-bool SshTransport::Impl::pump(std::size_t h) {
-  Connection& c = connections[h];
+bool SshTransport::Impl::pump(Connection& c, int owner) {
   if (c.tunnel == nullptr) return false;
   Jump& j = jumps[static_cast<std::size_t>(c.jump)];
-  const int me = static_cast<int>(h);
+  const int me = owner;
   if (j.busy_host >= 0 && (j.busy_host != me || j.busy_op == JumpOp::kOpen)) return false;
   bool progress = false;
   char buffer[32768];
@@ -164,8 +187,11 @@ bool SshTransport::Impl::pump(std::size_t h) {
 
 bool SshTransport::Impl::pump_all() {
   bool any = false;
+  for (std::size_t i = 0; i < jumps.size(); ++i) {
+    if (pump(jumps[i].conn, static_cast<int>(hosts.size() + i))) any = true;
+  }
   for (std::size_t h = 0; h < connections.size(); ++h) {
-    if (pump(h)) {
+    if (pump(connections[h], static_cast<int>(h))) {
       any = true;
       if (h < work.size()) work[h].kick = true;
     }

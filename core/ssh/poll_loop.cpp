@@ -26,19 +26,14 @@ void SshTransport::Impl::advance(std::size_t h) {
     progress = false;
     switch (c.state) {
       case ConnState::kIdle:
-        if (c.jump >= 0) {
-          c.deadline = Clock::now() + options.connect_timeout;
-          c.state = ConnState::kJumpWait;
-        } else {
-          start_connect(c);
-        }
+        begin_connection(c);
         progress = true;
         break;
       case ConnState::kJumpWait:
         progress = advance_jump_wait(c);
         break;
       case ConnState::kTunnelOpen:
-        progress = open_tunnel(h);
+        progress = open_tunnel(c, static_cast<int>(h));
         break;
       case ConnState::kConnecting:
       case ConnState::kHandshake:
@@ -212,6 +207,12 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
       fds.push_back(pollfd{j.conn.fd, events, 0});
       if (j.conn.state != ConnState::kReady) next = std::min(next, j.conn.deadline);
     }
+    for (const auto& j : jumps) {
+      if (j.conn.tunnel_fd < 0) continue;
+      fds.push_back(pollfd{j.conn.tunnel_fd,
+                           static_cast<short>(j.conn.to_local.empty() ? POLLIN : POLLIN | POLLOUT),
+                           0});
+    }
     for (std::size_t h : active) {
       const Connection& c = connections[h];
       if (c.tunnel_fd < 0) continue;
@@ -232,7 +233,9 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
       break;
     }
     for (auto& j : jumps) {
-      bool logging_in = j.conn.state == ConnState::kConnecting ||
+      bool logging_in = j.conn.state == ConnState::kJumpWait ||
+                        j.conn.state == ConnState::kTunnelOpen ||
+                        j.conn.state == ConnState::kConnecting ||
                         j.conn.state == ConnState::kHandshake || j.conn.state == ConnState::kAuth;
       if (logging_in && now >= j.conn.deadline) {
         fail_connection(

@@ -60,10 +60,12 @@ struct SshTransport::Impl {
     std::string to_local;
   };
 
-  // One bastion session carries the tunnels of every host behind it.
-  // libssh2 keeps one half-sent packet and one channel-open per session, so
-  // when a call returns EAGAIN with output pending, the next call on the
-  // session must be that same call (`busy_host`, `busy_op`).
+  // One bastion session carries the tunnels of every host (and bastion)
+  // behind it; a bastion behind another (ProxyJump a,b) has `conn.jump` set,
+  // as a host does. libssh2 keeps one half-sent packet and one channel-open
+  // per session, so when a call returns EAGAIN with output pending, the
+  // next call on the session must be that same call by the same user
+  // (`busy_host`: a host index, or hosts.size() + a bastion index; `busy_op`).
   struct Jump {
     HostAddress address;
     Connection conn;
@@ -168,15 +170,22 @@ struct SshTransport::Impl {
 
   bool advance_jump_wait(Connection& c);
 
+  // The bastion `address` (and those before it) in `jumps`: its index.
+  int add_jump(const HostAddress& address);
+
+  // Starts a connection: straight to its host, or through its bastion.
+  void begin_connection(Connection& c);
+
   bool session_wants_to_send(LIBSSH2_SESSION* session) const;
 
-  // Opens the direct-tcpip channel to the host and hands libssh2 one end of
-  // a socketpair as the host's socket.
-  bool open_tunnel(std::size_t h);
+  // Opens the direct-tcpip channel to the connection's host through its
+  // bastion and hands libssh2 one end of a socketpair as the host's socket.
+  // `owner`: who the connection is (see Jump::busy_host).
+  bool open_tunnel(Connection& c, int owner);
 
-  // Moves bytes between one host's socketpair and its bastion channel.
-  // Returns true if any byte moved.
-  bool pump(std::size_t h);
+  // Moves bytes between one connection's socketpair and its bastion
+  // channel. Returns true if any byte moved.
+  bool pump(Connection& c, int owner);
 
   bool pump_all();
 

@@ -278,7 +278,7 @@ Match host nothing
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertEqual(doc["hosts"]["game-3"]["stdout"].split()[2], "127.0.11.3")
         self.assertEqual(doc["hosts"]["direct"]["stdout"].split()[2], "127.0.11.2")
-        self.assertIn("Match blocks are not supported", proc.stderr)
+        self.assertNotIn("warning", proc.stderr)  # Match host nothing: evaluated, not applied
         # Inventory variables win over the config: a wrong port fails.
         inv = self.tmp.write("inv2.yaml", "all:\n  hosts:\n    game-3: {ansible_port: 1}\n")
         proc, doc = run_json("-i", inv, "--known-hosts", self.fleet.known_hosts, "--ssh-config", config,
@@ -286,11 +286,58 @@ Match host nothing
         self.assertEqual(proc.returncode, 4)
         self.assertIn("127.0.11.3", doc["hosts"]["game-3"]["error"])
 
-    def test_two_hop_proxy_jump_is_refused_clearly(self):
-        inv = self.tmp.write("inv.yaml", "all:\n  hosts:\n    a: {flotilla_proxy_jump: 'b1,b2'}\n")
-        proc = run("-i", inv, "--ssh-config", "none", "exec", "--", "true")
+    def test_two_hop_proxy_jump_chain(self):
+        # ssh_config's `ProxyJump first,second`: h01 opens a tunnel to h02,
+        # h02 one to h03, and the command runs on h03.
+        key = os.path.join(self.fleet.dir, "client_key")
+        user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+        config = self.tmp.write("ssh_config", f"""
+Host first
+    HostName 127.0.11.1
+Host second
+    HostName 127.0.11.2
+Host target
+    HostName 127.0.11.3
+    ProxyJump first,second
+Host *
+    Port 2222
+    User {user}
+    IdentityFile {key}
+""")
+        inv = self.tmp.write("inv.yaml", "all:\n  hosts:\n    target:\n")
+        proc, doc = run_json("-i", inv, "--ssh-config", config, "inventory", "list", "--resolved")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(doc["hosts"]["target"]["ssh"]["proxy_jump"],
+                         f"{user}@127.0.11.1:2222,{user}@127.0.11.2:2222")
+        before = {h: len(self.fleet.log(h)) for h in ("h01", "h02", "h03")}
+        proc, doc = run_json("-i", inv, "--known-hosts", self.fleet.known_hosts, "--ssh-config", config,
+                             "exec", "--", "echo $SSH_CONNECTION; head -c 1000000 /dev/zero | tr '\\0' x")
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        lines = doc["hosts"]["target"]["stdout"].split("\n", 1)
+        self.assertEqual(lines[0].split()[2], "127.0.11.3")
+        self.assertEqual(lines[1], "x" * 1000000)
+        time.sleep(0.3)
+        first, second = (self.fleet.log(h)[before[h]:] for h in ("h01", "h02"))
+        self.assertIn("server_request_direct_tcpip: originator 127.0.0.1 port 22, target 127.0.11.2 port 2222",
+                      first)
+        self.assertIn("server_request_direct_tcpip: originator 127.0.0.1 port 22, target 127.0.11.3 port 2222",
+                      second)
+        self.assertNotIn("target 127.0.11.3", first)  # the first hop never reached the host itself
+        # A hop whose host key is not known stops the chain, named.
+        known = "".join(l for l in read(self.fleet.known_hosts).splitlines(keepends=True)
+                        if not l.startswith("[127.0.11.2]"))
+        known_path = self.tmp.write("known_hosts", known)
+        proc, doc = run_json("-i", inv, "--known-hosts", known_path, "--ssh-config", config,
+                             "exec", "--", "true")
+        self.assertEqual(proc.returncode, 4)
+        self.assertIn("unknown host key for [127.0.11.2]:2222", doc["hosts"]["target"]["error"])
+
+    def test_proxy_jump_loop_is_refused_clearly(self):
+        config = self.tmp.write("loop.cfg", "Host *\n    ProxyJump edge\n")
+        inv = self.tmp.write("inv.yaml", "all:\n  hosts:\n    a:\n")
+        proc = run("-i", inv, "--ssh-config", config, "exec", "--", "true")
         self.assertEqual(proc.returncode, 2)
-        self.assertIn("only one bastion hop", proc.stderr)
+        self.assertIn("more than 8 bastions in a chain", proc.stderr)
 
 
 class LogsTest(unittest.TestCase):

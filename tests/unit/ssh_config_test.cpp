@@ -139,6 +139,18 @@ TEST_CASE("host address: inventory variables over ssh_config over defaults; Prox
   CHECK(web2->jump->address == "10.9.9.9");
   CHECK(web2->jump->port == 2022);
   CHECK(web2->jump->user == "ops");
+  // Without any ssh_config, the inventory and the jump spec still decide.
+  SshDefaults bare = defaults;
+  bare.config.reset();
+  auto web1_bare = host_address(inv->inventory, 0, bare);
+  REQUIRE(web1_bare);
+  CHECK(web1_bare->port == 2201);
+  CHECK(web1_bare->user == "me");
+  auto web2_bare = host_address(inv->inventory, 1, bare);
+  REQUIRE(web2_bare);
+  REQUIRE(web2_bare->jump);
+  CHECK(web2_bare->jump->port == 2022);
+  CHECK(web2_bare->jump->user == "ops");
   auto web3 = host_address(inv->inventory, 2, defaults);
   REQUIRE(web3);  // a,b: through a, then b
   REQUIRE(web3->jump);
