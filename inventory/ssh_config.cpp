@@ -1,6 +1,8 @@
 #include "inventory/ssh_config.hpp"
 
+#include <arpa/inet.h>
 #include <glob.h>
+#include <netdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,11 +30,12 @@ std::string home_dir() {
   return home != nullptr ? home : "";
 }
 
-// Splits "Key value", "Key=value" and quoted values into words.
+// Splits "Key value", "Key=value", "Key = value" and quoted values into
+// words (OpenSSH's strdelim: one '=' may separate the key from its value).
 std::vector<std::string> words(const std::string& line) {
   std::vector<std::string> out;
   std::string current;
-  bool quoted = false, any = false;
+  bool quoted = false, any = false, equals_seen = false;
   for (char c : line) {
     if (c == '"') {
       quoted = !quoted;
@@ -40,7 +43,10 @@ std::vector<std::string> words(const std::string& line) {
       continue;
     }
     if (!quoted && !any && c == '#') break;  // a comment, as OpenSSH's argv_split reads it
-    if (!quoted && (std::isspace(static_cast<unsigned char>(c)) || (c == '=' && out.empty()))) {
+    bool key_separator =
+        c == '=' && !equals_seen && (out.empty() ? any : (out.size() == 1 && !any));
+    if (key_separator) equals_seen = true;
+    if (!quoted && (std::isspace(static_cast<unsigned char>(c)) || key_separator)) {
       if (any) out.push_back(current);
       current.clear();
       any = false;
@@ -278,11 +284,17 @@ Result<void> SshConfig::parse_into(const std::string& text, const std::string& p
       continue;
     }
     if (key == "port") {
+      // A number or a service name, as OpenSSH's a2port reads it.
       char* end = nullptr;
       long port = std::strtol(w[1].c_str(), &end, 10);
-      if (*end != '\0' || port < 1 || port > 65535) {
-        return bad(fmt::format("Port: expected 1-65535, found '{}'", w[1]));
+      if (*end != '\0') {
+        const servent* service = ::getservbyname(w[1].c_str(), "tcp");
+        port = service != nullptr ? ntohs(static_cast<std::uint16_t>(service->s_port)) : -1;
       }
+      if (port < 1 || port > 65535) {
+        return bad(fmt::format("Port: expected 1-65535 or a service name, found '{}'", w[1]));
+      }
+      w[1] = std::to_string(port);
     }
     items.push_back(Item{Item::Kind::kSetting, {}, {}, key, w[1], where, {}});
   }

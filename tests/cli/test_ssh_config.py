@@ -4,6 +4,7 @@ Skips when the OpenSSH client is absent."""
 import getpass
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,16 @@ Host bastion.kr
     HostName 10.0.0.1
 Host *
     Port 22
+""",
+    "key_equals_quotes_and_service_ports": """
+Host=web1
+    HostName = 127.0.0.9
+HOST db* "gs-01.kr"
+    Port ssh
+    User = "dba"
+Host *
+\tPort\t=\t2200
+\tIdentityFile = "~/.ssh/with space"
 """,
     # {dir} is the test's directory; {me} the local user.
     "include_where_it_stands": """
@@ -173,6 +184,47 @@ class SshConfigOracleTest(unittest.TestCase):
                             self.assertEqual(our_hop, f"{user}@{hop_g['hostname'][0]}:{port}", where)
                     else:
                         self.assertIsNone(ours["proxy_jump"], where)
+
+    def test_random_configs_match_ssh_g(self):
+        # Host and Match blocks in random order and combination: first value
+        # wins, negations, Match criteria, the final pass, tokens.
+        rng = random.Random(int(os.environ.get("FLOTILLA_COMPAT_SEED", "7")))
+        me = getpass.getuser()
+        hosts = ["web1", "Web1", "db1", "db9", "gs-01.kr", "x.kr", "real-web1", "other"]
+        patterns = ["web*", "db?", "!db9", "*.kr", "*", "Web1", "!*.kr", "real*", "gs-0[1].kr", "x.kr"]
+        criteria = ["host {p}", "!host {p}", "originalhost {p}", "!originalhost {p}", "user dba",
+                    "!user dba", f"localuser {me}", "localuser nobody", "final", "canonical"]
+        settings = ["HostName %h.int", "HostName real-%h", "HostName Real.Example", "User dba", "User u2",
+                    "Port 2201", "Port 2202", "IdentityFile /k/%h-%r-%p", "IdentityFile ~/.ssh/k1",
+                    "IdentityFile /k/%n_%u"]
+        inventory = self.tmp.write("random.yaml", "all:\n  hosts:\n" + "".join(f"    {h}:\n" for h in hosts))
+        for i in range(int(os.environ.get("FLOTILLA_COMPAT_COUNT", "12")) * 2):
+            lines = []
+            for _ in range(rng.randint(2, 7)):
+                if rng.random() < 0.55:
+                    lines.append("Host " + " ".join(rng.sample(patterns, rng.randint(1, 3))))
+                elif rng.random() < 0.15:
+                    lines.append("Match all")
+                else:
+                    chosen = rng.sample(criteria, rng.randint(1, 2))
+                    lines.append("Match " + " ".join(c.format(p=rng.choice(["web*", "*.kr", "real*", "db1,db9"]))
+                                                     for c in chosen))
+                lines += ["    " + rng.choice(settings) for _ in range(rng.randint(1, 3))]
+            text = "\n".join(lines) + "\n"
+            with self.subTest(i, config=text):
+                config = self.tmp.write(f"random{i}.cfg", text)
+                proc, doc = run_json("-i", inventory, "--ssh-config", config, "inventory", "list", "--resolved")
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                for host in hosts:
+                    theirs = ssh_g(config, host)
+                    ours = doc["hosts"][host]["ssh"]
+                    self.assertEqual(ours["hostname"], theirs["hostname"][0], host)
+                    self.assertEqual(ours["port"], int(theirs["port"][0]), host)
+                    self.assertEqual(ours["user"], theirs["user"][0], host)
+                    files = [f for f in theirs.get("identityfile", []) if not f.startswith("~/.ssh/id_")]
+                    if files:
+                        self.assertEqual(ours["identity_files"],
+                                         [expand(expand_tokens(f, theirs, host)) for f in files], host)
 
     def test_directives_flotilla_cannot_honour_are_located_errors(self):
         inventory = self.tmp.write("inv.yaml", "all:\n  hosts:\n    web1:\n    other:\n")

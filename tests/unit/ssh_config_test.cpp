@@ -41,9 +41,15 @@ Host *
 }
 
 TEST_CASE("ssh_config: bad values and Match lines are located") {
-  auto bad = SshConfig::parse("Host a\n  Port ssh\n", "cfg");
+  auto bad = SshConfig::parse("Host a\n  Port 70000\n", "cfg");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message.rfind("cfg:2:3: Port", 0) == 0);
+  auto named =
+      SshConfig::parse("Host a\n  Port ssh\n  HostName = x.example\nHost=b\n  User\t=\tu\n", "cfg");
+  REQUIRE(named);
+  CHECK(named->lookup("a", "me").port == 22);  // a service name, as a2port reads it
+  CHECK(named->lookup("a", "me").hostname == "x.example");
+  CHECK(named->lookup("b", "me").user == "u");
   for (const char* line :
        {"Match", "Match host", "Match all host x", "Match localnetwork 10.0.0.0/8"}) {
     auto refused = SshConfig::parse(std::string(line) + "\n  Port 1\n", "cfg");
