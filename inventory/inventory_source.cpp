@@ -51,8 +51,11 @@ Result<std::string> source_text(const fs::path& path, const LoadedInventory& int
     return fail(ErrorKind::kBadInput, fmt::format("{}: cannot be read", path.string()));
   }
   if (static_cast<std::uint64_t>(st.st_size) > YamlLimits{}.max_bytes) {
+    // Checked before reading, so a 100 MB file costs nothing; worded as YAML files are.
     return fail(ErrorKind::kBadInput,
-                fmt::format("{}: file too large ({} bytes)", path.string(), st.st_size));
+                located(path.string(), {},
+                        fmt::format("file too large ({} bytes; the limit is {})", st.st_size,
+                                    YamlLimits{}.max_bytes)));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(ErrorKind::kBadInput, fmt::format("{}: cannot be read", path.string()));
