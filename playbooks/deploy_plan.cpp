@@ -55,7 +55,8 @@ nlohmann::json DeployPlan::to_json() const {
                             {"change", h.change},
                             {"restart", h.restart},
                             {"files_to_send", h.files_to_send},
-                            {"bytes_to_send", h.bytes_to_send}};
+                            {"bytes_to_send", h.bytes_to_send},
+                            {"bytes_from", bytes_from.empty() ? "controller" : "registry"}};
     if (h.error) entry["error"] = h.error->message;
     host_list.push_back(std::move(entry));
   }
@@ -73,6 +74,8 @@ nlohmann::json DeployPlan::to_json() const {
           {"hosts", host_list},
           {"batches", batch_list},
           {"bytes_to_send", bytes_to_send},
+          {"bytes_from", bytes_from.empty() ? nlohmann::json("controller")
+                                            : nlohmann::json({{"registry", bytes_from}})},
           {"checks", checks}};
 }
 

@@ -62,6 +62,9 @@ struct DeployPlan {
   std::vector<HostPlan> hosts;
   std::vector<Batch> batches;  // hosts that change, in rollout order
   std::uint64_t bytes_to_send = 0;
+  // Where a host's missing files come from: "" = pushed by this controller
+  // over SSH; else the registry ("https://host:port/repository") hosts pull from.
+  std::string bytes_from;
   std::vector<std::string> checks;  // policy checks that passed, for the record
 
   bool complete() const;  // every host answered

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/base64.hpp"
 #include "core/script_command.hpp"
 #include "core/shell_quote.hpp"
 
@@ -71,6 +72,14 @@ std::set<std::string> unit_template_variables(const Unit& unit) {
 RemoteCommand receive_command(const HostLayout& layout, std::string bundle, bool gzipped) {
   return script_command(HostScript::kReceive, {layout.store(), gzipped ? "1" : "0"},
                         std::move(bundle), std::chrono::minutes(10));
+}
+
+RemoteCommand fetch_command(const HostLayout& layout, const RegistryPull& pull,
+                            const std::vector<std::string>& missing) {
+  std::string input = pull.authorization + "\n" + base64_encode(pull.ca_pem) + "\n";
+  for (const auto& sha : missing) input += sha + "\n";
+  return script_command(HostScript::kFetchBlobs, {layout.store(), pull.url, pull.repository},
+                        std::move(input), std::chrono::minutes(30));
 }
 
 RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifest) {

@@ -30,6 +30,20 @@ std::set<std::string> unit_template_variables(const Unit& unit);
 // is checked against the sha256 it is named by, then moved into the store.
 RemoteCommand receive_command(const HostLayout& layout, std::string bundle, bool gzipped);
 
+// What a host needs to pull an artifact's blobs from a registry.
+struct RegistryPull {
+  std::string url;            // https://host[:port]
+  std::string repository;     // OCI repository name
+  std::string authorization;  // the Authorization header value: a secret, sent on stdin only
+  std::string ca_pem;         // the registry's private CA; "" for the system's
+};
+
+// Step 1 through a registry: the host pulls the blobs (sha256s) its store
+// lacks with curl, checks each against its digest, and moves it into the
+// store. Credentials and the CA travel on stdin.
+RemoteCommand fetch_command(const HostLayout& layout, const RegistryPull& pull,
+                            const std::vector<std::string>& missing);
+
 // Step 2: builds releases/<id> from the store (hard links; executables are
 // copied so modes never leak between releases), checks every file against
 // the manifest, and renames it into place. Idempotent; never touches `current`.

@@ -25,6 +25,26 @@ struct SshSettings {
   long forks = 50;
 };
 
+struct SecretSource {
+  enum class Kind { kEnv, kFile };
+  Kind kind = Kind::kEnv;
+  std::string name;  // variable name or file path (absolute)
+};
+
+// Artifacts through an OCI distribution registry (project key `artifacts:`):
+// the controller uploads each file once as a blob, hosts pull the blobs they
+// lack. Absent: the controller pushes over SSH.
+struct RegistrySettings {
+  std::string url;         // "https://registry.example:5000" (no path)
+  std::string repository;  // OCI repository name, "game/reward"
+  std::string username;    // with `password`: basic credentials (or a token service's)
+  std::optional<SecretSource> password;
+  std::optional<SecretSource> token;   // a bearer token instead
+  std::optional<std::string> ca_file;  // a private CA (PEM); default: the system's
+  bool plain_http = false;             // http:// only when this says so
+  SourceMark mark;
+};
+
 struct Environment {
   std::string name;
   std::string inventory;              // absolute path
@@ -58,12 +78,6 @@ struct RolloutPolicy {
   HostCount pair_max_down{1, false};
   long max_failures = 0;
   bool auto_rollback = true;
-};
-
-struct SecretSource {
-  enum class Kind { kEnv, kFile };
-  Kind kind = Kind::kEnv;
-  std::string name;  // variable name or file path (absolute)
 };
 
 enum class UnitKind { kService, kReward, kPayment, kGm };
@@ -104,6 +118,7 @@ struct Project {
   std::string name;
   std::string state_dir;
   SshSettings ssh;
+  std::optional<RegistrySettings> artifacts;
   std::vector<Environment> environments;
   std::vector<Unit> units;
 

@@ -18,7 +18,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTopKeys = {"project", "state_dir", "ssh", "environments", "units"};
+const std::vector<std::string> kTopKeys = {"project",   "state_dir",    "ssh",
+                                           "artifacts", "environments", "units"};
+const std::vector<std::string> kArtifactsKeys = {"registry", "repository", "username",  "password",
+                                                 "token",    "ca_file",    "plain_http"};
 const std::vector<std::string> kSshKeys = {"known_hosts", "config", "connect_timeout",
                                            "command_timeout", "forks"};
 const std::vector<std::string> kEnvKeys = {"inventory", "branches", "require_ticket", "lock_host"};
@@ -123,6 +126,7 @@ class ProjectReader {
       if (auto s = in_.string(*n, "state_dir")) project_.state_dir = expand_path(*s, project_.dir);
     }
     if (auto* n = root.find("ssh")) read_ssh(*n);
+    if (auto* n = root.find("artifacts")) read_artifacts(*n);
     const YamlNode* envs = root.find("environments");
     if (envs == nullptr) {
       in_.error(root, "missing key 'environments'");
@@ -157,6 +161,85 @@ class ProjectReader {
     if (auto* n = node.find("forks")) {
       if (auto v = in_.integer(*n, "ssh.forks", 1, 5000)) ssh.forks = *v;
     }
+  }
+
+  void read_artifacts(const YamlNode& node) {
+    if (!in_.check_mapping(node, "artifacts", kArtifactsKeys)) return;
+    RegistrySettings registry;
+    registry.mark = node.mark;
+    if (auto* n = node.find("plain_http")) {
+      if (auto b = in_.boolean(*n, "artifacts.plain_http")) registry.plain_http = *b;
+    }
+    const YamlNode* url = node.find("registry");
+    if (url == nullptr) {
+      in_.error(node, "artifacts: missing key 'registry' (https://HOST[:PORT])");
+    } else if (auto s = in_.string(*url, "artifacts.registry")) {
+      static const std::regex url_re(
+          R"((https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?/?)");
+      std::smatch m;
+      if (!std::regex_match(*s, m, url_re)) {
+        in_.error(*url, "artifacts.registry: expected https://HOST[:PORT], no path or credentials");
+      } else if (m[1] == "http" && !registry.plain_http) {
+        in_.error(*url,
+                  "artifacts.registry: http:// sends blobs and credentials in clear; use https://, "
+                  "or say plain_http: true");
+      }
+      registry.url = s->ends_with("/") ? s->substr(0, s->size() - 1) : *s;
+    }
+    const YamlNode* repo = node.find("repository");
+    if (repo == nullptr) {
+      in_.error(node, "artifacts: missing key 'repository' (an OCI repository name)");
+    } else if (auto s = in_.string(*repo, "artifacts.repository")) {
+      // The OCI distribution spec's name grammar.
+      static const std::regex name_re(
+          "[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*");
+      if (!std::regex_match(*s, name_re) || s->size() > 200) {
+        in_.error(*repo,
+                  "artifacts.repository: expected an OCI repository name like "
+                  "'studio/reward' (lowercase letters, digits, '.', '_', '-', '/')");
+      }
+      registry.repository = *s;
+    }
+    if (auto* n = node.find("username")) {
+      if (auto s = in_.string(*n, "artifacts.username")) {
+        static const std::regex user_re("[A-Za-z0-9._@+-]{1,128}");
+        if (!std::regex_match(*s, user_re)) {
+          in_.error(*n, "artifacts.username: letters, digits and . _ @ + - only");
+        }
+        registry.username = *s;
+      }
+    }
+    if (auto* n = node.find("password")) registry.password = secret_ref(*n, "artifacts.password");
+    if (auto* n = node.find("token")) registry.token = secret_ref(*n, "artifacts.token");
+    if (registry.password && registry.username.empty()) {
+      in_.error(node, "artifacts: a password needs a username");
+    }
+    if (registry.password && registry.token) {
+      in_.error(node, "artifacts: give a password or a token, not both");
+    }
+    if (auto* n = node.find("ca_file")) {
+      if (auto s = in_.string(*n, "artifacts.ca_file")) {
+        registry.ca_file = expand_path(*s, project_.dir);
+      }
+    }
+    project_.artifacts = std::move(registry);
+  }
+
+  // `env:NAME` or `file:PATH`: where a secret is read from, never the value.
+  std::optional<SecretSource> secret_ref(const YamlNode& node, const std::string& what) {
+    auto ref = in_.string(node, what);
+    if (!ref) return std::nullopt;
+    if (ref->starts_with("env:") && ref->size() > 4) {
+      return SecretSource{SecretSource::Kind::kEnv, ref->substr(4)};
+    }
+    if (ref->starts_with("file:") && ref->size() > 5) {
+      return SecretSource{SecretSource::Kind::kFile, expand_path(ref->substr(5), project_.dir)};
+    }
+    // Never echo the value: it may be a secret pasted in by mistake.
+    in_.error(node, fmt::format("{}: expected 'env:NAME' or 'file:PATH' (a literal value is "
+                                "not allowed in the project file)",
+                                what));
+    return std::nullopt;
   }
 
   void read_environment(const YamlNode& key, const YamlNode& node) {
@@ -417,21 +500,7 @@ class ProjectReader {
                                   k->scalar));
         continue;
       }
-      auto ref = in_.string(*v, what + "." + k->scalar);
-      if (!ref) continue;
-      SecretSource source;
-      if (ref->starts_with("env:") && ref->size() > 4) {
-        source = {SecretSource::Kind::kEnv, ref->substr(4)};
-      } else if (ref->starts_with("file:") && ref->size() > 5) {
-        source = {SecretSource::Kind::kFile, expand_path(ref->substr(5), project_.dir)};
-      } else {
-        // Never echo the value: it may be a secret pasted in by mistake.
-        in_.error(*v, fmt::format("{}.{}: expected 'env:NAME' or 'file:PATH' (a literal value is "
-                                  "not allowed in the project file)",
-                                  what, k->scalar));
-        continue;
-      }
-      unit.secrets[k->scalar] = source;
+      if (auto source = secret_ref(*v, what + "." + k->scalar)) unit.secrets[k->scalar] = *source;
     }
   }
 

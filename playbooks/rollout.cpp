@@ -103,7 +103,10 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
       }
       const ReleaseSource& release = source->second;
       std::set<std::string> missing(h.missing.begin(), h.missing.end());
-      if (!missing.empty()) {
+      if (!missing.empty() && sources.registry) {
+        tasks.push_back({index, fetch_command(layout, *sources.registry, h.missing)});
+        task_host.push_back(h.host);
+      } else if (!missing.empty()) {
         auto key = std::make_pair(release.manifest.id, missing);
         auto it = bundles.find(key);
         if (it == bundles.end()) {
@@ -133,8 +136,10 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
       task_host.push_back(h.host);
     }
     ++receiving;
-    reporter.event("host_push",
-                   {{"host", h.host}, {"files", h.files_to_send}, {"bytes", h.bytes_to_send}});
+    reporter.event("host_push", {{"host", h.host},
+                                 {"files", h.files_to_send},
+                                 {"bytes", h.bytes_to_send},
+                                 {"from", sources.registry ? "registry" : "controller"}});
   }
   if (!tasks.empty()) {
     reporter.progress(fmt::format("pushing to {} host(s)", receiving));

@@ -11,6 +11,7 @@
 #include "core/transport.hpp"
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/deploy_plan.hpp"
+#include "playbooks/host_steps.hpp"
 #include "playbooks/project.hpp"
 #include "playbooks/secret_bundle.hpp"
 
@@ -50,6 +51,9 @@ struct ReleaseSource {
 };
 struct RolloutSources {
   std::map<std::string, ReleaseSource> releases;
+  // Set once the releases are in the registry: hosts pull from it instead
+  // of receiving a push from the controller.
+  std::optional<RegistryPull> registry;
   std::map<std::string, ConfigBundle> configs;
   std::optional<SecretBundle> secrets;  // the unit's, as resolved for this change
 };

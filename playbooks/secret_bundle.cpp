@@ -12,11 +12,8 @@
 #include "core/sha256.hpp"
 
 namespace flotilla {
-namespace {
 
-Result<std::string> read_secret(const std::string& name, const SecretSource& source,
-                                const std::string& unit) {
-  std::string what = fmt::format("unit '{}': secret {}", unit, name);
+Result<std::string> read_secret_value(const SecretSource& source, const std::string& what) {
   if (source.kind == SecretSource::Kind::kEnv) {
     const char* value = std::getenv(source.name.c_str());
     if (value == nullptr) {
@@ -40,6 +37,13 @@ Result<std::string> read_secret(const std::string& name, const SecretSource& sou
   if (value.empty())
     return fail(ErrorKind::kBadInput, fmt::format("{}: {} is empty", what, source.name));
   return value;
+}
+
+namespace {
+
+Result<std::string> read_secret(const std::string& name, const SecretSource& source,
+                                const std::string& unit) {
+  return read_secret_value(source, fmt::format("unit '{}': secret {}", unit, name));
 }
 
 }  // namespace
@@ -82,6 +86,12 @@ std::vector<std::string> readable_secret_values(const Project& project) {
   for (const auto& unit : project.units) {
     for (const auto& [name, source] : unit.secrets) {
       if (auto value = read_secret(name, source, unit.name)) values.push_back(std::move(*value));
+    }
+  }
+  if (project.artifacts) {
+    for (const auto& source : {project.artifacts->password, project.artifacts->token}) {
+      if (!source) continue;
+      if (auto value = read_secret_value(*source, "artifacts")) values.push_back(std::move(*value));
     }
   }
   return values;

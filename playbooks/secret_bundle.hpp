@@ -21,6 +21,11 @@ struct SecretBundle {
   std::map<std::string, std::string> values;  // NAME -> value
 };
 
+// One secret's value: `env:NAME` from the environment, `file:PATH` (one
+// trailing newline dropped). kBadInput naming `what` and the source — never
+// the value — when it is missing or empty.
+Result<std::string> read_secret_value(const SecretSource& source, const std::string& what);
+
 // Reads every declared secret: `env:NAME` from the environment, `file:PATH`
 // (one trailing newline dropped). kBadInput naming the secret and its
 // source — never the value — when one is missing or empty. nullopt when the

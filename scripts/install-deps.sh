@@ -8,7 +8,7 @@ PACKAGES=(
   libssh2-1-dev libcli11-dev libyaml-cpp-dev libfmt-dev libgit2-dev nlohmann-json3-dev
   doctest-dev libarchive-dev libzstd-dev libssl-dev libexpected-dev libcpp-httplib-dev
   openssh-server openssh-client iproute2 procps util-linux
-  ansible pssh zstd curl shellcheck
+  ansible pssh zstd curl shellcheck docker-registry apache2-utils
 )
 
 missing=()

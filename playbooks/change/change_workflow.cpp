@@ -7,6 +7,7 @@
 #include "playbooks/change/environment_lock.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/registry_publish.hpp"
 #include "playbooks/secret_bundle.hpp"
 
 namespace flotilla {
@@ -45,6 +46,17 @@ Result<Outcome> change_locked(const ChangeContext& context, const ChangeRequest&
         "deploy_done",
         {{"ok", true}, {"kind", change_kind_name(plan.kind)}, {"summary", "nothing to do"}});
     return Outcome();
+  }
+
+  // Through a registry: the releases go up before any host changes; a
+  // registry that cannot take them stops the change here.
+  if (const auto& registry = context.targets.project->artifacts) {
+    auto pull = publish_for_plan(*registry, plan, prepared->sources, reporter);
+    if (!pull) {
+      reporter.error(pull.error().message + "; nothing was changed");
+      return Outcome(pull.error().kind);
+    }
+    prepared->sources.registry = std::move(*pull);
   }
 
   Snapshot snapshot = begin_snapshot(plan, request);
@@ -104,6 +116,9 @@ Result<Outcome> run_change(const ChangeContext& context, const ChangeRequest& re
   // included, is touched.
   if (const Unit* unit = context.targets.project->unit(request.unit)) {
     if (auto secrets = read_secrets(*unit); !secrets) return tl::unexpected(secrets.error());
+  }
+  if (const auto& registry = context.targets.project->artifacts) {
+    if (auto access = registry_access(*registry); !access) return tl::unexpected(access.error());
   }
   auto environment_lock = open_environment_lock(context.targets, context.connect);
   if (!environment_lock) return tl::unexpected(environment_lock.error());

@@ -27,8 +27,9 @@ void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
         h.error     ? reporter.paint("FAILED: " + h.error->message, Reporter::Color::kRed)
         : !h.change ? std::string("nothing (already running it)")
         : h.restart
-            ? fmt::format("restart; send {} files, {}{}", h.files_to_send,
-                          format_bytes(h.bytes_to_send), h.send_secrets ? "; new secrets" : "")
+            ? fmt::format("restart; {} {} files, {}{}", plan.bytes_from.empty() ? "send" : "pull",
+                          h.files_to_send, format_bytes(h.bytes_to_send),
+                          h.send_secrets ? "; new secrets" : "")
         : !h.target.config.empty() && h.target.config != h.current_config
             ? fmt::format("reload config {}{}", short_id(h.target.config),
                           h.send_secrets ? " and new secrets" : "")
@@ -46,7 +47,15 @@ void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
     reporter.text(fmt::format("  {:>2} {:<9} {}", i + 1, b.canary ? "(canary)" : "",
                               fmt::join(b.hosts, " ")));
   }
-  reporter.text(fmt::format("to send: {} in all", format_bytes(plan.bytes_to_send)));
+  if (plan.bytes_from.empty()) {
+    reporter.text(fmt::format("to send: {} in all, pushed by this controller over SSH",
+                              format_bytes(plan.bytes_to_send)));
+  } else {
+    reporter.text(
+        fmt::format("to pull: {} in all, each host from {} (this controller uploads "
+                    "only the files the registry lacks)",
+                    format_bytes(plan.bytes_to_send), plan.bytes_from));
+  }
   for (const auto& check : plan.checks) {
     reporter.text(fmt::format("  {} {}", reporter.paint("ok", Reporter::Color::kGreen), check));
   }

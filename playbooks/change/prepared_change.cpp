@@ -169,6 +169,9 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
   out.plan = make_plan(request.kind, unit, env, manifest ? &*manifest : nullptr, fleet->plan_hosts,
                        reading->surveys, *fleet->transport, destination->target_of, manifest_of);
   out.plan.ref = ref;
+  if (project.artifacts) {
+    out.plan.bytes_from = project.artifacts->url + "/" + project.artifacts->repository;
+  }
   out.plan.restores = destination->restores;
   if (config) out.plan.config = config->digest;
   out.plan.secrets = secrets_digest;

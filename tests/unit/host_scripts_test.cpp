@@ -1,6 +1,7 @@
 // Every host script, run with /bin/sh against a temporary directory exactly
 // as a host runs it (the embedded text, arguments quoted by script_command).
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -99,7 +100,7 @@ TEST_CASE("script_command: values are arguments, never script text") {
 TEST_CASE("every script refuses a wrong argument count with HostExit::kUsage") {
   for (HostScript s : {HostScript::kReceive, HostScript::kAssemble, HostScript::kFinish,
                        HostScript::kSurvey, HostScript::kLockAcquire, HostScript::kSnapshotId,
-                       HostScript::kUpload, HostScript::kBackup}) {
+                       HostScript::kUpload, HostScript::kBackup, HostScript::kFetchBlobs}) {
     CAPTURE(host_script_name(s));
     auto r = run_on_local_shell(script_command(s, {}, "", std::chrono::seconds(5)));
     CHECK(exited(r, HostExit::kUsage));
@@ -567,4 +568,63 @@ TEST_CASE("assemble: a release directory that is a link elsewhere is rebuilt, no
   CHECK_FALSE(fs::is_symlink(layout.release(m.id)));
   CHECK(slurp(fs::path(layout.release(m.id)) / "VERSION") == "1.0\n");
   CHECK(slurp(dir.path / "elsewhere/VERSION") == "evil\n");  // untouched
+}
+
+TEST_CASE("fetch_blobs: pulls what the store lacks over HTTP, verifies each, refuses the rest") {
+  // A plain HTTP server with the registry's blob paths as files:
+  // /v2/studio/web/blobs/sha256:HEX.
+  ScratchDir dir;
+  std::string good = "good blob", tampered_sha = sha256_hex("original");
+  dir.write("www/v2/studio/web/blobs/sha256:" + sha256_hex(good), good);
+  dir.write("www/v2/studio/web/blobs/sha256:" + tampered_sha, "tampered");
+  int port = 20000 + static_cast<int>(::getpid() % 20000);
+  pid_t server = ::fork();
+  if (server == 0) {
+    ::setpgid(0, 0);
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    std::string root = (dir.path / "www").string(), port_text = std::to_string(port);
+    ::execlp("python3", "python3", "-m", "http.server", port_text.c_str(), "--bind", "127.0.0.1",
+             "--directory", root.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  for (int i = 0; i < 100; ++i) {
+    if (run_on_local_shell({"curl -fsS -o /dev/null " + url + "/", "", std::chrono::seconds(2)})
+            .ok())
+      break;
+    ::usleep(50'000);
+  }
+  HostLayout layout{(dir.path / "srv").string()};
+  RegistryPull pull{url, "studio/web", "Basic c2VjcmV0", ""};
+
+  auto r = run_on_local_shell(fetch_command(layout, pull, {sha256_hex(good)}));
+  CHECK_MESSAGE(r.ok(), r.err);
+  CHECK(slurp(fs::path(layout.store()) / sha256_hex(good)) == good);
+
+  r = run_on_local_shell(fetch_command(layout, pull, {tampered_sha}));
+  CHECK(exited(r, HostExit::kCorrupt));
+  CHECK(r.err.find("does not match its digest") != std::string::npos);
+  CHECK_FALSE(fs::exists(fs::path(layout.store()) / tampered_sha));
+
+  r = run_on_local_shell(fetch_command(layout, pull, {sha256_hex("absent")}));
+  CHECK(exited(r, HostExit::kFetch));
+  CHECK(r.err.find("could not pull") != std::string::npos);
+
+  RegistryPull hostile = pull;
+  hostile.url = url + "\"\nheader = \"X-Evil: 1";
+  CHECK(exited(run_on_local_shell(fetch_command(layout, hostile, {sha256_hex(good)})),
+               HostExit::kUsage));
+  CHECK(exited(run_on_local_shell(fetch_command(layout, pull, {"../../etc/passwd"})),
+               HostExit::kUsage));
+  hostile = pull;
+  hostile.authorization = "Basic x\"\nurl = \"http://elsewhere";
+  CHECK(exited(run_on_local_shell(fetch_command(layout, hostile, {sha256_hex(good)})),
+               HostExit::kUsage));
+  std::size_t entries = 0;
+  for ([[maybe_unused]] auto& e : fs::directory_iterator(layout.store())) ++entries;
+  CHECK(entries == 1);  // the good blob; no .incoming.* left behind
+  ::kill(-server, SIGTERM);
+  ::waitpid(server, nullptr, 0);
 }
