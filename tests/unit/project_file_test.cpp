@@ -131,3 +131,44 @@ TEST_CASE("host counts and durations") {
   CHECK(format_duration(std::chrono::seconds(90)) == "90s");
   CHECK(format_duration(std::chrono::minutes(2)) == "2m");
 }
+
+TEST_CASE("project file: artifacts through a registry, and what it refuses") {
+  ProjectDir p;
+  std::string base = std::string(kValid);
+  auto good = p.load(base + R"(artifacts:
+  registry: https://registry.example:5000/
+  repository: studio/game-backend
+  username: ci
+  password: env:REGISTRY_PASSWORD
+  ca_file: certs/ca.pem
+)");
+  REQUIRE_MESSAGE(good, (good ? "" : good.error().message));
+  REQUIRE(good->artifacts);
+  CHECK(good->artifacts->url == "https://registry.example:5000");
+  CHECK(good->artifacts->repository == "studio/game-backend");
+  CHECK(good->artifacts->password->name == "REGISTRY_PASSWORD");
+  CHECK(*good->artifacts->ca_file == (p.dir / "certs/ca.pem").string());
+
+  auto bad = p.load(base + R"(artifacts:
+  registry: http://registry.example
+  repository: Studio/Game
+  password: hunter2
+  token: file:tok
+)");
+  REQUIRE_FALSE(bad);
+  const std::string& message = bad.error().message;
+  CHECK(message.find(":19:13: artifacts.registry: http:// sends blobs and credentials in clear") !=
+        std::string::npos);
+  CHECK(message.find("artifacts.repository: expected an OCI repository name") != std::string::npos);
+  CHECK(message.find("artifacts.password: expected 'env:NAME' or 'file:PATH'") !=
+        std::string::npos);
+  CHECK(message.find("hunter2") == std::string::npos);  // a pasted secret is never echoed
+  auto no_user =
+      p.load(base + "artifacts: {registry: 'https://r.example', repository: r, password: env:P}\n");
+  REQUIRE_FALSE(no_user);
+  CHECK(no_user.error().message.find("a password needs a username") != std::string::npos);
+
+  CHECK(p.load(base + "artifacts: {registry: 'http://127.0.0.1:5000', repository: r, plain_http: "
+                      "true}\n"));
+  CHECK_FALSE(p.load(base + "artifacts: {registry: 'https://u:p@r.example', repository: r}\n"));
+}
