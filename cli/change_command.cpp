@@ -63,7 +63,12 @@ void add_deploy_command(CLI::App& app, const GlobalOptions& options, Reporter*& 
         ->required();
     auto* ticket = cmd->add_option("--ticket", change->request.ticket,
                                    "Change ticket (required where the environment says so)");
-    if (hotfix) ticket->required();
+    if (hotfix) {
+      ticket->required();
+    } else {
+      cmd->add_option("--override-freeze", change->request.override_freeze,
+                      "Deploy inside a freeze window; the reason is recorded in the snapshot");
+    }
   }
 }
 

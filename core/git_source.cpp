@@ -283,6 +283,36 @@ Result<std::vector<std::string>> GitSource::branches_containing(const std::strin
   return names;
 }
 
+Result<std::vector<std::string>> GitSource::log_between(const std::string& from,
+                                                        const std::string& to,
+                                                        std::size_t limit) const {
+  git_oid from_oid{}, to_oid{};
+  if (git_oid_fromstr(&to_oid, to.c_str()) != 0) return fail(ErrorKind::kBadInput, "bad commit id");
+  git_revwalk* walk = nullptr;
+  if (git_revwalk_new(&walk, impl_->repo) != 0) return fail(ErrorKind::kFailed, last_git_error());
+  std::unique_ptr<git_revwalk, decltype(&git_revwalk_free)> owned(walk, git_revwalk_free);
+  git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+  if (git_revwalk_push(walk, &to_oid) != 0) return fail(ErrorKind::kBadInput, last_git_error());
+  if (!from.empty()) {
+    if (git_oid_fromstr(&from_oid, from.c_str()) != 0 || git_revwalk_hide(walk, &from_oid) != 0) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("commit {} is not in this repository", from.substr(0, 12)));
+    }
+  }
+  std::vector<std::string> out;
+  git_oid oid{};
+  while (out.size() < limit && git_revwalk_next(&oid, walk) == 0) {
+    git_commit* commit = nullptr;
+    if (git_commit_lookup(&commit, impl_->repo, &oid) != 0) break;
+    const char* summary = git_commit_summary(commit);
+    char id[GIT_OID_HEXSZ + 1] = {};
+    git_oid_tostr(id, sizeof id, &oid);
+    out.push_back(fmt::format("{} {}", std::string(id).substr(0, 12), summary ? summary : ""));
+    git_commit_free(commit);
+  }
+  return out;
+}
+
 Result<void> GitSource::checkout(const std::string& commit, const std::string& dir) const {
   git_oid oid{};
   git_oid_fromstr(&oid, commit.c_str());

@@ -43,6 +43,11 @@ class GitSource {
   Result<ResolvedRef> resolve(const std::string& ref) const;
   // Names of branches whose tip is the commit or descends from it.
   Result<std::vector<std::string>> branches_containing(const std::string& commit) const;
+  // The commits `to` has and `from` lacks, newest first, at most `limit`:
+  // "abcdef123456 subject" each (what a change brings, for its ticket).
+  // An unknown `from` (a host ran a commit this repository never had) is kBadInput.
+  Result<std::vector<std::string>> log_between(const std::string& from, const std::string& to,
+                                               std::size_t limit) const;
   // Writes the commit's tree into `dir` (which must not exist yet).
   Result<void> checkout(const std::string& commit, const std::string& dir) const;
 

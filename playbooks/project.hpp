@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,12 +46,27 @@ struct RegistrySettings {
   SourceMark mark;
 };
 
+// A time when changes to an environment are refused (`freeze:`): once, from
+// one instant to another, or every week in a named time zone.
+struct FreezeWindow {
+  enum class Kind { kOnce, kWeekly };
+  Kind kind = Kind::kOnce;
+  std::int64_t from = 0, to = 0;         // kOnce: UTC seconds, [from, to)
+  int start_minute = 0, end_minute = 0;  // kWeekly: minutes after Monday 00:00 in `tz`
+  std::string tz = "UTC";
+  std::string reason;
+  std::string text;  // as written, for messages
+  SourceMark mark;
+};
+
 struct Environment {
   std::string name;
   std::string inventory;              // absolute path
   std::vector<std::string> branches;  // glob patterns; default ["*"]
   bool require_ticket = false;
   std::optional<std::string> lock_host;
+  long approvals = 0;  // signed approvals a change needs (rollback never does)
+  std::vector<FreezeWindow> freeze;
   SourceMark mark;
 };
 
@@ -119,6 +135,7 @@ struct Project {
   std::string state_dir;
   SshSettings ssh;
   std::optional<RegistrySettings> artifacts;
+  std::optional<std::string> approvers;  // an OpenSSH allowed_signers file (`approvers:`)
   std::vector<Environment> environments;
   std::vector<Unit> units;
 

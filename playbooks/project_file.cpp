@@ -11,6 +11,7 @@
 
 #include "core/config_reader.hpp"
 #include "core/did_you_mean.hpp"
+#include "core/time_zone.hpp"
 #include "core/yaml_document.hpp"
 
 namespace flotilla {
@@ -18,13 +19,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTopKeys = {"project",   "state_dir",    "ssh",
-                                           "artifacts", "environments", "units"};
+const std::vector<std::string> kTopKeys = {"project",   "state_dir",    "ssh",  "artifacts",
+                                           "approvers", "environments", "units"};
+const std::vector<std::string> kFreezeKeys = {"from", "to", "weekly", "tz", "reason"};
 const std::vector<std::string> kArtifactsKeys = {"registry", "repository", "username",  "password",
                                                  "token",    "ca_file",    "plain_http"};
 const std::vector<std::string> kSshKeys = {"known_hosts", "config", "connect_timeout",
                                            "command_timeout", "forks"};
-const std::vector<std::string> kEnvKeys = {"inventory", "branches", "require_ticket", "lock_host"};
+const std::vector<std::string> kEnvKeys = {"inventory", "branches",  "require_ticket",
+                                           "lock_host", "approvals", "freeze"};
 const std::vector<std::string> kUnitKeys = {
     "kind",   "hosts",   "source", "deploy_to", "keep_releases", "run",
     "start",  "stop",    "reload", "health",    "drain",         "config",
@@ -127,6 +130,9 @@ class ProjectReader {
     }
     if (auto* n = root.find("ssh")) read_ssh(*n);
     if (auto* n = root.find("artifacts")) read_artifacts(*n);
+    if (auto* n = root.find("approvers")) {
+      if (auto s = in_.string(*n, "approvers")) project_.approvers = expand_path(*s, project_.dir);
+    }
     const YamlNode* envs = root.find("environments");
     if (envs == nullptr) {
       in_.error(root, "missing key 'environments'");
@@ -257,8 +263,10 @@ class ProjectReader {
     if (auto* n = node.find("inventory")) {
       if (auto s = in_.string(*n, what + ".inventory")) {
         env.inventory = expand_path(*s, project_.dir);
-        if (!fs::is_regular_file(env.inventory)) {
-          in_.error(*n, fmt::format("{}.inventory: no such file: {}", what, env.inventory));
+        // A file, or a directory of them as Ansible reads one.
+        if (!fs::exists(env.inventory)) {
+          in_.error(
+              *n, fmt::format("{}.inventory: no such file or directory: {}", what, env.inventory));
         }
       }
     } else {
@@ -273,7 +281,96 @@ class ProjectReader {
     if (auto* n = node.find("lock_host")) {
       if (auto s = in_.string(*n, what + ".lock_host")) env.lock_host = *s;
     }
+    if (auto* n = node.find("approvals")) {
+      if (auto v = in_.integer(*n, what + ".approvals", 0, 20)) env.approvals = *v;
+    }
+    if (auto* n = node.find("freeze")) {
+      if (n->is_sequence()) {
+        for (const auto& item : n->items) read_freeze(*item, what + ".freeze", env);
+      } else {
+        in_.error(*n, fmt::format("{}.freeze: expected a list of windows", what));
+      }
+    }
     project_.environments.push_back(std::move(env));
+  }
+
+  // {from: ISO-8601, to: ISO-8601, reason} or {weekly: "Fri 18:00-Mon 09:00", tz, reason}.
+  void read_freeze(const YamlNode& node, const std::string& what, Environment& env) {
+    if (!in_.check_mapping(node, what, kFreezeKeys)) return;
+    FreezeWindow window;
+    window.mark = node.mark;
+    if (auto* n = node.find("tz")) {
+      if (auto s = in_.string(*n, what + ".tz")) {
+        if (!valid_time_zone(*s)) {
+          in_.error(*n, fmt::format("{}.tz: unknown time zone '{}' (an IANA name like "
+                                    "Asia/Seoul)",
+                                    what, *s));
+          return;
+        }
+        window.tz = *s;
+      }
+    }
+    if (auto* n = node.find("reason")) {
+      if (auto s = in_.string(*n, what + ".reason")) window.reason = *s;
+    }
+    const YamlNode* weekly = node.find("weekly");
+    const YamlNode* from = node.find("from");
+    const YamlNode* to = node.find("to");
+    if (weekly != nullptr && (from != nullptr || to != nullptr)) {
+      in_.error(node, fmt::format("{}: a window is weekly or from/to, not both", what));
+      return;
+    }
+    if (weekly != nullptr) {
+      auto s = in_.string(*weekly, what + ".weekly");
+      if (!s) return;
+      static const std::regex re(
+          R"((Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{1,2}):(\d{2}) *- *(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{1,2}):(\d{2}))");
+      static const std::vector<std::string> days = {"Mon", "Tue", "Wed", "Thu",
+                                                    "Fri", "Sat", "Sun"};
+      std::smatch m;
+      auto minute_of = [&](int day, int at) {
+        int hour = std::stoi(m[static_cast<std::size_t>(at)]);
+        int minute = std::stoi(m[static_cast<std::size_t>(at + 1)]);
+        if (hour > 23 || minute > 59) return -1;
+        int index = static_cast<int>(
+            std::find(days.begin(), days.end(), m[static_cast<std::size_t>(day)].str()) -
+            days.begin());
+        return index * 1440 + hour * 60 + minute;
+      };
+      if (!std::regex_match(*s, m, re) || minute_of(1, 2) < 0 || minute_of(4, 5) < 0 ||
+          minute_of(1, 2) == minute_of(4, 5)) {
+        in_.error(*weekly, fmt::format("{}.weekly: expected like \"Fri 18:00-Mon 09:00\"", what));
+        return;
+      }
+      window.kind = FreezeWindow::Kind::kWeekly;
+      window.start_minute = minute_of(1, 2);
+      window.end_minute = minute_of(4, 5);
+      window.text = fmt::format("weekly {} ({})", *s, window.tz);
+    } else if (from != nullptr && to != nullptr) {
+      auto a = in_.string(*from, what + ".from");
+      auto b = in_.string(*to, what + ".to");
+      if (!a || !b) return;
+      auto start = parse_iso8601(*a, window.tz);
+      auto end = parse_iso8601(*b, window.tz);
+      if (!start)
+        in_.error(*from,
+                  fmt::format("{}.from: expected ISO-8601 like 2026-12-24T18:00:00+09:00", what));
+      if (!end)
+        in_.error(*to,
+                  fmt::format("{}.to: expected ISO-8601 like 2026-12-26T09:00:00+09:00", what));
+      if (!start || !end) return;
+      if (*end <= *start) {
+        in_.error(*to, fmt::format("{}.to: the window ends before it starts", what));
+        return;
+      }
+      window.from = *start;
+      window.to = *end;
+      window.text = fmt::format("{} to {}", *a, *b);
+    } else {
+      in_.error(node, fmt::format("{}: expected 'from' and 'to', or 'weekly'", what));
+      return;
+    }
+    env.freeze.push_back(std::move(window));
   }
 
   void apply_kind_defaults(Unit& unit) {

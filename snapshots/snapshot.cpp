@@ -32,6 +32,10 @@ nlohmann::json Snapshot::to_json() const {
           {"finished", finished},
           {"outcome", outcome},
           {"restores", restores ? nlohmann::json(*restores) : nlohmann::json()},
+          {"commit_time", commit_time},
+          {"plan_digest", plan_digest},
+          {"approvals", approvals},
+          {"override_freeze", override_freeze},
           {"backup", backup},
           {"hosts", host_map}};
 }
@@ -73,6 +77,11 @@ Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::strin
     if (auto r = doc.find("restores"); r != doc.end() && r->is_number_integer())
       s.restores = r->get<long>();
     s.backup = doc.value("backup", nlohmann::json());
+    if (auto t = doc.find("commit_time"); t != doc.end() && t->is_number_integer())
+      s.commit_time = t->get<std::int64_t>();
+    s.plan_digest = doc.value("plan_digest", "");
+    if (auto a = doc.find("approvals"); a != doc.end() && a->is_array()) s.approvals = *a;
+    s.override_freeze = doc.value("override_freeze", "");
     auto host_map = doc.find("hosts");
     if (host_map == doc.end() || !host_map->is_object()) return s;
     for (const auto& [name, h] : host_map->items()) {

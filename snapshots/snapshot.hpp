@@ -46,8 +46,12 @@ struct Snapshot {
   // running (never finished: the controller died), succeeded, failed (the
   // fleet was left consistent), interrupted (SIGINT).
   std::string outcome = "running";
-  std::optional<long> restores;  // rollbacks: the snapshot they returned to
-  nlohmann::json backup;         // null, or {host, ok, location, output}
+  std::optional<long> restores;                        // rollbacks: the snapshot they returned to
+  std::int64_t commit_time = 0;                        // the commit's time (lead time for changes)
+  std::string plan_digest;                             // what approvals covered (plan --digest)
+  nlohmann::json approvals = nlohmann::json::array();  // who approved: [{principal, key, time}]
+  std::string override_freeze;  // why it ran inside a freeze window ("" = it did not)
+  nlohmann::json backup;        // null, or {host, ok, location, output}
   std::map<std::string, HostRecord> hosts;
 
   bool succeeded() const { return outcome == "succeeded"; }

@@ -46,6 +46,8 @@ Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request) {
   snapshot.controller = controller_host();
   snapshot.started = iso_time_now();
   snapshot.restores = plan.restores;
+  snapshot.commit_time = plan.ref.time;
+  snapshot.override_freeze = request.override_freeze;
   for (const auto& h : plan.hosts) {
     snapshot.hosts[h.host] = {h.current.value_or(""), h.target.release, h.current_config,
                               h.target.config, h.change ? "running" : "unchanged"};

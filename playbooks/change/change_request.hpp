@@ -14,8 +14,9 @@ struct ChangeRequest {
   std::string unit;
   std::string ref;  // deploy, hotfix
   std::string ticket;
-  std::optional<long> to;  // rollback --to
-  Duration lock_wait{0};   // wait this long for the deploy lock, then kLocked
+  std::optional<long> to;       // rollback --to
+  Duration lock_wait{0};        // wait this long for the deploy lock, then kLocked
+  std::string override_freeze;  // why it may run inside a freeze window ("" = it may not)
 };
 
 // "deploy reward --ref master", "rollback reward --to 4": the lock's message.

@@ -1,5 +1,7 @@
 #include "playbooks/change/change_workflow.hpp"
 
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include "playbooks/change/backup.hpp"
@@ -7,6 +9,7 @@
 #include "playbooks/change/environment_lock.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/freeze_window.hpp"
 #include "playbooks/registry_publish.hpp"
 #include "playbooks/secret_bundle.hpp"
 
@@ -119,6 +122,21 @@ Result<Outcome> run_change(const ChangeContext& context, const ChangeRequest& re
   }
   if (const auto& registry = context.targets.project->artifacts) {
     if (auto access = registry_access(*registry); !access) return tl::unexpected(access.error());
+  }
+  // A freeze window refuses a deploy before anything is touched; rollback
+  // and hotfix are how an incident is fixed, and are never frozen out.
+  if (request.kind == ChangeKind::kDeploy) {
+    const Environment& env = *context.targets.environment;
+    if (auto span = freeze_at(env, std::time(nullptr))) {
+      if (request.override_freeze.empty()) {
+        return fail(ErrorKind::kBadInput,
+                    fmt::format("{} is frozen ({}; {}); rollback and hotfix still work, or deploy "
+                                "with --override-freeze REASON, which the snapshot records",
+                                env.name, describe_span(*span), span->window->text));
+      }
+      context.reporter.warning(fmt::format("deploying inside a freeze window ({}): {}",
+                                           describe_span(*span), request.override_freeze));
+    }
   }
   auto environment_lock = open_environment_lock(context.targets, context.connect);
   if (!environment_lock) return tl::unexpected(environment_lock.error());
