@@ -1,5 +1,8 @@
 #include "cli/fleet_connection.hpp"
 
+#include "playbooks/change/approvals.hpp"
+#include "playbooks/change/environment_lock.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -155,9 +158,21 @@ bool FleetConnection::interrupted() { return g_interrupts.load() > 0; }
 ChangeContext change_context(const GlobalOptions& options, const Targets& targets,
                              Reporter& reporter) {
   secure_state_dir(*targets.project);
-  return ChangeContext{targets, fleet_connector(options, reporter),
-                       git_access(options, &*targets.project), reporter,
-                       [] { return FleetConnection::interrupted(); }};
+  // Only where approvals count: who is asking, by the keys they log in with.
+  std::vector<std::string> requester_keys;
+  if (targets.environment != nullptr && targets.environment->approvals > 0) {
+    if (auto host = lock_host_of(targets)) {
+      if (auto address = resolve_addresses(options, targets, {*host}, reporter)) {
+        requester_keys = requester_key_fingerprints(address->front().identity_files);
+      }
+    }
+  }
+  return ChangeContext{targets,
+                       fleet_connector(options, reporter),
+                       git_access(options, &*targets.project),
+                       reporter,
+                       [] { return FleetConnection::interrupted(); },
+                       std::move(requester_keys)};
 }
 
 ConnectFn fleet_connector(const GlobalOptions& options, Reporter& reporter) {

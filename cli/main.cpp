@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   flotilla::add_status_command(app, options, reporter, action);
   flotilla::add_snapshots_command(app, options, reporter, action);
   flotilla::add_lock_command(app, options, reporter, action);
+  flotilla::add_approve_command(app, options, reporter, action);
 
   try {
     app.parse(argc, argv);

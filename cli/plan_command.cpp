@@ -1,27 +1,65 @@
 // `flotilla plan UNIT --ref REF`: what a deploy would do — hosts, current →
 // target release, batches in order, bytes to send, policy checks. It reads
 // the hosts and builds (or reuses) the artifact; it changes no host.
+#include <cstdio>
+#include <ctime>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
 #include "cli/targets.hpp"
+#include "playbooks/change/approvals.hpp"
+#include "playbooks/change/change_ticket.hpp"
+#include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
 
 namespace flotilla {
 namespace {
 
-Result<Outcome> run_plan(const GlobalOptions& options, const ChangeRequest& request,
+struct PlanOptions {
+  ChangeRequest request;
+  std::string format = "text";  // text, markdown, json
+  bool digest = false;
+};
+
+Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_options,
                          Reporter& reporter) {
+  const ChangeRequest& request = plan_options.request;
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
-  auto prepared = prepare_change(change_context(options, *targets, reporter), request);
+  ChangeContext context = change_context(options, *targets, reporter);
+  auto prepared = prepare_change(context, request);
   if (!prepared) return tl::unexpected(prepared.error());
-  if (reporter.json()) {
-    reporter.document(prepared->plan.to_json());
-  } else {
+  if (plan_options.digest) {
+    std::string digest = plan_digest(prepared->plan);
+    reporter.document({{"plan_digest", digest}});
+    reporter.text(digest);
+    return plan_outcome(prepared->plan);
+  }
+  if (plan_options.format == "text" && !reporter.json()) {
     print_plan(reporter, prepared->plan, prepared->unit());
+    return plan_outcome(prepared->plan);
+  }
+  // The change record: with the approvals the lock host keeps for the ticket.
+  ApprovalStatus approvals;
+  approvals.required = targets->environment->approvals;
+  if (approvals.required > 0 && !request.ticket.empty()) {
+    auto read = read_approvals(context, request.ticket, plan_digest(prepared->plan));
+    if (!read) return tl::unexpected(read.error());
+    approvals = std::move(*read);
+  }
+  ChangeTicket ticket = change_ticket(context, request, *prepared, approvals, std::time(nullptr));
+  if (plan_options.format == "markdown" && !reporter.json()) {
+    std::string md = change_ticket_markdown(ticket, *prepared);
+    std::fwrite(md.data(), 1, md.size(), stdout);
+  } else {
+    reporter.document(change_ticket_json(ticket, *prepared));
+    if (!reporter.json()) {
+      std::string text = change_ticket_json(ticket, *prepared).dump(2) + "\n";
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    }
   }
   return plan_outcome(prepared->plan);
 }
@@ -30,15 +68,19 @@ Result<Outcome> run_plan(const GlobalOptions& options, const ChangeRequest& requ
 
 void add_plan_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                       CommandAction& action) {
-  auto request = std::make_shared<ChangeRequest>();
+  auto plan = std::make_shared<PlanOptions>();
   auto* cmd = app.add_subcommand(
       "plan", "What a deploy would do: hosts, current -> target, batches, bytes; changes nothing");
-  cmd->add_option("unit", request->unit, "Unit name")->required();
-  cmd->add_option("--ref", request->ref, "Branch, tag or commit id")->required();
-  cmd->add_option("--ticket", request->ticket,
+  cmd->add_option("unit", plan->request.unit, "Unit name")->required();
+  cmd->add_option("--ref", plan->request.ref, "Branch, tag or commit id")->required();
+  cmd->add_option("--ticket", plan->request.ticket,
                   "Change ticket (required where the environment says so)");
-  cmd->callback([&options, &reporter, &action, request] {
-    action = [&options, &reporter, request] { return run_plan(options, *request, *reporter); };
+  cmd->add_option("--format", plan->format,
+                  "text, or the change record for the ticket: markdown or json")
+      ->check(CLI::IsMember({"text", "markdown", "json"}));
+  cmd->add_flag("--digest", plan->digest, "Print only the plan digest (what approvals sign)");
+  cmd->callback([&options, &reporter, &action, plan] {
+    action = [&options, &reporter, plan] { return run_plan(options, *plan, *reporter); };
   });
 }
 

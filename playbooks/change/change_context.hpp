@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/git_source.hpp"
@@ -25,6 +26,10 @@ struct ChangeContext {
   GitAccess git;
   Reporter& reporter;
   std::function<bool()> interrupted = [] { return false; };
+  // Fingerprints ("SHA256:...") of the keys this controller logs in with:
+  // an approval signed with one of them never counts (nobody approves their
+  // own change).
+  std::vector<std::string> requester_keys;
 };
 
 }  // namespace flotilla

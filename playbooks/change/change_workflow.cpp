@@ -4,9 +4,11 @@
 
 #include <fmt/format.h>
 
+#include "playbooks/change/approvals.hpp"
 #include "playbooks/change/backup.hpp"
 #include "playbooks/change/change_record.hpp"
 #include "playbooks/change/environment_lock.hpp"
+#include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
 #include "playbooks/freeze_window.hpp"
@@ -27,12 +29,58 @@ void report_hosts(Reporter& reporter, const RolloutResult& result) {
   }
 }
 
+// What the approvals checked before the lock covered.
+struct Approved {
+  std::string digest;
+  ApprovalStatus status;
+};
+
+bool needs_approvals(const ChangeContext& context, const ChangeRequest& request) {
+  // A rollback is how an incident ends: never held up by approvals.
+  return context.targets.environment->approvals > 0 && request.kind != ChangeKind::kRollback;
+}
+
+// Before the lock and before any host changes: the plan as it would run
+// now (read from the hosts, nothing changed), and enough valid approvals of
+// exactly that plan.
+Result<Approved> check_approved(const ChangeContext& context, const ChangeRequest& request) {
+  const Environment& env = *context.targets.environment;
+  if (request.ticket.empty()) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("{} needs {} approval(s) of the change's ticket: give --ticket",
+                            env.name, env.approvals));
+  }
+  auto preview = prepare_change(context, request);
+  if (!preview) return tl::unexpected(preview.error());
+  Approved approved{plan_digest(preview->plan), {}};
+  auto status = read_approvals(context, request.ticket, approved.digest);
+  if (!status) return tl::unexpected(status.error());
+  if (!status->satisfied()) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("{} needs {} approval(s) of plan {} for {}; it has {}. Approvers sign "
+                            "it with: flotilla -e {} approve {} {}{}",
+                            env.name, env.approvals, approved.digest.substr(0, 12), request.ticket,
+                            describe_missing_approvals(*status), env.name, request.ticket,
+                            request.unit, request.ref.empty() ? "" : " --ref " + request.ref));
+  }
+  approved.status = std::move(*status);
+  return approved;
+}
+
 Result<Outcome> change_locked(const ChangeContext& context, const ChangeRequest& request,
-                              DeployLock& lock) {
+                              DeployLock& lock, const std::optional<Approved>& approved) {
   Reporter& reporter = context.reporter;
   auto prepared = prepare_change(context, request);
   if (!prepared) return tl::unexpected(prepared.error());
   const DeployPlan& plan = prepared->plan;
+  const std::string digest = plan_digest(plan);
+  if (approved && approved->digest != digest) {
+    // Someone changed the fleet between the check and the lock.
+    return fail(ErrorKind::kBadInput,
+                fmt::format("the plan changed since it was approved (now {}, approved {}); nothing "
+                            "was changed: review it again with `plan`",
+                            digest.substr(0, 12), approved->digest.substr(0, 12)));
+  }
   const Unit& unit = prepared->unit();
   if (reporter.json()) {
     reporter.event("plan", plan.to_json());
@@ -63,6 +111,15 @@ Result<Outcome> change_locked(const ChangeContext& context, const ChangeRequest&
   }
 
   Snapshot snapshot = begin_snapshot(plan, request);
+  snapshot.plan_digest = digest;
+  if (approved) {
+    for (const auto& c : approved->status.checked) {
+      if (c.refused.empty()) {
+        snapshot.approvals.push_back(
+            {{"principal", c.principal}, {"key", c.key}, {"time", c.time}, {"message", c.message}});
+      }
+    }
+  }
   auto id = lock.next_snapshot_id(prepared->highest_snapshot);
   if (!id) return tl::unexpected(id.error());
   snapshot.id = *id;
@@ -138,13 +195,21 @@ Result<Outcome> run_change(const ChangeContext& context, const ChangeRequest& re
                                            describe_span(*span), request.override_freeze));
     }
   }
+  std::optional<Approved> approved;
+  if (needs_approvals(context, request)) {
+    auto checked = check_approved(context, request);
+    if (!checked) return tl::unexpected(checked.error());
+    approved = std::move(*checked);
+    context.reporter.progress(
+        fmt::format("approved by {}", fmt::join(approved->status.principals, ", ")));
+  }
   auto environment_lock = open_environment_lock(context.targets, context.connect);
   if (!environment_lock) return tl::unexpected(environment_lock.error());
   DeployLock& lock = environment_lock->lock;
   auto holder = lock.acquire(request.ticket, describe_request(request), request.lock_wait);
   if (!holder) return tl::unexpected(holder.error());
   context.reporter.event("lock_acquired", {{"environment", context.targets.environment->name}});
-  auto result = change_locked(context, request, lock);
+  auto result = change_locked(context, request, lock, approved);
   if (auto released = lock.release(holder->token, false); !released) {
     context.reporter.error(
         fmt::format("could not release the deploy lock: {}", released.error().message));

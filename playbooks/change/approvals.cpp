@@ -1,0 +1,282 @@
+#include "playbooks/change/approvals.hpp"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/base64.hpp"
+#include "core/duration.hpp"
+#include "core/local_command.hpp"
+#include "core/reporter.hpp"
+#include "core/script_command.hpp"
+#include "core/sha256.hpp"
+#include "playbooks/change/environment_lock.hpp"
+
+namespace flotilla {
+namespace {
+
+constexpr const char* kNamespace = "flotilla-approval";
+namespace fs = std::filesystem;
+
+// A private scratch directory for ssh-keygen's files, removed on scope exit.
+struct ScratchFiles {
+  std::string dir;
+  ScratchFiles() {
+    char pattern[] = "/tmp/flotilla-approval-XXXXXX";
+    if (::mkdtemp(pattern) != nullptr) dir = pattern;
+  }
+  ~ScratchFiles() {
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(dir, ec);
+  }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::string path = dir + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+};
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// "256 SHA256:abc comment (ED25519)" -> "SHA256:abc".
+std::vector<std::string> fingerprints_in(const std::string& listing) {
+  std::vector<std::string> out;
+  std::istringstream lines(listing);
+  std::string bits, fingerprint;
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    if (words >> bits >> fingerprint && fingerprint.rfind("SHA256:", 0) == 0) {
+      out.push_back(fingerprint);
+    }
+  }
+  return out;
+}
+
+bool safe_name(const std::string& s) {
+  if (s.empty() || s.size() > 64 || s[0] == '.') return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      return false;
+  }
+  return true;
+}
+
+Result<void> check_names(const std::string& environment, const std::string& ticket) {
+  if (!safe_name(ticket)) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("ticket '{}': approvals need a ticket id of letters, digits, '.', '_' "
+                            "or '-' (like DA-001)",
+                            ticket));
+  }
+  if (!safe_name(environment)) return fail(ErrorKind::kBadInput, "bad environment name");
+  return {};
+}
+
+}  // namespace
+
+std::string approval_payload(const std::string& environment, const std::string& ticket,
+                             const std::string& digest, const std::string& unit,
+                             const std::string& message) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  nlohmann::json doc = {{"type", "flotilla-approval/v1"},
+                        {"environment", environment},
+                        {"ticket", ticket},
+                        {"plan_digest", digest},
+                        {"units", {unit}},
+                        {"message", message},
+                        {"time", iso_time_now()},
+                        {"controller", host}};
+  return doc.dump(2) + "\n";
+}
+
+Result<Approval> sign_approval(const std::string& payload, const std::string& key_file) {
+  ScratchFiles scratch;
+  if (scratch.dir.empty()) return fail(ErrorKind::kFailed, "cannot make a scratch directory");
+  std::string file = scratch.write("approval.json", payload);
+  auto signed_ =
+      run_local({"ssh-keygen", "-q", "-Y", "sign", "-f", key_file, "-n", kNamespace, file});
+  if (!signed_) return tl::unexpected(signed_.error());
+  if (signed_->exit_status != 0) {
+    return fail(ErrorKind::kBadInput, fmt::format("ssh-keygen could not sign with {}: {}", key_file,
+                                                  first_line(signed_->err)));
+  }
+  std::ifstream in(file + ".sig", std::ios::binary);
+  std::ostringstream signature;
+  signature << in.rdbuf();
+  return Approval{payload, signature.str()};
+}
+
+ApprovalStatus check_approvals(const std::vector<Approval>& approvals, long required,
+                               const std::string& approvers, const std::string& environment,
+                               const std::string& ticket, const std::string& digest,
+                               const std::vector<std::string>& requester_keys) {
+  ApprovalStatus status;
+  status.required = required;
+  std::set<std::string> principals;
+  for (const auto& approval : approvals) {
+    CheckedApproval checked;
+    auto refuse = [&](std::string why) {
+      checked.refused = std::move(why);
+      status.checked.push_back(checked);
+    };
+    auto doc = nlohmann::json::parse(approval.payload, nullptr, false);
+    if (doc.is_object()) {
+      checked.time = doc.value("time", "");
+      checked.message = doc.value("message", "");
+    }
+    if (approvers.empty()) {
+      refuse("no approvers file (project key `approvers:`) to check it against");
+      continue;
+    }
+    ScratchFiles scratch;
+    std::string payload_file = scratch.write("approval.json", approval.payload);
+    std::string signature_file = scratch.write("approval.json.sig", approval.signature);
+    auto found =
+        run_local({"ssh-keygen", "-Y", "find-principals", "-s", signature_file, "-f", approvers});
+    if (!found || found->exit_status != 0 || found->out.empty()) {
+      refuse("signed by a key that is not in the approvers file");
+      continue;
+    }
+    std::string principal = first_line(found->out);
+    auto verified = run_local({"ssh-keygen", "-Y", "verify", "-f", approvers, "-I", principal, "-n",
+                               kNamespace, "-s", signature_file},
+                              approval.payload);
+    if (!verified || verified->exit_status != 0) {
+      refuse(
+          fmt::format("the signature by {} does not verify (tampered, or made for another "
+                      "namespace)",
+                      principal));
+      continue;
+    }
+    checked.principal = principal;
+    auto key_at = verified->out.rfind(" key ");
+    checked.key = key_at == std::string::npos ? "" : first_line(verified->out.substr(key_at + 5));
+    if (!doc.is_object() || doc.value("type", "") != "flotilla-approval/v1") {
+      refuse("not a flotilla approval");
+    } else if (doc.value("environment", "") != environment) {
+      refuse(fmt::format("approves environment {}, not {}", doc.value("environment", ""),
+                         environment));
+    } else if (doc.value("ticket", "") != ticket) {
+      refuse(fmt::format("approves ticket {}, not {}", doc.value("ticket", ""), ticket));
+    } else if (doc.value("plan_digest", "") != digest) {
+      refuse(fmt::format("approves plan {}, and the plan is now {} (it changed since)",
+                         doc.value("plan_digest", "").substr(0, 12), digest.substr(0, 12)));
+    } else if (std::find(requester_keys.begin(), requester_keys.end(), checked.key) !=
+               requester_keys.end()) {
+      refuse(
+          fmt::format("signed with the requester's own key ({}): nobody approves their own "
+                      "change",
+                      checked.key));
+    } else if (!principals.insert(principal).second) {
+      refuse(fmt::format("{} approved already: approvals count distinct signers", principal));
+    } else {
+      status.checked.push_back(checked);
+      status.principals.push_back(principal);
+    }
+  }
+  return status;
+}
+
+std::vector<std::string> requester_key_fingerprints(
+    const std::vector<std::string>& identity_files) {
+  std::vector<std::string> out;
+  for (const auto& file : identity_files) {
+    std::error_code ec;
+    std::string listed = fs::exists(file + ".pub", ec) ? file + ".pub" : file;
+    if (auto r = run_local({"ssh-keygen", "-l", "-f", listed}); r && r->exit_status == 0) {
+      for (auto& f : fingerprints_in(r->out)) out.push_back(f);
+    }
+  }
+  if (std::getenv("SSH_AUTH_SOCK") != nullptr) {
+    if (auto r = run_local({"ssh-add", "-l"}); r && r->exit_status == 0) {
+      for (auto& f : fingerprints_in(r->out)) out.push_back(f);
+    }
+  }
+  return out;
+}
+
+Result<void> store_approval(Transport& lock_host, const std::string& environment,
+                            const std::string& ticket, const Approval& approval) {
+  if (auto ok = check_names(environment, ticket); !ok) return ok;
+  nlohmann::json doc = {{"payload", approval.payload}, {"signature", approval.signature}};
+  std::string text = doc.dump();
+  std::string name = sha256_hex(text).substr(0, 32) + ".json";
+  auto r =
+      lock_host.run({{0, script_command(HostScript::kApprovalStore, {environment, ticket, name},
+                                        text, std::chrono::seconds(30))}});
+  if (!r[0]) return tl::unexpected(r[0].error());
+  if (!r[0]->ok()) {
+    return fail(ErrorKind::kFailed, fmt::format("the lock host could not keep the approval: {}",
+                                                first_line(r[0]->err)));
+  }
+  return {};
+}
+
+Result<std::vector<Approval>> load_approvals(Transport& lock_host, const std::string& environment,
+                                             const std::string& ticket) {
+  if (ticket != "-") {
+    if (auto ok = check_names(environment, ticket); !ok) return tl::unexpected(ok.error());
+  }
+  auto r = lock_host.run({{0, script_command(HostScript::kApprovalList, {environment, ticket}, "",
+                                             std::chrono::seconds(30))}});
+  if (!r[0]) return tl::unexpected(r[0].error());
+  if (!r[0]->ok()) {
+    return fail(ErrorKind::kFailed,
+                fmt::format("the lock host could not list approvals: {}", first_line(r[0]->err)));
+  }
+  std::vector<Approval> out;
+  std::istringstream lines(r[0]->out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto space = line.find(' ');
+    if (space == std::string::npos) continue;
+    auto text = base64_decode(line.substr(space + 1));
+    if (!text) continue;
+    // Nothing is taken from the host but these bytes: a record that does
+    // not parse is skipped; one that parses is still checked by signature.
+    auto doc = nlohmann::json::parse(*text, nullptr, false);
+    if (!doc.is_object() || !doc["payload"].is_string() || !doc["signature"].is_string()) continue;
+    out.push_back({doc["payload"].get<std::string>(), doc["signature"].get<std::string>()});
+  }
+  return out;
+}
+
+Result<ApprovalStatus> read_approvals(const ChangeContext& context, const std::string& ticket,
+                                      const std::string& digest) {
+  const Targets& targets = context.targets;
+  auto host = lock_host_of(targets);
+  if (!host) return tl::unexpected(host.error());
+  auto transport = context.connect(targets, {*host});
+  if (!transport) return tl::unexpected(transport.error());
+  auto stored = load_approvals(**transport, targets.environment->name, ticket);
+  if (!stored) return tl::unexpected(stored.error());
+  return check_approvals(*stored, targets.environment->approvals,
+                         targets.project->approvers.value_or(""), targets.environment->name, ticket,
+                         digest, context.requester_keys);
+}
+
+std::string describe_missing_approvals(const ApprovalStatus& status) {
+  std::vector<std::string> parts;
+  for (const auto& c : status.checked) {
+    if (!c.refused.empty()) {
+      parts.push_back(c.principal.empty() ? c.refused : c.principal + ": " + c.refused);
+    }
+  }
+  return fmt::format(
+      "{} of {} approvals{}{}{}", status.principals.size(), status.required,
+      status.principals.empty()
+          ? ""
+          : " (" + fmt::format("{}", fmt::join(status.principals, ", ")) + ")",
+      parts.empty() ? "" : "; not counted: ", fmt::format("{}", fmt::join(parts, "; ")));
+}
+
+}  // namespace flotilla

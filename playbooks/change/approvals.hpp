@@ -1,0 +1,76 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/transport.hpp"
+#include "playbooks/change/change_context.hpp"
+#include "playbooks/project.hpp"
+
+namespace flotilla {
+
+// One approval: the bytes that were signed (a JSON document naming the
+// environment, ticket, plan digest, units, message and time) and the
+// OpenSSH signature over them (namespace `flotilla-approval`).
+struct Approval {
+  std::string payload;
+  std::string signature;
+};
+
+// A checked approval: who signed (the principal `approvers` names for the
+// key), with which key, and what they wrote — or why it does not count.
+struct CheckedApproval {
+  std::string principal;
+  std::string key;  // "SHA256:..." fingerprint
+  std::string time;
+  std::string message;
+  std::string refused;  // "" when it counts
+};
+
+struct ApprovalStatus {
+  long required = 0;
+  std::vector<CheckedApproval> checked;
+  std::vector<std::string> principals;  // distinct signers that count
+  bool satisfied() const { return static_cast<long>(principals.size()) >= required; }
+};
+
+// The payload an approver signs for this change.
+std::string approval_payload(const std::string& environment, const std::string& ticket,
+                             const std::string& digest, const std::string& unit,
+                             const std::string& message);
+
+// Signs with `ssh-keygen -Y sign` (a private key file, or a public key
+// whose private half ssh-agent holds). kBadInput naming the key on failure.
+Result<Approval> sign_approval(const std::string& payload, const std::string& key_file);
+
+// Checks approvals against `approvers` (an OpenSSH allowed_signers file)
+// with `ssh-keygen -Y find-principals` and `-Y verify`: the signature must
+// verify in namespace flotilla-approval, and the signed payload must name
+// this environment, ticket and digest. Keys in `requester_keys` (the
+// fingerprints the requester connects with) never count.
+ApprovalStatus check_approvals(const std::vector<Approval>& approvals, long required,
+                               const std::string& approvers, const std::string& environment,
+                               const std::string& ticket, const std::string& digest,
+                               const std::vector<std::string>& requester_keys);
+
+// The fingerprints of the keys this controller authenticates with: the
+// identity files it would use, and the agent's keys.
+std::vector<std::string> requester_key_fingerprints(const std::vector<std::string>& identity_files);
+
+// Stored on the environment's lock host, under ~/.flotilla/approvals/ENV/TICKET/
+// (load_approvals with ticket "-": every ticket's).
+Result<void> store_approval(Transport& lock_host, const std::string& environment,
+                            const std::string& ticket, const Approval& approval);
+Result<std::vector<Approval>> load_approvals(Transport& lock_host, const std::string& environment,
+                                             const std::string& ticket);
+
+// The approvals the environment's lock host keeps for `ticket`, checked
+// against the project's approvers for plan `digest`.
+Result<ApprovalStatus> read_approvals(const ChangeContext& context, const std::string& ticket,
+                                      const std::string& digest);
+
+// One line: what is missing and why each approval that is there does not count.
+std::string describe_missing_approvals(const ApprovalStatus& status);
+
+}  // namespace flotilla

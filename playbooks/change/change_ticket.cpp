@@ -1,0 +1,208 @@
+#include "playbooks/change/change_ticket.hpp"
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "playbooks/change/plan_digest.hpp"
+#include "playbooks/freeze_window.hpp"
+#include "snapshots/fleet_history.hpp"
+
+namespace flotilla {
+namespace {
+
+std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
+
+}  // namespace
+
+ChangeTicket change_ticket(const ChangeContext& context, const ChangeRequest& request,
+                           const PreparedChange& prepared, const ApprovalStatus& approvals,
+                           std::int64_t now) {
+  const Project& project = *context.targets.project;
+  const Environment& env = *context.targets.environment;
+  const DeployPlan& plan = prepared.plan;
+  ChangeTicket t;
+  t.ticket = request.ticket;
+  t.environment = env.name;
+  t.digest = plan_digest(plan);
+  t.approvals = approvals;
+
+  // The commits this change brings, from what the hosts run now.
+  std::set<std::string> running;
+  for (const auto& h : plan.hosts) {
+    if (h.change && h.state.is_object()) running.insert(h.state.value("commit", ""));
+  }
+  if (plan.ref.commit.empty()) {
+    t.commits_note = "no new build";
+  } else if (auto git = GitSource::open(prepared.unit().source.repo, project.state_dir + "/git",
+                                        context.git)) {
+    for (const auto& from : running) {
+      auto log = git->log_between(from, plan.ref.commit, 50);
+      if (!log) {
+        t.commits_note = log.error().message;
+        continue;
+      }
+      for (auto& line : *log) {
+        if (std::find(t.commits.begin(), t.commits.end(), line) == t.commits.end())
+          t.commits.push_back(line);
+      }
+    }
+    if (t.commits.empty() && t.commits_note.empty()) t.commits_note = "no commits between";
+  } else {
+    t.commits_note = git.error().message;
+  }
+
+  // Back to where the unit stands now: its newest succeeded snapshot.
+  const Snapshot* now_at = nullptr;
+  for (const auto& s : prepared.history) {
+    if (s.succeeded()) now_at = &s;
+  }
+  if (now_at != nullptr) {
+    t.rollback_command =
+        fmt::format("flotilla -e {} rollback {} --to {}{}", env.name, plan.unit, now_at->id,
+                    request.ticket.empty() ? "" : " --ticket " + request.ticket);
+    t.rollback_note = fmt::format("snapshot {}: release {} ({})", now_at->id,
+                                  short_id(now_at->artifact), now_at->finished);
+  } else {
+    t.rollback_note =
+        "no earlier snapshot of this unit here: nothing to roll back to (first deploy)";
+  }
+
+  if (auto frozen = freeze_at(env, now)) t.freeze_now = describe_span(*frozen);
+  if (auto next = next_freeze(env, now)) t.freeze_next = describe_span(*next);
+  bool frozen_out = !t.freeze_now.empty() && plan.kind == ChangeKind::kDeploy;
+  if (env.require_ticket && request.ticket.empty()) t.missing.push_back("a ticket (--ticket)");
+  if (env.approvals > 0 && plan.kind != ChangeKind::kRollback && !approvals.satisfied()) {
+    t.missing.push_back(fmt::format("approvals: {}", describe_missing_approvals(approvals)));
+  }
+  if (frozen_out) {
+    t.missing.push_back(
+        fmt::format("the freeze to end ({}), or --override-freeze REASON", t.freeze_now));
+  }
+  for (const auto& h : plan.hosts) {
+    if (h.error) t.missing.push_back(fmt::format("host {}: {}", h.host, h.error->message));
+  }
+  return t;
+}
+
+std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& prepared) {
+  const DeployPlan& plan = prepared.plan;
+  const Unit& unit = prepared.unit();
+  std::string md;
+  auto line = [&md](const std::string& text = "") { md += text + "\n"; };
+  line(fmt::format("# {}: {} {} in {}", t.ticket.empty() ? "(no ticket)" : t.ticket,
+                   change_kind_name(plan.kind), plan.unit, plan.environment));
+  line();
+  line("| | |");
+  line("|---|---|");
+  line(fmt::format("| ticket | {} |", t.ticket.empty() ? "-" : t.ticket));
+  line(fmt::format("| environment | {} |", plan.environment));
+  line(fmt::format("| unit | {} ({}) |", plan.unit, unit_kind_name(unit.kind)));
+  std::set<std::string> currents;
+  std::size_t changing = 0;
+  for (const auto& h : plan.hosts) {
+    if (!h.change) continue;
+    ++changing;
+    currents.insert(short_id(h.current.value_or("")));
+  }
+  line(fmt::format("| from | {} |", fmt::join(currents, ", ")));
+  line(fmt::format("| to | release {} — commit {}{} |", short_id(plan.artifact),
+                   short_id(plan.ref.commit), plan.ref.branch ? " on " + *plan.ref.branch : ""));
+  line(fmt::format("| plan digest | `{}` |", t.digest));
+  line();
+  line("## What changes");
+  if (t.commits.empty()) line(fmt::format("- ({})", t.commits_note));
+  for (const auto& c : t.commits) line(fmt::format("- `{}` {}", c.substr(0, 12), c.substr(13)));
+  line();
+  line(fmt::format("## Scope: {} of {} host(s) change", changing, plan.hosts.size()));
+  for (const auto& h : plan.hosts) {
+    line(fmt::format("- `{}`: {} → {}{}", h.host, short_id(h.current.value_or("")),
+                     short_id(h.target.release),
+                     h.error     ? " — NOT READY: " + h.error->message
+                     : !h.change ? " (already there; untouched)"
+                                 : ""));
+  }
+  line();
+  line("## Steps (no manual step)");
+  line(fmt::format(
+      "1. Push: {} to the hosts that lack it, {}; nothing restarts until every host "
+      "has it.",
+      format_bytes(plan.bytes_to_send),
+      plan.bytes_from.empty() ? "over SSH from the controller" : "pulled from " + plan.bytes_from));
+  line(fmt::format("2. Batches, each host: drain ({}), stop, switch, start, health check{}:",
+                   format_duration(unit.drain.timeout),
+                   unit.health
+                       ? fmt::format(" `{}` (up to {} × {})", unit.health->command,
+                                     unit.health->retries, format_duration(unit.health->interval))
+                       : ""));
+  for (std::size_t i = 0; i < plan.batches.size(); ++i) {
+    line(fmt::format("   {}. {}{}", i + 1, plan.batches[i].canary ? "(canary) " : "",
+                     fmt::join(plan.batches[i].hosts, ", ")));
+  }
+  line(fmt::format("3. Past {} failure(s) the failed batch goes back{}, and nothing else starts.",
+                   unit.rollout.max_failures,
+                   unit.rollout.auto_rollback ? " automatically" : " only by hand"));
+  line();
+  line("## Rollback plan");
+  if (!t.rollback_command.empty()) line(fmt::format("`{}`", t.rollback_command));
+  line(fmt::format("- {}; no rebuild, no artifact bytes move.", t.rollback_note));
+  line();
+  line("## Backups");
+  line(unit.backup_command ? fmt::format("- `{}` runs before any host changes; a failed backup "
+                                         "stops the change.",
+                                         *unit.backup_command)
+                           : "- none declared for this unit");
+  line();
+  line("## Rehearsal");
+  line("- not required by this environment");
+  line();
+  line("## Approvals");
+  if (t.approvals.required == 0) {
+    line("- none required");
+  } else {
+    line(fmt::format("- {} of {} required", t.approvals.principals.size(), t.approvals.required));
+    for (const auto& c : t.approvals.checked) {
+      line(fmt::format("- {} ({}) {}{}", c.principal.empty() ? "?" : c.principal, c.time,
+                       c.refused.empty() ? "approved" : "does not count: " + c.refused,
+                       c.message.empty() ? "" : " — \"" + c.message + "\""));
+    }
+  }
+  line();
+  line("## Freeze");
+  line(t.freeze_now.empty() ? "- not frozen now" : "- FROZEN now: " + t.freeze_now);
+  if (!t.freeze_next.empty()) line("- next window: " + t.freeze_next);
+  line();
+  line("## Still missing before it may run");
+  if (t.missing.empty()) line("- nothing");
+  for (const auto& m : t.missing) line("- " + m);
+  return md;
+}
+
+nlohmann::json change_ticket_json(const ChangeTicket& t, const PreparedChange& prepared) {
+  nlohmann::json approvals = nlohmann::json::array();
+  for (const auto& c : t.approvals.checked) {
+    approvals.push_back({{"principal", c.principal},
+                         {"key", c.key},
+                         {"time", c.time},
+                         {"message", c.message},
+                         {"valid", c.refused.empty()},
+                         {"refused", c.refused}});
+  }
+  nlohmann::json doc = prepared.plan.to_json();
+  doc["ticket"] = t.ticket;
+  doc["plan_digest"] = t.digest;
+  doc["commits"] = t.commits;
+  doc["rollback"] = {{"command", t.rollback_command.empty() ? nlohmann::json()
+                                                            : nlohmann::json(t.rollback_command)},
+                     {"note", t.rollback_note}};
+  doc["approvals"] = {{"required", t.approvals.required},
+                      {"have", t.approvals.principals.size()},
+                      {"approvals", approvals}};
+  doc["freeze"] = {
+      {"now", t.freeze_now.empty() ? nlohmann::json() : nlohmann::json(t.freeze_now)},
+      {"next", t.freeze_next.empty() ? nlohmann::json() : nlohmann::json(t.freeze_next)}};
+  doc["missing"] = t.missing;
+  return doc;
+}
+
+}  // namespace flotilla
