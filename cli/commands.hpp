@@ -31,6 +31,8 @@ void add_logs_command(CLI::App& app, const GlobalOptions& options, Reporter*& re
                       CommandAction& action);
 void add_approve_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                          CommandAction& action);
+void add_metrics_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                         CommandAction& action);
 void add_exec_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                       CommandAction& action);
 

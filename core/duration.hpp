@@ -9,7 +9,7 @@ namespace flotilla {
 
 using Duration = std::chrono::milliseconds;
 
-// "500ms", "10s", "5m", "1h" -> milliseconds; nullopt for anything else.
+// "500ms", "10s", "5m", "1h", "30d" -> milliseconds; nullopt for anything else.
 std::optional<Duration> parse_duration(std::string_view text);
 
 // The shortest exact spelling: 1500ms -> "1500ms", 60000ms -> "1m".

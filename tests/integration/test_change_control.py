@@ -184,6 +184,17 @@ units:
         proc = self.flotilla("-e", "prod", "rollback", "web")
         self.assertEqual(proc.returncode, 0, proc.stderr)
 
+        # Metrics on a CI runner with an empty state directory: the fleet's copies count.
+        ci = self.tmp.write("flotilla-ci.yaml", read(self.project).replace(
+            "approvers: allowed_signers", "approvers: allowed_signers\nstate_dir: ci-runner-state"))
+        proc = run("--json", "-f", ci, "-e", "prod", "metrics", "--since", "1d", cwd=self.tmp.path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        metrics = json.loads(proc.stdout)
+        self.assertEqual(metrics["deploys"]["count"], 2)
+        self.assertEqual(metrics["failed_changes"], [metrics["deploys"]["ids"][1]])  # rolled back
+        self.assertAlmostEqual(metrics["change_failure_rate"], 0.5)
+        self.assertEqual(len(metrics["lead_time_s"]["ids"]), 2)
+
     def test_freeze_windows_refuse_deploys_unless_overridden_and_never_rollback_or_hotfix(self):
         proc = self.flotilla("-e", "dev", "deploy", "web", "--ref", "master")
         self.assertEqual(proc.returncode, 2, proc.stderr)
