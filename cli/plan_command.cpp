@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
@@ -14,6 +15,7 @@
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/freeze_window.hpp"
 
 namespace flotilla {
 namespace {
@@ -40,6 +42,17 @@ Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_o
   }
   if (plan_options.format == "text" && !reporter.json()) {
     print_plan(reporter, prepared->plan, prepared->unit());
+    const Environment& env = *targets->environment;
+    std::int64_t now = std::time(nullptr);
+    if (auto frozen = freeze_at(env, now)) {
+      reporter.text(reporter.paint("FROZEN now: " + describe_span(*frozen), Reporter::Color::kRed));
+    } else if (auto next = next_freeze(env, now)) {
+      reporter.text("next freeze: " + describe_span(*next));
+    }
+    if (env.approvals > 0) {
+      reporter.text(fmt::format("needs {} approval(s) of plan {} (see `plan --format markdown`)",
+                                env.approvals, plan_digest(prepared->plan).substr(0, 12)));
+    }
     return plan_outcome(prepared->plan);
   }
   // The change record: with the approvals the lock host keeps for the ticket.

@@ -8,11 +8,45 @@
 #include "cli/fleet_connection.hpp"
 #include "cli/fleet_ledger.hpp"
 #include "cli/targets.hpp"
+#include "playbooks/change/approvals.hpp"
+#include "playbooks/change/environment_lock.hpp"
 
 namespace flotilla {
 namespace {
 
 std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
+
+// The approvals the lock host keeps for `ticket`, each checked by its signature.
+Result<nlohmann::json> ticket_approvals(const GlobalOptions& options, const std::string& ticket,
+                                        Reporter& reporter) {
+  auto targets = load_targets(options, reporter, true);
+  if (!targets) return tl::unexpected(targets.error());
+  ChangeContext context = change_context(options, *targets, reporter);
+  auto host = lock_host_of(*targets);
+  if (!host) return tl::unexpected(host.error());
+  auto connection = context.connect(*targets, {*host});
+  if (!connection) return tl::unexpected(connection.error());
+  std::string environment = targets->environment->name;
+  auto stored = load_approvals(**connection, environment, ticket);
+  if (!stored) return tl::unexpected(stored.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& approval : *stored) {
+    auto doc = nlohmann::json::parse(approval.payload, nullptr, false);
+    if (!doc.is_object()) continue;
+    std::string digest = doc.value("plan_digest", "");
+    ApprovalStatus status = check_approvals({approval}, 1, targets->project->approvers.value_or(""),
+                                            environment, ticket, digest, {});
+    const CheckedApproval& c = status.checked.front();
+    out.push_back({{"principal", c.principal},
+                   {"key", c.key},
+                   {"plan_digest", digest},
+                   {"time", c.time},
+                   {"message", c.message},
+                   {"valid", c.refused.empty()},
+                   {"refused", c.refused}});
+  }
+  return out;
+}
 
 std::string what_changed(const Snapshot& s) {
   if (s.kind == "rollback") return fmt::format("to snapshot {}", s.restores.value_or(0));
@@ -46,7 +80,20 @@ Result<Outcome> run_list(const GlobalOptions& options, const LedgerOptions& what
         changed_hosts(s), s.hosts.size()));
   }
   if (snapshots->empty()) reporter.text("(no snapshots yet)");
-  reporter.document({{as_history ? "history" : "snapshots", doc}});
+  nlohmann::json out = {{as_history ? "history" : "snapshots", doc}};
+  // Under one ticket, the approval trail too: who signed which plan, checked.
+  if (as_history && !what.ticket.empty() && !what.offline) {
+    auto approvals = ticket_approvals(options, what.ticket, reporter);
+    if (!approvals) return tl::unexpected(approvals.error());
+    for (const auto& a : *approvals) {
+      reporter.text(fmt::format(
+          "      {:<20} approval {} of plan {}{}", a.value("time", ""), a.value("principal", "?"),
+          a.value("plan_digest", "").substr(0, 12),
+          a.value("valid", false) ? "" : " (NOT VALID: " + a.value("refused", "") + ")"));
+    }
+    out["approvals"] = *approvals;
+  }
+  reporter.document(out);
   return Outcome();
 }
 

@@ -195,6 +195,14 @@ units:
         self.assertAlmostEqual(metrics["change_failure_rate"], 0.5)
         self.assertEqual(len(metrics["lead_time_s"]["ids"]), 2)
 
+        # Under one ticket: the changes and the approval trail.
+        proc, doc = run_json("-f", self.project, "-e", "prod", "history", "--ticket", "DA-001", cwd=self.tmp.path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(doc["history"]), 2)
+        signers = sorted(a["principal"] for a in doc["approvals"] if a["valid"])
+        self.assertEqual(signers.count("alice@studio"), 2)  # one per plan approved
+        self.assertIn("bob@studio", signers)
+
     def test_freeze_windows_refuse_deploys_unless_overridden_and_never_rollback_or_hotfix(self):
         proc = self.flotilla("-e", "dev", "deploy", "web", "--ref", "master")
         self.assertEqual(proc.returncode, 2, proc.stderr)
