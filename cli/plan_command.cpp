@@ -1,7 +1,6 @@
 // `flotilla plan UNIT --ref REF`: what a deploy would do — hosts, current →
 // target release, batches in order, bytes to send, policy checks. It reads
 // the hosts and builds (or reuses) the artifact; it changes no host.
-#include <cstdio>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -64,14 +63,18 @@ Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_o
     approvals = std::move(*read);
   }
   ChangeTicket ticket = change_ticket(context, request, *prepared, approvals, std::time(nullptr));
-  if (plan_options.format == "markdown" && !reporter.json()) {
-    std::string md = change_ticket_markdown(ticket, *prepared);
-    std::fwrite(md.data(), 1, md.size(), stdout);
-  } else {
+  // Through the reporter like all output: secrets redacted, a commit
+  // subject's control characters made visible.
+  std::string text = plan_options.format == "markdown" && !reporter.json()
+                         ? change_ticket_markdown(ticket, *prepared)
+                         : change_ticket_json(ticket, *prepared).dump(2);
+  if (reporter.json()) {
     reporter.document(change_ticket_json(ticket, *prepared));
-    if (!reporter.json()) {
-      std::string text = change_ticket_json(ticket, *prepared).dump(2) + "\n";
-      std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    for (std::size_t start = 0; start < text.size();) {
+      std::size_t end = std::min(text.find('\n', start), text.size());
+      reporter.text(std::string_view(text).substr(start, end - start));
+      start = end + 1;
     }
   }
   return plan_outcome(prepared->plan);

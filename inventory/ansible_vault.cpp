@@ -1,9 +1,6 @@
 #include "inventory/ansible_vault.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
 #include <cerrno>
@@ -16,6 +13,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "core/local_command.hpp"
 
 namespace flotilla {
 namespace {
@@ -49,46 +48,6 @@ std::optional<std::string> unhexlify(std::string_view hex) {
   return out;
 }
 
-// The password script's standard output (Ansible runs an executable
-// password file and reads what it prints).
-Result<std::string> run_password_script(const std::string& path) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    return fail(ErrorKind::kFailed, fmt::format("{}: pipe: {}", path, std::strerror(errno)));
-  }
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    return fail(ErrorKind::kFailed, fmt::format("{}: fork: {}", path, std::strerror(errno)));
-  }
-  if (pid == 0) {
-    ::dup2(pipe_fds[1], STDOUT_FILENO);
-    const char* argv[] = {path.c_str(), nullptr};
-    ::execv(path.c_str(), const_cast<char* const*>(argv));
-    ::_exit(127);
-  }
-  ::close(pipe_fds[1]);
-  std::string out;
-  char buffer[4096];
-  while (true) {
-    ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (out.size() < (1u << 20)) out.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(pipe_fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return fail(ErrorKind::kBadInput,
-                fmt::format("{}: the vault password script failed (exit {})", path,
-                            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)));
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<VaultSecret> read_vault_password_file(const std::string& path) {
@@ -99,9 +58,16 @@ Result<VaultSecret> read_vault_password_file(const std::string& path) {
   }
   std::string text;
   if (S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR) != 0) {
-    auto printed = run_password_script(path);
+    // A script: Ansible runs it and reads the password it prints.
+    // A name without a slash would be looked up in PATH: it means this directory.
+    auto printed = run_local({path.find('/') == std::string::npos ? "./" + path : path});
     if (!printed) return tl::unexpected(printed.error());
-    text = std::move(*printed);
+    if (printed->exit_status != 0) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("{}: the vault password script failed (exit {})", path,
+                              printed->exit_status));
+    }
+    text = std::move(printed->out);
   } else {
     std::ifstream in(path, std::ios::binary);
     if (!in) return fail(ErrorKind::kBadInput, fmt::format("{}: cannot be read", path));

@@ -133,8 +133,10 @@ ApprovalStatus check_approvals(const std::vector<Approval>& approvals, long requ
       checked.time = doc.value("time", "");
       checked.message = doc.value("message", "");
     }
-    if (approvers.empty()) {
-      refuse("no approvers file (project key `approvers:`) to check it against");
+    std::error_code ec;
+    if (approvers.empty() || !fs::is_regular_file(approvers, ec)) {
+      refuse(approvers.empty() ? "no approvers file (project key `approvers:`) to check it against"
+                               : fmt::format("the approvers file {} cannot be read", approvers));
       continue;
     }
     ScratchFiles scratch;
