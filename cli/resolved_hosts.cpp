@@ -37,9 +37,10 @@ Result<Outcome> list_resolved_hosts(const GlobalOptions& options, Reporter& repo
         {"user", a.user},
         {"identity_files", a.identity_files},
         {"proxy_jump", a.jump ? nlohmann::json(jump_text(a)) : nlohmann::json()}};
-    reporter.text(fmt::format("{:<20} {:<28} {:<6} {:<12} {:<28} {}", a.name, a.address, a.port,
-                              a.user, a.jump ? jump_text(a) : "-",
-                              fmt::join(a.identity_files, ",")));
+    // Redacted before padding, so a [REDACTED] hostname keeps the columns.
+    reporter.text(fmt::format("{:<20} {:<28} {:<6} {:<12} {:<28} {}", a.name,
+                              reporter.redacted(a.address), a.port, reporter.redacted(a.user),
+                              a.jump ? jump_text(a) : "-", fmt::join(a.identity_files, ",")));
   }
   reporter.document({{"hosts", hosts}});
   return Outcome();
