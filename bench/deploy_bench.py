@@ -3,9 +3,11 @@
 
 1. A 20 MB build (new content, nothing cached on the hosts) rolled out in 25%
    batches with a restart and a health check per host: `flotilla deploy`
-   against the same job as an Ansible playbook (ControlPersist and pipelining
-   on; unarchive, switch, restart, wait for the port). Prints both wall times
-   and the ratio.
+   against the floor — bench/floor.sh, the same job by hand with plain
+   OpenSSH (ControlMaster, one tar stream per host, batches of stop/switch/
+   start/curl) — and an Ansible playbook (ControlPersist and pipelining on;
+   unarchive, switch, restart, wait for the port). Prints the wall times and
+   the ratios.
 2. Delta: a 200 MB build deployed to a few hosts, then 1% of its files
    changed and deployed again; prints the bytes that crossed the loopback
    interface (SSH framing included) for each, and the ratio.
@@ -125,6 +127,13 @@ def rolling_benchmark(args, tmp):
         run([BIN, "-e", "bench", "build", "game", "--ref", "master"], tmp)  # build outside the timing
         t_flotilla = run(flotilla, tmp)
 
+        # The floor: the same build, by hand with plain OpenSSH.
+        floor_build = os.path.join(tmp, "floor-build")
+        os.makedirs(floor_build)
+        shutil.copytree(os.path.join(repo, "data"), os.path.join(floor_build, "data"))
+        shutil.copy(os.path.join(repo, "server.py"), floor_build)
+        t_floor = run(["bash", os.path.join(ROOT, "bench", "floor.sh"), fleet, floor_build, "v1"], tmp)
+
         # The same job for Ansible: the same 20 MB as a tarball, same fleet.
         tarball = os.path.join(tmp, "release.tar.gz")
         subprocess.run(["tar", "-czf", tarball, "-C", repo, "data", "server.py"], check=True)
@@ -136,8 +145,10 @@ def rolling_benchmark(args, tmp):
         t_ansible = run(ansible, tmp, env)
         print(f"\nrolling deploy of a 20 MB build to {args.hosts} hosts, 25% batches, restart + health check")
         print(f"  flotilla deploy         {t_flotilla:7.1f} s")
+        print(f"  floor (bench/floor.sh)  {t_floor:7.1f} s   (plain OpenSSH by hand)")
         print(f"  ansible-playbook        {t_ansible:7.1f} s   (ControlPersist + pipelining)")
-        print(f"  flotilla faster by      {t_ansible / t_flotilla:7.1f}x")
+        print(f"  flotilla / floor        {t_flotilla / t_floor:7.2f}x   (1.0 or less is the goal)")
+        print(f"  ansible / flotilla      {t_ansible / t_flotilla:7.2f}x")
     finally:
         subprocess.run([FLEET, "stop", fleet], stdout=subprocess.DEVNULL)
 
