@@ -12,19 +12,29 @@ constexpr int kWeekMinutes = 7 * 24 * 60;
 int positive_mod(int a, int m) { return ((a % m) + m) % m; }
 
 // The weekly window's occurrence that is open at `now`, else the next one.
+// Its ends are wall-clock times in the window's zone, converted one by one,
+// so a window across a DST change keeps its local times (and is an hour
+// shorter or longer, as the clock on the wall is).
 FreezeSpan weekly_span(const FreezeWindow& w, std::int64_t now) {
   ZonedTime local = zoned_time(now, w.tz);
   int minute = local.weekday * 1440 + local.hour * 60 + local.minute;
-  int length = positive_mod(w.end_minute - w.start_minute, kWeekMinutes);
   int since_start = positive_mod(minute - w.start_minute, kWeekMinutes);
-  std::int64_t minute_start = now - local.second;
-  FreezeSpan span{&w, 0, 0};
-  if (since_start < length) {
-    span.from = minute_start - static_cast<std::int64_t>(since_start) * 60;
-  } else {
-    span.from = minute_start + static_cast<std::int64_t>(kWeekMinutes - since_start) * 60;
+  int length = positive_mod(w.end_minute - w.start_minute, kWeekMinutes);
+  // The most recent start, as a wall-clock time (mktime normalizes the
+  // day and minute arithmetic).
+  ZonedTime start = local;
+  start.second = 0;
+  start.minute = local.minute - since_start;
+  auto span_from = [&](const ZonedTime& s) {
+    ZonedTime end = s;
+    end.minute += length;
+    return FreezeSpan{&w, utc_of(s, w.tz), utc_of(end, w.tz)};
+  };
+  FreezeSpan span = span_from(start);
+  if (now >= span.to) {
+    start.day += 7;
+    span = span_from(start);
   }
-  span.to = span.from + static_cast<std::int64_t>(length) * 60;
   return span;
 }
 

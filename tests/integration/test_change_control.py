@@ -112,6 +112,9 @@ units:
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("prod needs 2 approval(s)", proc.stderr)
         self.assertIn("0 of 2 approvals", proc.stderr)
+        for h in ("h01", "h02"):  # refused before any host changed: nothing was put there
+            self.assertFalse(os.path.exists(os.path.join(self.fleet.host_dir(h), "srv",
+                                                         os.path.basename(self.deploy_to))))
 
         proc = self.approve("alice", message="ok after QA sign-off")
         self.assertEqual(proc.returncode, 0, proc.stderr)

@@ -72,3 +72,20 @@ TEST_CASE("freeze windows: weekly in Seoul, seen from anywhere; once; the next o
   CHECK(freeze_at(prod, at("2026-12-25T10:00:00Z"))->window->reason == "weekend");
   CHECK_FALSE(next_freeze(prod, at("2026-12-27T00:00:00Z"))->window->reason.empty());
 }
+
+TEST_CASE("freeze windows: across midnight, and across a DST change in Frankfurt") {
+  Environment env;
+  // Sat 23:00 - Sun 04:00, Europe/Berlin. On 2026-03-29 clocks go 02:00 CET -> 03:00 CEST.
+  env.freeze.push_back(weekly(5 * 1440 + 23 * 60, 6 * 1440 + 4 * 60, "Europe/Berlin", "night"));
+  auto open = freeze_at(env, at("2026-03-29T00:30:00Z"));  // 01:30 CET, Sunday
+  REQUIRE(open);
+  CHECK(open->from == at("2026-03-28T22:00:00Z"));  // Sat 23:00 CET
+  CHECK(open->to == at("2026-03-29T02:00:00Z"));    // Sun 04:00 CEST: four hours on the clock
+  CHECK(freeze_at(env, at("2026-03-29T01:59:00Z")));
+  CHECK_FALSE(freeze_at(env, at("2026-03-29T02:00:00Z")));
+  // A week later, no DST change: five hours again.
+  auto next = next_freeze(env, at("2026-03-29T12:00:00Z"));
+  REQUIRE(next);
+  CHECK(next->from == at("2026-04-04T21:00:00Z"));
+  CHECK(next->to == at("2026-04-05T02:00:00Z"));
+}
