@@ -98,10 +98,11 @@ def run(cmd, cwd, env=None):
     return elapsed
 
 
-def project(tmp, fleet, deploy_to, batch="25%", canary=0):
-    with open(os.path.join(tmp, "flotilla.yaml"), "w") as f:
+def project(tmp, fleet, deploy_to, batch="25%", canary=0, name="flotilla.yaml", extra=""):
+    """The bench's project file TMP/NAME; EXTRA is more top-level YAML (artifacts:)."""
+    with open(os.path.join(tmp, name), "w") as f:
         f.write(f"""ssh: {{known_hosts: {fleet}/known_hosts, config: none, forks: 100}}
-environments:
+{extra}environments:
   bench: {{inventory: {fleet}/inventory.yaml}}
 units:
   game:

@@ -23,7 +23,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.dirname(__file__))
 from registry import Registry  # noqa: E402
-from deploy_bench import BIN, FLEET, make_game_repo  # noqa: E402
+from deploy_bench import BIN, FLEET, make_game_repo, project  # noqa: E402
 
 NS, HOST_LINK, NS_LINK, NET = "flotilla-bench", "flbench0", "flbench1", "10.198.0"
 REGISTRY_ADDRESS = f"{NET}.200"
@@ -66,31 +66,14 @@ def in_namespace(cmd, cwd, env=None):
     return time.monotonic() - start
 
 
-def write_project(path, fleet, deploy_to, registry=None):
-    artifacts = ""
-    if registry:
-        artifacts = f"""artifacts:
+def artifacts(registry):
+    return f"""artifacts:
   registry: {registry.url}
   repository: bench/game
   username: {registry.username}
   password: env:BENCH_REGISTRY_PASSWORD
   ca_file: {registry.ca}
 """
-    with open(path, "w") as f:
-        f.write(f"""ssh: {{known_hosts: {fleet}/known_hosts, config: none, forks: 100}}
-state_dir: .flotilla
-{artifacts}environments:
-  bench: {{inventory: {fleet}/inventory.yaml}}
-units:
-  game:
-    hosts: fleet
-    deploy_to: {deploy_to}
-    source: {{repo: game, build: "mkdir -p dist && cp -r data server.py dist/", output: dist}}
-    run: exec python3 server.py {{{{ansible_host}}}} 8080
-    health: {{command: "python3 -c \\"import sys,socket; socket.create_connection((sys.argv[1], 8080), 1)\\" {{{{ansible_host}}}}", timeout: 2s, retries: 100, interval: 100ms}}
-    drain: {{timeout: 5s}}
-    rollout: {{canary: 0, batch: 100%, max_unavailable: 100%}}
-""")
 
 
 def main():
@@ -108,8 +91,9 @@ def main():
                        stdout=subprocess.DEVNULL)
         registry = Registry(REGISTRY_ADDRESS)
         make_game_repo(os.path.join(tmp, "game"), 40, 512 * 1024)  # 20 MB, incompressible
-        write_project(os.path.join(tmp, "ssh.yaml"), fleet, "/srv/bench-ssh-push")
-        write_project(os.path.join(tmp, "registry.yaml"), fleet, "/srv/bench-registry", registry)
+        project(tmp, fleet, "/srv/bench-ssh-push", batch="100%", name="ssh.yaml")
+        project(tmp, fleet, "/srv/bench-registry", batch="100%", name="registry.yaml",
+                extra=artifacts(registry))
         env = dict(os.environ, BENCH_REGISTRY_PASSWORD=registry.password)
         in_namespace([BIN, "-f", "ssh.yaml", "build", "game", "--ref", "master"], tmp)  # outside the count
 

@@ -158,21 +158,21 @@ bool FleetConnection::interrupted() { return g_interrupts.load() > 0; }
 ChangeContext change_context(const GlobalOptions& options, const Targets& targets,
                              Reporter& reporter) {
   secure_state_dir(*targets.project);
-  // Only where approvals count: who is asking, by the keys they log in with.
-  std::vector<std::string> requester_keys;
-  if (targets.environment != nullptr && targets.environment->approvals > 0) {
-    if (auto host = lock_host_of(targets)) {
-      if (auto address = resolve_addresses(options, targets, {*host}, reporter)) {
-        requester_keys = requester_key_fingerprints(address->front().identity_files);
-      }
-    }
-  }
+  // Who is asking, by the keys they log in with: asked (ssh-keygen,
+  // ssh-add) only when approvals are checked, never by every command.
+  auto requester_keys = [&options, &targets, &reporter]() -> std::vector<std::string> {
+    auto host = lock_host_of(targets);
+    if (!host) return {};
+    auto address = resolve_addresses(options, targets, {*host}, reporter);
+    if (!address) return {};
+    return requester_key_fingerprints(address->front().identity_files);
+  };
   return ChangeContext{targets,
                        fleet_connector(options, reporter),
                        git_access(options, &*targets.project),
                        reporter,
                        [] { return FleetConnection::interrupted(); },
-                       std::move(requester_keys)};
+                       requester_keys};
 }
 
 ConnectFn fleet_connector(const GlobalOptions& options, Reporter& reporter) {

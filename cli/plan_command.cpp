@@ -65,12 +65,12 @@ Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_o
   ChangeTicket ticket = change_ticket(context, request, *prepared, approvals, std::time(nullptr));
   // Through the reporter like all output: secrets redacted, a commit
   // subject's control characters made visible.
-  std::string text = plan_options.format == "markdown" && !reporter.json()
-                         ? change_ticket_markdown(ticket, *prepared)
-                         : change_ticket_json(ticket, *prepared).dump(2);
   if (reporter.json()) {
     reporter.document(change_ticket_json(ticket, *prepared));
   } else {
+    std::string text = plan_options.format == "markdown"
+                           ? change_ticket_markdown(ticket, *prepared)
+                           : change_ticket_json(ticket, *prepared).dump(2);
     for (std::size_t start = 0; start < text.size();) {
       std::size_t end = std::min(text.find('\n', start), text.size());
       reporter.text(std::string_view(text).substr(start, end - start));

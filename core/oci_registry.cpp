@@ -84,7 +84,9 @@ struct OciRegistry::Impl {
 
   Error http_error(const std::string& what, const httplib::Result& res) const {
     if (!res) {
-      std::string why = httplib::to_string(res.error());
+      std::string why = res.error() == httplib::Error::Connection
+                            ? "cannot connect (is it running, and reachable from here?)"
+                            : httplib::to_string(res.error());
       if (res.error() == httplib::Error::SSLServerVerification) {
         why += access.ca_file.empty() ? " (is it signed by a private CA? give artifacts.ca_file)"
                                       : fmt::format(" (not signed by {})", access.ca_file);

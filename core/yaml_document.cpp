@@ -259,7 +259,7 @@ Result<YamlDocument> parse_yaml(const std::string& text, const std::string& path
   return doc;
 }
 
-Result<YamlDocument> load_yaml_file(const std::string& path, const YamlLimits& limits) {
+Result<std::string> read_config_text(const std::string& path, const YamlLimits& limits) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return fail(ErrorKind::kBadInput,
@@ -282,7 +282,13 @@ Result<YamlDocument> load_yaml_file(const std::string& path, const YamlLimits& l
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  return parse_yaml(buffer.str(), path, limits);
+  return buffer.str();
+}
+
+Result<YamlDocument> load_yaml_file(const std::string& path, const YamlLimits& limits) {
+  auto text = read_config_text(path, limits);
+  if (!text) return tl::unexpected(text.error());
+  return parse_yaml(*text, path, limits);
 }
 
 }  // namespace flotilla

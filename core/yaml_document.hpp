@@ -59,6 +59,10 @@ struct YamlLimits {
   std::uint64_t max_weight = 2'000'000;  // nodes a full walk may visit
 };
 
+// A config file's text: a regular file, its size checked against the limit
+// before a byte is read. kBadInput, one line, naming the file.
+Result<std::string> read_config_text(const std::string& path, const YamlLimits& limits = {});
+
 // Parses one YAML document. Errors are one line, "FILE:LINE:COL: ...", kind kBadInput.
 Result<YamlDocument> load_yaml_file(const std::string& path, const YamlLimits& limits = {});
 Result<YamlDocument> parse_yaml(const std::string& text, const std::string& path,

@@ -43,27 +43,11 @@ bool ignored_in_directory(const std::string& name) {
 // allows for inventory and vars files) is decrypted first; `vaulted` says so.
 Result<std::string> source_text(const fs::path& path, const LoadedInventory& into,
                                 bool* vaulted = nullptr) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    // Worded as every command words a missing or unreadable file.
-    auto unreadable = load_yaml_file(path.string());
-    if (!unreadable) return tl::unexpected(unreadable.error());
-    return fail(ErrorKind::kBadInput, fmt::format("{}: cannot be read", path.string()));
-  }
-  if (static_cast<std::uint64_t>(st.st_size) > YamlLimits{}.max_bytes) {
-    // Checked before reading, so a 100 MB file costs nothing; worded as YAML files are.
-    return fail(ErrorKind::kBadInput,
-                located(path.string(), {},
-                        fmt::format("file too large ({} bytes; the limit is {})", st.st_size,
-                                    YamlLimits{}.max_bytes)));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorKind::kBadInput, fmt::format("{}: cannot be read", path.string()));
-  std::ostringstream text;
-  text << in.rdbuf();
+  auto text = read_config_text(path.string());
+  if (!text) return tl::unexpected(text.error());
   if (vaulted != nullptr) *vaulted = false;
-  if (!is_vault_envelope(text.str())) return text.str();
-  auto plain = vault_decrypt(text.str(), into.inventory.vault_secrets());
+  if (!is_vault_envelope(*text)) return text;
+  auto plain = vault_decrypt(*text, into.inventory.vault_secrets());
   if (!plain) {
     return fail(ErrorKind::kBadInput, fmt::format("{}: {}", path.string(), plain.error().message));
   }

@@ -63,8 +63,9 @@ Host 127.0.1.*
 EOF
 cp "$work/fleet/known_hosts" "$work/project/known_hosts"
 # The payment service's store keys: two from the environment, one from a file.
-export PAY_APPLE_KEY="apple-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export PAY_GOOGLE_KEY="google-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+PAY_APPLE_KEY="apple-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+PAY_GOOGLE_KEY="google-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export PAY_APPLE_KEY PAY_GOOGLE_KEY
 mkdir -p "$work/project/secrets"
 (umask 077; echo "steam-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$work/project/secrets/steam.key")
 
@@ -88,6 +89,7 @@ echo "project: $work/project (examples/launch), backend: $backend"
 chapter "The fleet and the project"
 step flotilla inventory check
 step flotilla -e prod inventory list
+# shellcheck disable=SC2016 # expanded on each host, not here
 step flotilla -e prod exec -- 'echo "$(id -un) on $(echo $SSH_CONNECTION | cut -d" " -f3)"'
 
 chapter "1. Build release/1.0 and deploy it to int"
@@ -109,6 +111,7 @@ sleep 2
 step flotilla -e prod plan payment --ref master --ticket REL-102
 step flotilla -e prod deploy payment --ref master --ticket REL-102
 sleep 1
+# shellcheck disable=SC2016 # shown to the reader as typed
 show kill -TERM '$loadgen'
 kill -TERM "$load_pid"
 set +e; wait "$load_pid"; load_rc=$?; set -e

@@ -263,7 +263,7 @@ Result<ApprovalStatus> read_approvals(const ChangeContext& context, const std::s
   if (!stored) return tl::unexpected(stored.error());
   return check_approvals(*stored, targets.environment->approvals,
                          targets.project->approvers.value_or(""), targets.environment->name, ticket,
-                         digest, context.requester_keys);
+                         digest, context.requester_keys());
 }
 
 std::string describe_missing_approvals(const ApprovalStatus& status) {

@@ -28,8 +28,10 @@ struct ChangeContext {
   std::function<bool()> interrupted = [] { return false; };
   // Fingerprints ("SHA256:...") of the keys this controller logs in with:
   // an approval signed with one of them never counts (nobody approves their
-  // own change).
-  std::vector<std::string> requester_keys;
+  // own change). Called only when approvals are checked.
+  std::function<std::vector<std::string>()> requester_keys = [] {
+    return std::vector<std::string>();
+  };
 };
 
 }  // namespace flotilla

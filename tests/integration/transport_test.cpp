@@ -107,18 +107,18 @@ TEST_CASE("a tampered upload is refused by the host and nothing is replaced") {
   CHECK(second[1]->out == "v1");
 }
 
-TEST_CASE("uploads to several hosts through one bastion arrive intact") {
-  LocalFleet fleet(6, "127.0.12");
-  std::vector<HostAddress> hosts = fleet.hosts;
-  auto bastion = std::make_shared<HostAddress>(hosts[0]);
-  for (std::size_t h = 1; h < hosts.size(); ++h) hosts[h].jump = bastion;
+namespace {
+
+// Uploads 3 MB to every host from `first` on, each read back by its sha256.
+void check_uploads(const LocalFleet& fleet, const std::vector<HostAddress>& hosts,
+                   std::size_t first, const std::string& tag) {
   SshOptions options;
   options.known_hosts_files = {(fleet.dir / "known_hosts").string()};
   SshTransport transport(hosts, options);
   std::string data = random_bytes(3 << 20);
   std::vector<HostTask> tasks;
-  for (std::size_t h = 1; h < hosts.size(); ++h) {
-    std::string path = (fleet.dir / ("via-bastion-" + std::to_string(h))).string();
+  for (std::size_t h = first; h < hosts.size(); ++h) {
+    std::string path = (fleet.dir / (tag + std::to_string(h))).string();
     tasks.push_back({h, upload_command(path, data, 0600, std::chrono::seconds(60))});
     tasks.push_back({h, {"sha256sum < " + path + " | cut -c1-64", "", std::chrono::seconds(30)}});
   }
@@ -131,6 +131,16 @@ TEST_CASE("uploads to several hosts through one bastion arrive intact") {
   }
 }
 
+}  // namespace
+
+TEST_CASE("uploads to several hosts through one bastion arrive intact") {
+  LocalFleet fleet(6, "127.0.12");
+  std::vector<HostAddress> hosts = fleet.hosts;
+  auto bastion = std::make_shared<HostAddress>(hosts[0]);
+  for (std::size_t h = 1; h < hosts.size(); ++h) hosts[h].jump = bastion;
+  check_uploads(fleet, hosts, 1, "via-bastion-");
+}
+
 TEST_CASE("uploads to several hosts through a chain of two bastions arrive intact") {
   // ProxyJump h0,h1: h0 tunnels to h1, h1 to every host behind it; one
   // session per bastion carries all of them.
@@ -141,21 +151,5 @@ TEST_CASE("uploads to several hosts through a chain of two bastions arrive intac
   second->jump = first;
   hosts[1].jump = first;
   for (std::size_t h = 2; h < hosts.size(); ++h) hosts[h].jump = second;
-  SshOptions options;
-  options.known_hosts_files = {(fleet.dir / "known_hosts").string()};
-  SshTransport transport(hosts, options);
-  std::string data = random_bytes(3 << 20);
-  std::vector<HostTask> tasks;
-  for (std::size_t h = 1; h < hosts.size(); ++h) {
-    std::string path = (fleet.dir / ("via-two-bastions-" + std::to_string(h))).string();
-    tasks.push_back({h, upload_command(path, data, 0600, std::chrono::seconds(60))});
-    tasks.push_back({h, {"sha256sum < " + path + " | cut -c1-64", "", std::chrono::seconds(30)}});
-  }
-  auto results = transport.run(tasks);
-  for (std::size_t i = 0; i < results.size(); i += 2) {
-    REQUIRE_MESSAGE(results[i], (results[i] ? "" : results[i].error().message));
-    CHECK(results[i]->ok());
-    REQUIRE(results[i + 1]);
-    CHECK(results[i + 1]->out == sha256_hex(data) + "\n");
-  }
+  check_uploads(fleet, hosts, 2, "via-two-bastions-");
 }

@@ -81,10 +81,7 @@ struct WorkflowFixture {
           return std::unique_ptr<Transport>(
               std::make_unique<IndexMappingTransport>(transport, hosts));
         },
-        GitAccess{},
-        reporter,
-        [this] { return transport.interrupted(); },
-        {}};
+        GitAccess{}, reporter, [this] { return transport.interrupted(); }};
   }
 
   ChangeRequest rollback() {
