@@ -1,4 +1,4 @@
-// `flotilla approve TICKET UNIT --ref REF`: sign this exact plan (its
+// `flotilla approve TICKET UNIT... (--ref REF | --from ENV)`: sign this exact plan (its
 // digest) with the approver's SSH key and keep the signature on the
 // environment's lock host. `approvals list [TICKET]`: what is kept, checked.
 #include <cstdlib>
@@ -14,13 +14,14 @@
 #include "playbooks/change/environment_lock.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/change/release.hpp"
 
 namespace flotilla {
 namespace {
 
 struct ApproveOptions {
   std::string ticket;
-  ChangeRequest request;
+  ReleaseSpec spec;
   std::string key;
   std::string message;
 };
@@ -51,16 +52,23 @@ Result<Outcome> run_approve(const GlobalOptions& options, ApproveOptions approve
   if (approve.message.find('\n') != std::string::npos) {
     return fail(ErrorKind::kBadInput, "-m: one line, please");
   }
+  if (approve.spec.ref.empty() == approve.spec.from.empty()) {
+    return fail(ErrorKind::kBadInput, "approve: give --ref REF or --from ENV");
+  }
   ChangeContext context = change_context(options, *targets, reporter);
-  approve.request.ticket = approve.ticket;
-  // The same plan `deploy` would make now: read from the hosts, nothing changed.
-  auto prepared = prepare_change(context, approve.request);
+  approve.spec.base.ticket = approve.ticket;
+  auto release = make_release(*targets->project, *targets->environment, approve.spec);
+  if (!release) return tl::unexpected(release.error());
+  // The same plans `deploy` or `promote` would make now: read from the
+  // hosts, nothing changed.
+  auto prepared = prepare_release(context, release->changes);
   if (!prepared) return tl::unexpected(prepared.error());
-  std::string digest = plan_digest(prepared->plan);
+  std::string digest = release_digest(plans_of(*prepared));
   std::string environment = targets->environment->name;
-  auto approval = sign_approval(
-      approval_payload(environment, approve.ticket, digest, approve.request.unit, approve.message),
-      key);
+  const std::string units = fmt::format("{}", fmt::join(approve.spec.units, " "));
+  auto approval =
+      sign_approval(approval_payload(environment, approve.ticket, digest, units, approve.message),
+                    key);
   if (!approval) return tl::unexpected(approval.error());
   // Whether it will count, said now rather than at deploy time.
   ApprovalStatus status = check_approvals({*approval}, 1, targets->project->approvers.value_or(""),
@@ -73,7 +81,7 @@ Result<Outcome> run_approve(const GlobalOptions& options, ApproveOptions approve
   const CheckedApproval& checked = status.checked.front();
   reporter.document({{"ticket", approve.ticket},
                      {"environment", environment},
-                     {"unit", approve.request.unit},
+                     {"unit", units},
                      {"plan_digest", digest},
                      {"principal", checked.principal},
                      {"key", checked.key},
@@ -84,8 +92,10 @@ Result<Outcome> run_approve(const GlobalOptions& options, ApproveOptions approve
     return Outcome(ErrorKind::kBadInput);
   }
   reporter.text(fmt::format("{} approved plan {} of {} ({} {} in {})", checked.principal,
-                            digest.substr(0, 12), approve.ticket, approve.request.unit,
-                            approve.request.ref, environment));
+                            digest.substr(0, 12), approve.ticket, units,
+                            approve.spec.from.empty() ? approve.spec.ref
+                                                      : "from " + approve.spec.from,
+                            environment));
   return Outcome();
 }
 
@@ -137,9 +147,9 @@ void add_approve_command(CLI::App& app, const GlobalOptions& options, Reporter*&
   auto* cmd = app.add_subcommand(
       "approve", "Sign this exact plan for a ticket with your SSH key (kept on the lock host)");
   cmd->add_option("ticket", approve->ticket, "The change's ticket, like DA-001")->required();
-  cmd->add_option("unit", approve->request.unit, "Unit name")->required();
-  cmd->add_option("--ref", approve->request.ref, "Branch, tag or commit id, as deploy will get it")
-      ->required();
+  cmd->add_option("units", approve->spec.units, "Units, in release order")->required();
+  cmd->add_option("--ref", approve->spec.ref, "Branch, tag or commit id, as deploy will get it");
+  cmd->add_option("--from", approve->spec.from, "Or the environment promote takes them from");
   cmd->add_option("--key", approve->key,
                   "SSH key to sign with (a private key, or a public key ssh-agent holds); default "
                   "~/.ssh/id_ed25519, id_ecdsa, id_rsa");

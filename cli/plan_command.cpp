@@ -1,4 +1,5 @@
-// `flotilla plan UNIT --ref REF`: what a deploy would do — hosts, current →
+// `flotilla plan UNIT... (--ref REF | --from ENV)`: what a deploy (or a
+// promote) would do — hosts, current →
 // target release, batches in order, bytes to send, policy checks. It reads
 // the hosts and builds (or reuses) the artifact; it changes no host.
 #include <ctime>
@@ -14,33 +15,49 @@
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/change/rehearsal_check.hpp"
+#include "playbooks/change/release.hpp"
 #include "playbooks/freeze_window.hpp"
 
 namespace flotilla {
 namespace {
 
 struct PlanOptions {
-  ChangeRequest request;
+  ReleaseSpec spec;
   std::string format = "text";  // text, markdown, json
   bool digest = false;
 };
 
+void print_lines(Reporter& reporter, const std::string& text) {
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = std::min(text.find('\n', start), text.size());
+    reporter.text(std::string_view(text).substr(start, end - start));
+    start = end + 1;
+  }
+}
+
 Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_options,
                          Reporter& reporter) {
-  const ChangeRequest& request = plan_options.request;
+  if (plan_options.spec.ref.empty() == plan_options.spec.from.empty()) {
+    return fail(ErrorKind::kBadInput, "plan: give --ref REF or --from ENV");
+  }
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
+  auto release = make_release(*targets->project, *targets->environment, plan_options.spec);
+  if (!release) return tl::unexpected(release.error());
   ChangeContext context = change_context(options, *targets, reporter);
-  auto prepared = prepare_change(context, request);
+  auto prepared = prepare_release(context, release->changes);
   if (!prepared) return tl::unexpected(prepared.error());
+  Outcome outcome;
+  for (const auto& p : *prepared) outcome.add(plan_outcome(p.plan));
+  const std::string digest = release_digest(plans_of(*prepared));
   if (plan_options.digest) {
-    std::string digest = plan_digest(prepared->plan);
     reporter.document({{"plan_digest", digest}});
     reporter.text(digest);
-    return plan_outcome(prepared->plan);
+    return outcome;
   }
   if (plan_options.format == "text" && !reporter.json()) {
-    print_plan(reporter, prepared->plan, prepared->unit());
+    for (const auto& p : *prepared) print_plan(reporter, p.plan, p.unit());
     const Environment& env = *targets->environment;
     std::int64_t now = std::time(nullptr);
     if (auto frozen = freeze_at(env, now)) {
@@ -50,34 +67,48 @@ Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_o
     }
     if (env.approvals > 0) {
       reporter.text(fmt::format("needs {} approval(s) of plan {} (see `plan --format markdown`)",
-                                env.approvals, plan_digest(prepared->plan).substr(0, 12)));
+                                env.approvals, digest.substr(0, 12)));
     }
-    return plan_outcome(prepared->plan);
+    if (needs_rehearsal(env, release->changes)) {
+      auto rehearsed = check_rehearsed(*targets->project, env, release->changes, *prepared, now);
+      reporter.text(rehearsed ? fmt::format("rehearsed in {}: yes", env.require_rehearsal->in)
+                              : reporter.paint("NOT REHEARSED: " + rehearsed.error().message,
+                                               Reporter::Color::kRed));
+    }
+    return outcome;
   }
   // The change record: with the approvals the lock host keeps for the ticket.
+  const std::string& ticket_id = plan_options.spec.base.ticket;
   ApprovalStatus approvals;
   approvals.required = targets->environment->approvals;
-  if (approvals.required > 0 && !request.ticket.empty()) {
-    auto read = read_approvals(context, request.ticket, plan_digest(prepared->plan));
+  if (approvals.required > 0 && !ticket_id.empty()) {
+    auto read = read_approvals(context, ticket_id, digest);
     if (!read) return tl::unexpected(read.error());
     approvals = std::move(*read);
   }
-  ChangeTicket ticket = change_ticket(context, request, *prepared, approvals, std::time(nullptr));
   // Through the reporter like all output: secrets redacted, a commit
   // subject's control characters made visible.
-  if (reporter.json()) {
-    reporter.document(change_ticket_json(ticket, *prepared));
-  } else {
-    std::string text = plan_options.format == "markdown"
-                           ? change_ticket_markdown(ticket, *prepared)
-                           : change_ticket_json(ticket, *prepared).dump(2);
-    for (std::size_t start = 0; start < text.size();) {
-      std::size_t end = std::min(text.find('\n', start), text.size());
-      reporter.text(std::string_view(text).substr(start, end - start));
-      start = end + 1;
-    }
+  nlohmann::json records = nlohmann::json::array();
+  std::string markdown;
+  for (std::size_t i = 0; i < prepared->size(); ++i) {
+    const PreparedChange& p = (*prepared)[i];
+    ChangeTicket ticket =
+        change_ticket(context, release->changes[i], p, approvals, std::time(nullptr));
+    records.push_back(change_ticket_json(ticket, p));
+    markdown += (i > 0 ? "\n" : "") + change_ticket_markdown(ticket, p);
   }
-  return plan_outcome(prepared->plan);
+  nlohmann::json doc = records.size() == 1
+                           ? records.front()
+                           : nlohmann::json{{"release", records}, {"plan_digest", digest}};
+  if (reporter.json()) {
+    reporter.document(doc);
+  } else if (plan_options.format == "markdown") {
+    if (records.size() > 1) markdown += fmt::format("\nRelease plan digest: `{}`\n", digest);
+    print_lines(reporter, markdown);
+  } else {
+    print_lines(reporter, doc.dump(2));
+  }
+  return outcome;
 }
 
 }  // namespace
@@ -87,9 +118,11 @@ void add_plan_command(CLI::App& app, const GlobalOptions& options, Reporter*& re
   auto plan = std::make_shared<PlanOptions>();
   auto* cmd = app.add_subcommand(
       "plan", "What a deploy would do: hosts, current -> target, batches, bytes; changes nothing");
-  cmd->add_option("unit", plan->request.unit, "Unit name")->required();
-  cmd->add_option("--ref", plan->request.ref, "Branch, tag or commit id")->required();
-  cmd->add_option("--ticket", plan->request.ticket,
+  cmd->add_option("units", plan->spec.units, "Units, in release order");
+  cmd->add_flag("--all", plan->spec.all, "Every unit, in the project's release_order");
+  cmd->add_option("--ref", plan->spec.ref, "Branch, tag or commit id");
+  cmd->add_option("--from", plan->spec.from, "Or what this environment runs (promote)");
+  cmd->add_option("--ticket", plan->spec.base.ticket,
                   "Change ticket (required where the environment says so)");
   cmd->add_option("--format", plan->format,
                   "text, or the change record for the ticket: markdown or json")

@@ -130,8 +130,17 @@ void Reporter::event(std::string_view name, nlohmann::json fields) {
       {"event", name},
       {"time", fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z",
                            fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms.count())}};
+  {
+    std::lock_guard lock(mutex_);
+    line.update(event_tags_);
+  }
   line.update(fields);
   write(out_, line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void Reporter::tag_events(const std::string& key, nlohmann::json value) {
+  std::lock_guard lock(mutex_);
+  event_tags_[key] = std::move(value);
 }
 
 void Reporter::text(std::string_view line) {

@@ -38,8 +38,11 @@ class Reporter {
 
   // The result of a short command: one JSON document (JSON mode only).
   void document(const nlohmann::json& doc);
-  // One line of a long command's event stream (JSON mode); `time` is added.
+  // One line of a long command's event stream (JSON mode); `time` is added,
+  // and the fields tag_events() set.
   void event(std::string_view name, nlohmann::json fields);
+  // From now on every event carries `key` (a release's id on all its events).
+  void tag_events(const std::string& key, nlohmann::json value);
   // Human result text on stdout (text mode only).
   void text(std::string_view line);
   // Progress for humans: stderr in JSON mode, hidden with -q.
@@ -77,6 +80,7 @@ class Reporter {
   std::vector<std::string> live_lines_;
   std::size_t live_drawn_ = 0;        // lines of the block now on screen
   std::vector<std::string> secrets_;  // longest first
+  nlohmann::json event_tags_ = nlohmann::json::object();
 };
 
 // "512 B", "3.4 kB", "20.0 MB": sizes for people.

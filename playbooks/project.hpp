@@ -59,6 +59,14 @@ struct FreezeWindow {
   SourceMark mark;
 };
 
+// `require_rehearsal: {in: ENV, max_age: 7d}`: changes here need a recent
+// rehearsal in ENV of exactly this change from exactly this state.
+struct RehearsalRule {
+  std::string in;
+  Duration max_age = std::chrono::hours(24 * 7);
+  SourceMark mark;
+};
+
 struct Environment {
   std::string name;
   std::string inventory;              // absolute path
@@ -67,6 +75,8 @@ struct Environment {
   std::optional<std::string> lock_host;
   long approvals = 0;  // signed approvals a change needs (rollback never does)
   std::vector<FreezeWindow> freeze;
+  std::optional<RehearsalRule> require_rehearsal;
+  bool hotfix_requires_rehearsal = false;
   SourceMark mark;
 };
 
@@ -138,6 +148,8 @@ struct Project {
   std::optional<std::string> approvers;  // an OpenSSH allowed_signers file (`approvers:`)
   std::vector<Environment> environments;
   std::vector<Unit> units;
+  std::vector<std::string> release_order;  // `deploy --all`: this order (else file order)
+  bool release_failure_rollback = true;    // `release_failure: rollback` (or `stop`)
 
   const Environment* environment(const std::string& name) const;
   const Unit* unit(const std::string& name) const;

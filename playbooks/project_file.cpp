@@ -19,15 +19,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTopKeys = {"project",   "state_dir",    "ssh",  "artifacts",
-                                           "approvers", "environments", "units"};
+const std::vector<std::string> kTopKeys = {
+    "project",      "state_dir", "ssh",           "artifacts",      "approvers",
+    "environments", "units",     "release_order", "release_failure"};
+const std::vector<std::string> kRehearsalKeys = {"in", "max_age"};
 const std::vector<std::string> kFreezeKeys = {"from", "to", "weekly", "tz", "reason"};
 const std::vector<std::string> kArtifactsKeys = {"registry", "repository", "username",  "password",
                                                  "token",    "ca_file",    "plain_http"};
 const std::vector<std::string> kSshKeys = {"known_hosts", "config", "connect_timeout",
                                            "command_timeout", "forks"};
-const std::vector<std::string> kEnvKeys = {"inventory", "branches",  "require_ticket",
-                                           "lock_host", "approvals", "freeze"};
+const std::vector<std::string> kEnvKeys = {
+    "inventory", "branches",          "require_ticket",           "lock_host",
+    "approvals", "freeze",            "require_rehearsal",        "hotfix_requires_rehearsal"};
 const std::vector<std::string> kUnitKeys = {
     "kind",   "hosts",   "source", "deploy_to", "keep_releases", "run",
     "start",  "stop",    "reload", "health",    "drain",         "config",
@@ -144,6 +147,49 @@ class ProjectReader {
       in_.error(root, "missing key 'units'");
     } else if (in_.check_mapping(*units, "units", {})) {
       for (const auto& [key, value] : units->entries) read_unit(*key, *value);
+    }
+    if (auto* n = root.find("release_order")) read_release_order(*n);
+    if (auto* n = root.find("release_failure")) {
+      if (auto s = in_.string(*n, "release_failure")) {
+        if (*s != "rollback" && *s != "stop") {
+          in_.error(*n, "release_failure: expected 'rollback' (the default) or 'stop'");
+        }
+        project_.release_failure_rollback = *s == "rollback";
+      }
+    }
+    check_rehearsal_rules();
+  }
+
+  // Every unit once, each one the project declares.
+  void read_release_order(const YamlNode& node) {
+    auto list = in_.string_list(node, "release_order");
+    if (!list) return;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string& name = (*list)[i];
+      const YamlNode& at = node.is_sequence() && i < node.items.size() ? *node.items[i] : node;
+      if (project_.unit(name) == nullptr) {
+        in_.error(at, fmt::format("release_order: unknown unit '{}'", name));
+      } else if (std::find(list->begin(), list->begin() + static_cast<long>(i), name) !=
+                 list->begin() + static_cast<long>(i)) {
+        in_.error(at, fmt::format("release_order: unit '{}' is listed twice", name));
+      }
+    }
+    project_.release_order = *list;
+  }
+
+  void check_rehearsal_rules() {
+    for (const auto& env : project_.environments) {
+      if (!env.require_rehearsal) continue;
+      const RehearsalRule& rule = *env.require_rehearsal;
+      if (rule.in == env.name) {
+        in_.error(rule.mark, fmt::format("environments.{}.require_rehearsal.in: an environment "
+                                         "cannot rehearse its own changes",
+                                         env.name));
+      } else if (project_.environment(rule.in) == nullptr) {
+        in_.error(rule.mark, fmt::format("environments.{}.require_rehearsal.in: unknown "
+                                         "environment '{}'",
+                                         env.name, rule.in));
+      }
     }
   }
 
@@ -283,6 +329,28 @@ class ProjectReader {
     }
     if (auto* n = node.find("approvals")) {
       if (auto v = in_.integer(*n, what + ".approvals", 0, 20)) env.approvals = *v;
+    }
+    if (auto* n = node.find("require_rehearsal")) {
+      if (in_.check_mapping(*n, what + ".require_rehearsal", kRehearsalKeys)) {
+        RehearsalRule rule;
+        if (const YamlNode* in = n->find("in")) {
+          rule.mark = in->mark;
+          if (auto s = in_.string(*in, what + ".require_rehearsal.in")) rule.in = *s;
+        } else {
+          in_.error(*n, fmt::format("{}.require_rehearsal: missing key 'in' (the environment "
+                                    "rehearsals run in)",
+                                    what));
+        }
+        if (auto* age = n->find("max_age")) {
+          if (auto d = in_.duration(*age, what + ".require_rehearsal.max_age")) rule.max_age = *d;
+        }
+        env.require_rehearsal = rule;
+      }
+    }
+    if (auto* n = node.find("hotfix_requires_rehearsal")) {
+      if (auto b = in_.boolean(*n, what + ".hotfix_requires_rehearsal")) {
+        env.hotfix_requires_rehearsal = *b;
+      }
     }
     if (auto* n = node.find("freeze")) {
       if (n->is_sequence()) {

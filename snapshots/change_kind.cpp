@@ -12,13 +12,16 @@ std::string_view change_kind_name(ChangeKind kind) {
       return "rollback";
     case ChangeKind::kConfig:
       return "config";
+    case ChangeKind::kRehearsal:
+      return "rehearsal";
   }
   return "deploy";
 }
 
 std::optional<ChangeKind> parse_change_kind(std::string_view name) {
   for (ChangeKind kind :
-       {ChangeKind::kDeploy, ChangeKind::kHotfix, ChangeKind::kRollback, ChangeKind::kConfig}) {
+       {ChangeKind::kDeploy, ChangeKind::kHotfix, ChangeKind::kRollback, ChangeKind::kConfig,
+        ChangeKind::kRehearsal}) {
     if (change_kind_name(kind) == name) return kind;
   }
   return std::nullopt;

@@ -37,6 +37,9 @@ nlohmann::json Snapshot::to_json() const {
           {"approvals", approvals},
           {"override_freeze", override_freeze},
           {"backup", backup},
+          {"release", release > 0 ? nlohmann::json(release) : nlohmann::json()},
+          {"promoted_from", promoted_from},
+          {"rehearsal", rehearsal},
           {"hosts", host_map}};
 }
 
@@ -82,6 +85,15 @@ Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::strin
     s.plan_digest = doc.value("plan_digest", "");
     if (auto a = doc.find("approvals"); a != doc.end() && a->is_array()) s.approvals = *a;
     s.override_freeze = doc.value("override_freeze", "");
+    if (auto r = doc.find("release"); r != doc.end() && r->is_number_integer()) {
+      s.release = r->get<long>();
+      if (s.release < 0 || s.release > s.id) {
+        return fail(ErrorKind::kFailed,
+                    fmt::format("{}: release {} cannot follow snapshot {}", where, s.release, s.id));
+      }
+    }
+    s.promoted_from = doc.value("promoted_from", "");
+    if (auto r = doc.find("rehearsal"); r != doc.end() && r->is_object()) s.rehearsal = *r;
     auto host_map = doc.find("hosts");
     if (host_map == doc.end() || !host_map->is_object()) return s;
     for (const auto& [name, h] : host_map->items()) {

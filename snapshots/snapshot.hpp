@@ -31,7 +31,7 @@ struct Snapshot {
   long id = 0;
   std::string environment;
   std::string unit;
-  std::string kind;  // deploy, rollback, hotfix, config
+  std::string kind;  // deploy, rollback, hotfix, config, rehearsal
   std::string artifact;
   std::string config;   // config digest pushed ("" = none declared)
   std::string secrets;  // secrets digest delivered (secrets_digest: never the values)
@@ -52,6 +52,10 @@ struct Snapshot {
   nlohmann::json approvals = nlohmann::json::array();  // who approved: [{principal, key, time}]
   std::string override_freeze;  // why it ran inside a freeze window ("" = it did not)
   nlohmann::json backup;        // null, or {host, ok, location, output}
+  long release = 0;             // the release this change was part of (its first snapshot's id)
+  std::string promoted_from;    // promote: the environment whose artifact this is
+  // rehearsal: {"like": ENV, "from": {release, config} | null, "to": {release, config}}
+  nlohmann::json rehearsal;
   std::map<std::string, HostRecord> hosts;
 
   bool succeeded() const { return outcome == "succeeded"; }

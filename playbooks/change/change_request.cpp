@@ -5,11 +5,19 @@
 namespace flotilla {
 
 std::string describe_request(const ChangeRequest& r) {
+  if (r.stored) {
+    const char* verb = r.kind == ChangeKind::kRehearsal ? "rehearse"
+                       : r.check_branches               ? "promote"
+                                                        : "reset";
+    return fmt::format("{} {} --from {}", verb, r.unit, r.stored->environment);
+  }
   switch (r.kind) {
     case ChangeKind::kRollback:
       return r.to ? fmt::format("rollback {} --to {}", r.unit, *r.to) : "rollback " + r.unit;
     case ChangeKind::kConfig:
       return "config push " + r.unit;
+    case ChangeKind::kRehearsal:
+      return fmt::format("rehearse {} --ref {}", r.unit, r.ref);
     case ChangeKind::kDeploy:
     case ChangeKind::kHotfix:
       break;

@@ -1,6 +1,7 @@
 #include "playbooks/change/change_workflow.hpp"
 
 #include <ctime>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -11,6 +12,7 @@
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/change/rehearsal_check.hpp"
 #include "playbooks/freeze_window.hpp"
 #include "playbooks/registry_publish.hpp"
 #include "playbooks/secret_bundle.hpp"
@@ -35,100 +37,116 @@ struct Approved {
   ApprovalStatus status;
 };
 
-bool needs_approvals(const ChangeContext& context, const ChangeRequest& request) {
+bool needs_approvals(const ChangeContext& context, const Release& release) {
   // A rollback is how an incident ends: never held up by approvals.
-  return context.targets.environment->approvals > 0 && request.kind != ChangeKind::kRollback;
+  if (context.targets.environment->approvals == 0) return false;
+  return std::any_of(release.changes.begin(), release.changes.end(),
+                     [](const ChangeRequest& r) { return r.kind != ChangeKind::kRollback; });
 }
 
-// Before the lock and before any host changes: the plan as it would run
-// now (read from the hosts, nothing changed), and enough valid approvals of
-// exactly that plan.
-Result<Approved> check_approved(const ChangeContext& context, const ChangeRequest& request) {
+Result<Approved> check_approved(const ChangeContext& context, const Release& release,
+                                const std::vector<PreparedChange>& preview) {
   const Environment& env = *context.targets.environment;
-  if (request.ticket.empty()) {
+  const ChangeRequest& first = release.changes.front();
+  if (first.ticket.empty()) {
     return fail(ErrorKind::kBadInput,
                 fmt::format("{} needs {} approval(s) of the change's ticket: give --ticket",
                             env.name, env.approvals));
   }
-  auto preview = prepare_change(context, request);
-  if (!preview) return tl::unexpected(preview.error());
-  Approved approved{plan_digest(preview->plan), {}};
-  auto status = read_approvals(context, request.ticket, approved.digest);
+  Approved approved{release_digest(plans_of(preview)), {}};
+  auto status = read_approvals(context, first.ticket, approved.digest);
   if (!status) return tl::unexpected(status.error());
   if (!status->satisfied()) {
+    std::string units;
+    for (const auto& r : release.changes) units += " " + r.unit;
+    std::string what = first.stored ? " --from " + first.stored->environment
+                       : first.ref.empty() ? ""
+                                           : " --ref " + first.ref;
     return fail(ErrorKind::kBadInput,
                 fmt::format("{} needs {} approval(s) of plan {} for {}; it has {}. Approvers sign "
-                            "it with: flotilla -e {} approve {} {}{}",
-                            env.name, env.approvals, approved.digest.substr(0, 12), request.ticket,
-                            describe_missing_approvals(*status), env.name, request.ticket,
-                            request.unit, request.ref.empty() ? "" : " --ref " + request.ref));
+                            "it with: flotilla -e {} approve {}{}{}",
+                            env.name, env.approvals, approved.digest.substr(0, 12), first.ticket,
+                            describe_missing_approvals(*status), env.name, first.ticket, units,
+                            what));
   }
   approved.status = std::move(*status);
   return approved;
 }
 
-Result<Outcome> change_locked(const ChangeContext& context, const ChangeRequest& request,
-                              DeployLock& lock, const std::optional<Approved>& approved) {
+// Before any host changes, with the plans as they would run: approvals
+// and rehearsal evidence, when the environment asks for them.
+Result<std::optional<Approved>> check_gates(const ChangeContext& context, const Release& release,
+                                            const std::vector<PreparedChange>& prepared) {
+  if (auto rehearsed = check_rehearsed(*context.targets.project, *context.targets.environment,
+                                       release.changes, prepared, std::time(nullptr));
+      !rehearsed) {
+    return tl::unexpected(rehearsed.error());
+  }
+  if (!needs_approvals(context, release)) return std::optional<Approved>();
+  auto approved = check_approved(context, release, prepared);
+  if (!approved) return tl::unexpected(approved.error());
+  return std::optional<Approved>(std::move(*approved));
+}
+
+// One unit's change, run: its snapshot and how it ended.
+struct UnitRun {
+  std::string unit;
+  Snapshot snapshot;
+  bool changed = false;  // some host changed and the change succeeded
+  bool ok = true;
+  bool interrupted = false;
+  ErrorKind failure = ErrorKind::kFailed;
+};
+
+// Everything a change does under the lock once its plan is known and
+// complete, for one unit of a release.
+Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
+                         const ChangeRequest& request, long snapshot_id, long release_id,
+                         const std::optional<Approved>& approved) {
   Reporter& reporter = context.reporter;
-  auto prepared = prepare_change(context, request);
-  if (!prepared) return tl::unexpected(prepared.error());
-  const DeployPlan& plan = prepared->plan;
-  const std::string digest = plan_digest(plan);
-  if (approved && approved->digest != digest) {
-    // Someone changed the fleet between the check and the lock.
-    return fail(ErrorKind::kBadInput,
-                fmt::format("the plan changed since it was approved (now {}, approved {}); nothing "
-                            "was changed: review it again with `plan`",
-                            digest.substr(0, 12), approved->digest.substr(0, 12)));
-  }
-  const Unit& unit = prepared->unit();
-  if (reporter.json()) {
-    reporter.event("plan", plan.to_json());
-  } else {
-    print_plan(reporter, plan, unit);
-  }
-  if (!plan.complete()) {
-    reporter.error("not every host is ready; nothing was changed");
-    return plan_outcome(plan);
-  }
-  if (plan.batches.empty()) {
-    reporter.text("nothing to do: every host is already there");
-    reporter.event(
-        "deploy_done",
-        {{"ok", true}, {"kind", change_kind_name(plan.kind)}, {"summary", "nothing to do"}});
-    return Outcome();
-  }
+  const DeployPlan& plan = prepared.plan;
+  const Unit& unit = prepared.unit();
+  UnitRun run{unit.name, {}, false, true, false, ErrorKind::kFailed};
 
   // Through a registry: the releases go up before any host changes; a
   // registry that cannot take them stops the change here.
   if (const auto& registry = context.targets.project->artifacts) {
-    auto pull = publish_for_plan(*registry, plan, prepared->sources, reporter);
+    auto pull = publish_for_plan(*registry, plan, prepared.sources, reporter);
     if (!pull) {
       reporter.error(pull.error().message + "; nothing was changed");
-      return Outcome(pull.error().kind);
+      run.ok = false;
+      run.failure = pull.error().kind;
+      return run;
     }
-    prepared->sources.registry = std::move(*pull);
+    prepared.sources.registry = std::move(*pull);
   }
 
-  Snapshot snapshot = begin_snapshot(plan, request);
-  snapshot.plan_digest = digest;
+  Snapshot& snapshot = run.snapshot;
+  snapshot = begin_snapshot(plan, request);
+  snapshot.id = snapshot_id;
+  snapshot.release = release_id;
   if (approved) {
+    snapshot.plan_digest = approved->digest;
     for (const auto& c : approved->status.checked) {
       if (c.refused.empty()) {
         snapshot.approvals.push_back(
             {{"principal", c.principal}, {"key", c.key}, {"time", c.time}, {"message", c.message}});
       }
     }
+  } else {
+    snapshot.plan_digest = plan_digest(plan);
   }
-  auto id = lock.next_snapshot_id(prepared->highest_snapshot);
-  if (!id) return tl::unexpected(id.error());
-  snapshot.id = *id;
+  if (request.stored) snapshot.promoted_from = request.stored->environment;
+  if (!request.rehearsal.is_null()) {
+    snapshot.rehearsal = request.rehearsal;
+    snapshot.rehearsal["to"] = {{"release", plan.artifact}, {"config", plan.config}};
+  }
   Ledger ledger = ledger_of(context.targets);
 
   RolloutResult result;
   bool backup_failed = false;
-  if (unit.backup_command && brings_new_build(plan.kind)) {
-    auto backup = run_backup(*prepared, reporter);
+  if (unit.backup_command && brings_new_build(plan.kind) && !plan.batches.empty()) {
+    auto backup = run_backup(prepared, reporter);
     if (!backup) {
       backup_failed = true;
       snapshot.backup = {{"error", backup.error().message}};
@@ -143,78 +161,330 @@ Result<Outcome> change_locked(const ChangeContext& context, const ChangeRequest&
   // Saved before any host changes: a controller killed from here on leaves
   // a "running" record naming where each host was headed.
   if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
-  reporter.event("snapshot", {{"id", snapshot.id}, {"kind", snapshot.kind}});
-  Transport& transport = *prepared->fleet.transport;
+  reporter.event("snapshot", {{"id", snapshot.id}, {"kind", snapshot.kind}, {"unit", unit.name}});
+  Transport& transport = *prepared.fleet.transport;
   if (!backup_failed) {
-    result = execute_rollout(plan, unit, prepared->sources, prepared->fleet.by_name, snapshot.id,
+    result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id,
                              transport, reporter, context.interrupted);
   }
   end_snapshot(snapshot, plan, result);
   if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
-  std::vector<Snapshot> history = prepared->history;
+  std::vector<Snapshot> history = prepared.history;
   history.push_back(snapshot);
 
   // After a Ctrl-C too: this round trip changes nothing a service sees, and
   // without it the hosts' history would miss the interrupted change.
   if (result.interrupted) transport.resume();
-  record_on_hosts(*prepared, snapshot, history, reporter);
+  record_on_hosts(prepared, snapshot, history, reporter);
 
   report_hosts(reporter, result);
   std::string tail = fmt::format(" (snapshot {})", snapshot.id);
+  run.ok = result.ok;
+  run.interrupted = result.interrupted;
+  run.changed = result.ok;
   if (result.ok) {
     reporter.text(reporter.paint("done: ", Reporter::Color::kGreen) + result.summary + tail);
-    return Outcome();
+  } else {
+    reporter.error(result.summary + tail);
   }
-  reporter.error(result.summary + tail);
-  return Outcome(ErrorKind::kFailed);
+  return run;
 }
 
-}  // namespace
-
-Result<Outcome> run_change(const ChangeContext& context, const ChangeRequest& request) {
-  // A missing secret stops the change before any host, the lock host
-  // included, is touched.
-  if (const Unit* unit = context.targets.project->unit(request.unit)) {
-    if (auto secrets = read_secrets(*unit); !secrets) return tl::unexpected(secrets.error());
+// The newest succeeded snapshot of `unit` before snapshot `id`: where a
+// change left it standing before.
+std::optional<long> standing_before(const Ledger& ledger, const std::string& unit, long id) {
+  auto history = ledger.list(unit);
+  if (!history) return std::nullopt;
+  std::optional<long> before;
+  for (const auto& s : *history) {
+    if (s.id < id && s.succeeded()) before = s.id;
   }
-  if (const auto& registry = context.targets.project->artifacts) {
+  return before;
+}
+
+// The units a failed release already changed go back where they stood
+// before it, the last changed first. Each is a rollback of its own,
+// prepared from the hosts as they are now.
+Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Release& release,
+                     const std::vector<UnitRun>& runs, long release_id, long& highest) {
+  Reporter& reporter = context.reporter;
+  Outcome outcome;
+  std::set<std::string> done;
+  Ledger ledger = ledger_of(context.targets);
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    if (!it->changed || !done.insert(it->unit).second) continue;
+    // Before its last change in this release: a rehearsal's unit goes back
+    // to the state it was reset to, a released unit to where it stood.
+    auto to = standing_before(ledger, it->unit, it->snapshot.id);
+    if (!to) {
+      reporter.error(fmt::format("{} ran nothing before this release: it stays on {}",
+                                 it->unit, it->snapshot.artifact.substr(0, 12)));
+      outcome.add(Outcome(ErrorKind::kFailed));
+      continue;
+    }
+    reporter.progress(
+        fmt::format("release {}: sending {} back to snapshot {}", release_id, it->unit, *to));
+    ChangeRequest back = release.changes.front();
+    back.kind = ChangeKind::kRollback;
+    back.unit = it->unit;
+    back.to = *to;
+    back.stored.reset();
+    back.rehearsal = nullptr;
+    auto prepared = prepare_change(context, back);
+    if (!prepared || !prepared->plan.complete()) {
+      reporter.error(fmt::format("could not send {} back: {}", it->unit,
+                                 prepared ? "not every host answered" : prepared.error().message));
+      outcome.add(Outcome(ErrorKind::kFailed));
+      continue;
+    }
+    if (prepared->plan.batches.empty()) continue;
+    auto id = lock.next_snapshot_id(std::max(highest, prepared->highest_snapshot));
+    if (!id) {
+      reporter.error(id.error().message);
+      outcome.add(Outcome(ErrorKind::kFailed));
+      continue;
+    }
+    highest = *id;
+    auto run = run_unit(context, *prepared, back, *id, release_id, std::nullopt);
+    if (!run || !run->ok) outcome.add(Outcome(ErrorKind::kFailed));
+  }
+  return outcome;
+}
+
+Result<Outcome> release_locked(const ChangeContext& context, const Release& release,
+                               DeployLock& lock, const std::optional<Approved>& approved) {
+  Reporter& reporter = context.reporter;
+  auto prepared = prepare_release(context, release.changes);
+  if (!prepared) return tl::unexpected(prepared.error());
+  if (approved) {
+    std::string digest = release_digest(plans_of(*prepared));
+    if (approved->digest != digest) {
+      // Someone changed the fleet between the check and the lock.
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("the plan changed since it was approved (now {}, approved {}); "
+                              "nothing was changed: review it again with `plan`",
+                              digest.substr(0, 12), approved->digest.substr(0, 12)));
+    }
+  }
+  if (auto rehearsed = check_rehearsed(*context.targets.project, *context.targets.environment,
+                                       release.changes, *prepared, std::time(nullptr));
+      !rehearsed) {
+    return tl::unexpected(rehearsed.error());
+  }
+
+  bool complete = true, work = false;
+  long highest = 0;
+  for (const auto& p : *prepared) {
+    complete = complete && p.plan.complete();
+    work = work || !p.plan.batches.empty() || p.plan.kind == ChangeKind::kRehearsal;
+    highest = std::max(highest, p.highest_snapshot);
+  }
+  // A unit that appears again (a rehearsal's reset, then its change) is
+  // planned again once its first change ran.
+  std::set<std::string> units_seen;
+  std::vector<bool> replan(release.changes.size(), false);
+  for (std::size_t i = 0; i < release.changes.size(); ++i) {
+    replan[i] = !units_seen.insert(release.changes[i].unit).second;
+    work = work || replan[i];
+  }
+  if (!complete || !work) {
+    for (const auto& p : *prepared) {
+      if (reporter.json()) {
+        reporter.event("plan", p.plan.to_json());
+      } else {
+        print_plan(reporter, p.plan, p.unit());
+      }
+    }
+    if (!complete) {
+      reporter.error("not every host is ready; nothing was changed");
+      Outcome outcome;
+      for (const auto& p : *prepared) outcome.add(plan_outcome(p.plan));
+      return outcome;
+    }
+    reporter.text("nothing to do: every host is already there");
+    reporter.event("deploy_done", {{"ok", true},
+                                   {"kind", change_kind_name(release.changes.front().kind)},
+                                   {"summary", "nothing to do"}});
+    return Outcome();
+  }
+
+  // The release's id is its first snapshot's, taken now so every event of
+  // the release carries it.
+  auto first_id = lock.next_snapshot_id(highest);
+  if (!first_id) return tl::unexpected(first_id.error());
+  const long release_id = *first_id;
+  highest = release_id;
+  bool multi = release.changes.size() > 1;
+  reporter.tag_events("release", release_id);
+  if (multi) {
+    reporter.text(reporter.paint(fmt::format("release {}: {}", release_id, release.description),
+                                 Reporter::Color::kBold));
+    reporter.event("release_started", {{"units", [&] {
+                                          nlohmann::json units = nlohmann::json::array();
+                                          for (const auto& r : release.changes)
+                                            units.push_back(r.unit);
+                                          return units;
+                                        }()},
+                                       {"description", release.description}});
+  }
+
+  std::vector<UnitRun> runs;
+  bool failed = false;
+  bool interrupted = false;
+  ErrorKind failure = ErrorKind::kFailed;
+  bool first_snapshot_used = false;
+  for (std::size_t i = 0; i < release.changes.size() && !failed; ++i) {
+    const ChangeRequest& request = release.changes[i];
+    PreparedChange* current = &(*prepared)[i];
+    std::optional<PreparedChange> again;
+    if (replan[i]) {
+      auto fresh = prepare_change(context, request);
+      if (!fresh) {
+        reporter.error(fresh.error().message);
+        failed = true;
+        failure = fresh.error().kind;
+        break;
+      }
+      again = std::move(*fresh);
+      current = &*again;
+    }
+    if (reporter.json()) {
+      reporter.event("plan", current->plan.to_json());
+    } else {
+      print_plan(reporter, current->plan, current->unit());
+    }
+    if (!current->plan.complete()) {
+      reporter.error(fmt::format("{}: not every host is ready", request.unit));
+      failed = true;
+      break;
+    }
+    if (current->plan.batches.empty() && request.kind != ChangeKind::kRehearsal) {
+      // (A rehearsal is recorded even so: that this state reaches that
+      // change is what it proves, and here it takes no step.)
+      reporter.text(fmt::format("{}: nothing to do, every host is already there", request.unit));
+      continue;
+    }
+    long id = 0;
+    if (!first_snapshot_used) {
+      id = release_id;
+      first_snapshot_used = true;
+    } else {
+      auto next = lock.next_snapshot_id(std::max(highest, current->highest_snapshot));
+      if (!next) return tl::unexpected(next.error());
+      id = *next;
+    }
+    highest = std::max(highest, id);
+    auto run = run_unit(context, *current, request, id, release_id, approved);
+    if (!run) return tl::unexpected(run.error());
+    failed = !run->ok;
+    interrupted = run->interrupted;
+    failure = run->failure;
+    runs.push_back(std::move(*run));
+  }
+
+  Outcome outcome;
+  if (failed) outcome.add(Outcome(failure));
+  if (failed && multi && !interrupted) {
+    bool changed = std::any_of(runs.begin(), runs.end(), [](const UnitRun& r) { return r.changed; });
+    if (changed && release.rollback_on_failure) {
+      outcome.add(undo_release(context, lock, release, runs, release_id, highest));
+      reporter.error(fmt::format("release {} failed; the units it had changed were sent back "
+                                 "(release_failure: rollback)",
+                                 release_id));
+    } else if (changed) {
+      reporter.error(fmt::format("release {} failed; the units it had changed stay where they "
+                                 "are (release_failure: stop)",
+                                 release_id));
+    }
+  }
+  if (multi) {
+    reporter.event("release_done", {{"ok", !failed}, {"units", runs.size()}});
+    if (!failed) {
+      reporter.text(reporter.paint(fmt::format("release {} done", release_id),
+                                   Reporter::Color::kGreen));
+    }
+  }
+  return outcome;
+}
+
+// Checks that need no host: secrets readable, the registry's credentials,
+// freeze windows.
+Result<void> check_offline(const ChangeContext& context, const Release& release) {
+  const Project& project = *context.targets.project;
+  for (const auto& request : release.changes) {
+    // A missing secret stops the change before any host, the lock host
+    // included, is touched.
+    if (const Unit* unit = project.unit(request.unit)) {
+      if (auto secrets = read_secrets(*unit); !secrets) return tl::unexpected(secrets.error());
+    }
+  }
+  if (const auto& registry = project.artifacts) {
     if (auto access = registry_access(*registry); !access) return tl::unexpected(access.error());
   }
   // A freeze window refuses a deploy before anything is touched; rollback
   // and hotfix are how an incident is fixed, and are never frozen out.
-  if (request.kind == ChangeKind::kDeploy) {
+  bool freezable = std::any_of(release.changes.begin(), release.changes.end(),
+                               [](const ChangeRequest& r) {
+                                 return r.kind == ChangeKind::kDeploy ||
+                                        r.kind == ChangeKind::kRehearsal;
+                               });
+  if (freezable) {
     const Environment& env = *context.targets.environment;
     if (auto span = freeze_at(env, std::time(nullptr))) {
-      if (request.override_freeze.empty()) {
+      const std::string& reason = release.changes.front().override_freeze;
+      if (reason.empty()) {
         return fail(ErrorKind::kBadInput,
                     fmt::format("{} is frozen ({}; {}); rollback and hotfix still work, or deploy "
                                 "with --override-freeze REASON, which the snapshot records",
                                 env.name, describe_span(*span), span->window->text));
       }
-      context.reporter.warning(fmt::format("deploying inside a freeze window ({}): {}",
-                                           describe_span(*span), request.override_freeze));
+      context.reporter.warning(
+          fmt::format("deploying inside a freeze window ({}): {}", describe_span(*span), reason));
     }
   }
+  return {};
+}
+
+}  // namespace
+
+Result<Outcome> run_release(const ChangeContext& context, const Release& release) {
+  if (release.changes.empty()) return fail(ErrorKind::kBadInput, "nothing to change");
+  if (auto ok = check_offline(context, release); !ok) return tl::unexpected(ok.error());
   std::optional<Approved> approved;
-  if (needs_approvals(context, request)) {
-    auto checked = check_approved(context, request);
-    if (!checked) return tl::unexpected(checked.error());
-    approved = std::move(*checked);
-    context.reporter.progress(
-        fmt::format("approved by {}", fmt::join(approved->status.principals, ", ")));
+  if (needs_approvals(context, release) ||
+      needs_rehearsal(*context.targets.environment, release.changes)) {
+    // The plans as they would run now (read from the hosts, nothing changed).
+    auto preview = prepare_release(context, release.changes);
+    if (!preview) return tl::unexpected(preview.error());
+    auto gates = check_gates(context, release, *preview);
+    if (!gates) return tl::unexpected(gates.error());
+    approved = std::move(*gates);
+    if (approved) {
+      context.reporter.progress(
+          fmt::format("approved by {}", fmt::join(approved->status.principals, ", ")));
+    }
   }
   auto environment_lock = open_environment_lock(context.targets, context.connect);
   if (!environment_lock) return tl::unexpected(environment_lock.error());
   DeployLock& lock = environment_lock->lock;
-  auto holder = lock.acquire(request.ticket, describe_request(request), request.lock_wait);
+  const ChangeRequest& first = release.changes.front();
+  auto holder = lock.acquire(first.ticket, release.description, first.lock_wait);
   if (!holder) return tl::unexpected(holder.error());
   context.reporter.event("lock_acquired", {{"environment", context.targets.environment->name}});
-  auto result = change_locked(context, request, lock, approved);
+  auto result = release_locked(context, release, lock, approved);
   if (auto released = lock.release(holder->token, false); !released) {
     context.reporter.error(
         fmt::format("could not release the deploy lock: {}", released.error().message));
   }
   return result;
+}
+
+Result<Outcome> run_change(const ChangeContext& context, const ChangeRequest& request) {
+  Release release;
+  release.changes = {request};
+  release.rollback_on_failure = context.targets.project->release_failure_rollback;
+  release.description = describe_request(request);
+  return run_release(context, release);
 }
 
 }  // namespace flotilla

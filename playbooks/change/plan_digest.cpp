@@ -33,4 +33,11 @@ std::string plan_digest(const DeployPlan& plan) {
   return sha256_hex(canonical.dump());
 }
 
+std::string release_digest(const std::vector<const DeployPlan*>& plans) {
+  if (plans.size() == 1) return plan_digest(*plans.front());
+  std::string lines = "flotilla release 1\n";
+  for (const DeployPlan* plan : plans) lines += plan->unit + " " + plan_digest(*plan) + "\n";
+  return sha256_hex(lines);
+}
+
 }  // namespace flotilla

@@ -52,7 +52,8 @@ Result<Destination> destination_of(const ChangeRequest& request,
                                    std::string config_digest, std::string secrets_digest) {
   switch (request.kind) {
     case ChangeKind::kDeploy:
-    case ChangeKind::kHotfix: {
+    case ChangeKind::kHotfix:
+    case ChangeKind::kRehearsal: {
       HostTarget target = *new_build;
       return Destination{[target](const std::string&, const HostState&) {
                            return std::optional<HostTarget>(target);
@@ -90,6 +91,33 @@ Result<Destination> destination_of(const ChangeRequest& request,
   return out;
 }
 
+// Where a stored artifact came from, read from the unit's repository: the
+// commit must exist there and, unless this is a rehearsal's reset, a branch
+// `env` allows must contain it (the branch it was built from is not enough:
+// release/1.0 reaches production only once master has it).
+Result<ResolvedRef> stored_provenance(const Project& project, const Unit& unit,
+                                      const Environment& env, const StoredTarget& stored,
+                                      bool check_branches, const GitAccess& access) {
+  auto git = GitSource::open(unit.source.repo, project.state_dir + "/git", access);
+  if (!git) return tl::unexpected(git.error());
+  auto ref = git->resolve(stored.commit);
+  if (!ref) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("{} runs {} of {} built from commit {}, which {} does not have",
+                            stored.environment, stored.release.substr(0, 12), unit.name,
+                            stored.commit.substr(0, 12), unit.source.repo));
+  }
+  ref->branch.reset();
+  ref->tag.reset();
+  if (check_branches) {
+    if (auto ok = check_branch_policy(project, env, *ref, *git); !ok) {
+      return tl::unexpected(ok.error());
+    }
+  }
+  ref->branch = stored.branch;
+  return ref;
+}
+
 }  // namespace
 
 Result<PreparedChange> prepare_change(const ChangeContext& context, const ChangeRequest& request) {
@@ -122,19 +150,58 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
   ResolvedRef ref;
   std::optional<ConfigBundle> config;
   std::vector<std::string> checks;
-  if (brings_new_build(request.kind)) {
-    auto built = build_artifact(project, unit, &env, {request.ref, false, std::chrono::minutes(30)},
-                                context.git, reporter);
+  // A rehearsal builds under the branch policy of the environment it rehearses.
+  const Environment* policy = &env;
+  if (!request.policy_environment.empty()) {
+    policy = project.environment(request.policy_environment);
+    if (policy == nullptr) {
+      return fail(ErrorKind::kBadInput, fmt::format("unknown environment '{}' in {}",
+                                                    request.policy_environment, project.path));
+    }
+  }
+  if (request.stored) {
+    const StoredTarget& stored = *request.stored;
+    auto read = store.manifest(stored.release);
+    if (!read) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("{} runs {} of {} (snapshot {}), which this controller's artifact "
+                              "store does not hold: {}",
+                              stored.environment, stored.release.substr(0, 12), unit.name,
+                              stored.snapshot, read.error().message));
+    }
+    auto provenance =
+        stored_provenance(project, unit, *policy, stored, request.check_branches, context.git);
+    if (!provenance) return tl::unexpected(provenance.error());
+    manifest = std::move(*read);
+    ref = std::move(*provenance);
+    out.sources.releases[stored.release] = {*manifest, store.archive_path(stored.release)};
+    checks.push_back(fmt::format("artifact {} as {} runs it (snapshot {}), no build",
+                                 stored.release.substr(0, 12), stored.environment,
+                                 stored.snapshot));
+    if (request.check_branches) {
+      checks.push_back(fmt::format("commit {} is on a branch {} allows",
+                                   ref.commit.substr(0, 12), policy->name));
+    }
+  } else if (brings_new_build(request.kind)) {
+    auto built = build_artifact(project, unit, policy,
+                                {request.ref, false, std::chrono::minutes(30)}, context.git,
+                                reporter);
     if (!built) return tl::unexpected(built.error());
     auto read = store.manifest(built->id);
     if (!read) return tl::unexpected(read.error());
     manifest = std::move(*read);
     ref = built->ref;
     out.sources.releases[built->id] = {*manifest, built->archive_path};
-    checks.push_back(
-        fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12), env.name));
+    checks.push_back(fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12),
+                                 policy->name));
   }
-  if (request.kind != ChangeKind::kRollback) {
+  if (request.stored) {
+    if (!request.stored->config.empty()) {
+      auto bundle = load_config(project, request.stored->config);
+      if (!bundle) return tl::unexpected(bundle.error());
+      config = std::move(*bundle);
+    }
+  } else if (request.kind != ChangeKind::kRollback) {
     auto bundle = unit_config(project, unit);
     if (!bundle) return tl::unexpected(bundle.error());
     config = std::move(*bundle);
@@ -192,6 +259,23 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
   for (const auto& h : out.plan.hosts) fleet->by_name[h.host].previous_state = h.state;
   out.fleet = std::move(*fleet);
   return out;
+}
+
+Result<std::vector<PreparedChange>> prepare_release(const ChangeContext& context,
+                                                    const std::vector<ChangeRequest>& changes) {
+  std::vector<PreparedChange> out;
+  for (const auto& request : changes) {
+    auto prepared = prepare_change(context, request);
+    if (!prepared) return tl::unexpected(prepared.error());
+    out.push_back(std::move(*prepared));
+  }
+  return out;
+}
+
+std::vector<const DeployPlan*> plans_of(const std::vector<PreparedChange>& prepared) {
+  std::vector<const DeployPlan*> plans;
+  for (const auto& p : prepared) plans.push_back(&p.plan);
+  return plans;
 }
 
 }  // namespace flotilla

@@ -27,4 +27,13 @@ struct PreparedChange {
 // the plan. Changes no host.
 Result<PreparedChange> prepare_change(const ChangeContext& context, const ChangeRequest& request);
 
+// Every change of a release prepared before any of them runs: all builds
+// done and every host read, so a build that fails or a host that cannot be
+// read stops the release before it changes anything.
+Result<std::vector<PreparedChange>> prepare_release(const ChangeContext& context,
+                                                    const std::vector<ChangeRequest>& changes);
+
+// The plans of a release, in order, for its digest.
+std::vector<const DeployPlan*> plans_of(const std::vector<PreparedChange>& prepared);
+
 }  // namespace flotilla
