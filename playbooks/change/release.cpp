@@ -166,8 +166,11 @@ Result<Release> make_release(const Project& project, const Environment& target,
       apply.policy_environment = spec.like;
       apply.rehearsal = {{"like", spec.like}, {"from", state_json(*state)}};
       if (!spec.from.empty()) {
-        if (auto from = other_environment(project, target, spec.from, "--from"); !from) {
-          return tl::unexpected(from.error());
+        // --from may name the rehearsal environment itself: what it ran
+        // before the reset (release/N, tested there) is what is rehearsed.
+        if (project.environment(spec.from) == nullptr) {
+          return fail(ErrorKind::kBadInput,
+                      fmt::format("--from {}: unknown environment in {}", spec.from, project.path));
         }
         auto stored = must_run(project, spec.from, unit);
         if (!stored) return tl::unexpected(stored.error());
