@@ -66,9 +66,8 @@ Result<Outcome> run_approve(const GlobalOptions& options, ApproveOptions approve
   std::string digest = release_digest(plans_of(*prepared));
   std::string environment = targets->environment->name;
   const std::string units = fmt::format("{}", fmt::join(approve.spec.units, " "));
-  auto approval =
-      sign_approval(approval_payload(environment, approve.ticket, digest, units, approve.message),
-                    key);
+  auto approval = sign_approval(
+      approval_payload(environment, approve.ticket, digest, units, approve.message), key);
   if (!approval) return tl::unexpected(approval.error());
   // Whether it will count, said now rather than at deploy time.
   ApprovalStatus status = check_approvals({*approval}, 1, targets->project->approvers.value_or(""),
@@ -91,11 +90,10 @@ Result<Outcome> run_approve(const GlobalOptions& options, ApproveOptions approve
     reporter.warning(fmt::format("kept, but it will not count: {}", checked.refused));
     return Outcome(ErrorKind::kBadInput);
   }
-  reporter.text(fmt::format("{} approved plan {} of {} ({} {} in {})", checked.principal,
-                            digest.substr(0, 12), approve.ticket, units,
-                            approve.spec.from.empty() ? approve.spec.ref
-                                                      : "from " + approve.spec.from,
-                            environment));
+  reporter.text(fmt::format(
+      "{} approved plan {} of {} ({} {} in {})", checked.principal, digest.substr(0, 12),
+      approve.ticket, units,
+      approve.spec.from.empty() ? approve.spec.ref : "from " + approve.spec.from, environment));
   return Outcome();
 }
 

@@ -104,8 +104,7 @@ void add_deploy_command(CLI::App& app, const GlobalOptions& options, Reporter*& 
   add_override_freeze(promote, *change);
 
   auto* rehearse = app.add_subcommand(
-      "rehearse",
-      "Reset this environment to what --like runs, then apply the change it would get");
+      "rehearse", "Reset this environment to what --like runs, then apply the change it would get");
   change = change_subcommand(rehearse, ChangeKind::kRehearsal, options, reporter, action);
   add_units(rehearse, *change);
   rehearse->add_option("--like", change->spec.like, "The environment being rehearsed (e.g. prod)")

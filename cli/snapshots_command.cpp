@@ -10,6 +10,7 @@
 #include "cli/targets.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/environment_lock.hpp"
+#include "snapshots/ledger.hpp"
 
 namespace flotilla {
 namespace {
@@ -51,6 +52,8 @@ Result<nlohmann::json> ticket_approvals(const GlobalOptions& options, const std:
 std::string what_changed(const Snapshot& s) {
   if (s.kind == "rollback") return fmt::format("to snapshot {}", s.restores.value_or(0));
   if (s.kind == "config") return "config " + short_id(s.config);
+  if (!s.promoted_from.empty())
+    return fmt::format("{} from {}", short_id(s.artifact), s.promoted_from);
   return fmt::format("{} @ {}", s.branch.empty() ? s.ref : s.branch, short_id(s.commit));
 }
 
@@ -60,22 +63,49 @@ std::size_t changed_hosts(const Snapshot& s) {
   return n;
 }
 
+// Under one ticket the release's whole path: its rehearsal in another
+// environment and the change here. The other environments' records come
+// from this controller's ledger.
+Result<void> add_other_environments(const GlobalOptions& options, const std::string& ticket,
+                                    std::vector<Snapshot>& snapshots) {
+  auto loaded = load_project_environment(options);
+  if (!loaded) return tl::unexpected(loaded.error());
+  for (const auto& env : loaded->project.environments) {
+    if (env.name == loaded->environment->name) continue;
+    auto theirs = Ledger(loaded->project.state_dir, env.name).list();
+    if (!theirs) return tl::unexpected(theirs.error());
+    for (auto& s : *theirs) {
+      if (s.ticket == ticket) snapshots.push_back(std::move(s));
+    }
+  }
+  std::stable_sort(snapshots.begin(), snapshots.end(), [](const Snapshot& a, const Snapshot& b) {
+    return a.started < b.started;  // ISO times: the text order is the time order
+  });
+  return {};
+}
+
 Result<Outcome> run_list(const GlobalOptions& options, const LedgerOptions& what,
                          Reporter& reporter, bool as_history) {
   auto snapshots = read_ledger(options, what, reporter);
   if (!snapshots) return tl::unexpected(snapshots.error());
+  if (as_history && !what.ticket.empty()) {
+    if (auto added = add_other_environments(options, what.ticket, *snapshots); !added) {
+      return tl::unexpected(added.error());
+    }
+  }
   nlohmann::json doc = nlohmann::json::array();
-  reporter.text(fmt::format("{:>4}  {:<20} {:<8} {:<10} {:<28} {:<12} {:<12} {:<11} {}", "ID",
-                            "STARTED", "KIND", "UNIT", "WHAT", "TICKET", "WHO", "OUTCOME",
-                            "HOSTS"));
+  reporter.text(fmt::format("{:>4}  {:<6} {:>4} {:<20} {:<9} {:<10} {:<28} {:<12} {:<12} {:<11} {}",
+                            "ID", "ENV", "REL", "STARTED", "KIND", "UNIT", "WHAT", "TICKET", "WHO",
+                            "OUTCOME", "HOSTS"));
   // History reads newest first; the ledger is listed in order.
   if (as_history) std::reverse(snapshots->begin(), snapshots->end());
   for (const auto& s : *snapshots) {
     doc.push_back(s.to_json());
     std::string outcome = s.outcome == "running" ? "unfinished" : s.outcome;
     reporter.text(fmt::format(
-        "{:>4}  {:<20} {:<8} {:<10} {:<28} {:<12} {:<12} {:<11} {}/{}", s.id, s.started, s.kind,
-        s.unit, what_changed(s), s.ticket.empty() ? "-" : s.ticket, s.user,
+        "{:>4}  {:<6} {:>4} {:<20} {:<9} {:<10} {:<28} {:<12} {:<12} {:<11} {}/{}", s.id,
+        s.environment, s.release > 0 ? std::to_string(s.release) : "-", s.started, s.kind, s.unit,
+        what_changed(s), s.ticket.empty() ? "-" : s.ticket, s.user,
         reporter.paint(outcome, s.succeeded() ? Reporter::Color::kGreen : Reporter::Color::kRed),
         changed_hosts(s), s.hosts.size()));
   }
@@ -109,6 +139,11 @@ Result<Outcome> run_show(const GlobalOptions& options, const LedgerOptions& what
                                  Reporter::Color::kBold));
     reporter.text(fmt::format("  what:    {}", what_changed(s)));
     if (!s.artifact.empty()) reporter.text(fmt::format("  release: {}", s.artifact));
+    if (s.release > 0) reporter.text(fmt::format("  part of: release {}", s.release));
+    if (!s.promoted_from.empty()) {
+      reporter.text(fmt::format("  from:    {} (promoted, no build)", s.promoted_from));
+    }
+    if (!s.rehearsal.is_null()) reporter.text(fmt::format("  rehearsal: {}", s.rehearsal.dump()));
     reporter.text(fmt::format("  who:     {}@{}, ticket {}", s.user, s.controller,
                               s.ticket.empty() ? "-" : s.ticket));
     reporter.text(

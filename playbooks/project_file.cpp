@@ -19,9 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTopKeys = {
-    "project",      "state_dir", "ssh",           "artifacts",      "approvers",
-    "environments", "units",     "release_order", "release_failure"};
+const std::vector<std::string> kTopKeys = {"project",   "state_dir",     "ssh",
+                                           "artifacts", "approvers",     "environments",
+                                           "units",     "release_order", "release_failure"};
 const std::vector<std::string> kRehearsalKeys = {"in", "max_age"};
 const std::vector<std::string> kFreezeKeys = {"from", "to", "weekly", "tz", "reason"};
 const std::vector<std::string> kArtifactsKeys = {"registry", "repository", "username",  "password",
@@ -29,8 +29,8 @@ const std::vector<std::string> kArtifactsKeys = {"registry", "repository", "user
 const std::vector<std::string> kSshKeys = {"known_hosts", "config", "connect_timeout",
                                            "command_timeout", "forks"};
 const std::vector<std::string> kEnvKeys = {
-    "inventory", "branches",          "require_ticket",           "lock_host",
-    "approvals", "freeze",            "require_rehearsal",        "hotfix_requires_rehearsal"};
+    "inventory", "branches", "require_ticket",    "lock_host",
+    "approvals", "freeze",   "require_rehearsal", "hotfix_requires_rehearsal"};
 const std::vector<std::string> kUnitKeys = {
     "kind",   "hosts",   "source", "deploy_to", "keep_releases", "run",
     "start",  "stop",    "reload", "health",    "drain",         "config",

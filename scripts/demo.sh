@@ -4,14 +4,17 @@
 # hosts on loopback (dev: 1, int: 1 pair, prod: 3 pairs), creates the studio's
 # game-backend repository (feature/*, release/*, master, stable), and then:
 #
-#   1. builds release/1.0 and deploys reward, payment and gm to int;
-#   2. launches prod, then deploys master to prod in rolling batches while a
-#      load generator keeps buying through payment (lost/doubled: printed);
-#   3. pushes a GM event live (no restart);
-#   4. a bad build fails its canary and is rolled back automatically;
-#   5. hotfixes from stable;
-#   6. rolls back to a snapshot;
-#   7. shows status and history.
+#   1. deploys release/1.0 of reward, payment and gm to int as one release;
+#   2. launches prod: rehearsed on int, then promoted (the same artifacts);
+#   3. rehearses the master upgrade on int from prod's exact state, then
+#      promotes it to prod in rolling batches while a load generator keeps
+#      buying through payment (lost/doubled: printed);
+#   4. pushes a GM event live (no restart);
+#   5. a release whose reward build fails its canary: the units it had
+#      changed go back, and prod refuses the unrehearsed change;
+#   6. hotfixes from stable;
+#   7. rolls back to a snapshot;
+#   8. shows status and history.
 #
 #   ./scripts/demo.sh      (as root; a user with sudo is asked for it: each
 #                           host gets a private /srv)
@@ -92,24 +95,26 @@ step flotilla -e prod inventory list
 # shellcheck disable=SC2016 # expanded on each host, not here
 step flotilla -e prod exec -- 'echo "$(id -un) on $(echo $SSH_CONNECTION | cut -d" " -f3)"'
 
-chapter "1. Build release/1.0 and deploy it to int"
-step flotilla -e int deploy reward --ref release/1.0
-step flotilla -e int deploy payment --ref release/1.0 --ticket REL-100
-step flotilla -e int deploy gm --ref release/1.0
+chapter "1. release/1.0 to int: three units, one release"
+step flotilla -e int deploy --all --ref release/1.0 --ticket REL-100
 step curl -fsS http://127.0.1.2:8102/version
 expect_fail flotilla -e prod deploy reward --ref feature/double-gems --ticket REL-100
 
-chapter "2. Launch prod, then deploy master to prod under payment load"
-step flotilla -e prod deploy payment --ref release/1.0 --ticket REL-101
-step flotilla -e prod deploy reward --ref release/1.0 --ticket REL-101
-step flotilla -e prod deploy gm --ref release/1.0 --ticket REL-101
+chapter "2. Launch prod: rehearsed on int, then the very same artifacts promoted"
+expect_fail flotilla -e prod promote --all --from int --ticket REL-101   # not rehearsed yet
+step flotilla -e int rehearse --all --like prod --ref release/1.0 --ticket REL-101
+step flotilla -e prod promote --all --from int --ticket REL-101
+
+chapter "3. Rehearse the master upgrade on int, promote it to prod under payment load"
+step flotilla -e prod build payment --ref master          # built ahead of time: no ticket
+step flotilla -e int rehearse --all --like prod --ref master --ticket REL-102
+step flotilla -e prod plan --all --from int --ticket REL-102
 prod_hosts=127.0.1.4,127.0.1.5,127.0.1.6,127.0.1.7,127.0.1.8,127.0.1.9
 show python3 examples/launch/loadgen.py "$prod_hosts" '&'
 python3 "$root/examples/launch/loadgen.py" "$prod_hosts" > "$work/load.out" 2>&1 &
 load_pid=$!
 sleep 2
-step flotilla -e prod plan payment --ref master --ticket REL-102
-step flotilla -e prod deploy payment --ref master --ticket REL-102
+step flotilla -e prod promote --all --from int --ticket REL-102
 sleep 1
 # shellcheck disable=SC2016 # shown to the reader as typed
 show kill -TERM '$loadgen'
@@ -119,11 +124,10 @@ load_pid=
 cat "$work/load.out"
 [ "$load_rc" = 0 ] || { echo "demo.sh: purchases were lost or doubled" >&2; exit 1; }
 load_summary=$(tail -n 1 "$work/load.out")
-step flotilla -e prod deploy reward --ref master --ticket REL-102
-step flotilla -e prod deploy gm --ref master --ticket REL-102
 step flotilla -e prod exec -- "cat /srv/payment/shared/secrets/APPLE_KEY"   # redacted
+step flotilla -e prod history --ticket REL-102
 
-chapter "3. Push a GM event live (no restart)"
+chapter "4. Push a GM event live (no restart)"
 gm_pid() { curl -fsS http://127.0.1.4:8103/version | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'; }
 pid_before=$(gm_pid)
 python3 - <<'PY'
@@ -144,20 +148,23 @@ echo "gm pid on prod-gs1: $pid_before before the push, $pid_after after"
 [ "$pid_before" = "$pid_after" ] || { echo "demo.sh: gm restarted" >&2; exit 1; }
 step flotilla -e prod logs gm --grep ANNOUNCE -n 1
 
-chapter "4. A bad build fails its canary and is rolled back"
+chapter "5. A release whose reward canary fails: the whole release goes back"
 sed -i 's|service.on_health(\[&\] {|service.on_health([\&] {\n    return std::string("grant store unreachable");|' "$backend/reward/reward.cpp"
-git_in commit -qam "reward: new grant store client"
-expect_fail flotilla -e prod deploy reward --ref master --ticket REL-103
-step flotilla -e prod status reward
+echo "1.2" > "$backend/VERSION"
+git_in commit -qam "1.2: reward's new grant store client"
+expect_fail flotilla -e int rehearse --all --like prod --ref master --ticket REL-103
+step flotilla -e int history --ticket REL-103
+step flotilla -e int status
+expect_fail flotilla -e prod deploy --all --ref master --ticket REL-103   # the rehearsal failed
 
-chapter "5. Hotfix from stable"
+chapter "6. Hotfix from stable"
 git_in checkout -q stable
 echo "1.0.1" > "$backend/VERSION"; git_in commit -qam "reward: hotfix 1.0.1"
 git_in checkout -q master
 step flotilla -e prod hotfix reward --ref stable --ticket INC-42 -l 'prod-gs1:prod-gs2'
 step curl -fsS http://127.0.1.4:8101/version
 
-chapter "6. Roll back to a snapshot"
+chapter "7. Roll back to a snapshot"
 good=$(flotilla -e prod --json snapshots list --unit reward --offline | python3 -c '
 import json, sys
 s = [x for x in json.load(sys.stdin)["snapshots"] if x["kind"] == "deploy" and x["outcome"] == "succeeded" and x["branch"] == "master"]
@@ -165,19 +172,20 @@ print(s[-1]["id"])')
 step flotilla -e prod rollback reward --to "$good" --ticket INC-42
 step curl -fsS http://127.0.1.4:8101/version
 
-chapter "7. Status and history"
+chapter "8. Status and history"
 step flotilla -e prod status
 step flotilla -e prod history --unit reward
 step flotilla -e prod lock status
 
 chapter "Done"
 cat <<EOF
-- int runs release/1.0 of reward, payment and gm;
-- prod was launched, then moved to master one payment host at a time (pairs never
-  both down) while players kept buying: $load_summary;
+- release/1.0 of reward, payment and gm reached int as one release;
+- prod was launched with the artifacts rehearsed on int; the master upgrade was
+  rehearsed on int from prod's exact state, then promoted one payment host at a
+  time (pairs never both down) while players kept buying: $load_summary;
 - a GM event went live without a restart (same pid: $pid_after);
-- a broken reward build failed on its canary, which was rolled back; no other host
-  was touched;
+- release 1.2's reward failed its canary on int: payment and gm, already changed,
+  went back; prod refused the unrehearsed change before touching a host;
 - stable was hotfixed onto one pair; the fleet was rolled back to snapshot $good;
 - secrets reached payment's hosts and printed as [REDACTED].
 Exit codes: 0 ok, 1 failed (fleet consistent), 2 bad input, 3 locked, 4 unreachable.

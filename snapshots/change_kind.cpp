@@ -19,9 +19,8 @@ std::string_view change_kind_name(ChangeKind kind) {
 }
 
 std::optional<ChangeKind> parse_change_kind(std::string_view name) {
-  for (ChangeKind kind :
-       {ChangeKind::kDeploy, ChangeKind::kHotfix, ChangeKind::kRollback, ChangeKind::kConfig,
-        ChangeKind::kRehearsal}) {
+  for (ChangeKind kind : {ChangeKind::kDeploy, ChangeKind::kHotfix, ChangeKind::kRollback,
+                          ChangeKind::kConfig, ChangeKind::kRehearsal}) {
     if (change_kind_name(kind) == name) return kind;
   }
   return std::nullopt;

@@ -88,8 +88,8 @@ Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::strin
     if (auto r = doc.find("release"); r != doc.end() && r->is_number_integer()) {
       s.release = r->get<long>();
       if (s.release < 0 || s.release > s.id) {
-        return fail(ErrorKind::kFailed,
-                    fmt::format("{}: release {} cannot follow snapshot {}", where, s.release, s.id));
+        return fail(ErrorKind::kFailed, fmt::format("{}: release {} cannot follow snapshot {}",
+                                                    where, s.release, s.id));
       }
     }
     s.promoted_from = doc.value("promoted_from", "");

@@ -14,9 +14,9 @@ namespace flotilla {
 // bytes and config version, no build: `promote`, and the reset step of a
 // `rehearse`.
 struct StoredTarget {
-  std::string release;      // artifact id
-  std::string config;       // config digest ("" = the unit had none)
-  std::string commit;       // provenance, as that environment recorded it
+  std::string release;  // artifact id
+  std::string config;   // config digest ("" = the unit had none)
+  std::string commit;   // provenance, as that environment recorded it
   std::string branch;
   std::string environment;  // where it runs now
   long snapshot = 0;        // the snapshot there that says so
@@ -28,15 +28,15 @@ struct ChangeRequest {
   std::string unit;
   std::string ref;  // deploy, hotfix, rehearsal
   std::string ticket;
-  std::optional<long> to;       // rollback --to
-  Duration lock_wait{0};        // wait this long for the deploy lock, then kLocked
-  std::string override_freeze;  // why it may run inside a freeze window ("" = it may not)
+  std::optional<long> to;              // rollback --to
+  Duration lock_wait{0};               // wait this long for the deploy lock, then kLocked
+  std::string override_freeze;         // why it may run inside a freeze window ("" = it may not)
   std::optional<StoredTarget> stored;  // deploy this instead of building (promote, reset)
   // false only for a rehearsal's reset: production's own state may hold a
   // branch the rehearsal environment would not accept from a person.
   bool check_branches = true;
   std::string policy_environment;  // build under this one's branch policy ("" = the target's)
-  nlohmann::json rehearsal;        // rehearsal: {"like": ENV, "from": ...}; "to" comes from the plan
+  nlohmann::json rehearsal;  // rehearsal: {"like": ENV, "from": ...}; "to" comes from the plan
 };
 
 // "deploy reward --ref master", "rollback reward --to 4": the lock's message.

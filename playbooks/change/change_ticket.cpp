@@ -75,6 +75,10 @@ ChangeTicket change_ticket(const ChangeContext& context, const ChangeRequest& re
   if (env.approvals > 0 && plan.kind != ChangeKind::kRollback && !approvals.satisfied()) {
     t.missing.push_back(fmt::format("approvals: {}", describe_missing_approvals(approvals)));
   }
+  t.rehearsal = rehearsal_evidence(*context.targets.project, env, request, plan, now);
+  if (t.rehearsal.required && t.rehearsal.snapshot == 0) {
+    t.missing.push_back(fmt::format("a rehearsal in {}: {}", t.rehearsal.in, t.rehearsal.missing));
+  }
   if (frozen_out) {
     t.missing.push_back(
         fmt::format("the freeze to end ({}), or --override-freeze REASON", t.freeze_now));
@@ -168,6 +172,18 @@ std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& 
     }
   }
   line();
+  line("## Rehearsal");
+  if (!t.rehearsal.required) {
+    line("- none required");
+  } else if (t.rehearsal.snapshot > 0) {
+    line(
+        fmt::format("- rehearsed in {}: snapshot {}, finished {}, from exactly what {} runs now "
+                    "to exactly this artifact and config",
+                    t.rehearsal.in, t.rehearsal.snapshot, t.rehearsal.finished, plan.environment));
+  } else {
+    line("- NOT rehearsed: " + t.rehearsal.missing);
+  }
+  line();
   line("## Freeze");
   line(t.freeze_now.empty() ? "- not frozen now" : "- FROZEN now: " + t.freeze_now);
   if (!t.freeze_next.empty()) line("- next window: " + t.freeze_next);
@@ -201,6 +217,11 @@ nlohmann::json change_ticket_json(const ChangeTicket& t, const PreparedChange& p
   doc["freeze"] = {
       {"now", t.freeze_now.empty() ? nlohmann::json() : nlohmann::json(t.freeze_now)},
       {"next", t.freeze_next.empty() ? nlohmann::json() : nlohmann::json(t.freeze_next)}};
+  doc["rehearsal"] = {{"required", t.rehearsal.required},
+                      {"snapshot", t.rehearsal.snapshot > 0 ? nlohmann::json(t.rehearsal.snapshot)
+                                                            : nlohmann::json()},
+                      {"finished", t.rehearsal.finished},
+                      {"missing", t.rehearsal.missing}};
   doc["missing"] = t.missing;
   return doc;
 }

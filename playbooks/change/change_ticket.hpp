@@ -9,6 +9,7 @@
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/change_request.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/change/rehearsal_check.hpp"
 
 namespace flotilla {
 
@@ -26,6 +27,7 @@ struct ChangeTicket {
   std::string rollback_command;      // "" when there is nothing to go back to
   std::string rollback_note;
   ApprovalStatus approvals;
+  RehearsalEvidence rehearsal;
   std::string freeze_now;   // "" when not frozen
   std::string freeze_next;  // the next window, "" when none
   std::vector<std::string> missing;

@@ -59,15 +59,15 @@ Result<Approved> check_approved(const ChangeContext& context, const Release& rel
   if (!status->satisfied()) {
     std::string units;
     for (const auto& r : release.changes) units += " " + r.unit;
-    std::string what = first.stored ? " --from " + first.stored->environment
+    std::string what = first.stored        ? " --from " + first.stored->environment
                        : first.ref.empty() ? ""
                                            : " --ref " + first.ref;
-    return fail(ErrorKind::kBadInput,
-                fmt::format("{} needs {} approval(s) of plan {} for {}; it has {}. Approvers sign "
-                            "it with: flotilla -e {} approve {}{}{}",
-                            env.name, env.approvals, approved.digest.substr(0, 12), first.ticket,
-                            describe_missing_approvals(*status), env.name, first.ticket, units,
-                            what));
+    return fail(
+        ErrorKind::kBadInput,
+        fmt::format("{} needs {} approval(s) of plan {} for {}; it has {}. Approvers sign "
+                    "it with: flotilla -e {} approve {}{}{}",
+                    env.name, env.approvals, approved.digest.substr(0, 12), first.ticket,
+                    describe_missing_approvals(*status), env.name, first.ticket, units, what));
   }
   approved.status = std::move(*status);
   return approved;
@@ -217,8 +217,8 @@ Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Relea
     // to the state it was reset to, a released unit to where it stood.
     auto to = standing_before(ledger, it->unit, it->snapshot.id);
     if (!to) {
-      reporter.error(fmt::format("{} ran nothing before this release: it stays on {}",
-                                 it->unit, it->snapshot.artifact.substr(0, 12)));
+      reporter.error(fmt::format("{} ran nothing before this release: it stays on {}", it->unit,
+                                 it->snapshot.artifact.substr(0, 12)));
       outcome.add(Outcome(ErrorKind::kFailed));
       continue;
     }
@@ -319,7 +319,8 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
   if (multi) {
     reporter.text(reporter.paint(fmt::format("release {}: {}", release_id, release.description),
                                  Reporter::Color::kBold));
-    reporter.event("release_started", {{"units", [&] {
+    reporter.event("release_started", {{"units",
+                                        [&] {
                                           nlohmann::json units = nlohmann::json::array();
                                           for (const auto& r : release.changes)
                                             units.push_back(r.unit);
@@ -385,23 +386,26 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
   Outcome outcome;
   if (failed) outcome.add(Outcome(failure));
   if (failed && multi && !interrupted) {
-    bool changed = std::any_of(runs.begin(), runs.end(), [](const UnitRun& r) { return r.changed; });
+    bool changed =
+        std::any_of(runs.begin(), runs.end(), [](const UnitRun& r) { return r.changed; });
     if (changed && release.rollback_on_failure) {
       outcome.add(undo_release(context, lock, release, runs, release_id, highest));
-      reporter.error(fmt::format("release {} failed; the units it had changed were sent back "
-                                 "(release_failure: rollback)",
-                                 release_id));
+      reporter.error(
+          fmt::format("release {} failed; the units it had changed were sent back "
+                      "(release_failure: rollback)",
+                      release_id));
     } else if (changed) {
-      reporter.error(fmt::format("release {} failed; the units it had changed stay where they "
-                                 "are (release_failure: stop)",
-                                 release_id));
+      reporter.error(
+          fmt::format("release {} failed; the units it had changed stay where they "
+                      "are (release_failure: stop)",
+                      release_id));
     }
   }
   if (multi) {
     reporter.event("release_done", {{"ok", !failed}, {"units", runs.size()}});
     if (!failed) {
-      reporter.text(reporter.paint(fmt::format("release {} done", release_id),
-                                   Reporter::Color::kGreen));
+      reporter.text(
+          reporter.paint(fmt::format("release {} done", release_id), Reporter::Color::kGreen));
     }
   }
   return outcome;
@@ -423,11 +427,10 @@ Result<void> check_offline(const ChangeContext& context, const Release& release)
   }
   // A freeze window refuses a deploy before anything is touched; rollback
   // and hotfix are how an incident is fixed, and are never frozen out.
-  bool freezable = std::any_of(release.changes.begin(), release.changes.end(),
-                               [](const ChangeRequest& r) {
-                                 return r.kind == ChangeKind::kDeploy ||
-                                        r.kind == ChangeKind::kRehearsal;
-                               });
+  bool freezable =
+      std::any_of(release.changes.begin(), release.changes.end(), [](const ChangeRequest& r) {
+        return r.kind == ChangeKind::kDeploy || r.kind == ChangeKind::kRehearsal;
+      });
   if (freezable) {
     const Environment& env = *context.targets.environment;
     if (auto span = freeze_at(env, std::time(nullptr))) {

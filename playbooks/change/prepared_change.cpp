@@ -179,13 +179,13 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
                                  stored.release.substr(0, 12), stored.environment,
                                  stored.snapshot));
     if (request.check_branches) {
-      checks.push_back(fmt::format("commit {} is on a branch {} allows",
-                                   ref.commit.substr(0, 12), policy->name));
+      checks.push_back(fmt::format("commit {} is on a branch {} allows", ref.commit.substr(0, 12),
+                                   policy->name));
     }
   } else if (brings_new_build(request.kind)) {
-    auto built = build_artifact(project, unit, policy,
-                                {request.ref, false, std::chrono::minutes(30)}, context.git,
-                                reporter);
+    auto built =
+        build_artifact(project, unit, policy, {request.ref, false, std::chrono::minutes(30)},
+                       context.git, reporter);
     if (!built) return tl::unexpected(built.error());
     auto read = store.manifest(built->id);
     if (!read) return tl::unexpected(read.error());

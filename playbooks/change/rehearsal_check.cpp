@@ -76,41 +76,56 @@ bool needs_rehearsal(const Environment& env, const std::vector<ChangeRequest>& c
                      [&env](const ChangeRequest& r) { return rule_applies(env, r); });
 }
 
+RehearsalEvidence rehearsal_evidence(const Project& project, const Environment& env,
+                                     const ChangeRequest& change, const DeployPlan& plan,
+                                     std::int64_t now) {
+  RehearsalEvidence out;
+  if (!env.require_rehearsal || !rule_applies(env, change) || plan.batches.empty()) return out;
+  out.required = true;
+  const RehearsalRule& rule = *env.require_rehearsal;
+  out.in = rule.in;
+  auto from = running_now(plan);
+  if (!from) {
+    out.missing = fmt::format(
+        "{}'s hosts run different releases now, which no rehearsal started "
+        "from",
+        env.name);
+    return out;
+  }
+  Version to{plan.artifact, plan.config};
+  auto history = Ledger(project.state_dir, rule.in).list(plan.unit);
+  if (!history) {
+    out.missing = history.error().message;
+    return out;
+  }
+  for (auto it = history->rbegin(); it != history->rend(); ++it) {
+    if (it->kind != "rehearsal" || it->rehearsal.value("like", "") != env.name) continue;
+    std::string why = mismatch(*it, env, *from, to, now);
+    if (why.empty()) {
+      out.snapshot = it->id;
+      out.finished = it->finished;
+      out.missing.clear();
+      return out;
+    }
+    if (out.missing.empty()) out.missing = why;  // the newest rehearsal's reason
+  }
+  if (out.missing.empty()) out.missing = fmt::format("never rehearsed in {}", rule.in);
+  return out;
+}
+
 Result<void> check_rehearsed(const Project& project, const Environment& env,
                              const std::vector<ChangeRequest>& changes,
                              const std::vector<PreparedChange>& prepared, std::int64_t now) {
   if (!needs_rehearsal(env, changes)) return {};
   const RehearsalRule& rule = *env.require_rehearsal;
-  Ledger rehearsals(project.state_dir, rule.in);
   std::vector<std::string> missing;
   std::vector<std::string> units;
   for (std::size_t i = 0; i < changes.size() && i < prepared.size(); ++i) {
-    if (!rule_applies(env, changes[i])) continue;
     const DeployPlan& plan = prepared[i].plan;
-    if (plan.batches.empty()) continue;  // nothing would change
+    RehearsalEvidence evidence = rehearsal_evidence(project, env, changes[i], plan, now);
+    if (!evidence.required) continue;
     units.push_back(plan.unit);
-    auto from = running_now(plan);
-    if (!from) {
-      missing.push_back(fmt::format("{}: {}'s hosts run different releases now, which no "
-                                    "rehearsal started from",
-                                    plan.unit, env.name));
-      continue;
-    }
-    Version to{plan.artifact, plan.config};
-    auto history = rehearsals.list(plan.unit);
-    if (!history) return tl::unexpected(history.error());
-    std::string reason;
-    bool covered = false;
-    for (auto it = history->rbegin(); it != history->rend() && !covered; ++it) {
-      if (it->kind != "rehearsal" || it->rehearsal.value("like", "") != env.name) continue;
-      std::string why = mismatch(*it, env, *from, to, now);
-      covered = why.empty();
-      if (reason.empty()) reason = why;  // the newest rehearsal's reason
-    }
-    if (covered) continue;
-    missing.push_back(fmt::format("{}: {}", plan.unit,
-                                  reason.empty() ? fmt::format("never rehearsed in {}", rule.in)
-                                                 : reason));
+    if (evidence.snapshot == 0) missing.push_back(plan.unit + ": " + evidence.missing);
   }
   if (missing.empty()) return {};
   return fail(ErrorKind::kBadInput,

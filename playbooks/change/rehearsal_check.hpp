@@ -15,6 +15,18 @@ namespace flotilla {
 // never rollbacks or config pushes.
 bool needs_rehearsal(const Environment& env, const std::vector<ChangeRequest>& changes);
 
+// What R's ledger says about one change under `env`'s rule.
+struct RehearsalEvidence {
+  bool required = false;  // the rule applies and the change would change a host
+  std::string in;         // the environment rehearsals run in
+  long snapshot = 0;      // the rehearsal that covers it (0: none does)
+  std::string finished;   // when it finished
+  std::string missing;    // why none covers it ("" when one does or none is needed)
+};
+RehearsalEvidence rehearsal_evidence(const Project& project, const Environment& env,
+                                     const ChangeRequest& change, const DeployPlan& plan,
+                                     std::int64_t now);
+
 // `require_rehearsal: {in: R, max_age}`: each change it applies to needs a
 // succeeded rehearsal in R (this controller's ledger of R) that rehearsed
 // `env`, finished within max_age, started from exactly what `env`'s hosts

@@ -25,13 +25,13 @@ struct Release {
 struct ReleaseSpec {
   ChangeKind kind = ChangeKind::kDeploy;
   std::vector<std::string> units;
-  bool all = false;              // --all: release_order, else file order
-  std::string ref;               // --ref
-  std::string from;              // promote/rehearse --from ENV: its artifacts, no build
-  std::string like;              // rehearse --like ENV
-  std::optional<long> release;   // rollback --release ID
-  std::optional<long> to;        // rollback --to
-  ChangeRequest base;            // ticket, lock wait, override reason
+  bool all = false;             // --all: release_order, else file order
+  std::string ref;              // --ref
+  std::string from;             // promote/rehearse --from ENV: its artifacts, no build
+  std::string like;             // rehearse --like ENV
+  std::optional<long> release;  // rollback --release ID
+  std::optional<long> to;       // rollback --to
+  ChangeRequest base;           // ticket, lock wait, override reason
 };
 
 // Where `environment`'s newest succeeded snapshot of `unit` left its hosts

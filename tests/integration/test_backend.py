@@ -48,6 +48,14 @@ class BackendTest(unittest.TestCase):
         # The example project, pointed at this fleet.
         cls.project_dir = os.path.join(cls.tmp.path, "project")
         shutil.copytree(os.path.join(SOURCE, "examples", "launch"), cls.project_dir)
+        # These tests are about the services under deploys, not the release process:
+        # prod's require_rehearsal (tested in test_releases) is dropped here.
+        project_file = os.path.join(cls.project_dir, "flotilla.yaml")
+        with open(project_file) as f:
+            text = f.read()
+        assert "require_rehearsal:" in text
+        with open(project_file, "w") as f:
+            f.write("\n".join(line for line in text.splitlines() if "require_rehearsal:" not in line) + "\n")
         hosts = "\n".join(f"        gs{i}: {{ansible_host: {NET}.{i}, flotilla_pair: p{(i + 1) // 2}}}"
                           for i in range(1, HOSTS + 1))
         cls.tmp.write("project/inventories/prod.yaml",

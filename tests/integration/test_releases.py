@@ -216,7 +216,7 @@ units:
 
         # The rehearsal: int goes back to what prod runs (v1), then takes prod's change (v2).
         proc = self.flotilla("--json", "-e", "int", "rehearse", "reward", "payment", "--like", "prod",
-                             "--ref", "master", require_rehearsal=True)
+                             "--ref", "master", "--ticket", "REL-2", require_rehearsal=True)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         steps = [(s["unit"], s["kind"], s["promoted_from"]) for s in self.snapshots("int")[-4:]]
         self.assertEqual(steps, [("reward", "deploy", "prod"), ("payment", "deploy", "prod"),
@@ -228,11 +228,21 @@ units:
         self.assertEqual(rehearsal["rehearsal"]["from"]["release"], v1["reward"])
         for unit in PORTS:
             self.assertEqual(self.serving(self.int_fleet, unit), ["v2"] * 2)
-        proc = self.flotilla("-e", "prod", "deploy", "reward", "payment", "--ref", "master", require_rehearsal=True)
+        record = self.flotilla("-e", "prod", "plan", "reward", "payment", "--ref", "master", "--format", "markdown",
+                               require_rehearsal=True)
+        self.assertEqual(record.returncode, 0, record.stderr)
+        self.assertIn(f"- rehearsed in int: snapshot {rehearsal['id']}", record.stdout)
+        proc = self.flotilla("-e", "prod", "deploy", "reward", "payment", "--ref", "master", "--ticket", "REL-2",
+                             require_rehearsal=True)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         for unit in PORTS:
             self.assertEqual(self.serving(self.prod_fleet, unit), ["v2"] * 4)
             self.assertEqual(set(self.current(self.prod_fleet, unit)), set(self.current(self.int_fleet, unit)))
+        # Under one ticket: the rehearsal on int (reset and apply) and the change on prod.
+        proc = run("--json", "-f", self.project_file(True), "-e", "prod", "history", "--ticket", "REL-2",
+                   cwd=self.tmp.path)
+        trail = [(s["environment"], s["kind"]) for s in json.loads(proc.stdout)["history"]]
+        self.assertEqual(trail, [("prod", "deploy")] * 2 + [("int", "rehearsal")] * 2 + [("int", "deploy")] * 2)
 
         # v3 rehearsed from v2; then production changes (a rollback is never blocked): the
         # rehearsal started from a state production no longer runs, and no longer counts.
@@ -244,6 +254,9 @@ units:
         proc = self.flotilla("-e", "prod", "deploy", "reward", "--ref", "master", require_rehearsal=True)
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("prod changed since", proc.stderr)
+        record = self.flotilla("-e", "prod", "plan", "reward", "--ref", "master", "--format", "markdown",
+                               require_rehearsal=True)
+        self.assertIn("- NOT rehearsed: rehearsal", record.stdout)
         self.assertEqual(self.serving(self.prod_fleet, "reward"), ["v1"] * 4)
 
 
