@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
+#include "cli/release_sources.hpp"
 #include "cli/targets.hpp"
 #include "playbooks/change/change_workflow.hpp"
 
@@ -37,8 +38,13 @@ Result<Outcome> run_change_command(const GlobalOptions& options, const ChangeOpt
   }
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
+  fold_source_ledgers(options, *targets->project, *targets->environment, spec, reporter);
   auto release = make_release(*targets->project, *targets->environment, spec);
   if (!release) return tl::unexpected(release.error());
+  if (auto fetched = fetch_missing_releases(options, *targets->project, *release, reporter);
+      !fetched) {
+    return tl::unexpected(fetched.error());
+  }
   return run_release(change_context(options, *targets, reporter), *release);
 }
 

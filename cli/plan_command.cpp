@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
+#include "cli/release_sources.hpp"
 #include "cli/targets.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/change_ticket.hpp"
@@ -43,8 +44,14 @@ Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_o
   }
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
+  fold_source_ledgers(options, *targets->project, *targets->environment, plan_options.spec,
+                      reporter);
   auto release = make_release(*targets->project, *targets->environment, plan_options.spec);
   if (!release) return tl::unexpected(release.error());
+  if (auto fetched = fetch_missing_releases(options, *targets->project, *release, reporter);
+      !fetched) {
+    return tl::unexpected(fetched.error());
+  }
   ChangeContext context = change_context(options, *targets, reporter);
   auto prepared = prepare_release(context, release->changes);
   if (!prepared) return tl::unexpected(prepared.error());

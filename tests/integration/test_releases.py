@@ -257,6 +257,24 @@ units:
         record = self.flotilla("-e", "prod", "plan", "reward", "--ref", "master", "--format", "markdown",
                                require_rehearsal=True)
         self.assertIn("- NOT rehearsed: rehearsal", record.stdout)
+
+        # A CI runner with an empty state directory: int's history comes from int's hosts, the
+        # artifact from int's hosts too — checked against its id, so a host whose copy was
+        # altered is passed over.
+        payment = self.current(self.int_fleet, "payment")[0]
+        altered = os.path.join(self.int_fleet.host_dir("h01"), "srv", os.path.basename(self.deploy_to) + "-payment",
+                               "releases", payment, "VERSION")
+        with open(altered, "w") as f:
+            f.write("evil\n")
+        ci = self.tmp.write("flotilla-ci.yaml", read(self.project_file(True)).replace(
+            "release_order:", "state_dir: ci-state\nrelease_order:"))
+        proc = run("-f", ci, "-e", "prod", "promote", "payment", "--from", "int", cwd=self.tmp.path, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(f"release {payment[:12]} from h01: its files are not release", proc.stderr)
+        self.assertIn(f"release {payment[:12]} taken from h02", proc.stderr)
+        self.assertIn("nothing to do", proc.stdout)  # prod already runs it
+        self.assertTrue(os.path.exists(os.path.join(self.tmp.path, "ci-state", "artifacts", "objects",
+                                                    payment + ".tar.zst")))
         self.assertEqual(self.serving(self.prod_fleet, "reward"), ["v1"] * 4)
 
 
