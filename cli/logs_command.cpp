@@ -1,11 +1,13 @@
-// `flotilla logs UNIT [--grep RE] [--lines N]`: tail or grep a unit's log
-// files on every host at once; lines stream in prefixed by their host.
+// `flotilla logs UNIT [--grep RE] [--lines N] [--follow]`: tail or grep a
+// unit's log files on every host at once; lines stream in prefixed by their
+// host. --follow keeps streaming (cli/log_follower).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
 #include "cli/host_results.hpp"
+#include "cli/log_follower.hpp"
 #include "cli/targets.hpp"
 #include "core/script_command.hpp"
 
@@ -17,6 +19,7 @@ struct LogsOptions {
   std::string grep;
   long lines = 50;
   std::string timeout = "60s";
+  bool follow = false;
 };
 
 // host_scripts/logs.sh's arguments. The log globs come from the validated
@@ -41,6 +44,13 @@ Result<Outcome> run_logs(GlobalOptions options, const LogsOptions& logs, Reporte
   if (auto narrowed = narrow_to_unit(*targets, **unit); !narrowed)
     return tl::unexpected(narrowed.error());
 
+  if (logs.follow) {
+    std::vector<std::string> args = logs_arguments(**unit, logs);
+    args.erase(args.begin() + 1);  // no line count: only new lines
+    return follow_logs(
+        options, *targets,
+        script_command(HostScript::kLogsFollow, args, "", std::chrono::hours(24 * 365)), reporter);
+  }
   auto connection = FleetConnection::open(options, *targets, reporter);
   if (!connection) return tl::unexpected(connection.error());
   FleetConnection& fleet = **connection;
@@ -66,6 +76,9 @@ void add_logs_command(CLI::App& app, const GlobalOptions& options, Reporter*& re
   cmd->add_option("-n,--lines", logs->lines, "Last N lines (of matches with --grep) per file")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--timeout", logs->timeout, "Per-host deadline (default 60s)");
+  cmd->add_flag(
+      "-f,--follow", logs->follow,
+      "Follow new lines on every host, merged, until Ctrl-C (hosts that drop are retried)");
   cmd->callback([&options, &reporter, &action, logs] {
     action = [&options, &reporter, logs] { return run_logs(options, *logs, *reporter); };
   });

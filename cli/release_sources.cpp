@@ -41,9 +41,10 @@ void fold_source_ledgers(const GlobalOptions& options, const Project& project,
     LedgerOptions what;
     what.unit = spec.units.size() == 1 && !spec.all ? spec.units.front() : "";
     if (auto read = read_ledger(theirs, what, reporter); !read) {
-      reporter.warning(fmt::format("could not read {}'s history from its hosts ({}); using this "
-                                   "controller's ledger of {}",
-                                   env, read.error().message, env));
+      reporter.warning(
+          fmt::format("could not read {}'s history from its hosts ({}); using this "
+                      "controller's ledger of {}",
+                      env, read.error().message, env));
     }
   }
 }
@@ -54,9 +55,10 @@ Result<void> fetch_missing_releases(const GlobalOptions& options, const Project&
   for (const auto& change : release.changes) {
     if (!change.stored || store.manifest(change.stored->release)) continue;
     const StoredTarget& stored = *change.stored;
-    reporter.progress(fmt::format("{} of {} is not in this controller's artifact store: taking it "
-                                  "from {}'s hosts",
-                                  stored.release.substr(0, 12), change.unit, stored.environment));
+    reporter.progress(
+        fmt::format("{} of {} is not in this controller's artifact store: taking it "
+                    "from {}'s hosts",
+                    stored.release.substr(0, 12), change.unit, stored.environment));
     GlobalOptions theirs = options_for(options, stored.environment);
     auto targets = load_targets(theirs, reporter, true);
     if (!targets) return tl::unexpected(targets.error());

@@ -76,8 +76,8 @@ Result<void> extract_tar_securely(const std::string& tar_path, const std::string
       }
     }
     if (r != ARCHIVE_EOF) {
-      return fail(ErrorKind::kFailed,
-                  fmt::format("damaged tar stream at '{}': {}", path, archive_error_string(in.get())));
+      return fail(ErrorKind::kFailed, fmt::format("damaged tar stream at '{}': {}", path,
+                                                  archive_error_string(in.get())));
     }
     if (archive_write_finish_entry(out.get()) != ARCHIVE_OK) {
       return fail(ErrorKind::kFailed,

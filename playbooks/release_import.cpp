@@ -34,8 +34,8 @@ Result<Manifest> take_from(Transport& transport, std::size_t host, const std::st
   bool too_big = false;
   std::uint64_t received = 0;
   auto results = transport.run(
-      {{host, script_command(HostScript::kReleaseExport, {deploy_to, id}, "",
-                             std::chrono::minutes(30))}},
+      {{host,
+        script_command(HostScript::kReleaseExport, {deploy_to, id}, "", std::chrono::minutes(30))}},
       [&](std::size_t, bool is_stderr, std::string_view chunk) {
         if (is_stderr || too_big) return;
         received += chunk.size();
@@ -46,7 +46,9 @@ Result<Manifest> take_from(Transport& transport, std::size_t host, const std::st
   if (!results.front()) return tl::unexpected(results.front().error());
   const CommandResult& r = *results.front();
   if (!r.ok()) {
-    return fail(ErrorKind::kFailed, fmt::format("could not read it: {}", r.err.empty() ? "exit " + std::to_string(r.exit_status) : r.err));
+    return fail(ErrorKind::kFailed,
+                fmt::format("could not read it: {}",
+                            r.err.empty() ? "exit " + std::to_string(r.exit_status) : r.err));
   }
   if (too_big || !file) return fail(ErrorKind::kFailed, "the stream could not be kept");
   fs::create_directories(dir);
@@ -79,15 +81,16 @@ Result<Manifest> import_release(Transport& transport, const std::vector<std::siz
       // Said at once: a host whose copy is not what it claims to run is
       // news to whoever keeps that fleet.
       failures.push_back(fmt::format("{}: {}", name, manifest.error().message));
-      reporter.warning(fmt::format("release {} from {}: {}", id.substr(0, 12), name,
-                                   manifest.error().message));
+      reporter.warning(
+          fmt::format("release {} from {}: {}", id.substr(0, 12), name, manifest.error().message));
       continue;
     }
     manifest->provenance = provenance;
     manifest->provenance["imported_from"] = name;
     const std::string archive_tmp = store.temp_path("import-" + id.substr(0, 12) + ".tar.zst");
     Scratch archive{archive_tmp};
-    if (auto written = write_artifact_archive(dir.path.string(), *manifest, archive_tmp); !written) {
+    if (auto written = write_artifact_archive(dir.path.string(), *manifest, archive_tmp);
+        !written) {
       return tl::unexpected(written.error());
     }
     nlohmann::json record = manifest->provenance;

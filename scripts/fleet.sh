@@ -4,6 +4,7 @@
 #
 #   scripts/fleet.sh start DIR [-n COUNT] [--net 127.0.2] [--port 2222] [--pairs] [--log-level LEVEL]
 #   scripts/fleet.sh stop DIR
+#   scripts/fleet.sh revive DIR NAME   (starts a killed host's sshd again)
 #
 # Host i listens on NET.i:PORT with its own ed25519 host key. As root, each
 # host also gets a private /srv (DIR/hosts/hNN/srv bind-mounted in its own
@@ -18,6 +19,8 @@ usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || usage
 shift 2
+revive=
+if [ "$cmd" = revive ]; then revive=${1:-}; [ -n "$revive" ] || usage; shift; fi
 count=4 net=127.0.2 port=2222 pairs=0 log_level=VERBOSE
 while [ $# -gt 0 ]; do
   case $1 in
@@ -59,6 +62,24 @@ stop_fleet() {
   return 0
 }
 
+# Starts one host's sshd from its sshd_config (as root: with its own /srv
+# and ~/.flotilla, in a private mount namespace).
+start_sshd() {
+  local hdir=$1
+  if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+    mkdir -p /srv
+    # A private ~/.flotilla too: each host keeps its own deploy lock and
+    # snapshot counter, as separate machines would, so fleets of parallel
+    # test suites never share one.
+    mkdir -p "$hdir/dot-flotilla" "$HOME/.flotilla"
+    unshare -m --propagation private sh -c \
+      'mount --bind "$1" /srv && mount --bind "$5" "$HOME/.flotilla" && exec "$2" -f "$3" -E "$4"' \
+      sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log" "$hdir/dot-flotilla"
+  else
+    "$SSHD" -f "$hdir/sshd_config" -E "$hdir/sshd.log"
+  fi
+}
+
 start_fleet() {
   mkdir -p "$dir/hosts"
   dir=$(cd "$dir" && pwd)
@@ -68,8 +89,6 @@ start_fleet() {
   chmod 600 "$dir/authorized_keys"
   : > "$dir/known_hosts"
   local user; user=$(id -un)
-  local private_srv=0
-  if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then private_srv=1; fi
 
   {
     echo "# written by scripts/fleet.sh: $count sshd hosts on $net.1-$count:$port"
@@ -105,18 +124,7 @@ MaxStartups 1000
 MaxSessions 100
 LogLevel $log_level
 EOF
-    if [ $private_srv = 1 ]; then
-      mkdir -p /srv
-      # A private ~/.flotilla too: each host keeps its own deploy lock and
-      # snapshot counter, as separate machines would, so fleets of parallel
-      # test suites never share one.
-      mkdir -p "$hdir/dot-flotilla" "$HOME/.flotilla"
-      unshare -m --propagation private sh -c \
-        'mount --bind "$1" /srv && mount --bind "$5" "$HOME/.flotilla" && exec "$2" -f "$3" -E "$4"' \
-        sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log" "$hdir/dot-flotilla"
-    else
-      "$SSHD" -f "$hdir/sshd_config" -E "$hdir/sshd.log"
-    fi
+    start_sshd "$hdir"
     if [ $pairs = 1 ]; then
       # Hosts (1,2), (3,4), ... form redundant pairs.
       printf '        %s: {ansible_host: %s, flotilla_pair: pair%02d}\n' "$name" "$addr" $(((i + 1) / 2)) >> "$dir/inventory.yaml"
@@ -139,6 +147,7 @@ EOF
 
 case $cmd in
   start) stop_fleet 2>/dev/null || true; start_fleet ;;
+  revive) start_sshd "$dir/hosts/$revive" ;;
   stop) stop_fleet ;;
   *) usage ;;
 esac

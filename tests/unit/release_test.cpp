@@ -51,11 +51,10 @@ Project project_in(const ScratchDir& dir) {
 }  // namespace
 
 TEST_CASE("rollback --release: each unit of the release back to before it, newest first") {
-  std::vector<Snapshot> ledger = {record(1, "reward", "deploy", "r1"),
-                                  record(2, "payment", "deploy", "p1"),
-                                  record(3, "reward", "deploy", "r2", 3),
-                                  record(4, "payment", "deploy", "p2", 3, "failed"),
-                                  record(5, "reward", "rollback", "r1", 3)};
+  std::vector<Snapshot> ledger = {
+      record(1, "reward", "deploy", "r1"), record(2, "payment", "deploy", "p1"),
+      record(3, "reward", "deploy", "r2", 3), record(4, "payment", "deploy", "p2", 3, "failed"),
+      record(5, "reward", "rollback", "r1", 3)};
   ChangeRequest base;
   base.ticket = "INC-1";
   auto changes = release_rollback(ledger, 3, base);
@@ -68,7 +67,8 @@ TEST_CASE("rollback --release: each unit of the release back to before it, newes
   CHECK((*changes)[1].kind == ChangeKind::kRollback);
   CHECK((*changes)[1].ticket == "INC-1");
 
-  CHECK(release_rollback(ledger, 9, base).error().message.find("no release 9") != std::string::npos);
+  CHECK(release_rollback(ledger, 9, base).error().message.find("no release 9") !=
+        std::string::npos);
   ledger.push_back(record(6, "gm", "deploy", "g1", 6));
   auto first_time = release_rollback(ledger, 6, base);
   REQUIRE(!first_time);
