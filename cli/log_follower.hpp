@@ -17,6 +17,6 @@ namespace flotilla {
 // to 10 s) and reported again when it follows once more (`host_back`); the
 // others never wait for it. Runs until Ctrl-C, which ends it with exit 0.
 Result<Outcome> follow_logs(const GlobalOptions& options, const Targets& targets,
-                    const RemoteCommand& command, Reporter& reporter);
+                            const RemoteCommand& command, Reporter& reporter);
 
 }  // namespace flotilla

@@ -8,6 +8,7 @@
 #include "cli/fleet_connection.hpp"
 #include "cli/host_results.hpp"
 #include "cli/log_follower.hpp"
+#include "cli/log_patrol.hpp"
 #include "cli/targets.hpp"
 #include "core/script_command.hpp"
 
@@ -20,7 +21,85 @@ struct LogsOptions {
   long lines = 50;
   std::string timeout = "60s";
   bool follow = false;
+  std::string since;  // the patrol: with --count, lines stamped in this window
+  bool count = false;
+  long max = -1;  // --max: exit 1 when a host has more matches
+  CLI::Option* lines_option = nullptr;
 };
+
+// `--grep RE --since 10m --count [--max N]`: per host, the stamped lines in
+// the window that match, in one round trip per host; exit 1 above --max,
+// 4 when a host cannot be reached, 1 when one cannot be read.
+Result<Outcome> run_patrol(const GlobalOptions& options, const Targets& targets, const Unit& unit,
+                           const LogsOptions& logs, Duration timeout, Reporter& reporter) {
+  auto window = parse_duration(logs.since);
+  if (!window) return fail(ErrorKind::kBadInput, "--since: expected a duration like 10m or 1h");
+  std::size_t top = logs.lines_option != nullptr && logs.lines_option->count() > 0
+                        ? static_cast<std::size_t>(logs.lines)
+                        : 3;
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*window).count();
+  std::vector<std::string> args = {unit.deploy_to, std::to_string(seconds), std::to_string(top),
+                                   logs.grep};
+  if (unit.logs.empty()) {
+    args.push_back("shared/log/*.log");
+  } else {
+    args.insert(args.end(), unit.logs.begin(), unit.logs.end());
+  }
+  auto connection = FleetConnection::open(options, targets, reporter);
+  if (!connection) return tl::unexpected(connection.error());
+  FleetConnection& fleet = **connection;
+  RemoteCommand command = script_command(HostScript::kLogsCount, args, "", timeout);
+  std::vector<HostTask> tasks;
+  for (std::size_t i = 0; i < targets.hosts.size(); ++i) tasks.push_back({i, command});
+  auto results = fleet.transport().run(tasks);
+
+  Outcome outcome;
+  nlohmann::json hosts = nlohmann::json::object();
+  nlohmann::json over = nlohmann::json::array();
+  std::size_t width = 4;
+  for (const auto& a : fleet.addresses()) width = std::max(width, a.name.size());
+  reporter.text(fmt::format("{:<{}} {:>8}  (matching {} in the last {})", "HOST", width, "MATCHES",
+                            logs.grep.empty() ? "any line" : "'" + logs.grep + "'",
+                            format_duration(*window)));
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const std::string& host = fleet.addresses()[i].name;
+    Result<PatrolCount> counted =
+        !results[i] ? Result<PatrolCount>(tl::unexpected(results[i].error()))
+        : !results[i]->ok()
+            ? fail(ErrorKind::kFailed, results[i]->err.empty()
+                                           ? fmt::format("exit {}", results[i]->exit_status)
+                                           : results[i]->err)
+            : parse_patrol(results[i]->out, top);
+    if (!counted) {
+      std::string message = counted.error().message;
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      outcome.add(Outcome(counted.error().kind == ErrorKind::kUnreachable ? ErrorKind::kUnreachable
+                                                                          : ErrorKind::kFailed));
+      hosts[host] = {{"ok", false}, {"error", message}};
+      reporter.text(fmt::format("{:<{}} {:>8}  {}", host, width, "?",
+                                reporter.paint("cannot read: " + message, Reporter::Color::kRed)));
+      continue;
+    }
+    bool too_many = logs.max >= 0 && counted->count > static_cast<std::uint64_t>(logs.max);
+    if (too_many) {
+      over.push_back(host);
+      outcome.add(Outcome(ErrorKind::kFailed));
+    }
+    hosts[host] = {
+        {"ok", true}, {"count", counted->count}, {"lines", counted->lines}, {"over", too_many}};
+    reporter.text(fmt::format(
+        "{:<{}} {:>8}{}", host, width, counted->count,
+        too_many ? reporter.paint(fmt::format("  OVER {}", logs.max), Reporter::Color::kRed) : ""));
+    for (const auto& line : counted->lines) reporter.text("    " + line);
+  }
+  reporter.document({{"unit", unit.name},
+                     {"pattern", logs.grep},
+                     {"since_s", seconds},
+                     {"max", logs.max >= 0 ? nlohmann::json(logs.max) : nlohmann::json()},
+                     {"hosts", hosts},
+                     {"over", over}});
+  return outcome;
+}
 
 // host_scripts/logs.sh's arguments. The log globs come from the validated
 // project file (no quotes, no `..`); the host expands them.
@@ -44,6 +123,14 @@ Result<Outcome> run_logs(GlobalOptions options, const LogsOptions& logs, Reporte
   if (auto narrowed = narrow_to_unit(*targets, **unit); !narrowed)
     return tl::unexpected(narrowed.error());
 
+  if (logs.count || !logs.since.empty()) {
+    if (!logs.count || logs.since.empty() || logs.follow) {
+      return fail(ErrorKind::kBadInput,
+                  "the patrol is --since DURATION --count [--max N] (not with --follow)");
+    }
+    return run_patrol(options, *targets, **unit, logs, *timeout, reporter);
+  }
+  if (logs.max >= 0) return fail(ErrorKind::kBadInput, "--max goes with --since and --count");
   if (logs.follow) {
     std::vector<std::string> args = logs_arguments(**unit, logs);
     args.erase(args.begin() + 1);  // no line count: only new lines
@@ -73,9 +160,16 @@ void add_logs_command(CLI::App& app, const GlobalOptions& options, Reporter*& re
   auto* cmd = app.add_subcommand("logs", "Tail or grep a unit's log files on every host at once");
   cmd->add_option("unit", logs->unit, "Unit name")->required();
   cmd->add_option("--grep", logs->grep, "Only lines matching this extended regex");
-  cmd->add_option("-n,--lines", logs->lines, "Last N lines (of matches with --grep) per file")
-      ->check(CLI::Range(1, 100000));
+  logs->lines_option =
+      cmd->add_option("-n,--lines", logs->lines,
+                      "Last N lines (of matches with --grep) per file; with --count, per host (3)")
+          ->check(CLI::Range(1, 100000));
   cmd->add_option("--timeout", logs->timeout, "Per-host deadline (default 60s)");
+  cmd->add_option("--since", logs->since,
+                  "With --count: only lines the supervisor stamped in this window (10m, 1h)");
+  cmd->add_flag("--count", logs->count, "Per host: how many lines match in the window (a patrol)");
+  cmd->add_option("--max", logs->max, "With --count: exit 1 when a host has more than N matches")
+      ->check(CLI::Range(0L, 1000000000L));
   cmd->add_flag(
       "-f,--follow", logs->follow,
       "Follow new lines on every host, merged, until Ctrl-C (hosts that drop are retried)");

@@ -181,9 +181,23 @@ else
   phase starting
   hook before_start "$before_start"
   if [ -n "$run" ]; then
+    # Every line the service writes is stamped with the time it was written
+    # (ISO-8601 UTC) by an awk that reads its output through a FIFO and
+    # lives as long as that output (its own session: stopping the service
+    # never cuts its last lines). In the background: opening a FIFO waits
+    # for the other end; nothing of it may hold the session's output open.
+    # mawk buffers its input unless interactive.
+    rm -f .flotilla/log.fifo
+    mkfifo -m 600 .flotilla/log.fifo || die "$EXIT_START" "cannot make $d/.flotilla/log.fifo"
+    awk_mode=
+    case $(awk -W version 2>&1) in mawk*) awk_mode="-W interactive" ;; esac
+    # shellcheck disable=SC2016 # $1..$3 belong to the started shell
+    setsid -f sh -c 'TZ=UTC0 exec awk $1 "$2" >>"$3"' flotilla-stamp "$awk_mode" \
+      '{ print strftime("%Y-%m-%dT%H:%M:%SZ"), $0; fflush() }' \
+      "$d/shared/log/$unit.log" <.flotilla/log.fifo >/dev/null 2>&1 &
     # shellcheck disable=SC2016 # $$ and $1 belong to the started shell
     (cd current && setsid -f sh -c 'echo $$ > "$1"; exec sh -c "$2"' flotilla-run \
-      "$d/.flotilla/pid" "$run" >>"$d/shared/log/$unit.log" 2>&1 </dev/null)
+      "$d/.flotilla/pid" "$run" >"$d/.flotilla/log.fifo" 2>&1 </dev/null)
     i=0
     while [ ! -s "$d/.flotilla/pid" ] && [ "$i" -lt 50 ]; do
       i=$((i + 1))

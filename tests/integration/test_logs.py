@@ -1,6 +1,7 @@
-"""On call: `logs --follow` on a real fleet. Lines appear within seconds, each with its host;
+"""On call on a real fleet. `logs --follow`: lines appear within seconds, each with its host;
 a host whose sshd dies is reported and picked up again when it comes back; the others
-never stop; Ctrl-C ends it with exit 0."""
+never stop; Ctrl-C ends it with exit 0. The patrol (`--since --count --max`): the built-in
+supervisor stamps every line, and matches are counted per host in the window."""
 import json
 import os
 import queue
@@ -13,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fleet import FLEET_SH, Fleet  # noqa: E402
-from helpers import BIN, TempDir  # noqa: E402
+from helpers import BIN, TempDir, git, run  # noqa: E402
 
 NET = "127.0.57"
 
@@ -31,6 +32,14 @@ class LogsFollowTest(unittest.TestCase):
     def setUp(self):
         self.tmp = TempDir()
         self.deploy_to = f"/srv/logs-{os.getpid()}"
+        # A game server that logs one failed purchase at start, five on NET.3.
+        self.tmp.write("svc/serve.sh", 'n=1; case $1 in *.3) n=5 ;; esac\n'
+                                       'i=0; while [ $i -lt $n ]; do echo "ERROR purchase $i failed"; i=$((i+1)); done\n'
+                                       'echo "INFO ready" >&2\nexec sleep 1000\n')
+        self.repo = os.path.join(self.tmp.path, "svc")
+        git(self.repo, "init", "-q", "-b", "master")
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-qm", "server")
         self.project = self.tmp.write("flotilla.yaml", f"""ssh: {{known_hosts: {self.fleet.known_hosts}, config: none}}
 environments:
   dev: {{inventory: {self.fleet.inventory}}}
@@ -38,8 +47,9 @@ units:
   game:
     hosts: fleet
     deploy_to: {self.deploy_to}
-    source: {{repo: {self.tmp.path}, build: "true"}}
-    run: exec sleep 1000
+    source: {{repo: svc, build: "mkdir -p dist && cp serve.sh dist/", output: dist}}
+    run: exec sh serve.sh {{{{ansible_host}}}}
+    drain: {{timeout: 1s}}
     logs: [shared/log/*.log]
 """)
         for i in range(1, 5):
@@ -47,6 +57,8 @@ units:
             self.append(i, "before the follow")
 
     def tearDown(self):
+        run("-f", self.project, "-e", "dev", "exec", "--",
+            f"kill $(cat {self.deploy_to}/.flotilla/pid 2>/dev/null) 2>/dev/null; rm -rf {self.deploy_to}")
         self.tmp.cleanup()
 
     def log_dir(self, i):
@@ -121,6 +133,38 @@ units:
         finally:
             proc.send_signal(signal.SIGINT)
             self.assertEqual(proc.wait(timeout=20), 0)
+
+    def test_the_patrol_counts_stamped_matches_per_host_in_the_window(self):
+        proc = run("-f", self.project, "-e", "dev", "deploy", "game", "--ref", "master", cwd=self.tmp.path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # The supervisor stamped every line the server wrote, stdout and stderr alike.
+        with open(os.path.join(self.log_dir(3), "game.log")) as f:
+            lines = [line for line in f.read().splitlines() if "purchase" in line or "ready" in line]
+        self.assertEqual(len(lines), 6)
+        for line in lines:
+            self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (ERROR purchase \d failed|INFO ready)$")
+        self.append(1, "2020-01-01T00:00:00Z ERROR long ago")  # outside any recent window
+        self.append(1, "ERROR without a stamp")  # never counted: it has no time
+
+        patrol = ["-f", self.project, "-e", "dev", "--json", "logs", "game", "--grep", "ERROR", "--since", "10m",
+                  "--count"]
+        proc = run(*patrol, "--max", "3", cwd=self.tmp.path)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        doc = json.loads(proc.stdout)
+        self.assertEqual({h: v["count"] for h, v in doc["hosts"].items()}, {"h01": 1, "h02": 1, "h03": 5, "h04": 1})
+        self.assertEqual(doc["over"], ["h03"])
+        self.assertEqual(len(doc["hosts"]["h03"]["lines"]), 3)
+        self.assertTrue(doc["hosts"]["h03"]["lines"][-1].endswith("ERROR purchase 4 failed"))
+        self.assertEqual(run(*patrol, "--max", "5", cwd=self.tmp.path).returncode, 0)
+        proc = run(*[a if a != "10m" else "4000d" for a in patrol], cwd=self.tmp.path)
+        self.assertEqual(json.loads(proc.stdout)["hosts"]["h01"]["count"], 2)
+        # A host that cannot be read is one line and exit 1, the others are still counted.
+        run("-f", self.project, "-e", "dev", "-l", "h04", "exec", "--", f"rm -rf {self.deploy_to}/shared/log")
+        proc = run("-f", self.project, "-e", "dev", "logs", "game", "--grep", "ERROR", "--since", "10m", "--count",
+                   cwd=self.tmp.path)
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(proc.stdout, r"h04 +\? +cannot read: no log files match")
+        self.assertRegex(proc.stdout, r"h03 +5")
 
 
 if __name__ == "__main__":
