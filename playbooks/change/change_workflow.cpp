@@ -224,12 +224,11 @@ Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Relea
     }
     reporter.progress(
         fmt::format("release {}: sending {} back to snapshot {}", release_id, it->unit, *to));
-    ChangeRequest back = release.changes.front();
+    ChangeRequest back;
     back.kind = ChangeKind::kRollback;
     back.unit = it->unit;
     back.to = *to;
-    back.stored.reset();
-    back.rehearsal = nullptr;
+    back.ticket = release.changes.front().ticket;
     auto prepared = prepare_change(context, back);
     if (!prepared || !prepared->plan.complete()) {
       reporter.error(fmt::format("could not send {} back: {}", it->unit,
