@@ -160,6 +160,38 @@ Result<Outcome> run_show(const GlobalOptions& options, const LedgerOptions& what
   return fail(ErrorKind::kBadInput, fmt::format("no snapshot {} in this environment", what.id));
 }
 
+// `backups list UNIT`: what each snapshot's backup recorded, newest first.
+Result<Outcome> run_backups(const GlobalOptions& options, const LedgerOptions& what,
+                            Reporter& reporter) {
+  auto snapshots = read_ledger(options, what, reporter);
+  if (!snapshots) return tl::unexpected(snapshots.error());
+  nlohmann::json list = nlohmann::json::array();
+  reporter.text(fmt::format("{:>4}  {:<20} {:<9} {:<12} {:<9} {}", "SNAP", "TAKEN", "KIND", "HOST",
+                            "VERIFIED", "LOCATION"));
+  for (auto it = snapshots->rbegin(); it != snapshots->rend(); ++it) {
+    const Snapshot& s = *it;
+    if (!s.backup.is_array()) continue;
+    for (const auto& b : s.backup) {
+      if (!b.is_object()) continue;
+      std::string verified = !b.contains("verified")      ? "-"
+                             : b.value("verified", false) ? "yes"
+                                                          : "FAILED";
+      list.push_back({{"snapshot", s.id},
+                      {"kind", s.kind},
+                      {"started", s.started},
+                      {"host", b.value("host", "")},
+                      {"ok", b.value("ok", false)},
+                      {"location", b.value("location", "")},
+                      {"verified", b.contains("verified") ? b["verified"] : nlohmann::json()}});
+      reporter.text(fmt::format("{:>4}  {:<20} {:<9} {:<12} {:<9} {}", s.id, s.started, s.kind,
+                                b.value("host", ""), verified, b.value("location", "")));
+    }
+  }
+  if (list.empty()) reporter.text("(no backups recorded)");
+  reporter.document({{"unit", what.unit}, {"backups", list}});
+  return Outcome();
+}
+
 void add_ledger_filters(CLI::App* cmd, LedgerOptions& what) {
   cmd->add_option("--unit", what.unit, "Only this unit");
   cmd->add_option("--ticket", what.ticket, "Only changes made under this ticket");
@@ -183,6 +215,17 @@ void add_snapshots_command(CLI::App& app, const GlobalOptions& options, Reporter
   show->add_flag("--offline", what->offline, "Read only this controller's ledger");
   show->callback([&options, &reporter, &action, what] {
     action = [&options, &reporter, what] { return run_show(options, *what, *reporter); };
+  });
+  auto backups_what = std::make_shared<LedgerOptions>();
+  auto* backups = app.add_subcommand("backups", "Backups the snapshots recorded");
+  backups->require_subcommand(1);
+  auto* backups_list = backups->add_subcommand("list", "A unit's backups, newest first");
+  backups_list->add_option("unit", backups_what->unit, "Unit name")->required();
+  backups_list->add_flag("--offline", backups_what->offline, "Read only this controller's ledger");
+  backups_list->callback([&options, &reporter, &action, backups_what] {
+    action = [&options, &reporter, backups_what] {
+      return run_backups(options, *backups_what, *reporter);
+    };
   });
   auto* history =
       app.add_subcommand("history", "Who changed what, when, under which ticket, with what result");

@@ -17,7 +17,8 @@ double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
 Result<std::string> expand_command(const std::string& text,
-                                   const std::map<std::string, std::string>& vars) {
+                                   const std::map<std::string, std::string>& vars,
+                                   bool with_backup) {
   std::string out;
   std::size_t pos = 0;
   while (true) {
@@ -33,7 +34,11 @@ Result<std::string> expand_command(const std::string& text,
     std::string name = text.substr(open + 2, close - open - 2);
     name.erase(0, name.find_first_not_of(' '));
     name.erase(name.find_last_not_of(' ') + 1);
-    if (name == "pid") {
+    if (name == "backup" && with_backup) {
+      // Set by backup_verify.sh from its argument: a host's output is never
+      // pasted into command text.
+      out += "\"${FLOTILLA_BACKUP:?no backup location}\"";
+    } else if (name == "pid") {
       // Set by the host script that runs the command, only while the pid
       // file names the process flotilla started (host_scripts/lib.sh).
       out += "\"${FLOTILLA_PID:?no supervised process is running}\"";

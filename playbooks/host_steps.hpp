@@ -18,9 +18,12 @@ namespace flotilla {
 // Expands {{name}} in a unit's command: host variables and host, release,
 // deploy_to — each shell-quoted — and {{pid}}, the supervised process id
 // ($FLOTILLA_PID, which the host script sets only while the pid file names
-// the process flotilla started). An unknown name is an error (kBadInput).
+// the process flotilla started). With `with_backup` (a backup's verify),
+// {{backup}} too: $FLOTILLA_BACKUP, set by backup_verify.sh from its
+// argument. An unknown name is an error (kBadInput).
 Result<std::string> expand_command(const std::string& text,
-                                   const std::map<std::string, std::string>& vars);
+                                   const std::map<std::string, std::string>& vars,
+                                   bool with_backup = false);
 
 // The {{name}}s a unit's commands use (run/start/stop/reload, health,
 // drain, config check, backup, hooks): the host variables it needs.

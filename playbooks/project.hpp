@@ -128,6 +128,7 @@ struct Unit {
   std::vector<std::string> config_files;
   std::string config_check;
   std::optional<std::string> backup_command;
+  std::optional<std::string> backup_verify;  // the restore drill; {{backup}} = the location
   std::string backup_hosts;
   std::map<std::string, SecretSource> secrets;
   std::map<std::string, std::string> hooks;

@@ -39,7 +39,7 @@ const std::vector<std::string> kSourceKeys = {"repo", "build", "output"};
 const std::vector<std::string> kHealthKeys = {"command", "timeout", "retries", "interval"};
 const std::vector<std::string> kDrainKeys = {"command", "check", "timeout"};
 const std::vector<std::string> kConfigKeys = {"files", "check"};
-const std::vector<std::string> kBackupKeys = {"command", "hosts"};
+const std::vector<std::string> kBackupKeys = {"command", "hosts", "verify"};
 const std::vector<std::string> kHookKeys = {"before_drain", "before_stop", "after_stop",
                                             "before_start", "after_start", "after_health"};
 const std::vector<std::string> kRolloutKeys = {"canary",          "bake",         "batch",
@@ -541,6 +541,9 @@ class ProjectReader {
           if (auto s = command(*c, what + ".backup.command")) unit.backup_command = *s;
         } else {
           in_.error(*n, fmt::format("{}.backup: missing key 'command'", what));
+        }
+        if (auto* v = n->find("verify")) {
+          if (auto s = command(*v, what + ".backup.verify")) unit.backup_verify = *s;
         }
         if (auto* h = n->find("hosts")) {
           if (auto s = in_.string(*h, what + ".backup.hosts")) unit.backup_hosts = *s;

@@ -10,6 +10,54 @@
 #include "playbooks/host_steps.hpp"
 
 namespace flotilla {
+namespace {
+
+// The restore drill: each backup's `verify` on the host that made it, with
+// {{backup}} = the location it printed. A backup that cannot be restored
+// is no backup: the change stops here, before any host changes.
+Result<void> verify_backups(const PreparedChange& prepared, const std::vector<HostTask>& backups,
+                            const std::vector<std::string>& names,
+                            const std::vector<std::string>& locations, nlohmann::json& record,
+                            Reporter& reporter) {
+  const Unit& unit = prepared.unit();
+  std::vector<HostTask> tasks;
+  for (std::size_t i = 0; i < backups.size(); ++i) {
+    auto command =
+        expand_command(*unit.backup_verify, prepared.fleet.by_name.at(names[i]).vars, true);
+    if (!command) return tl::unexpected(command.error());
+    tasks.push_back({backups[i].host, script_command(HostScript::kBackupVerify,
+                                                     {unit.deploy_to, locations[i], *command}, "",
+                                                     std::chrono::minutes(30))});
+  }
+  reporter.progress(fmt::format("verifying the backup on {}", fmt::join(names, " ")));
+  auto results = prepared.fleet.transport->run(tasks);
+  std::vector<std::string> failures;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    bool ok = r && r->ok();
+    std::string error = !r ? r.error().message : ok ? "" : (r->err.empty() ? r->out : r->err);
+    error = valid_utf8(reporter.redacted(error));
+    while (!error.empty() && error.back() == '\n') error.pop_back();
+    if (error.size() > 500) error = error.substr(error.size() - 500);
+    record[i]["verified"] = ok;
+    if (!ok) {
+      record[i]["verify_error"] = error;
+      failures.push_back(fmt::format("{} ({})", names[i],
+                                     !error.empty() ? error
+                                     : r            ? fmt::format("exit {}", r->exit_status)
+                                                    : "failed"));
+    }
+    reporter.event("backup_verified", {{"host", names[i]}, {"ok", ok}});
+  }
+  if (!failures.empty()) {
+    return fail(ErrorKind::kFailed,
+                fmt::format("backup verify failed on {}: that backup could not be restored",
+                            fmt::join(failures, ", ")));
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& reporter) {
   const Unit& unit = prepared.unit();
@@ -45,6 +93,7 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
   reporter.progress(fmt::format("backup on {}", fmt::join(names, " ")));
   auto results = fleet.transport->run(tasks);
   nlohmann::json record = nlohmann::json::array();
+  std::vector<std::string> raw_locations;  // as each host printed it: its verify's argument
   std::vector<std::string> failures;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
@@ -55,6 +104,7 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
       while (!out.empty() && out.back() == '\n') out.pop_back();
       location = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
     }
+    raw_locations.push_back(location);
     std::string error = !r ? r.error().message : done ? "" : r->err;
     // Both are kept in the snapshot, locally and on the hosts: never a
     // secret, and valid UTF-8 whatever the backup tool printed.
@@ -72,6 +122,12 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
   }
   if (!failures.empty()) {
     return fail(ErrorKind::kFailed, fmt::format("backup failed on {}", fmt::join(failures, ", ")));
+  }
+  if (unit.backup_verify) {
+    if (auto verified = verify_backups(prepared, tasks, names, raw_locations, record, reporter);
+        !verified) {
+      return tl::unexpected(verified.error());
+    }
   }
   return record;
 }

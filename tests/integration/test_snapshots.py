@@ -81,7 +81,8 @@ class SnapshotTest(unittest.TestCase):
         git(self.repo, "branch", "stable")
         self.tmp.write("config/motd.txt", "hello\n")
         self.project = self.write_project(".flotilla")
-        self.exec("pkill -f 'service[.]py' ; rm -rf /srv/game /srv/broken-* /srv/nobackup")
+        self.exec("pkill -f 'service[.]py' ; rm -rf /srv/game /srv/broken-* /srv/nobackup /srv/backups "
+                  "/srv/unrestorable")
 
     def write_project(self, state_dir, name="flotilla.yaml"):
         return self.tmp.write(name, f"""ssh: {{known_hosts: {self.fleet.known_hosts}, config: none}}
@@ -96,7 +97,10 @@ units:
     source: {{repo: backend, build: make, output: dist}}
     run: exec python3 service.py {{{{ansible_host}}}} {{{{deploy_to}}}}
     config: {{files: ["config/*.txt"], check: 'test -s "$FLOTILLA_CONFIG_DIR/motd.txt"'}}
-    backup: {{command: 'test ! -e /srv/nobackup && echo /srv/backups/game-{{{{host}}}}.dump', hosts: h01}}
+    backup:
+      command: 'test ! -e /srv/nobackup && mkdir -p /srv/backups && echo state > /srv/backups/game-{{{{host}}}}.dump && echo /srv/backups/game-{{{{host}}}}.dump'
+      verify: 'test -s {{{{backup}}}} && test ! -e /srv/unrestorable'
+      hosts: h01
     health:
       command: test ! -e /srv/broken-$(cat VERSION) && python3 -c "import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/version', timeout=1)" {{{{ansible_host}}}}
       timeout: 2s
@@ -107,7 +111,8 @@ units:
 """)
 
     def tearDown(self):
-        self.exec("pkill -f 'service[.]py' ; rm -rf /srv/game /srv/broken-* /srv/nobackup")
+        self.exec("pkill -f 'service[.]py' ; rm -rf /srv/game /srv/broken-* /srv/nobackup /srv/backups "
+                  "/srv/unrestorable")
         self.tmp.cleanup()
 
     def flotilla(self, *args, project=None, timeout=300):
@@ -270,10 +275,23 @@ units:
         _, doc = run_json("-f", self.project, "snapshots", "show", str(snapshot), cwd=self.tmp.path)
         self.assertEqual((doc["kind"], doc["ticket"]), ("hotfix", "OPS-1"))
         self.assertEqual(doc["backup"][0]["location"], "/srv/backups/game-h01.dump")
+        self.assertTrue(doc["backup"][0]["verified"])
+        _, listed = run_json("-f", self.project, "backups", "list", "game", cwd=self.tmp.path)
+        self.assertEqual([(b["snapshot"], b["host"], b["verified"]) for b in listed["backups"]][0],
+                         (snapshot, "h01", True))
+
+        # A backup that cannot be restored is no backup: its verify stops the deploy untouched.
+        self.exec("touch /srv/unrestorable", limit="h01")
+        git(self.repo, "checkout", "-q", "master")
+        self.commit("v1.5")
+        proc, _ = self.change("deploy", "game", "--ref", "master")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("backup verify failed on h01", proc.stderr)
+        self.assertEqual(self.versions(), ["v1-hotfix", "v1", "v1", "v1"])
+        self.exec("rm -f /srv/unrestorable", limit="h01")
 
         # A failed backup stops the deploy before any host changes.
         self.exec("touch /srv/nobackup", limit="h01")
-        git(self.repo, "checkout", "-q", "master")
         self.commit("v2")
         proc, _ = self.change("deploy", "game", "--ref", "master")
         self.assertEqual(proc.returncode, 1)
