@@ -19,6 +19,7 @@ namespace {
 constexpr std::size_t kMaxConnections = 32;
 std::atomic<Transport*> g_live[kMaxConnections];
 std::atomic<int> g_interrupts{0};
+std::atomic<bool> g_ends_quietly{false};
 
 // SIGINT, SIGTERM and SIGHUP (a closed terminal). The first finishes what
 // is in flight and starts nothing new; the second stops waiting for what is
@@ -44,7 +45,10 @@ extern "C" void on_interrupt(int) {
   static const char message[] =
       "\nflotilla: interrupted: finishing steps in flight, starting nothing new "
       "(Ctrl-C again to stop waiting)\n";
-  [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+  // A command that simply ends on Ctrl-C (logs --follow) says nothing.
+  if (!g_ends_quietly.load()) {
+    [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+  }
   for (auto& live : g_live) {
     if (Transport* t = live.load()) t->cancel();
   }
@@ -154,6 +158,8 @@ FleetConnection::~FleetConnection() {
 }
 
 bool FleetConnection::interrupted() { return g_interrupts.load() > 0; }
+
+void FleetConnection::end_quietly_on_interrupt() { g_ends_quietly.store(true); }
 
 ChangeContext change_context(const GlobalOptions& options, const Targets& targets,
                              Reporter& reporter) {

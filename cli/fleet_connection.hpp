@@ -34,6 +34,9 @@ class FleetConnection : public TransportWrapper {
   Transport& transport() { return *this; }
   const std::vector<HostAddress>& addresses() const { return addresses_; }
   static bool interrupted();
+  // For a command whose normal end is Ctrl-C (logs --follow): the first one
+  // is not announced as an interruption.
+  static void end_quietly_on_interrupt();
 
  private:
   std::vector<HostAddress> addresses_;

@@ -161,6 +161,7 @@ Result<Outcome> follow_logs(const GlobalOptions& options, const Targets& targets
   const auto& inventory = targets.inventory.inventory;
   std::size_t width = 0;
   for (std::size_t h : targets.hosts) width = std::max(width, inventory.hosts()[h].name.size());
+  FleetConnection::end_quietly_on_interrupt();
   LiveConnections live;
   std::vector<std::unique_ptr<HostFollower>> followers;
   std::vector<std::thread> threads;
