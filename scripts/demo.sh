@@ -14,7 +14,7 @@
 #      changed go back, and prod refuses the unrehearsed change;
 #   6. hotfixes from stable;
 #   7. rolls back to a snapshot;
-#   8. shows status and history.
+#   8. shows status, the error patrol across the fleet, and history.
 #
 #   ./scripts/demo.sh      (as root; a user with sudo is asked for it: each
 #                           host gets a private /srv)
@@ -172,8 +172,9 @@ print(s[-1]["id"])')
 step flotilla -e prod rollback reward --to "$good" --ticket INC-42
 step curl -fsS http://127.0.1.4:8101/version
 
-chapter "8. Status and history"
+chapter "8. On call: status, the error patrol, history"
 step flotilla -e prod status
+step flotilla -e prod logs payment --grep 'ERROR|FATAL' --since 1h --count   # per host, stamped lines
 step flotilla -e prod history --unit reward
 step flotilla -e prod lock status
 
