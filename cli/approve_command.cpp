@@ -58,13 +58,8 @@ Result<Outcome> run_approve(const GlobalOptions& options, ApproveOptions approve
   }
   ChangeContext context = change_context(options, *targets, reporter);
   approve.spec.base.ticket = approve.ticket;
-  fold_source_ledgers(options, *targets->project, *targets->environment, approve.spec, reporter);
-  auto release = make_release(*targets->project, *targets->environment, approve.spec);
+  auto release = release_for(options, *targets, approve.spec, reporter);
   if (!release) return tl::unexpected(release.error());
-  if (auto fetched = fetch_missing_releases(options, *targets->project, *release, reporter);
-      !fetched) {
-    return tl::unexpected(fetched.error());
-  }
   // The same plans `deploy` or `promote` would make now: read from the
   // hosts, nothing changed.
   auto prepared = prepare_release(context, release->changes);

@@ -1,7 +1,7 @@
 // The commands that change a fleet — `deploy`, `promote`, `rehearse`,
 // `hotfix`, `rollback`, `config push` — are options plus two calls:
-// make_release (playbooks/change/release.hpp) turns them into unit changes
-// in order, run_release (playbooks/change/change_workflow.hpp) does the rest.
+// release_for (cli/release_sources.hpp) turns them into unit changes in
+// order, run_release (playbooks/change/change_workflow.hpp) does the rest.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
@@ -38,13 +38,8 @@ Result<Outcome> run_change_command(const GlobalOptions& options, const ChangeOpt
   }
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
-  fold_source_ledgers(options, *targets->project, *targets->environment, spec, reporter);
-  auto release = make_release(*targets->project, *targets->environment, spec);
+  auto release = release_for(options, *targets, spec, reporter);
   if (!release) return tl::unexpected(release.error());
-  if (auto fetched = fetch_missing_releases(options, *targets->project, *release, reporter);
-      !fetched) {
-    return tl::unexpected(fetched.error());
-  }
   return run_release(change_context(options, *targets, reporter), *release);
 }
 

@@ -27,6 +27,18 @@ struct LogsOptions {
   CLI::Option* lines_option = nullptr;
 };
 
+// The unit's log globs: its `logs:`, else what the supervisor writes. They
+// come from the validated project file (no quotes, no `..`); the host
+// expands them. The log scripts' arguments end with them.
+std::vector<std::string> log_globs(const Unit& unit) {
+  return unit.logs.empty() ? std::vector<std::string>{"shared/log/*.log"} : unit.logs;
+}
+
+std::vector<std::string> with_globs(std::vector<std::string> args, const Unit& unit) {
+  for (auto& glob : log_globs(unit)) args.push_back(std::move(glob));
+  return args;
+}
+
 // `--grep RE --since 10m --count [--max N]`: per host, the stamped lines in
 // the window that match, in one round trip per host; exit 1 above --max,
 // 4 when a host cannot be reached, 1 when one cannot be read.
@@ -38,13 +50,8 @@ Result<Outcome> run_patrol(const GlobalOptions& options, const Targets& targets,
                         ? static_cast<std::size_t>(logs.lines)
                         : 3;
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*window).count();
-  std::vector<std::string> args = {unit.deploy_to, std::to_string(seconds), std::to_string(top),
-                                   logs.grep};
-  if (unit.logs.empty()) {
-    args.push_back("shared/log/*.log");
-  } else {
-    args.insert(args.end(), unit.logs.begin(), unit.logs.end());
-  }
+  std::vector<std::string> args =
+      with_globs({unit.deploy_to, std::to_string(seconds), std::to_string(top), logs.grep}, unit);
   auto connection = FleetConnection::open(options, targets, reporter);
   if (!connection) return tl::unexpected(connection.error());
   FleetConnection& fleet = **connection;
@@ -101,18 +108,6 @@ Result<Outcome> run_patrol(const GlobalOptions& options, const Targets& targets,
   return outcome;
 }
 
-// host_scripts/logs.sh's arguments. The log globs come from the validated
-// project file (no quotes, no `..`); the host expands them.
-std::vector<std::string> logs_arguments(const Unit& unit, const LogsOptions& options) {
-  std::vector<std::string> args = {unit.deploy_to, std::to_string(options.lines), options.grep};
-  if (unit.logs.empty()) {
-    args.push_back("shared/log/*.log");
-  } else {
-    args.insert(args.end(), unit.logs.begin(), unit.logs.end());
-  }
-  return args;
-}
-
 Result<Outcome> run_logs(GlobalOptions options, const LogsOptions& logs, Reporter& reporter) {
   auto timeout = parse_duration(logs.timeout);
   if (!timeout) return fail(ErrorKind::kBadInput, "--timeout: expected a duration like 30s");
@@ -132,8 +127,7 @@ Result<Outcome> run_logs(GlobalOptions options, const LogsOptions& logs, Reporte
   }
   if (logs.max >= 0) return fail(ErrorKind::kBadInput, "--max goes with --since and --count");
   if (logs.follow) {
-    std::vector<std::string> args = logs_arguments(**unit, logs);
-    args.erase(args.begin() + 1);  // no line count: only new lines
+    auto args = with_globs({(*unit)->deploy_to, logs.grep}, **unit);
     return follow_logs(
         options, *targets,
         script_command(HostScript::kLogsFollow, args, "", std::chrono::hours(24 * 365)), reporter);
@@ -141,8 +135,10 @@ Result<Outcome> run_logs(GlobalOptions options, const LogsOptions& logs, Reporte
   auto connection = FleetConnection::open(options, *targets, reporter);
   if (!connection) return tl::unexpected(connection.error());
   FleetConnection& fleet = **connection;
-  RemoteCommand command =
-      script_command(HostScript::kLogs, logs_arguments(**unit, logs), "", *timeout);
+  RemoteCommand command = script_command(
+      HostScript::kLogs,
+      with_globs({(*unit)->deploy_to, std::to_string(logs.lines), logs.grep}, **unit), "",
+      *timeout);
   std::vector<HostTask> tasks;
   for (std::size_t i = 0; i < targets->hosts.size(); ++i) tasks.push_back({i, command});
   HostLineStream lines(reporter, fleet.addresses());

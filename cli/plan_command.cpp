@@ -44,14 +44,8 @@ Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_o
   }
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
-  fold_source_ledgers(options, *targets->project, *targets->environment, plan_options.spec,
-                      reporter);
-  auto release = make_release(*targets->project, *targets->environment, plan_options.spec);
+  auto release = release_for(options, *targets, plan_options.spec, reporter);
   if (!release) return tl::unexpected(release.error());
-  if (auto fetched = fetch_missing_releases(options, *targets->project, *release, reporter);
-      !fetched) {
-    return tl::unexpected(fetched.error());
-  }
   ChangeContext context = change_context(options, *targets, reporter);
   auto prepared = prepare_release(context, release->changes);
   if (!prepared) return tl::unexpected(prepared.error());

@@ -82,4 +82,16 @@ Result<void> fetch_missing_releases(const GlobalOptions& options, const Project&
   return {};
 }
 
+Result<Release> release_for(const GlobalOptions& options, const Targets& targets,
+                            const ReleaseSpec& spec, Reporter& reporter) {
+  fold_source_ledgers(options, *targets.project, *targets.environment, spec, reporter);
+  auto release = make_release(*targets.project, *targets.environment, spec);
+  if (!release) return tl::unexpected(release.error());
+  if (auto fetched = fetch_missing_releases(options, *targets.project, *release, reporter);
+      !fetched) {
+    return tl::unexpected(fetched.error());
+  }
+  return release;
+}
+
 }  // namespace flotilla

@@ -95,3 +95,21 @@ probe() {
 phase() {
   printf '@flotilla:phase %s\n' "$1"
 }
+
+# each_log_file ACTION GLOB...: runs "ACTION FILE" for every regular file
+# the unit's log GLOBs (relative to the current directory, expanded here)
+# match; EXIT_NO_LOGS when none does.
+each_log_file() {
+  elf_action=$1
+  shift
+  elf_found=0
+  for elf_glob in "$@"; do
+    # Unquoted on purpose: the glob is expanded here, on the host.
+    for elf_file in $elf_glob; do
+      [ -f "$elf_file" ] || continue
+      elf_found=1
+      "$elf_action" "$elf_file"
+    done
+  done
+  [ $elf_found = 1 ] || die "$EXIT_NO_LOGS" "no log files match $*"
+}

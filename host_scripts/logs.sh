@@ -11,18 +11,13 @@ lines=$2
 pattern=$3
 shift 3
 cd -- "$d" 2>/dev/null || die "$EXIT_NO_LOGS" "no $d on this host"
-found=0
-for glob in "$@"; do
-  # Unquoted on purpose: the glob is expanded here, on the host.
-  for f in $glob; do
-    [ -f "$f" ] || continue
-    found=1
-    if [ -z "$pattern" ]; then
-      tail -n "$lines" -- "$f" | grep -H --label="$f" ''
-    else
-      grep -H -n -E -e "$pattern" -- "$f" | tail -n "$lines"
-    fi
-  done
-done
-[ $found = 1 ] || die "$EXIT_NO_LOGS" "no log files match $*"
+# shellcheck disable=SC2317 # called through each_log_file
+show() {
+  if [ -z "$pattern" ]; then
+    tail -n "$lines" -- "$1" | grep -H --label="$1" ''
+  else
+    grep -H -n -E -e "$pattern" -- "$1" | tail -n "$lines"
+  fi
+}
+each_log_file show "$@"
 exit 0

@@ -17,22 +17,17 @@ case $seconds$top in *[!0-9]* | "") die "$EXIT_USAGE" "SECONDS and TOP are numbe
 [ "$top" -ge 1 ] || top=1
 since=$(date -u -d "-$seconds seconds" +%Y-%m-%dT%H:%M:%SZ) || die "$EXIT_USAGE" "cannot compute the window"
 cd -- "$d" 2>/dev/null || die "$EXIT_NO_LOGS" "no $d on this host"
-found=0
-for glob in "$@"; do
-  # Unquoted on purpose: the glob is expanded here, on the host.
-  for f in $glob; do
-    [ -f "$f" ] || continue
-    found=1
-    FILE=$f PATTERN=$pattern awk -v since="$since" -v top="$top" '
-      BEGIN { p = ENVIRON["PATTERN"]; f = ENVIRON["FILE"]; n = 0 }
-      $1 ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T/ && $1 >= since && (p == "" || $0 ~ p) {
-        n++; last[n % top] = $0
-      }
-      END {
-        printf "count\t%s\t%d\n", f, n
-        for (i = n - top + 1; i <= n; i++) if (i >= 1) printf "line\t%s\t%s\n", f, last[i % top]
-      }' "$f"
-  done
-done
-[ $found = 1 ] || die "$EXIT_NO_LOGS" "no log files match $*"
+# shellcheck disable=SC2317 # called through each_log_file
+count() {
+  FILE=$1 PATTERN=$pattern awk -v since="$since" -v top="$top" '
+    BEGIN { p = ENVIRON["PATTERN"]; f = ENVIRON["FILE"]; n = 0 }
+    $1 ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T/ && $1 >= since && (p == "" || $0 ~ p) {
+      n++; last[n % top] = $0
+    }
+    END {
+      printf "count\t%s\t%d\n", f, n
+      for (i = n - top + 1; i <= n; i++) if (i >= 1) printf "line\t%s\t%s\n", f, last[i % top]
+    }' "$1"
+}
+each_log_file count "$@"
 exit 0

@@ -12,19 +12,12 @@ d=$1
 pattern=$2
 shift 2
 cd -- "$d" 2>/dev/null || die "$EXIT_NO_LOGS" "no $d on this host"
-globs=$#
-for glob in "$@"; do
-  # Unquoted on purpose: the glob is expanded here, on the host.
-  for f in $glob; do
-    if [ -f "$f" ]; then set -- "$@" "$f"; fi
-  done
-done
-shift "$globs"
-[ $# -gt 0 ] || die "$EXIT_NO_LOGS" "no log files to follow"
+each_log_file : "$@"
 unset file
 # tail names each file in a "==> FILE <==" header when it switches files;
 # grep keeps those and the matching lines, and passes each on at once.
-tail -v -n 0 -F -- "$@" 2>/dev/null |
+print0() { printf '%s\0' "$1"; }
+each_log_file print0 "$@" | xargs -0 tail -v -n 0 -F -- 2>/dev/null |
   grep --line-buffered -E -e '^==> .* <==$' -e "$pattern" |
   while IFS= read -r line; do
     case $line in
@@ -40,5 +33,5 @@ tail -v -n 0 -F -- "$@" 2>/dev/null |
 while sleep 10; do
   echo "#flotilla-alive" 2>/dev/null || break
 done
-# The whole session's process group: tail, awk and this shell.
+# The whole session's process group: xargs, tail, grep, the loop and this shell.
 kill 0

@@ -17,7 +17,7 @@ set -euo pipefail
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || usage
+if [ -z "$cmd" ] || [ -z "$dir" ]; then usage; fi
 shift 2
 revive=
 if [ "$cmd" = revive ]; then revive=${1:-}; [ -n "$revive" ] || usage; shift; fi
@@ -72,6 +72,7 @@ start_sshd() {
     # snapshot counter, as separate machines would, so fleets of parallel
     # test suites never share one.
     mkdir -p "$hdir/dot-flotilla" "$HOME/.flotilla"
+    # shellcheck disable=SC2016 # $1..$5 belong to the started shell
     unshare -m --propagation private sh -c \
       'mount --bind "$1" /srv && mount --bind "$5" "$HOME/.flotilla" && exec "$2" -f "$3" -E "$4"' \
       sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log" "$hdir/dot-flotilla"
