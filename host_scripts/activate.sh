@@ -9,7 +9,10 @@
 # around each step; a new config is checked before anything stops. Unit
 # commands arrive already expanded; each runs with `sh -c`, with
 # FLOTILLA_PID set to the supervised process (checked to be that process:
-# `supervised_pid`), which is what {{pid}} expands to. A failure after
+# `supervised_pid`), which is what {{pid}} expands to. With --players the
+# drain waits for the host's players to leave (--deadline seconds at most),
+# telling them at each of --notices (seconds left) with --notify, which
+# reads the time left from FLOTILLA_MINUTES and FLOTILLA_SECONDS. A failure after
 # `current` was switched records --failed-state, so the host's state says
 # what `current` really points to, and that it failed.
 # shellcheck source=lib.sh
@@ -23,6 +26,7 @@ d='' unit='' release='' config='' secrets='' restart=1
 run='' start='' stop='' reload='' config_check='' drain='' drain_check='' drain_tenths=0
 health='' health_label='' health_retries=0 health_timeout=5 health_interval=0.5
 before_drain='' before_stop='' after_stop='' before_start='' after_start='' after_health=''
+players='' notify='' notices='' deadline=0
 failed_state='' switched=0
 while [ $# -ge 2 ]; do
   case $1 in
@@ -40,6 +44,10 @@ while [ $# -ge 2 ]; do
     --drain) drain=$2 ;;
     --drain-check) drain_check=$2 ;;
     --drain-tenths) drain_tenths=$2 ;;
+    --players) players=$2 ;;
+    --notify) notify=$2 ;;
+    --notices) notices=$2 ;;
+    --deadline) deadline=$2 ;;
     --health) health=$2 ;;
     --health-label) health_label=$2 ;;
     --health-retries) health_retries=$2 ;;
@@ -81,6 +89,46 @@ switch_link() {
   if ! { ln -sfn "$1" ".flotilla/${2##*/}.next" && mv -Tf ".flotilla/${2##*/}.next" "$2"; }; then
     die "$EXIT_SWITCH" "cannot switch $2"
   fi
+}
+
+# wait_for_players: returns once the host's player count is 0, or at the
+# deadline. Each notice is sent once, when the time left reaches it; notices
+# already due together are one notice. A count that cannot be read is
+# waited on like players (never taken as 0), unless the supervised service
+# is not running at all. The controller reads "@flotilla:players COUNT LEFT"
+# and "@flotilla:notice LEFT" lines from stdout.
+wait_for_players() {
+  [ -n "$players" ] && [ -e current ] || return 0
+  if [ -n "$run" ] && [ -z "$FLOTILLA_PID" ]; then return 0; fi
+  phase "waiting for players"
+  wfp_end=$(($(date +%s) + deadline))
+  wfp_pending=$notices
+  while :; do
+    wfp_count=$( (cd current 2>/dev/null && timeout 10 sh -c "$players" </dev/null 2>/dev/null) |
+      tail -n 1 | tr -d ' \t\r')
+    case $wfp_count in '' | *[!0-9]*) wfp_count='?' ;; esac
+    wfp_left=$((wfp_end - $(date +%s)))
+    [ "$wfp_left" -ge 0 ] || wfp_left=0
+    printf '@flotilla:players %s %s\n' "$wfp_count" "$wfp_left"
+    [ "$wfp_count" = 0 ] && return 0
+    if [ "$wfp_left" -le 0 ]; then
+      printf 'drain deadline reached with %s player(s) on the host\n' "$wfp_count" >&2
+      return 0
+    fi
+    wfp_due='' wfp_rest=''
+    for wfp_notice in $wfp_pending; do
+      if [ "$wfp_left" -le "$wfp_notice" ]; then wfp_due=$wfp_notice; else wfp_rest="$wfp_rest $wfp_notice"; fi
+    done
+    if [ -n "$wfp_due" ]; then
+      wfp_pending=$wfp_rest
+      printf '@flotilla:notice %s\n' "$wfp_left"
+      if [ -n "$notify" ] && ! (cd current 2>/dev/null &&
+        FLOTILLA_MINUTES=$(((wfp_left + 59) / 60)) FLOTILLA_SECONDS=$wfp_left sh -c "$notify" </dev/null) >&2; then
+        printf 'notify failed (the restart still waits for players)\n' >&2
+      fi
+    fi
+    sleep 1
+  done
 }
 
 switch_config() {
@@ -131,6 +179,7 @@ else
   phase draining
   hook before_drain "$before_drain"
   if [ -n "$drain" ]; then (cd current 2>/dev/null && sh -c "$drain") || true; fi
+  wait_for_players
   if [ -n "$drain_check" ]; then
     i=0
     until (cd current 2>/dev/null && sh -c "$drain_check"); do

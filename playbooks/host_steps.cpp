@@ -18,7 +18,7 @@ double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 Result<std::string> expand_command(const std::string& text,
                                    const std::map<std::string, std::string>& vars,
-                                   bool with_backup) {
+                                   HostValues host_values) {
   std::string out;
   std::size_t pos = 0;
   while (true) {
@@ -34,10 +34,12 @@ Result<std::string> expand_command(const std::string& text,
     std::string name = text.substr(open + 2, close - open - 2);
     name.erase(0, name.find_first_not_of(' '));
     name.erase(name.find_last_not_of(' ') + 1);
-    if (name == "backup" && with_backup) {
-      // Set by backup_verify.sh from its argument: a host's output is never
-      // pasted into command text.
+    if (name == "backup" && host_values == HostValues::kBackup) {
       out += "\"${FLOTILLA_BACKUP:?no backup location}\"";
+    } else if (name == "minutes" && host_values == HostValues::kNotice) {
+      out += "\"${FLOTILLA_MINUTES:?}\"";
+    } else if (name == "seconds" && host_values == HostValues::kNotice) {
+      out += "\"${FLOTILLA_SECONDS:?}\"";
     } else if (name == "pid") {
       // Set by the host script that runs the command, only while the pid
       // file names the process flotilla started (host_scripts/lib.sh).
@@ -54,10 +56,12 @@ Result<std::string> expand_command(const std::string& text,
 
 std::set<std::string> unit_template_variables(const Unit& unit) {
   std::vector<const std::string*> commands = {
-      &unit.run,          &unit.start,         &unit.stop,       &unit.reload,
-      &unit.config_check, &unit.drain.command, &unit.drain.check};
+      &unit.run,         &unit.start,         &unit.stop,
+      &unit.reload,      &unit.config_check,  &unit.drain.command,
+      &unit.drain.check, &unit.drain.players, &unit.drain.notify};
   if (unit.health) commands.push_back(&unit.health->command);
   if (unit.backup_command) commands.push_back(&*unit.backup_command);
+  if (unit.backup_verify) commands.push_back(&*unit.backup_verify);
   for (const auto& [event, hook] : unit.hooks) commands.push_back(&hook);
   std::set<std::string> names;
   for (const std::string* text : commands) {
@@ -152,6 +156,21 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   }
   args.insert(args.end(), {"--drain-tenths",
                            std::to_string(static_cast<long>(seconds(unit.drain.timeout) * 10))});
+  const bool waits = target.restart && target.wait_for_players && !unit.drain.players.empty();
+  if (waits) {
+    if (auto added = add("--players", unit.drain.players); !added) {
+      return tl::unexpected(added.error());
+    }
+    if (!unit.drain.notify.empty()) {
+      auto notify = expand_command(unit.drain.notify, vars, HostValues::kNotice);
+      if (!notify) return tl::unexpected(notify.error());
+      args.insert(args.end(), {"--notify", *notify});
+    }
+    std::vector<long> notices;
+    for (Duration d : unit.drain.notices) notices.push_back(static_cast<long>(seconds(d)));
+    args.insert(args.end(), {"--notices", fmt::format("{}", fmt::join(notices, " ")), "--deadline",
+                             std::to_string(static_cast<long>(seconds(unit.drain.deadline)))});
+  }
   if (unit.health) {
     args.insert(args.end(),
                 {"--health-label", unit.health->command, "--health-retries",
@@ -169,6 +188,7 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   // that waits as long again, every health try), plus room for hooks and
   // start: a stuck step ends in minutes, not half an hour.
   Duration deadline = 2 * unit.drain.timeout + std::chrono::minutes(5);
+  if (waits) deadline += unit.drain.deadline;
   if (unit.health) {
     deadline += (unit.health->retries + 1) * (unit.health->timeout + unit.health->interval);
   }

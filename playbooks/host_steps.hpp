@@ -15,18 +15,25 @@
 
 namespace flotilla {
 
+// What the host script itself sets for one command, from its arguments: a
+// host's output or a count is never pasted into command text.
+enum class HostValues {
+  kNone,
+  kBackup,  // {{backup}}: $FLOTILLA_BACKUP (a backup's verify, a restore)
+  kNotice,  // {{minutes}}, {{seconds}}: time left before a restart (drain.notify)
+};
+
 // Expands {{name}} in a unit's command: host variables and host, release,
 // deploy_to — each shell-quoted — and {{pid}}, the supervised process id
 // ($FLOTILLA_PID, which the host script sets only while the pid file names
-// the process flotilla started). With `with_backup` (a backup's verify),
-// {{backup}} too: $FLOTILLA_BACKUP, set by backup_verify.sh from its
-// argument. An unknown name is an error (kBadInput).
+// the process flotilla started), plus the `host_values` the script sets.
+// An unknown name is an error (kBadInput).
 Result<std::string> expand_command(const std::string& text,
                                    const std::map<std::string, std::string>& vars,
-                                   bool with_backup = false);
+                                   HostValues host_values = HostValues::kNone);
 
 // The {{name}}s a unit's commands use (run/start/stop/reload, health,
-// drain, config check, backup, hooks): the host variables it needs.
+// drain, config check, backup, restore, hooks): the host variables it needs.
 std::set<std::string> unit_template_variables(const Unit& unit);
 
 // Step 1 of a push: the bundle (make_push_bundle) arrives on stdin, each file
@@ -60,12 +67,20 @@ struct Activation {
   // true: drain, stop, switch, start. false: only the config changes: check
   // it, switch it, reload the running service (no restart).
   bool restart = true;
+  // The drain waits for players (drain.players). A rollback does not: the
+  // release it leaves is the reason for it.
+  bool wait_for_players = true;
 };
 
 // Each step of an activation announces itself on stdout with a line
 // "<kPhaseMarker><phase>" (draining, stopping, health check 3/21...):
 // host_scripts/lib.sh's `phase`.
 inline constexpr const char* kPhaseMarker = "@flotilla:phase ";
+// While the drain waits for players: "<kPlayersMarker>COUNT SECONDS_LEFT"
+// (COUNT "?" when it cannot be read), and "<kNoticeMarker>SECONDS_LEFT"
+// when a notice goes out.
+inline constexpr const char* kPlayersMarker = "@flotilla:players ";
+inline constexpr const char* kNoticeMarker = "@flotilla:notice ";
 
 // host_scripts/activate.sh with the unit's commands expanded for this host:
 // drain, stop, switch `current` atomically (symlink + rename), start, health

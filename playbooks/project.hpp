@@ -91,6 +91,13 @@ struct DrainSpec {
   std::string command;  // tell the service to drain; empty: SIGTERM
   std::string check;    // exits 0 once drained
   Duration timeout = std::chrono::seconds(60);
+  // Player-aware drain: `players` prints the host's player count; a host
+  // with players is told (`notify`, {{minutes}} left) at each notice and
+  // restarts when they reach 0 or at `deadline`. Empty: no wait.
+  std::string players;
+  std::string notify;
+  std::vector<Duration> notices;  // longest first
+  Duration deadline = std::chrono::minutes(15);
 };
 
 struct RolloutPolicy {

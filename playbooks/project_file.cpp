@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -37,7 +38,8 @@ const std::vector<std::string> kUnitKeys = {
     "backup", "secrets", "hooks",  "logs",      "rollout",       "require_ticket"};
 const std::vector<std::string> kSourceKeys = {"repo", "build", "output"};
 const std::vector<std::string> kHealthKeys = {"command", "timeout", "retries", "interval"};
-const std::vector<std::string> kDrainKeys = {"command", "check", "timeout"};
+const std::vector<std::string> kDrainKeys = {"command", "check",   "timeout", "players",
+                                             "notify",  "notices", "deadline"};
 const std::vector<std::string> kConfigKeys = {"files", "check"};
 const std::vector<std::string> kBackupKeys = {"command", "hosts", "verify"};
 const std::vector<std::string> kHookKeys = {"before_drain", "before_stop", "after_stop",
@@ -656,6 +658,38 @@ class ProjectReader {
     }
     if (auto* n = node.find("timeout")) {
       if (auto d = in_.duration(*n, what + ".timeout")) unit.drain.timeout = *d;
+    }
+    if (auto* n = node.find("players")) {
+      if (auto s = command(*n, what + ".players")) unit.drain.players = *s;
+    }
+    if (auto* n = node.find("notify")) {
+      if (auto s = command(*n, what + ".notify")) unit.drain.notify = *s;
+    }
+    if (auto* n = node.find("deadline")) {
+      if (auto d = in_.duration(*n, what + ".deadline")) unit.drain.deadline = *d;
+    }
+    if (auto* n = node.find("notices")) {
+      if (!n->is_sequence()) {
+        in_.error(*n,
+                  fmt::format("{}.notices: expected a list of durations like [10m, 5m, 1m]", what));
+      } else {
+        for (const auto& item : n->items) {
+          if (auto d = in_.duration(*item, what + ".notices")) unit.drain.notices.push_back(*d);
+        }
+        std::sort(unit.drain.notices.rbegin(), unit.drain.notices.rend());
+      }
+    }
+    const YamlNode* players_node = node.find("players");
+    for (const char* key : {"notify", "notices", "deadline"}) {
+      if (auto* n = node.find(key); n && !players_node) {
+        in_.error(*n, fmt::format("{}.{}: needs {}.players (the command that counts players)", what,
+                                  key, what));
+      }
+    }
+    if (!unit.drain.notices.empty() && unit.drain.notify.empty()) {
+      in_.error(
+          *node.find("notices"),
+          fmt::format("{}.notices: needs {}.notify (the command that tells players)", what, what));
     }
   }
 

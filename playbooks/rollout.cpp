@@ -206,7 +206,8 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
     std::vector<HostTask> activations;
     for (const auto& name : batch.hosts) {
       const HostPlan& h = *plan_of.at(name);
-      Activation target{h.target.release, h.target.config, h.target.secrets, h.restart};
+      Activation target{h.target.release, h.target.config, h.target.secrets, h.restart,
+                        plan.kind != ChangeKind::kRollback};
       auto cmd = activate_command(unit, layout, target, hosts.at(name).vars, state_after(h));
       if (!cmd) return finish(false, cmd.error().message);
       activations.push_back({hosts.at(name).index, std::move(*cmd)});
@@ -259,7 +260,8 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         const HostPlan& h = *plan_of.at(name);
         const RolloutHost& rh = hosts.at(name);
         Activation back{h.current.value_or(""), h.target.config.empty() ? "" : h.current_config,
-                        h.target.secrets.empty() ? "" : h.current_secrets, h.restart};
+                        h.target.secrets.empty() ? "" : h.current_secrets, h.restart,
+                        /*wait_for_players=*/false};
         auto cmd = activate_command(unit, layout, back, rh.vars, rh.previous_state);
         if (!cmd) return finish(false, cmd.error().message);
         rollbacks.push_back({rh.index, std::move(*cmd)});

@@ -1,5 +1,8 @@
 #include "playbooks/rollout_view.hpp"
 
+#include <charconv>
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "playbooks/host_steps.hpp"
@@ -42,8 +45,16 @@ void RolloutView::output(const std::string& host, std::string_view chunk) {
   for (std::size_t nl = row.partial.find('\n'); nl != std::string::npos;
        nl = row.partial.find('\n', start)) {
     std::string_view line(row.partial.data() + start, nl - start);
-    if (line.substr(0, std::string_view(kPhaseMarker).size()) == kPhaseMarker) {
-      set_phase(host, row, std::string(line.substr(std::string_view(kPhaseMarker).size())));
+    auto after = [&](std::string_view marker) -> std::optional<std::string_view> {
+      if (line.substr(0, marker.size()) != marker) return std::nullopt;
+      return line.substr(marker.size());
+    };
+    if (auto phase = after(kPhaseMarker)) {
+      set_phase(host, row, std::string(*phase));
+    } else if (auto players = after(kPlayersMarker)) {
+      read_players(host, row, *players);
+    } else if (auto notice = after(kNoticeMarker)) {
+      read_notice(host, *notice);
     }
     start = nl + 1;
   }
@@ -60,6 +71,38 @@ void RolloutView::set_phase(const std::string& host, Row& row, const std::string
   row.phase = phase;
   if (new_phase) reporter_.event("host_phase", {{"host", host}, {"phase", name(phase)}});
   reporter_.live(render());
+}
+
+void RolloutView::read_players(const std::string& host, Row& row, std::string_view fields) {
+  std::size_t space = fields.find(' ');
+  std::string count(fields.substr(0, space));
+  long left = 0;
+  if (space != std::string_view::npos) {
+    std::string_view rest = fields.substr(space + 1);
+    std::from_chars(rest.data(), rest.data() + rest.size(), left);
+  }
+  row.players = fmt::format("{} player{}, {}m{:02}s left", count, count == "1" ? "" : "s",
+                            left / 60, left % 60);
+  if (count != row.last_count) {
+    row.last_count = count;
+    long players = -1;
+    bool known =
+        std::from_chars(count.data(), count.data() + count.size(), players).ec == std::errc{};
+    reporter_.event("host_players",
+                    {{"host", host},
+                     {"players", known ? nlohmann::json(players) : nlohmann::json()},
+                     {"seconds_left", left}});
+  }
+  reporter_.live(render());
+}
+
+void RolloutView::read_notice(const std::string& host, std::string_view seconds_left) {
+  long left = 0;
+  std::from_chars(seconds_left.data(), seconds_left.data() + seconds_left.size(), left);
+  reporter_.event("host_notice",
+                  {{"host", host}, {"seconds_left", left}, {"minutes", (left + 59) / 60}});
+  reporter_.verbose(
+      fmt::format("{}: notice sent, {}m{:02}s before the restart", host, left / 60, left % 60));
 }
 
 void RolloutView::finish_host(const std::string& host, bool ok) {
@@ -86,6 +129,9 @@ std::vector<std::string> RolloutView::render() {
   for (const auto& host : order_) {
     const Row& row = rows_.at(host);
     std::string what = row.done ? (row.ok ? "done" : "FAILED") : row.phase;
+    if (!row.done && row.phase == "waiting for players" && !row.players.empty()) {
+      what = row.players;
+    }
     lines.push_back(fmt::format("  {:<16} {:<22} {:>6.1f}s", host, what,
                                 secs((row.done ? row.finished : now) - started_)));
   }

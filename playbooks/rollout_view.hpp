@@ -16,7 +16,9 @@ namespace flotilla {
 // What each host of the running batch is doing, read from the phase lines
 // its activation prints (kPhaseMarker). On a terminal: a live block, one line
 // per host with its phase and elapsed time, redrawn in place. With --json:
-// a `host_phase` event whenever a host enters a new phase. Thread-safe: the
+// a `host_phase` event whenever a host enters a new phase. A host waiting
+// for its players (kPlayersMarker, kNoticeMarker) shows their count and the
+// time left, with `host_players` and `host_notice` events. Thread-safe: the
 // transport feeds output from its own thread.
 class RolloutView {
  public:
@@ -36,13 +38,17 @@ class RolloutView {
   using Clock = std::chrono::steady_clock;
   struct Row {
     std::string phase = "waiting";
-    std::string partial;  // an unfinished line of output
+    std::string players;     // "3 players, 4m12s left" while waiting for them
+    std::string last_count;  // the count last reported in an event
+    std::string partial;     // an unfinished line of output
     Clock::time_point finished{};
     bool done = false;
     bool ok = false;
   };
-  void set_phase(const std::string& host, Row& row, const std::string& phase);  // under mutex_
-  std::vector<std::string> render();                                            // under mutex_
+  void set_phase(const std::string& host, Row& row, const std::string& phase);    // under mutex_
+  void read_players(const std::string& host, Row& row, std::string_view fields);  // under mutex_
+  void read_notice(const std::string& host, std::string_view seconds_left);       // under mutex_
+  std::vector<std::string> render();                                              // under mutex_
   void tick();
 
   Reporter& reporter_;

@@ -22,8 +22,8 @@ Result<void> verify_backups(const PreparedChange& prepared, const std::vector<Ho
   const Unit& unit = prepared.unit();
   std::vector<HostTask> tasks;
   for (std::size_t i = 0; i < backups.size(); ++i) {
-    auto command =
-        expand_command(*unit.backup_verify, prepared.fleet.by_name.at(names[i]).vars, true);
+    auto command = expand_command(*unit.backup_verify, prepared.fleet.by_name.at(names[i]).vars,
+                                  HostValues::kBackup);
     if (!command) return tl::unexpected(command.error());
     tasks.push_back({backups[i].host, script_command(HostScript::kBackupVerify,
                                                      {unit.deploy_to, locations[i], *command}, "",

@@ -2,8 +2,12 @@
 project (examples/launch) on a fleet of real sshd hosts: the payment ledger
 is exact across a rolling deploy under load; a reward campaign pushed with
 `config push` is granted once per player; a GM event goes live without a
-restart."""
+restart; a game server with players waits for them (or its deadline), and
+they hear about it from the GM service."""
+import http.client
 import json
+import re
+import threading
 import os
 import shutil
 import subprocess
@@ -13,12 +17,12 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from fleet import Fleet  # noqa: E402
+from fleet import Fleet, http_text  # noqa: E402
 from helpers import BIN, SOURCE, TempDir, git  # noqa: E402
 
 NET = "127.0.29"
 HOSTS = 4  # two redundant pairs
-PORTS = {"reward": 8101, "payment": 8102, "gm": 8103}
+PORTS = {"reward": 8101, "payment": 8102, "gm": 8103, "game": 8104}
 
 
 def call(i, unit, path, post=False):
@@ -75,7 +79,7 @@ class BackendTest(unittest.TestCase):
 
     def tearDown(self):
         self.flotilla("exec", "--", "for p in /srv/*/.flotilla/pid; do kill $(cat $p) 2>/dev/null; "
-                      "done; rm -rf /srv/reward /srv/payment /srv/gm")
+                      "done; rm -rf /srv/reward /srv/payment /srv/gm /srv/game")
 
     def flotilla(self, *args, timeout=600):
         return subprocess.run([BIN, "-e", "prod", *args], cwd=self.project_dir, env=self.env,
@@ -183,6 +187,115 @@ class BackendTest(unittest.TestCase):
         logs = self.flotilla("logs", "gm", "--grep", "ANNOUNCE double-xp")
         self.assertEqual(logs.returncode, 0, logs.stderr)
         self.assertEqual(logs.stdout.count("Double XP is live!"), HOSTS, logs.stdout)
+
+    # Player-aware drain. gs3 has two players in a match; the others are empty.
+
+    def join(self, i, player):
+        """A player's session on game server i: a connection held open until close()."""
+        conn = http.client.HTTPConnection(f"{NET}.{i}", PORTS["game"], timeout=30)
+        conn.request("GET", f"/play?player={player}")
+        response = conn.getresponse()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.readline(), f"welcome {player}\n".encode())
+        return conn, response
+
+    def set_drain(self, notices, deadline):
+        path = os.path.join(self.project_dir, "flotilla.yaml")
+        with open(path) as f:
+            text = f.read()
+        text = re.sub(r"notices: \[[^]]*\]", f"notices: [{notices}]", text)
+        text = re.sub(r"deadline: \S+", f"deadline: {deadline}", text)
+        with open(path, "w") as f:
+            f.write(text)
+
+    def deploy_with_players(self, on_event):
+        """Deploys game master over release/1.0 with two players on gs3, while a probe
+        watches that gs3 and gs4 (a pair) are never down together. on_event(event, sessions)
+        sees every --json event as it comes. Returns (events, sessions)."""
+        self.deploy("gm", "release/1.0")
+        self.deploy("game", "release/1.0")
+        sessions = [self.join(3, "ann"), self.join(3, "bob")]
+        self.assertEqual(http_get(3, "game", "/players"), "2")
+        both_down = []
+        watching = threading.Event()
+        watching.set()
+
+        def probe():
+            while watching.is_set():
+                if all(http_get(i, "game", "/health") is None for i in (3, 4)):
+                    both_down.append(time.monotonic())
+                time.sleep(0.05)
+        prober = threading.Thread(target=probe)
+        prober.start()
+        events = []
+        try:
+            proc = subprocess.Popen([BIN, "-e", "prod", "--json", "deploy", "game", "--ref", "master",
+                                     "--ticket", "T-9"], cwd=self.project_dir, env=self.env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    stdin=subprocess.DEVNULL)
+            for line in proc.stdout:
+                event = json.loads(line)
+                event["at"] = time.monotonic()
+                events.append(event)
+                on_event(event, sessions)
+            err = proc.stderr.read()
+            self.assertEqual(proc.wait(timeout=120), 0, err)
+        finally:
+            watching.clear()
+            prober.join()
+            for conn, _ in sessions:
+                conn.close()
+        self.assertEqual(both_down, [], "gs3 and gs4 (a pair) were down together")
+        self.assertEqual({call(i, "game", "/version")["version"] for i in range(1, HOSTS + 1)}, {"1.1"})
+        return events
+
+    def restarts(self, events):
+        """host -> (when its activation started, when its new release started), monotonic s."""
+        started = {e["host"]: e["at"] for e in events if e["event"] == "host_started"}
+        return {e["host"]: (started[e["host"]], e["at"]) for e in events
+                if e["event"] == "host_phase" and e["phase"] == "starting"}
+
+    def test_a_game_server_with_players_restarts_when_they_leave(self):
+        self.set_drain("20s, 10s", "25s")
+        left_at = []
+
+        def leave_after_first_notice(event, sessions):
+            if event["event"] == "host_notice" and event["host"] == "gs3" and not left_at:
+                self.assertEqual(event["minutes"], 1)
+                for conn, _ in sessions:
+                    conn.close()
+                left_at.append(time.monotonic())
+        events = self.deploy_with_players(leave_after_first_notice)
+        restarts = self.restarts(events)
+        # The empty servers restart at once; gs3 waits for its players, then goes.
+        for host in ("gs1", "gs2", "gs4"):
+            start, done = restarts[host]
+            self.assertLess(done - start, 5, host)
+        self.assertTrue(left_at, "gs3 got no notice")
+        start, done = restarts["gs3"]
+        self.assertGreater(done, left_at[0])
+        self.assertLess(done - left_at[0], 3, "gs3 restarted once its players left")
+        counts = [e["players"] for e in events if e["event"] == "host_players" and e["host"] == "gs3"]
+        self.assertEqual((counts[0], counts[-1]), (2, 0), counts)
+        # The notice reached the players through the GM service.
+        notices = [a for a in call(3, "gm", "/announcements")["announcements"] if a["event"] == "restart-gs3"]
+        self.assertEqual([(a["text"], a["minutes"]) for a in notices],
+                         [("Server gs3 restarts for an update in 1 minute", 1)])
+
+    def test_a_game_server_whose_players_stay_restarts_at_the_deadline(self):
+        self.set_drain("4s, 2s", "6s")
+        events = self.deploy_with_players(lambda event, sessions: None)
+        start, done = self.restarts(events)["gs3"]
+        self.assertGreaterEqual(done - start, 6)
+        self.assertEqual(len([e for e in events if e["event"] == "host_notice" and e["host"] == "gs3"]), 2)
+        self.assertEqual(len([a for a in call(3, "gm", "/announcements")["announcements"]
+                              if a["event"] == "restart-gs3"]), 2)
+        # The restart ended the players' sessions.
+        self.assertEqual(http_get(3, "game", "/players"), "0")
+
+
+def http_get(i, unit, path):
+    return http_text(f"http://{NET}.{i}:{PORTS[unit]}{path}", timeout=2)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,42 @@ units:
   }
 }
 
+TEST_CASE("project file: player-aware drain") {
+  ProjectDir p;
+  auto project = p.load(R"(environments: {dev: {inventory: dev.yaml}}
+units:
+  game:
+    source: {repo: ., build: make}
+    run: bin/game
+    drain:
+      command: curl -d '' localhost/drain
+      players: curl localhost/players
+      notify: announce {{minutes}}
+      notices: [1m, 10m, 5m]
+      deadline: 15m
+)");
+  REQUIRE_MESSAGE(project, project.error().message);
+  const DrainSpec& drain = project->unit("game")->drain;
+  CHECK(drain.players == "curl localhost/players");
+  CHECK(drain.notices == std::vector<Duration>{std::chrono::minutes(10), std::chrono::minutes(5),
+                                               std::chrono::minutes(1)});
+  CHECK(drain.deadline == std::chrono::minutes(15));
+
+  auto wrong = p.load(R"(environments: {dev: {inventory: dev.yaml}}
+units:
+  game:
+    source: {repo: ., build: make}
+    run: bin/game
+    drain: {notify: "announce '{{minutes}}'", deadline: 5m, notices: 1m}
+)");
+  REQUIRE_FALSE(wrong);
+  const std::string& m = wrong.error().message;
+  CHECK(m.find(":6:21: units.game.drain.notify: '{{minutes}}' is inside quotes") !=
+        std::string::npos);
+  CHECK(m.find("units.game.drain.deadline: needs units.game.drain.players") != std::string::npos);
+  CHECK(m.find("units.game.drain.notices: expected a list of durations") != std::string::npos);
+}
+
 TEST_CASE("project file: duplicate keys name both lines; missing inventory is located") {
   ProjectDir p;
   auto project = p.load("environments:\n  dev: {inventory: nope.yaml}\nunits: {}\nunits: {}\n");

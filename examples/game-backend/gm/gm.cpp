@@ -1,7 +1,8 @@
 // gm: the operators' admin service. Schedules events from
 // shared/config/events.json, announces each one (log and /announcements)
 // when it goes live, and reloads the schedule on SIGHUP — a `flotilla
-// config push` puts an event live without a restart.
+// config push` puts an event live without a restart. POST /announce tells
+// players that a game server restarts soon.
 #include <iostream>
 #include <map>
 #include <set>
@@ -116,6 +117,26 @@ int main(int argc, char** argv) {
         active.push_back({{"id", e.id}, {"title", e.title}, {"ends", game::format_utc(e.ends)}});
     }
     game::reply(res, 200, {{"active", active}});
+  });
+  // A game server's restart notice (flotilla's drain.notify): told to the
+  // players like any announcement.
+  service.http().Post("/announce", [&](const httplib::Request& req, httplib::Response& res) {
+    std::string server = req.get_param_value("server");
+    std::string minutes = req.get_param_value("minutes");
+    if (server.empty() || minutes.empty() ||
+        minutes.find_first_not_of("0123456789") != std::string::npos) {
+      return game::reply(res, 400, {{"error", "server and minutes (a number) are required"}});
+    }
+    std::string text = "Server " + server + " restarts for an update in " + minutes +
+                       (minutes == "1" ? " minute" : " minutes");
+    std::lock_guard lock(mutex);
+    announcements.push_back({{"event", "restart-" + server},
+                             {"text", text},
+                             {"server", server},
+                             {"minutes", std::stol(minutes)},
+                             {"at", game::format_utc(game::now_utc())}});
+    service.log("ANNOUNCE restart-" + server + ": " + text);
+    game::reply(res, 200, {{"announced", text}});
   });
   service.http().Get("/announcements", [&](const httplib::Request&, httplib::Response& res) {
     std::lock_guard lock(mutex);
