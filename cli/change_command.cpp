@@ -1,5 +1,5 @@
 // The commands that change a fleet — `deploy`, `promote`, `rehearse`,
-// `hotfix`, `rollback`, `config push` — are options plus two calls:
+// `hotfix`, `rollback`, `restore`, `config push` — are options plus two calls:
 // release_for (cli/release_sources.hpp) turns them into unit changes in
 // order, run_release (playbooks/change/change_workflow.hpp) does the rest.
 #include <CLI/CLI.hpp>
@@ -142,6 +142,20 @@ void add_rollback_command(CLI::App& app, const GlobalOptions& options, Reporter*
       ->check(CLI::PositiveNumber);
   cmd->add_option("--ticket", change->spec.base.ticket,
                   "Change ticket, for the record (never required)");
+}
+
+void add_restore_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                         CommandAction& action) {
+  auto* cmd = app.add_subcommand(
+      "restore",
+      "Bring back the data a snapshot's backup holds: stop, restore, start, health; snapshotted");
+  auto change = change_subcommand(cmd, ChangeKind::kRestore, options, reporter, action);
+  cmd->add_option("unit", change->spec.units, "Unit name")->required()->expected(1);
+  cmd->add_option("--snapshot", change->to,
+                  "The snapshot whose backup to restore (see `flotilla backups list UNIT`)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  add_ticket(cmd, *change);
 }
 
 void add_config_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,

@@ -15,6 +15,8 @@ void add_build_command(CLI::App& app, const GlobalOptions& options, Reporter*& r
                        CommandAction& action);
 void add_deploy_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                         CommandAction& action);
+void add_restore_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                         CommandAction& action);
 void add_rollback_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                           CommandAction& action);
 void add_config_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,

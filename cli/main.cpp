@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   flotilla::add_plan_command(app, options, reporter, action);
   flotilla::add_deploy_command(app, options, reporter, action);
   flotilla::add_rollback_command(app, options, reporter, action);
+  flotilla::add_restore_command(app, options, reporter, action);
   flotilla::add_config_command(app, options, reporter, action);
   flotilla::add_status_command(app, options, reporter, action);
   flotilla::add_snapshots_command(app, options, reporter, action);

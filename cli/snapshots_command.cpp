@@ -51,6 +51,7 @@ Result<nlohmann::json> ticket_approvals(const GlobalOptions& options, const std:
 
 std::string what_changed(const Snapshot& s) {
   if (s.kind == "rollback") return fmt::format("to snapshot {}", s.restores.value_or(0));
+  if (s.kind == "restore") return fmt::format("backup of {}", s.restores.value_or(0));
   if (s.kind == "config") return "config " + short_id(s.config);
   if (!s.promoted_from.empty())
     return fmt::format("{} from {}", short_id(s.artifact), s.promoted_from);

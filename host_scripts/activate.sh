@@ -12,7 +12,10 @@
 # `supervised_pid`), which is what {{pid}} expands to. With --players the
 # drain waits for the host's players to leave (--deadline seconds at most),
 # telling them at each of --notices (seconds left) with --notify, which
-# reads the time left from FLOTILLA_MINUTES and FLOTILLA_SECONDS. A failure after
+# reads the time left from FLOTILLA_MINUTES and FLOTILLA_SECONDS. With
+# --restore the service is stopped, the restore command runs with
+# FLOTILLA_BACKUP = --backup (a location, never pasted into the command),
+# and the release starts again. A failure after
 # `current` was switched records --failed-state, so the host's state says
 # what `current` really points to, and that it failed.
 # shellcheck source=lib.sh
@@ -26,7 +29,7 @@ d='' unit='' release='' config='' secrets='' restart=1
 run='' start='' stop='' reload='' config_check='' drain='' drain_check='' drain_tenths=0
 health='' health_label='' health_retries=0 health_timeout=5 health_interval=0.5
 before_drain='' before_stop='' after_stop='' before_start='' after_start='' after_health=''
-players='' notify='' notices='' deadline=0
+players='' notify='' notices='' deadline=0 restore='' backup=
 failed_state='' switched=0
 while [ $# -ge 2 ]; do
   case $1 in
@@ -48,6 +51,8 @@ while [ $# -ge 2 ]; do
     --notify) notify=$2 ;;
     --notices) notices=$2 ;;
     --deadline) deadline=$2 ;;
+    --restore) restore=$2 ;;
+    --backup) backup=$2 ;;
     --health) health=$2 ;;
     --health-label) health_label=$2 ;;
     --health-retries) health_retries=$2 ;;
@@ -212,6 +217,11 @@ else
     (cd current 2>/dev/null || cd "$d" && sh -c "$stop") || true
   fi
   hook after_stop "$after_stop"
+  if [ -n "$restore" ]; then
+    phase restoring
+    (cd current 2>/dev/null || cd "$d" && FLOTILLA_BACKUP=$backup sh -c "$restore" </dev/null) >&2 ||
+      die "$EXIT_RESTORE" "restore failed"
+  fi
 
   if [ -z "$release" ]; then
     # Back to nothing: the host ran no release before this deploy.

@@ -18,6 +18,7 @@ EXIT_LOCK_HELD=76     # the deploy lock is held
 EXIT_NOT_HOLDER=77    # the deploy lock is someone else's
 EXIT_NO_LOGS=78       # no log file matches the unit's globs
 EXIT_FETCH=79         # a blob could not be fetched from the registry
+EXIT_RESTORE=80       # the unit's restore command failed
 
 # die CODE MESSAGE: one line on stderr, then exit CODE.
 die() {

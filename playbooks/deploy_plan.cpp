@@ -123,6 +123,8 @@ DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
     h.restart = target->release != state.release.value_or("") ||
                 ((state.stopped || state.failed) && !target->release.empty()) ||
                 ((config_changes || secrets_change) && !can_reload);
+    // A restore stops, restores and starts the release the host runs.
+    if (kind == ChangeKind::kRestore && state.release) h.restart = true;
     h.change = h.restart || config_changes || secrets_change;
     h.send_secrets = secrets_change;
     h.send_release =

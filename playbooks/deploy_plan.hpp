@@ -46,6 +46,7 @@ struct HostPlan {
   std::vector<std::string> missing;                 // sha256s of those files
   nlohmann::json state = nlohmann::json::object();  // the host's state file, as read
   std::optional<Error> error;                       // could not be surveyed or planned
+  std::string restore_backup;  // restore: the backup this host brings back (its location)
 };
 
 // What a change would do, as a value: printed by `plan`, executed by
@@ -58,7 +59,8 @@ struct DeployPlan {
   std::string config;    // the config version pushed ("" when none)
   std::string secrets;   // the secrets version delivered ("" when none declared)
   ResolvedRef ref;
-  std::optional<long> restores;  // rollback: the snapshot returned to
+  // rollback: the snapshot returned to; restore: the snapshot whose backup comes back
+  std::optional<long> restores;
   std::vector<HostPlan> hosts;
   std::vector<Batch> batches;  // hosts that change, in rollout order
   std::uint64_t bytes_to_send = 0;

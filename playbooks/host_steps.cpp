@@ -62,6 +62,7 @@ std::set<std::string> unit_template_variables(const Unit& unit) {
   if (unit.health) commands.push_back(&unit.health->command);
   if (unit.backup_command) commands.push_back(&*unit.backup_command);
   if (unit.backup_verify) commands.push_back(&*unit.backup_verify);
+  if (unit.restore_command) commands.push_back(&*unit.restore_command);
   for (const auto& [event, hook] : unit.hooks) commands.push_back(&hook);
   std::set<std::string> names;
   for (const std::string* text : commands) {
@@ -156,6 +157,14 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   }
   args.insert(args.end(), {"--drain-tenths",
                            std::to_string(static_cast<long>(seconds(unit.drain.timeout) * 10))});
+  if (!target.restore_backup.empty()) {
+    if (!unit.restore_command) {
+      return fail(ErrorKind::kBadInput, fmt::format("units.{} has no restore command", unit.name));
+    }
+    auto restore = expand_command(*unit.restore_command, vars, HostValues::kBackup);
+    if (!restore) return tl::unexpected(restore.error());
+    args.insert(args.end(), {"--restore", *restore, "--backup", target.restore_backup});
+  }
   const bool waits = target.restart && target.wait_for_players && !unit.drain.players.empty();
   if (waits) {
     if (auto added = add("--players", unit.drain.players); !added) {

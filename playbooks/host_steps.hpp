@@ -70,6 +70,9 @@ struct Activation {
   // The drain waits for players (drain.players). A rollback does not: the
   // release it leaves is the reason for it.
   bool wait_for_players = true;
+  // A restore: with the service stopped, unit.restore runs with {{backup}} =
+  // this location before the release starts again.
+  std::string restore_backup;
 };
 
 // Each step of an activation announces itself on stdout with a line

@@ -136,6 +136,8 @@ struct Unit {
   std::string config_check;
   std::optional<std::string> backup_command;
   std::optional<std::string> backup_verify;  // the restore drill; {{backup}} = the location
+  // `restore`: brings a backup back while the service is stopped; {{backup}} = its location
+  std::optional<std::string> restore_command;
   std::string backup_hosts;
   std::map<std::string, SecretSource> secrets;
   std::map<std::string, std::string> hooks;

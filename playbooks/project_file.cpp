@@ -33,9 +33,9 @@ const std::vector<std::string> kEnvKeys = {
     "inventory", "branches", "require_ticket",    "lock_host",
     "approvals", "freeze",   "require_rehearsal", "hotfix_requires_rehearsal"};
 const std::vector<std::string> kUnitKeys = {
-    "kind",   "hosts",   "source", "deploy_to", "keep_releases", "run",
-    "start",  "stop",    "reload", "health",    "drain",         "config",
-    "backup", "secrets", "hooks",  "logs",      "rollout",       "require_ticket"};
+    "kind",  "hosts",  "source",  "deploy_to",      "keep_releases", "run",    "start",
+    "stop",  "reload", "health",  "drain",          "config",        "backup", "secrets",
+    "hooks", "logs",   "rollout", "require_ticket", "restore"};
 const std::vector<std::string> kSourceKeys = {"repo", "build", "output"};
 const std::vector<std::string> kHealthKeys = {"command", "timeout", "retries", "interval"};
 const std::vector<std::string> kDrainKeys = {"command", "check",   "timeout", "players",
@@ -550,6 +550,12 @@ class ProjectReader {
         if (auto* h = n->find("hosts")) {
           if (auto s = in_.string(*h, what + ".backup.hosts")) unit.backup_hosts = *s;
         }
+      }
+    }
+    if (auto* n = node.find("restore")) {
+      if (auto s = command(*n, what + ".restore")) unit.restore_command = *s;
+      if (!unit.backup_command) {
+        in_.error(*n, fmt::format("{}.restore: needs {}.backup (what it restores)", what, what));
       }
     }
     if (auto* n = node.find("secrets")) read_secrets(*n, what + ".secrets", unit);

@@ -206,8 +206,12 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
     std::vector<HostTask> activations;
     for (const auto& name : batch.hosts) {
       const HostPlan& h = *plan_of.at(name);
-      Activation target{h.target.release, h.target.config, h.target.secrets, h.restart,
-                        plan.kind != ChangeKind::kRollback};
+      Activation target{h.target.release,
+                        h.target.config,
+                        h.target.secrets,
+                        h.restart,
+                        plan.kind != ChangeKind::kRollback,
+                        h.restore_backup};
       auto cmd = activate_command(unit, layout, target, hosts.at(name).vars, state_after(h));
       if (!cmd) return finish(false, cmd.error().message);
       activations.push_back({hosts.at(name).index, std::move(*cmd)});
@@ -259,9 +263,12 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         if (outcome[name].state == HostOutcome::State::kNotStarted) continue;
         const HostPlan& h = *plan_of.at(name);
         const RolloutHost& rh = hosts.at(name);
-        Activation back{h.current.value_or(""), h.target.config.empty() ? "" : h.current_config,
-                        h.target.secrets.empty() ? "" : h.current_secrets, h.restart,
-                        /*wait_for_players=*/false};
+        Activation back{h.current.value_or(""),
+                        h.target.config.empty() ? "" : h.current_config,
+                        h.target.secrets.empty() ? "" : h.current_secrets,
+                        h.restart,
+                        /*wait_for_players=*/false,
+                        /*restore_backup=*/""};
         auto cmd = activate_command(unit, layout, back, rh.vars, rh.previous_state);
         if (!cmd) return finish(false, cmd.error().message);
         rollbacks.push_back({rh.index, std::move(*cmd)});

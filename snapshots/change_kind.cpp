@@ -14,13 +14,15 @@ std::string_view change_kind_name(ChangeKind kind) {
       return "config";
     case ChangeKind::kRehearsal:
       return "rehearsal";
+    case ChangeKind::kRestore:
+      return "restore";
   }
   return "deploy";
 }
 
 std::optional<ChangeKind> parse_change_kind(std::string_view name) {
   for (ChangeKind kind : {ChangeKind::kDeploy, ChangeKind::kHotfix, ChangeKind::kRollback,
-                          ChangeKind::kConfig, ChangeKind::kRehearsal}) {
+                          ChangeKind::kConfig, ChangeKind::kRehearsal, ChangeKind::kRestore}) {
     if (change_kind_name(kind) == name) return kind;
   }
   return std::nullopt;

@@ -9,9 +9,9 @@ namespace flotilla {
 // under its name.
 // kRehearsal: a deploy on a rehearsal environment of what another one will
 // get (`rehearse`), recorded apart so `require_rehearsal` can find it.
-enum class ChangeKind { kDeploy, kHotfix, kRollback, kConfig, kRehearsal };
+enum class ChangeKind { kDeploy, kHotfix, kRollback, kConfig, kRehearsal, kRestore };
 
-// "deploy", "hotfix", "rollback", "config", "rehearsal": the names snapshots record.
+// "deploy", "hotfix", "rollback", "config", "rehearsal", "restore": the names snapshots record.
 std::string_view change_kind_name(ChangeKind kind);
 std::optional<ChangeKind> parse_change_kind(std::string_view name);
 

@@ -76,16 +76,20 @@ Result<const Snapshot*> rollback_target(const std::vector<Snapshot>& history,
     return fail(ErrorKind::kBadInput,
                 fmt::format("no snapshot {} for this unit (see `flotilla snapshots list`)", *to));
   }
-  if (history.empty())
+  // A restore brings data back, not releases: a rollback looks past it.
+  auto is_restore = [](const Snapshot& s) {
+    return s.kind == change_kind_name(ChangeKind::kRestore);
+  };
+  auto newest = std::find_if_not(history.rbegin(), history.rend(), is_restore);
+  if (newest == history.rend())
     return fail(ErrorKind::kBadInput, "no snapshots yet: nothing to roll back to");
-  const Snapshot& newest = history.back();
-  long stands_at = newest.id;
-  if (newest.succeeded() && newest.kind == change_kind_name(ChangeKind::kRollback) &&
-      newest.restores) {
-    stands_at = *newest.restores;
+  long stands_at = newest->id;
+  if (newest->succeeded() && newest->kind == change_kind_name(ChangeKind::kRollback) &&
+      newest->restores) {
+    stands_at = *newest->restores;
   }
-  for (auto it = history.rbegin(); it != history.rend(); ++it) {
-    if (it->id < stands_at && it->succeeded()) return &*it;
+  for (auto it = newest; it != history.rend(); ++it) {
+    if (it->id < stands_at && it->succeeded() && !is_restore(*it)) return &*it;
   }
   return fail(ErrorKind::kBadInput,
               fmt::format("no succeeded snapshot before {}: nothing to roll back to", stands_at));

@@ -31,7 +31,7 @@ struct Snapshot {
   long id = 0;
   std::string environment;
   std::string unit;
-  std::string kind;  // deploy, rollback, hotfix, config, rehearsal
+  std::string kind;  // deploy, rollback, hotfix, config, rehearsal, restore
   std::string artifact;
   std::string config;   // config digest pushed ("" = none declared)
   std::string secrets;  // secrets digest delivered (secrets_digest: never the values)
@@ -46,7 +46,8 @@ struct Snapshot {
   // running (never finished: the controller died), succeeded, failed (the
   // fleet was left consistent), interrupted (SIGINT).
   std::string outcome = "running";
-  std::optional<long> restores;                        // rollbacks: the snapshot they returned to
+  // rollback: the snapshot it returned to; restore: the snapshot whose backup came back
+  std::optional<long> restores;
   std::int64_t commit_time = 0;                        // the commit's time (lead time for changes)
   std::string plan_digest;                             // what approvals covered (plan --digest)
   nlohmann::json approvals = nlohmann::json::array();  // who approved: [{principal, key, time}]

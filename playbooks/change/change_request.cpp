@@ -18,6 +18,8 @@ std::string describe_request(const ChangeRequest& r) {
       return "config push " + r.unit;
     case ChangeKind::kRehearsal:
       return fmt::format("rehearse {} --ref {}", r.unit, r.ref);
+    case ChangeKind::kRestore:
+      return fmt::format("restore {} --snapshot {}", r.unit, r.to.value_or(0));
     case ChangeKind::kDeploy:
     case ChangeKind::kHotfix:
       break;

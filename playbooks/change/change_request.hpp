@@ -28,7 +28,7 @@ struct ChangeRequest {
   std::string unit;
   std::string ref;  // deploy, hotfix, rehearsal
   std::string ticket;
-  std::optional<long> to;              // rollback --to
+  std::optional<long> to;              // rollback --to; restore --snapshot
   Duration lock_wait{0};               // wait this long for the deploy lock, then kLocked
   std::string override_freeze;         // why it may run inside a freeze window ("" = it may not)
   std::optional<StoredTarget> stored;  // deploy this instead of building (promote, reset)

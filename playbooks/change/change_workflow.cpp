@@ -145,7 +145,9 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
 
   RolloutResult result;
   bool backup_failed = false;
-  if (unit.backup_command && brings_new_build(plan.kind) && !plan.batches.empty()) {
+  // A restore backs up what it is about to replace: it can be undone too.
+  if (unit.backup_command && (brings_new_build(plan.kind) || plan.kind == ChangeKind::kRestore) &&
+      !plan.batches.empty()) {
     auto backup = run_backup(prepared, reporter);
     if (!backup) {
       backup_failed = true;

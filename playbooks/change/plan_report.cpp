@@ -14,6 +14,8 @@ void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
   std::string what =
       plan.kind == ChangeKind::kRollback
           ? fmt::format("rollback {} to snapshot {}", plan.unit, plan.restores.value_or(0))
+      : plan.kind == ChangeKind::kRestore ? fmt::format("restore {} from snapshot {}'s backup",
+                                                        plan.unit, plan.restores.value_or(0))
       : plan.kind == ChangeKind::kConfig
           ? fmt::format("config push {} {}", plan.unit, short_id(plan.config))
           : fmt::format("{} {} {} ({} @ {})", change_kind_name(plan.kind), plan.unit,

@@ -1,5 +1,7 @@
 #include "playbooks/change/prepared_change.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "playbooks/artifact_build.hpp"
@@ -29,6 +31,13 @@ Result<void> check_policy(const Project& project, const Environment& env, const 
   if (request.kind != ChangeKind::kRollback) {
     if (auto ok = check_ticket(project, env, unit, request.ticket); !ok) return ok;
   }
+  if (request.kind == ChangeKind::kRestore && !unit.restore_command) {
+    return fail(
+        ErrorKind::kBadInput,
+        fmt::format("{}: unit '{}' has no restore command (restore: CMD, with {{{{backup}}}} "
+                    "= the backup's location)",
+                    project.path, unit.name));
+  }
   if (request.kind == ChangeKind::kConfig && unit.config_files.empty() && unit.secrets.empty()) {
     return fail(ErrorKind::kBadInput,
                 fmt::format("{}: unit '{}' declares no config files (config: {{files: [...]}}) "
@@ -39,12 +48,59 @@ Result<void> check_policy(const Project& project, const Environment& env, const 
 }
 
 // Where each host is headed: the new build, its release with a new config,
-// or where a snapshot left it (`restores`).
+// or where a snapshot left it (`restores`); for a restore, its own release
+// with the backup snapshot `restores` recorded for it (`backups`: host ->
+// location).
 struct Destination {
   TargetOf target_of;
   std::optional<long> restores;
   std::vector<std::string> checks;
+  std::map<std::string, std::string> backups;
 };
+
+// A restore: the hosts whose backup snapshot `id` recorded go through a
+// stop, the restore and a start of the release they run. Only a backup
+// that was made (and, where the unit verifies, passed its verify) counts.
+Result<Destination> restore_destination(const std::vector<Snapshot>& history, long id) {
+  auto snapshot =
+      std::find_if(history.begin(), history.end(), [id](const Snapshot& s) { return s.id == id; });
+  if (snapshot == history.end()) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("no snapshot {} for this unit (see `flotilla backups list`)", id));
+  }
+  Destination out;
+  out.restores = id;
+  if (snapshot->backup.is_array()) {
+    for (const auto& b : snapshot->backup) {
+      if (!b.is_object() || !b.value("ok", false) || !b.contains("host")) continue;
+      if (b.contains("verified") && !b.value("verified", false)) {
+        return fail(ErrorKind::kBadInput,
+                    fmt::format("snapshot {}'s backup on {} failed its verify: it cannot be "
+                                "restored",
+                                id, b.value("host", "?")));
+      }
+      std::string location = b.value("location", "");
+      if (location.empty()) continue;
+      out.backups[b.value("host", "")] = location;
+      out.checks.push_back(fmt::format("brings back snapshot {}'s backup on {}: {}{}", id,
+                                       b.value("host", ""), location,
+                                       b.contains("verified") ? " (verified)" : ""));
+    }
+  }
+  if (out.backups.empty()) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("snapshot {} recorded no backup to restore (see `flotilla backups "
+                            "list`)",
+                            id));
+  }
+  auto backups = out.backups;
+  out.target_of = [backups](const std::string& host,
+                            const HostState& state) -> std::optional<HostTarget> {
+    if (!backups.count(host) || !state.release) return std::nullopt;
+    return HostTarget{*state.release, "", "", state.commit, state.branch};
+  };
+  return out;
+}
 
 Result<Destination> destination_of(const ChangeRequest& request,
                                    const std::vector<Snapshot>& history,
@@ -59,6 +115,7 @@ Result<Destination> destination_of(const ChangeRequest& request,
                            return std::optional<HostTarget>(target);
                          },
                          std::nullopt,
+                         {},
                          {}};
     }
     case ChangeKind::kConfig:
@@ -70,7 +127,10 @@ Result<Destination> destination_of(const ChangeRequest& request,
                               state.branch};
           },
           std::nullopt,
+          {},
           {}};
+    case ChangeKind::kRestore:
+      return restore_destination(history, request.to.value_or(0));
     case ChangeKind::kRollback:
       break;
   }
@@ -201,7 +261,7 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
       if (!bundle) return tl::unexpected(bundle.error());
       config = std::move(*bundle);
     }
-  } else if (request.kind != ChangeKind::kRollback) {
+  } else if (request.kind != ChangeKind::kRollback && request.kind != ChangeKind::kRestore) {
     auto bundle = unit_config(project, unit);
     if (!bundle) return tl::unexpected(bundle.error());
     config = std::move(*bundle);
@@ -240,6 +300,10 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
     out.plan.bytes_from = project.artifacts->url + "/" + project.artifacts->repository;
   }
   out.plan.restores = destination->restores;
+  for (auto& h : out.plan.hosts) {
+    if (auto it = destination->backups.find(h.host); it != destination->backups.end() && h.change)
+      h.restore_backup = it->second;
+  }
   if (config) out.plan.config = config->digest;
   out.plan.secrets = secrets_digest;
   out.plan.checks.insert(out.plan.checks.begin(), checks.begin(), checks.end());

@@ -30,7 +30,7 @@ struct ReleaseSpec {
   std::string from;             // promote/rehearse --from ENV: its artifacts, no build
   std::string like;             // rehearse --like ENV
   std::optional<long> release;  // rollback --release ID
-  std::optional<long> to;       // rollback --to
+  std::optional<long> to;       // rollback --to, restore --snapshot
   ChangeRequest base;           // ticket, lock wait, override reason
 };
 

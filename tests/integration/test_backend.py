@@ -188,6 +188,39 @@ class BackendTest(unittest.TestCase):
         self.assertEqual(logs.returncode, 0, logs.stderr)
         self.assertEqual(logs.stdout.count("Double XP is live!"), HOSTS, logs.stdout)
 
+    def test_restore_brings_the_grant_journal_back_and_nobody_is_rewarded_twice(self):
+        self.deploy("reward", "release/1.0")
+        self.assertEqual(len(call(1, "reward", "/login?player=ann", post=True)["granted"]), 1)
+        # The deploy of master backs up every host's journal (ann's grant in it) and
+        # restores each backup into a scratch directory before anything changes.
+        proc = self.flotilla("--json", "deploy", "reward", "--ref", "master", "--ticket", "T-3")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        events = [json.loads(line) for line in proc.stdout.splitlines()]
+        snapshot = next(e["id"] for e in events if e["event"] == "snapshot")
+        self.assertEqual(sorted(e["host"] for e in events if e["event"] == "backup_verified" and e["ok"]),
+                         [f"gs{i}" for i in range(1, HOSTS + 1)])
+        listed = self.flotilla("backups", "list", "reward")
+        self.assertRegex(listed.stdout, rf"(?m)^\s*{snapshot}\s.*gs1\s+yes\s")
+
+        # The journal on gs1 is lost; the service starts over from nothing.
+        journal = os.path.join(self.fleet.host_dir("h01"), "srv", "reward", "shared", "data",
+                               "reward-grants.jsonl")
+        os.truncate(journal, 0)
+        self.flotilla("exec", "--limit", "gs1", "--", "kill $(cat /srv/reward/.flotilla/pid)")
+        restored = self.flotilla("--json", "restore", "reward", "--snapshot", str(snapshot),
+                                 "--ticket", "INC-7")
+        self.assertEqual(restored.returncode, 0, restored.stdout + restored.stderr)
+        record = next(json.loads(line) for line in restored.stdout.splitlines() if '"snapshot"' in line)
+        self.assertEqual(record["kind"], "restore")
+        with open(journal) as f:
+            self.assertIn('"player":"ann"', f.read().replace(" ", ""))
+        # ann got launch-week before the backup: never again. bob never did: he gets it.
+        self.assertEqual(call(1, "reward", "/login?player=ann", post=True)["granted"], [])
+        self.assertEqual(len(call(1, "reward", "/login?player=bob", post=True)["granted"]), 1)
+        shown = self.flotilla("snapshots", "show", str(record["id"]))
+        self.assertIn("restore", shown.stdout)
+        self.assertIn(f"backup of {snapshot}", self.flotilla("snapshots", "list", "--unit", "reward").stdout)
+
     # Player-aware drain. gs3 has two players in a match; the others are empty.
 
     def join(self, i, player):

@@ -48,6 +48,15 @@ TEST_CASE("rollback goes to the newest good snapshot before where the fleet stan
   CHECK((*rollback_target(h, std::nullopt))->id == 4);
 }
 
+TEST_CASE("a rollback looks past restores: they bring data back, not releases") {
+  std::vector<Snapshot> h = {change(1, "deploy", "succeeded", {{"a", moved("", "v1")}}),
+                             change(2, "deploy", "succeeded", {{"a", moved("v1", "v2")}}),
+                             change(3, "restore", "succeeded", {{"a", moved("v2", "v2")}}, 2)};
+  CHECK((*rollback_target(h, std::nullopt))->id == 1);
+  h.push_back(change(4, "restore", "succeeded", {{"a", moved("v2", "v2")}}, 1));
+  CHECK((*rollback_target(h, std::nullopt))->id == 1);
+}
+
 TEST_CASE("fleet_at keeps hosts a change did not touch, and skips unknown endings") {
   std::vector<Snapshot> h = {
       change(1, "deploy", "succeeded", {{"a", moved("", "v1")}, {"b", moved("", "v1")}}),

@@ -166,7 +166,7 @@ TEST_CASE("activate: stop, switch current atomically, start, health, record the 
   Unit unit = service_unit(d);
   std::map<std::string, std::string> env = {{"HOME_LOG", (dir.path / "log").string()}};
   HostLayout layout{d.string()};
-  auto cmd = activate_command(unit, layout, {"r1", "", "", true}, {}, {{"current", 1}});
+  auto cmd = activate_command(unit, layout, {"r1", "", "", true, true, ""}, {}, {{"current", 1}});
   REQUIRE(cmd);
   auto r = run_on_local_shell(*cmd, env);
   REQUIRE(r.ok());
@@ -175,7 +175,7 @@ TEST_CASE("activate: stop, switch current atomically, start, health, record the 
   CHECK(r.out.find(std::string(kPhaseMarker) + "switching") != std::string::npos);
   CHECK(r.out.find(std::string(kPhaseMarker) + "health check 1/3") != std::string::npos);
 
-  cmd = activate_command(unit, layout, {"r2", "", "", true}, {}, {{"current", 2}});
+  cmd = activate_command(unit, layout, {"r2", "", "", true, true, ""}, {}, {{"current", 2}});
   REQUIRE(cmd);
   REQUIRE(run_on_local_shell(*cmd, env).ok());
   CHECK(fs::read_symlink(d / "current") == "releases/r2");
@@ -189,7 +189,7 @@ TEST_CASE("activate: a failing health check exits kHealth with the check's last 
   fs::create_directories(d / "releases/r1");  // no VERSION: the health check fails
   Unit unit = service_unit(d);
   unit.health->command = "echo not ready; false";
-  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true}, {}, {});
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true, true, ""}, {}, {});
   REQUIRE(cmd);
   auto r = run_on_local_shell(*cmd, {{"HOME_LOG", "/dev/null"}});
   CHECK(exited(r, HostExit::kHealth));
@@ -205,7 +205,8 @@ TEST_CASE("activate: a release not on the host is refused before anything stops"
   fs::create_directories(d);
   Unit unit = service_unit(d);
   fs::path log = dir.path / "log";
-  auto cmd = activate_command(unit, HostLayout{d.string()}, {"nope", "", "", true}, {}, {});
+  auto cmd =
+      activate_command(unit, HostLayout{d.string()}, {"nope", "", "", true, true, ""}, {}, {});
   REQUIRE(cmd);
   auto r = run_on_local_shell(*cmd, {{"HOME_LOG", log.string()}});
   CHECK(exited(r, HostExit::kMissing));
@@ -218,7 +219,7 @@ TEST_CASE("activate: a failing hook stops the activation with kHook") {
   place_release(d, "r1", "1");
   Unit unit = service_unit(d);
   unit.hooks["before_start"] = "exit 3";
-  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true}, {}, {});
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true, true, ""}, {}, {});
   REQUIRE(cmd);
   auto r = run_on_local_shell(*cmd, {{"HOME_LOG", "/dev/null"}});
   CHECK(exited(r, HostExit::kHook));
@@ -236,7 +237,8 @@ TEST_CASE("activate: config only switches shared/config and reloads, no restart"
   unit.reload = "echo reloaded >> \"$HOME_LOG\"";
   unit.config_check = "test -d \"$FLOTILLA_CONFIG_DIR\"";
   fs::path log = dir.path / "log";
-  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "c1", "", false}, {}, {});
+  auto cmd =
+      activate_command(unit, HostLayout{d.string()}, {"r1", "c1", "", false, true, ""}, {}, {});
   REQUIRE(cmd);
   auto r = run_on_local_shell(*cmd, {{"HOME_LOG", log.string()}});
   REQUIRE(r.ok());
@@ -245,7 +247,7 @@ TEST_CASE("activate: config only switches shared/config and reloads, no restart"
 
   unit.config_check = "false";
   fs::create_directories(d / ".flotilla/configs/c2");
-  cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "c2", "", false}, {}, {});
+  cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "c2", "", false, true, ""}, {}, {});
   REQUIRE(cmd);
   r = run_on_local_shell(*cmd, {{"HOME_LOG", log.string()}});
   CHECK(exited(r, HostExit::kConfigCheck));
@@ -260,7 +262,7 @@ TEST_CASE("activate: back to nothing removes current and the state") {
   fs::create_symlink("releases/r1", d / "current");
   std::ofstream(d / ".flotilla/state.json") << "{}";
   Unit unit = service_unit(d);
-  auto cmd = activate_command(unit, HostLayout{d.string()}, {"", "", "", true}, {}, {});
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"", "", "", true, true, ""}, {}, {});
   REQUIRE(cmd);
   REQUIRE(run_on_local_shell(*cmd, {{"HOME_LOG", "/dev/null"}}).ok());
   CHECK_FALSE(fs::exists(fs::symlink_status(d / "current")));
@@ -447,7 +449,7 @@ TEST_CASE("activate: a stale pid file never gets another process group signalled
   // Left by a process that died (or a reboot): the number now names another.
   std::ofstream(d / ".flotilla/pid") << other.pid << "\n";
   Unit unit = supervised_unit(d);
-  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true}, {},
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true, true, ""}, {},
                               {{"current", {{"release", "r1"}}}});
   REQUIRE(cmd);
   REQUIRE(run_on_local_shell(*cmd).ok());
@@ -476,7 +478,7 @@ TEST_CASE("activate: a `current` that is a real directory is refused before anyt
   fs::create_directories(d / "current");  // put there by hand
   Unit unit = service_unit(d);
   fs::path log = dir.path / "log";
-  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true}, {}, {});
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {"r1", "", "", true, true, ""}, {}, {});
   REQUIRE(cmd);
   auto r = run_on_local_shell(*cmd, {{"HOME_LOG", log.string()}});
   CHECK(exited_with(r, HostExit::kSwitch));
@@ -492,11 +494,11 @@ TEST_CASE("activate: a failed health check records what current runs, and that i
   fs::create_directories(d / "releases/r2");  // no VERSION: unhealthy
   Unit unit = service_unit(d);
   HostLayout layout{d.string()};
-  auto ok =
-      activate_command(unit, layout, {"r1", "", "", true}, {}, {{"current", {{"release", "r1"}}}});
+  auto ok = activate_command(unit, layout, {"r1", "", "", true, true, ""}, {},
+                             {{"current", {{"release", "r1"}}}});
   REQUIRE(run_on_local_shell(*ok, {{"HOME_LOG", "/dev/null"}}).ok());
-  auto bad =
-      activate_command(unit, layout, {"r2", "", "", true}, {}, {{"current", {{"release", "r2"}}}});
+  auto bad = activate_command(unit, layout, {"r2", "", "", true, true, ""}, {},
+                              {{"current", {{"release", "r2"}}}});
   auto r = run_on_local_shell(*bad, {{"HOME_LOG", "/dev/null"}});
   CHECK(exited_with(r, HostExit::kHealth));
   auto survey = parse_survey(run_on_local_shell(survey_command(layout, {})).out, layout);
