@@ -27,26 +27,22 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
   if (!fleet) return tl::unexpected(fleet.error());
   const Unit& unit = *fleet->unit;
   Ledger ledger = ledger_of(context.targets);
-  auto reading = survey_and_sync(context, *fleet, ledger);
+  // One round trip per host: the health check rides along with the survey.
+  std::map<std::size_t, HealthProbe> probes;
+  if (unit.health) {
+    for (std::size_t i = 0; i < fleet->plan_hosts.size(); ++i) {
+      auto probe = health_probe(unit, fleet->by_name.at(fleet->plan_hosts[i].name).vars);
+      if (!probe) return tl::unexpected(probe.error());
+      probes[i] = std::move(*probe);
+    }
+  }
+  auto reading = survey_and_sync(context, *fleet, ledger, nullptr, probes);
   if (!reading) return tl::unexpected(reading.error());
   std::vector<Snapshot> history;
   for (auto& s : reading->ledger) {
     if (s.unit == unit.name) history.push_back(std::move(s));
   }
   auto expected = fleet_at(history, LONG_MAX);
-
-  HostLayout layout{unit.deploy_to};
-  std::vector<Result<CommandResult>> health;
-  if (unit.health) {
-    std::vector<HostTask> tasks;
-    for (std::size_t i = 0; i < fleet->plan_hosts.size(); ++i) {
-      auto probe =
-          health_probe_command(unit, layout, fleet->by_name.at(fleet->plan_hosts[i].name).vars);
-      if (!probe) return tl::unexpected(probe.error());
-      tasks.push_back({i, std::move(*probe)});
-    }
-    health = fleet->transport->run(tasks);
-  }
 
   Outcome outcome;
   nlohmann::json hosts = nlohmann::json::array();
@@ -71,10 +67,10 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
     const HostState& state = survey->state;
     auto it = expected.find(name);
     auto drift = drift_of(state, it == expected.end() ? nullptr : &it->second);
-    std::string healthy = state.stopped                    ? "stopped"
-                          : !unit.health || !state.release ? "-"
-                          : (health[i] && health[i]->ok()) ? "ok"
-                                                           : "FAILING";
+    std::string healthy = state.stopped                     ? "stopped"
+                          : !unit.health || !state.release  ? "-"
+                          : survey->healthy.value_or(false) ? "ok"
+                                                            : "FAILING";
     if (!drift.empty() || healthy == "stopped" || healthy == "FAILING") {
       outcome.add(ErrorKind::kFailed);
     }

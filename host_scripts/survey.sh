@@ -1,14 +1,21 @@
 #!/bin/sh
-# survey.sh DEPLOY_TO
+# survey.sh DEPLOY_TO [SECONDS HEALTH_COMMAND]
 # One read of a host, one line per section ("NAME BASE64", see `section`):
 # its state file, whether its supervised process runs, where its links
 # point, the releases and configs it keeps, its part of the snapshot
 # history, and which of the sha256s on stdin its store lacks. Files are
-# read with a bound: a host's answer stays small whatever it holds.
+# read with a bound: a host's answer stays small whatever it holds. With a
+# health command (already expanded), one try of it in the running release,
+# bounded by SECONDS: section `health`, "ok" or "failing".
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
-[ $# -eq 1 ] || die "$EXIT_USAGE" "usage: survey.sh DEPLOY_TO"
+[ $# -eq 1 ] || [ $# -eq 3 ] || die "$EXIT_USAGE" "usage: survey.sh DEPLOY_TO [SECONDS HEALTH_COMMAND]"
 d=$1
+if [ $# -eq 3 ]; then
+  FLOTILLA_PID=$(supervised_pid "$d")
+  export FLOTILLA_PID
+  if probe "$d/current" "$2" "$3" >/dev/null; then echo ok; else echo failing; fi | section health
+fi
 head -c 1048576 "$d/.flotilla/state.json" 2>/dev/null | section state
 {
   if [ -f "$d/.flotilla/pid" ] && ! supervised_pid "$d" >/dev/null; then echo stopped; fi

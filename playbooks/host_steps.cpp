@@ -204,14 +204,10 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   return script_command(HostScript::kActivate, args, std::move(stdin_data), deadline);
 }
 
-Result<RemoteCommand> health_probe_command(const Unit& unit, const HostLayout& layout,
-                                           const std::map<std::string, std::string>& vars) {
+Result<HealthProbe> health_probe(const Unit& unit, const std::map<std::string, std::string>& vars) {
   auto command = expand_command(unit.health->command, vars);
   if (!command) return tl::unexpected(command.error());
-  return script_command(
-      HostScript::kHealthProbe,
-      {layout.deploy_to, fmt::format("{:.3f}", seconds(unit.health->timeout)), *command}, "",
-      unit.health->timeout + std::chrono::seconds(10));
+  return HealthProbe{*command, seconds(unit.health->timeout)};
 }
 
 RemoteCommand finish_command(const HostLayout& layout, const std::string& history_line,

@@ -12,6 +12,7 @@
 #include "core/transport.hpp"
 #include "playbooks/project.hpp"
 #include "snapshots/host_layout.hpp"
+#include "snapshots/host_state.hpp"
 
 namespace flotilla {
 
@@ -101,11 +102,10 @@ struct RetainedVersions {
   std::vector<std::string> configs;
 };
 
-// One try of the unit's health command in the running release, bounded by
-// its timeout (host_scripts/health_probe.sh): what `status` reports. The
-// unit must have a health check.
-Result<RemoteCommand> health_probe_command(const Unit& unit, const HostLayout& layout,
-                                           const std::map<std::string, std::string>& vars);
+// The unit's health command for one host, bounded by its timeout: `status`
+// asks for one try of it within its survey (survey_command). The unit must
+// have a health check.
+Result<HealthProbe> health_probe(const Unit& unit, const std::map<std::string, std::string>& vars);
 
 // After a change: appends this host's part of the snapshot to
 // .flotilla/history.jsonl (stdin); with `retained`, then removes releases

@@ -39,11 +39,18 @@ bool is_version_name(const std::string& name) {
 
 }  // namespace
 
-RemoteCommand survey_command(const HostLayout& layout, const std::set<std::string>& sha256s) {
+RemoteCommand survey_command(const HostLayout& layout, const std::set<std::string>& sha256s,
+                             const std::optional<HealthProbe>& probe) {
   std::string list;
   for (const auto& h : sha256s) list += h + "\n";
-  return script_command(HostScript::kSurvey, {layout.deploy_to}, std::move(list),
-                        std::chrono::seconds(60));
+  std::vector<std::string> args = {layout.deploy_to};
+  if (probe) {
+    args.push_back(fmt::format("{:.3f}", probe->seconds));
+    args.push_back(probe->command);
+  }
+  return script_command(HostScript::kSurvey, args, std::move(list),
+                        std::chrono::seconds(60) +
+                            std::chrono::seconds(static_cast<long>(probe ? probe->seconds : 0)));
 }
 
 Result<Survey> parse_survey(const std::string& output, const HostLayout& layout) {
@@ -115,6 +122,9 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
     auto snapshot = Snapshot::from_json(*doc, history_file);
     if (snapshot) state.history.push_back(std::move(*snapshot));
   }
+  if (auto health = section.find("health"); health != section.end()) {
+    survey.healthy = health->second == "ok\n";
+  }
   for (const auto& line : lines_of(section["missing"])) {
     if (line.size() <= 64 && line.find_first_not_of("0123456789abcdef") == std::string::npos) {
       survey.missing.push_back(line);
@@ -126,9 +136,15 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
 std::vector<Result<Survey>> survey_hosts(Transport& transport,
                                          const std::vector<std::size_t>& indexes,
                                          const HostLayout& layout,
-                                         const std::set<std::string>& sha256s) {
+                                         const std::set<std::string>& sha256s,
+                                         const std::map<std::size_t, HealthProbe>& probes) {
   std::vector<HostTask> tasks;
-  for (std::size_t i : indexes) tasks.push_back({i, survey_command(layout, sha256s)});
+  for (std::size_t i : indexes) {
+    auto probe = probes.find(i);
+    tasks.push_back(
+        {i, survey_command(layout, sha256s,
+                           probe == probes.end() ? std::nullopt : std::optional(probe->second))});
+  }
   auto results = transport.run(tasks);
   std::vector<Result<Survey>> surveys;
   for (const auto& r : results) {

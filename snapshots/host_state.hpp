@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -35,14 +36,22 @@ struct HostState {
   nlohmann::json raw = nlohmann::json::object();
 };
 
+// One try of a unit's health command (expanded for its host), bounded.
+struct HealthProbe {
+  std::string command;
+  double seconds = 5;
+};
+
 // One round trip that reads a host's state, what it keeps, its part of the
 // snapshot history, and which of `sha256s` its content store lacks (the
-// list travels on stdin).
-RemoteCommand survey_command(const HostLayout& layout, const std::set<std::string>& sha256s);
+// list travels on stdin); with `probe`, the health command's verdict too.
+RemoteCommand survey_command(const HostLayout& layout, const std::set<std::string>& sha256s,
+                             const std::optional<HealthProbe>& probe = std::nullopt);
 
 struct Survey {
   HostState state;
   std::vector<std::string> missing;  // sha256s the host must be sent
+  std::optional<bool> healthy;       // with a probe: whether the health command passed
 };
 
 // Parses survey_command's output; a malformed state file is an error that
@@ -53,9 +62,11 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
 
 // Surveys the transport's hosts `indexes` in parallel (one round trip
 // each); an unreachable host or a bad answer is that host's error.
+// `probes` (by transport index) add each host's health check to its survey.
 std::vector<Result<Survey>> survey_hosts(Transport& transport,
                                          const std::vector<std::size_t>& indexes,
                                          const HostLayout& layout,
-                                         const std::set<std::string>& sha256s);
+                                         const std::set<std::string>& sha256s,
+                                         const std::map<std::size_t, HealthProbe>& probes = {});
 
 }  // namespace flotilla

@@ -61,14 +61,15 @@ Result<UnitFleet> connect_unit(const ChangeContext& context, const std::string& 
 }
 
 Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fleet,
-                                     const Ledger& ledger, const Manifest* manifest) {
+                                     const Ledger& ledger, const Manifest* manifest,
+                                     const std::map<std::size_t, HealthProbe>& probes) {
   Reporter& reporter = context.reporter;
   std::vector<std::size_t> all(fleet.plan_hosts.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   FleetReading reading;
-  reading.surveys =
-      survey_hosts(*fleet.transport, all, HostLayout{fleet.unit->deploy_to},
-                   manifest != nullptr ? manifest_files(*manifest) : std::set<std::string>());
+  reading.surveys = survey_hosts(
+      *fleet.transport, all, HostLayout{fleet.unit->deploy_to},
+      manifest != nullptr ? manifest_files(*manifest) : std::set<std::string>(), probes);
   std::vector<Snapshot> copies;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const auto& survey = reading.surveys[i];

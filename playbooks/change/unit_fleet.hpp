@@ -36,7 +36,8 @@ struct FleetReading {
 // above the lock host's counter is taken. Hosts that do not answer are
 // warned about and left out.
 Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fleet,
-                                     const Ledger& ledger, const Manifest* manifest = nullptr);
+                                     const Ledger& ledger, const Manifest* manifest = nullptr,
+                                     const std::map<std::size_t, HealthProbe>& probes = {});
 
 // The environment's local ledger.
 Ledger ledger_of(const Targets& targets);

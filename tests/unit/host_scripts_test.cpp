@@ -374,7 +374,7 @@ TEST_CASE("receive_directory: config by digest, secrets by count and private mod
   CHECK((st.st_mode & 0777) == 0700);
 }
 
-TEST_CASE("logs, backup, health_probe") {
+TEST_CASE("logs, backup, a survey's health probe") {
   ScratchDir dir;
   fs::path d = dir.path / "srv";
   dir.write("srv/shared/log/a.log", "one\nERROR two\nthree\n");
@@ -394,12 +394,16 @@ TEST_CASE("logs, backup, health_probe") {
   CHECK(backup.out == "/\n/backups/1\n");  // no current yet: runs in /
   place_release(d, "r1", "1");
   fs::create_symlink("releases/r1", d / "current");
-  auto probe = [&](std::string command) {
-    return run_on_local_shell(script_command(HostScript::kHealthProbe, {d.string(), "1", command},
-                                             "", std::chrono::seconds(5)));
+  auto healthy = [&](std::string command) {
+    HostLayout layout{d.string()};
+    auto r = run_on_local_shell(survey_command(layout, {}, HealthProbe{command, 1}));
+    REQUIRE(r.ok());
+    auto survey = parse_survey(r.out, layout);
+    REQUIRE(survey);
+    return survey->healthy;
   };
-  CHECK(probe("test -f VERSION").ok());
-  CHECK_FALSE(probe("sleep 5").ok());  // bounded by its timeout
+  CHECK(healthy("test -f VERSION") == std::optional(true));
+  CHECK(healthy("sleep 5") == std::optional(false));  // bounded by its timeout
 }
 
 namespace {
