@@ -32,7 +32,8 @@ void fold_source_ledgers(const GlobalOptions& options, const Project& project,
     if (!env->empty()) sources.insert(*env);
   }
   if (spec.release) sources.insert(target.name);  // rollback --release: which units it changed
-  if (target.require_rehearsal && spec.kind != ChangeKind::kRollback) {
+  if (target.require_rehearsal && spec.kind != ChangeKind::kRollback &&
+      spec.kind != ChangeKind::kRestore) {
     sources.insert(target.require_rehearsal->in);
   }
   for (const auto& env : sources) {

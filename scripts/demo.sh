@@ -4,7 +4,9 @@
 # hosts on loopback (dev: 1, int: 1 pair, prod: 3 pairs), creates the studio's
 # game-backend repository (feature/*, release/*, master, stable), and then:
 #
-#   1. deploys release/1.0 of reward, payment and gm to int as one release;
+#   1. deploys release/1.0 of reward, payment, gm and the game server to int
+#      as one release; then master of the game server, while a player is on
+#      one of them: it waits for the player, who hears it from the GM;
 #   2. launches prod: rehearsed on int, then promoted (the same artifacts);
 #   3. rehearses the master upgrade on int from prod's exact state, then
 #      promotes it to prod in rolling batches while a load generator keeps
@@ -14,7 +16,9 @@
 #      changed go back, and prod refuses the unrehearsed change;
 #   6. hotfixes from stable;
 #   7. rolls back to a snapshot;
-#   8. shows status, the error patrol across the fleet, and history.
+#   8. shows status, the error patrol across the fleet, and history;
+#   9. restores reward's grant journal from a verified backup after it is
+#      lost: nobody is rewarded twice.
 #
 #   ./scripts/demo.sh      (as root; a user with sudo is asked for it: each
 #                           host gets a private /srv)
@@ -65,6 +69,10 @@ Host 127.0.1.*
   IdentityFile $work/fleet/client_key
 EOF
 cp "$work/fleet/known_hosts" "$work/project/known_hosts"
+# A demo has no quarter of an hour to spare: the game servers' notices come
+# at 20 and 10 seconds before a 30-second deadline, not minutes.
+sed -i 's/notices: \[10m, 5m, 1m\]/notices: [20s, 10s]/; s/deadline: 15m/deadline: 30s/' \
+  "$work/project/flotilla.yaml"
 # The payment service's store keys: two from the environment, one from a file.
 PAY_APPLE_KEY="apple-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 PAY_GOOGLE_KEY="google-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -100,10 +108,26 @@ step flotilla -e int deploy --all --ref release/1.0 --ticket REL-100
 step curl -fsS http://127.0.1.2:8102/version
 expect_fail flotilla -e prod deploy reward --ref feature/double-gems --ticket REL-100
 
+chapter "1b. A game server with a player waits for them"
+# ann joins int-gs1 and stays until the GM tells her the server restarts.
+curl -sN 'http://127.0.1.2:8104/play?player=ann' >/dev/null &
+player_pid=$!
+sleep 0.5
+step curl -fsS http://127.0.1.2:8104/players
+(until curl -fsS http://127.0.1.2:8103/announcements 2>/dev/null | grep -q restart-int-gs1; do
+  sleep 0.5
+done
+echo "(ann reads the announcement and leaves)"; kill "$player_pid") &
+step flotilla -e int deploy game --ref master --ticket REL-100
+step curl -fsS http://127.0.1.2:8103/announcements
+wait
+
 chapter "2. Launch prod: rehearsed on int, then the very same artifacts promoted"
 expect_fail flotilla -e prod promote --all --from int --ticket REL-101   # not rehearsed yet
 step flotilla -e int rehearse --all --like prod --ref release/1.0 --ticket REL-101
 step flotilla -e prod promote --all --from int --ticket REL-101
+step curl -fsS -X POST 'http://127.0.1.4:8101/login?player=ann'   # her launch-week gems
+echo
 
 chapter "3. Rehearse the master upgrade on int, promote it to prod under payment load"
 step flotilla -e prod build payment --ref master          # built ahead of time: no ticket
@@ -178,6 +202,20 @@ step flotilla -e prod logs payment --grep 'ERROR|FATAL' --since 1h --count   # p
 step flotilla -e prod history --unit reward
 step flotilla -e prod lock status
 
+chapter "9. Restore: the grant journal comes back from a verified backup"
+step flotilla -e prod backups list reward
+# Every reward deploy since launch backed up each host's journal (ann's grant
+# in it, chapter 2) and verified it; the newest one on prod-gs1:
+backup=$(flotilla -e prod --json backups list reward --offline | python3 -c '
+import json, sys
+print([b["snapshot"] for b in json.load(sys.stdin)["backups"] if b["host"] == "prod-gs1" and b["verified"]][0])')
+# The journal on prod-gs1 is lost; the service starts over from nothing.
+# shellcheck disable=SC2016 # expanded on the host
+step flotilla -e prod exec -l prod-gs1 -- ': > /srv/reward/shared/data/reward-grants.jsonl; kill $(cat /srv/reward/.flotilla/pid)'
+step flotilla -e prod restore reward --snapshot "$backup" --ticket INC-43
+step curl -fsS -X POST 'http://127.0.1.4:8101/login?player=ann'   # nothing granted twice
+echo
+
 chapter "Done"
 cat <<EOF
 - release/1.0 of reward, payment and gm reached int as one release;
@@ -188,6 +226,8 @@ cat <<EOF
 - release 1.2's reward failed its canary on int: payment and gm, already changed,
   went back; prod refused the unrehearsed change before touching a host;
 - stable was hotfixed onto one pair; the fleet was rolled back to snapshot $good;
+- a game server waited for its player, who heard it from the GM; reward's lost
+  grant journal came back from snapshot $backup's verified backup;
 - secrets reached payment's hosts and printed as [REDACTED].
 Exit codes: 0 ok, 1 failed (fleet consistent), 2 bad input, 3 locked, 4 unreachable.
 EOF
