@@ -7,6 +7,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "core/phase_times.hpp"
 #include "core/push_bundle.hpp"
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/host_steps.hpp"
@@ -143,7 +144,9 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
   }
   if (!tasks.empty()) {
     reporter.progress(fmt::format("pushing to {} host(s)", receiving));
+    auto push_started = PhaseTimes::Clock::now();
     auto pushed = transport.run(tasks);
+    result.phases.emplace_back("push", seconds_since(push_started));
     std::set<std::string> push_failed;
     for (std::size_t i = 0; i < pushed.size(); ++i) {
       if (pushed[i] && pushed[i]->ok()) continue;
@@ -220,7 +223,9 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
     view.start_batch(
         fmt::format("batch {}/{}{}", b + 1, plan.batches.size(), batch.canary ? " (canary)" : ""),
         batch.hosts);
+    auto batch_started = PhaseTimes::Clock::now();
     auto activated = transport.run(activations, feed_view);
+    result.phases.emplace_back(fmt::format("batch {}", b + 1), seconds_since(batch_started));
     std::vector<std::string> failed_now;
     bool stopped_by_user = false;
     for (std::size_t i = 0; i < activated.size(); ++i) {
@@ -275,7 +280,9 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         rolled_hosts.push_back(name);
       }
       view.start_batch(fmt::format("rolling back batch {}", b + 1), rolled_hosts);
+      auto rollback_started = PhaseTimes::Clock::now();
       auto rolled = transport.run(rollbacks, feed_view);
+      result.phases.emplace_back("rollback", seconds_since(rollback_started));
       for (std::size_t i = 0; i < rolled.size(); ++i) {
         const std::string& name = rolled_hosts[i];
         bool ok = rolled[i] && rolled[i]->ok();
@@ -303,6 +310,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
       reporter.progress(
           fmt::format("canary healthy; baking {}", format_duration(unit.rollout.bake)));
       std::this_thread::sleep_for(unit.rollout.bake);
+      result.phases.emplace_back("bake", std::chrono::duration<double>(unit.rollout.bake).count());
     }
   }
   return finish(

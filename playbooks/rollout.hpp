@@ -34,6 +34,7 @@ struct RolloutResult {
   bool interrupted = false;  // SIGINT: stopped between steps, fleet consistent
   std::vector<HostOutcome> hosts;
   std::string summary;
+  std::vector<std::pair<std::string, double>> phases;  // push, batch 1, ...: seconds each
 };
 
 // Per host: its transport index and the variables its commands may use.

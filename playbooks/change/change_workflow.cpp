@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/phase_times.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/backup.hpp"
 #include "playbooks/change/change_record.hpp"
@@ -102,7 +103,8 @@ struct UnitRun {
 // complete, for one unit of a release.
 Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
                          const ChangeRequest& request, long snapshot_id, long release_id,
-                         const std::optional<Approved>& approved) {
+                         const std::optional<Approved>& approved, PhaseTimes& times,
+                         const std::string& prefix) {
   Reporter& reporter = context.reporter;
   const DeployPlan& plan = prepared.plan;
   const Unit& unit = prepared.unit();
@@ -148,7 +150,9 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   // A restore backs up what it is about to replace: it can be undone too.
   if (unit.backup_command && (brings_new_build(plan.kind) || plan.kind == ChangeKind::kRestore) &&
       !plan.batches.empty()) {
+    auto backup_started = PhaseTimes::Clock::now();
     auto backup = run_backup(prepared, reporter);
+    times.add(prefix + "backup", seconds_since(backup_started));
     if (!backup) {
       backup_failed = true;
       snapshot.backup = {{"error", backup.error().message}};
@@ -169,6 +173,8 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
     result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id,
                              transport, reporter, context.interrupted);
   }
+  for (const auto& [name, seconds] : result.phases) times.add(prefix + name, seconds);
+  auto record_started = PhaseTimes::Clock::now();
   end_snapshot(snapshot, plan, result);
   if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
   std::vector<Snapshot> history = prepared.history;
@@ -178,6 +184,7 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   // without it the hosts' history would miss the interrupted change.
   if (result.interrupted) transport.resume();
   record_on_hosts(prepared, snapshot, history, reporter);
+  times.add(prefix + "record", seconds_since(record_started));
 
   report_hosts(reporter, result);
   std::string tail = fmt::format(" (snapshot {})", snapshot.id);
@@ -208,7 +215,8 @@ std::optional<long> standing_before(const Ledger& ledger, const std::string& uni
 // before it, the last changed first. Each is a rollback of its own,
 // prepared from the hosts as they are now.
 Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Release& release,
-                     const std::vector<UnitRun>& runs, long release_id, long& highest) {
+                     const std::vector<UnitRun>& runs, long release_id, long& highest,
+                     PhaseTimes& times) {
   Reporter& reporter = context.reporter;
   Outcome outcome;
   std::set<std::string> done;
@@ -246,16 +254,20 @@ Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Relea
       continue;
     }
     highest = *id;
-    auto run = run_unit(context, *prepared, back, *id, release_id, std::nullopt);
+    auto run = run_unit(context, *prepared, back, *id, release_id, std::nullopt, times,
+                        "undo " + back.unit + ": ");
     if (!run || !run->ok) outcome.add(Outcome(ErrorKind::kFailed));
   }
   return outcome;
 }
 
 Result<Outcome> release_locked(const ChangeContext& context, const Release& release,
-                               DeployLock& lock, const std::optional<Approved>& approved) {
+                               DeployLock& lock, const std::optional<Approved>& approved,
+                               PhaseTimes& times) {
   Reporter& reporter = context.reporter;
+  times.begin("survey");
   auto prepared = prepare_release(context, release.changes);
+  times.end();
   if (!prepared) return tl::unexpected(prepared.error());
   if (approved) {
     std::string digest = release_digest(plans_of(*prepared));
@@ -376,7 +388,8 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
       id = *next;
     }
     highest = std::max(highest, id);
-    auto run = run_unit(context, *current, request, id, release_id, approved);
+    auto run = run_unit(context, *current, request, id, release_id, approved, times,
+                        multi ? request.unit + ": " : "");
     if (!run) return tl::unexpected(run.error());
     failed = !run->ok;
     interrupted = run->interrupted;
@@ -390,7 +403,7 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
     bool changed =
         std::any_of(runs.begin(), runs.end(), [](const UnitRun& r) { return r.changed; });
     if (changed && release.rollback_on_failure) {
-      outcome.add(undo_release(context, lock, release, runs, release_id, highest));
+      outcome.add(undo_release(context, lock, release, runs, release_id, highest, times));
       reporter.error(
           fmt::format("release {} failed; the units it had changed were sent back "
                       "(release_failure: rollback)",
@@ -468,14 +481,21 @@ Result<Outcome> run_release(const ChangeContext& context, const Release& release
           fmt::format("approved by {}", fmt::join(approved->status.principals, ", ")));
     }
   }
+  PhaseTimes times;
+  times.add("start", seconds_since(process_start()));
+  times.begin("lock");
   auto environment_lock = open_environment_lock(context.targets, context.connect);
   if (!environment_lock) return tl::unexpected(environment_lock.error());
   DeployLock& lock = environment_lock->lock;
   const ChangeRequest& first = release.changes.front();
   auto holder = lock.acquire(first.ticket, release.description, first.lock_wait);
   if (!holder) return tl::unexpected(holder.error());
+  times.end();
   context.reporter.event("lock_acquired", {{"environment", context.targets.environment->name}});
-  auto result = release_locked(context, release, lock, approved);
+  auto result = release_locked(context, release, lock, approved, times);
+  // Where the time went, on every change that got this far.
+  context.reporter.event("phases", times.to_json());
+  context.reporter.text(context.reporter.paint("time: " + times.summary(), Reporter::Color::kNone));
   if (auto released = lock.release(holder->token, false); !released) {
     context.reporter.error(
         fmt::format("could not release the deploy lock: {}", released.error().message));
