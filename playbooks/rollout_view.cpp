@@ -92,6 +92,14 @@ void RolloutView::read_players(const std::string& host, Row& row, std::string_vi
                     {{"host", host},
                      {"players", known ? nlohmann::json(players) : nlohmann::json()},
                      {"seconds_left", left}});
+    if (!reporter_.json()) {
+      reporter_.progress(count == "0"
+                             ? fmt::format("{}: no players, restarting", host)
+                             : fmt::format("{}: {}; restarts when they leave or in "
+                                           "{}m{:02}s",
+                                           host, row.players.substr(0, row.players.find(',')),
+                                           left / 60, left % 60));
+    }
   }
   reporter_.live(render());
 }
@@ -101,8 +109,10 @@ void RolloutView::read_notice(const std::string& host, std::string_view seconds_
   std::from_chars(seconds_left.data(), seconds_left.data() + seconds_left.size(), left);
   reporter_.event("host_notice",
                   {{"host", host}, {"seconds_left", left}, {"minutes", (left + 59) / 60}});
-  reporter_.verbose(
-      fmt::format("{}: notice sent, {}m{:02}s before the restart", host, left / 60, left % 60));
+  if (!reporter_.json()) {
+    reporter_.progress(
+        fmt::format("{}: notice sent, {}m{:02}s before the restart", host, left / 60, left % 60));
+  }
 }
 
 void RolloutView::finish_host(const std::string& host, bool ok) {

@@ -103,7 +103,7 @@ step flotilla -e prod inventory list
 # shellcheck disable=SC2016 # expanded on each host, not here
 step flotilla -e prod exec -- 'echo "$(id -un) on $(echo $SSH_CONNECTION | cut -d" " -f3)"'
 
-chapter "1. release/1.0 to int: three units, one release"
+chapter "1. release/1.0 to int: four units, one release"
 step flotilla -e int deploy --all --ref release/1.0 --ticket REL-100
 step curl -fsS http://127.0.1.2:8102/version
 expect_fail flotilla -e prod deploy reward --ref feature/double-gems --ticket REL-100
@@ -218,7 +218,7 @@ echo
 
 chapter "Done"
 cat <<EOF
-- release/1.0 of reward, payment and gm reached int as one release;
+- release/1.0 of reward, payment, gm and the game server reached int as one release;
 - prod was launched with the artifacts rehearsed on int; the master upgrade was
   rehearsed on int from prod's exact state, then promoted one payment host at a
   time (pairs never both down) while players kept buying: $load_summary;
