@@ -126,7 +126,7 @@ chapter "2. Launch prod: rehearsed on int, then the very same artifacts promoted
 expect_fail flotilla -e prod promote --all --from int --ticket REL-101   # not rehearsed yet
 step flotilla -e int rehearse --all --like prod --ref release/1.0 --ticket REL-101
 step flotilla -e prod promote --all --from int --ticket REL-101
-step curl -fsS -X POST 'http://127.0.1.4:8101/login?player=ann'   # her launch-week gems
+step curl -fsS -d '' 'http://127.0.1.4:8101/login?player=ann'   # her launch-week gems
 echo
 
 chapter "3. Rehearse the master upgrade on int, promote it to prod under payment load"
@@ -213,7 +213,7 @@ print([b["snapshot"] for b in json.load(sys.stdin)["backups"] if b["host"] == "p
 # shellcheck disable=SC2016 # expanded on the host
 step flotilla -e prod exec -l prod-gs1 -- ': > /srv/reward/shared/data/reward-grants.jsonl; kill $(cat /srv/reward/.flotilla/pid)'
 step flotilla -e prod restore reward --snapshot "$backup" --ticket INC-43
-step curl -fsS -X POST 'http://127.0.1.4:8101/login?player=ann'   # nothing granted twice
+step curl -fsS -d '' 'http://127.0.1.4:8101/login?player=ann'   # nothing granted twice
 echo
 
 chapter "Done"
