@@ -9,7 +9,7 @@
 
 namespace flotilla {
 
-// Where a change's time went, phase by phase (start, lock, survey, push,
+// Where a change's time went, phase by phase (start, lock, prepare, push,
 // each batch, record): the one-line summary every change ends with, and
 // the same figures in its `phases` event, so a slow phase shows without a
 // profiler.
@@ -27,7 +27,7 @@ class PhaseTimes {
   void add_all(const std::string& prefix, const std::vector<std::pair<std::string, double>>& more);
 
   const std::vector<std::pair<std::string, double>>& phases() const { return phases_; }
-  // "start 0.3s · lock 0.1s · survey 0.9s · push 3.1s · batch 1 1.0s — 5.4s"
+  // "start 0.3s · lock 0.1s · prepare 0.9s · push 3.1s · batch 1 1.0s — 5.4s"
   std::string summary() const;
   nlohmann::json to_json() const;
 

@@ -265,7 +265,7 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
                                DeployLock& lock, const std::optional<Approved>& approved,
                                PhaseTimes& times) {
   Reporter& reporter = context.reporter;
-  times.begin("survey");
+  times.begin("prepare");  // builds (or the cache), connections, one survey per host
   auto prepared = prepare_release(context, release.changes);
   times.end();
   if (!prepared) return tl::unexpected(prepared.error());
