@@ -26,8 +26,11 @@ void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
   reporter.text(fmt::format("  {:<16} {:<14} {:<14} {}", "HOST", "CURRENT", "TARGET", "ACTION"));
   for (const auto& h : plan.hosts) {
     std::string action =
-        h.error     ? reporter.paint("FAILED: " + h.error->message, Reporter::Color::kRed)
-        : !h.change ? std::string("nothing (already running it)")
+        h.error ? reporter.paint("FAILED: " + h.error->message, Reporter::Color::kRed)
+        : !h.change && plan.kind == ChangeKind::kRestore
+            ? std::string("nothing (no backup of it in that snapshot)")
+        : !h.change                 ? std::string("nothing (already running it)")
+        : !h.restore_backup.empty() ? std::string("stop; restore its backup; start")
         : h.restart
             ? fmt::format("restart; {} {} files, {}{}", plan.bytes_from.empty() ? "send" : "pull",
                           h.files_to_send, format_bytes(h.bytes_to_send),
