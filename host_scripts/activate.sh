@@ -106,13 +106,14 @@ wait_for_players() {
   [ -n "$players" ] && [ -e current ] || return 0
   if [ -n "$run" ] && [ -z "$FLOTILLA_PID" ]; then return 0; fi
   phase "waiting for players"
-  wfp_end=$(($(date +%s) + deadline))
+  wfp_end=$(($(now_ms) + deadline * 1000))
   wfp_pending=$notices
   while :; do
     wfp_count=$( (cd current 2>/dev/null && timeout 10 sh -c "$players" </dev/null 2>/dev/null) |
       tail -n 1 | tr -d ' \t\r')
     case $wfp_count in '' | *[!0-9]*) wfp_count='?' ;; esac
-    wfp_left=$((wfp_end - $(date +%s)))
+    # Whole seconds left, rounded up: 0 only once the deadline has passed.
+    wfp_left=$(((wfp_end - $(now_ms) + 999) / 1000))
     [ "$wfp_left" -ge 0 ] || wfp_left=0
     printf '@flotilla:players %s %s\n' "$wfp_count" "$wfp_left"
     [ "$wfp_count" = 0 ] && return 0

@@ -92,6 +92,15 @@ probe() {
   (cd "$1" && timeout "$2" sh -c "$3" 2>&1 </dev/null)
 }
 
+# now_ms: milliseconds since the epoch (GNU date; whole seconds elsewhere).
+now_ms() {
+  nm_t=$(date +%s%3N)
+  case $nm_t in
+    *N) echo $(($(date +%s) * 1000)) ;;
+    *) echo "$nm_t" ;;
+  esac
+}
+
 # phase NAME: the controller's live view reads these lines from stdout.
 phase() {
   printf '@flotilla:phase %s\n' "$1"

@@ -80,6 +80,9 @@ class BackendTest(unittest.TestCase):
     def tearDown(self):
         self.flotilla("exec", "--", "for p in /srv/*/.flotilla/pid; do kill $(cat $p) 2>/dev/null; "
                       "done; rm -rf /srv/reward /srv/payment /srv/gm /srv/game")
+        # Tests edit the example's config files: the next test starts from the originals.
+        shutil.copytree(os.path.join(SOURCE, "examples", "launch", "config"),
+                        os.path.join(self.project_dir, "config"), dirs_exist_ok=True)
 
     def flotilla(self, *args, timeout=600):
         return subprocess.run([BIN, "-e", "prod", *args], cwd=self.project_dir, env=self.env,
@@ -262,17 +265,17 @@ class BackendTest(unittest.TestCase):
         prober.start()
         events = []
         try:
-            proc = subprocess.Popen([BIN, "-e", "prod", "--json", "deploy", "game", "--ref", "master",
-                                     "--ticket", "T-9"], cwd=self.project_dir, env=self.env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    stdin=subprocess.DEVNULL)
-            for line in proc.stdout:
-                event = json.loads(line)
-                event["at"] = time.monotonic()
-                events.append(event)
-                on_event(event, sessions)
-            err = proc.stderr.read()
-            self.assertEqual(proc.wait(timeout=120), 0, err)
+            with subprocess.Popen([BIN, "-e", "prod", "--json", "deploy", "game", "--ref", "master",
+                                   "--ticket", "T-9"], cwd=self.project_dir, env=self.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  stdin=subprocess.DEVNULL) as proc:
+                for line in proc.stdout:
+                    event = json.loads(line)
+                    event["at"] = time.monotonic()
+                    events.append(event)
+                    on_event(event, sessions)
+                err = proc.stderr.read()
+                self.assertEqual(proc.wait(timeout=120), 0, err)
         finally:
             watching.clear()
             prober.join()
