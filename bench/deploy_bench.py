@@ -89,12 +89,16 @@ def ansible_env(fleet, tmp, forks):
                 ANSIBLE_SSH_CONTROL_PATH_DIR=cp, ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS=str(forks))
 
 
+LAST_PHASES = []  # flotilla's "time: ..." line of each run, where the time went
+
+
 def run(cmd, cwd, env=None):
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.monotonic() - start
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    LAST_PHASES[:] = [line for line in proc.stdout.splitlines() if line.startswith("time: ")]
     return elapsed
 
 
@@ -127,6 +131,7 @@ def rolling_benchmark(args, tmp):
         flotilla = [BIN, "-e", "bench", "deploy", "game", "--ref", "master"]
         run([BIN, "-e", "bench", "build", "game", "--ref", "master"], tmp)  # build outside the timing
         t_flotilla = run(flotilla, tmp)
+        phases = LAST_PHASES[-1] if LAST_PHASES else ""
 
         # The floor: the same build, by hand with plain OpenSSH.
         floor_build = os.path.join(tmp, "floor-build")
@@ -145,7 +150,7 @@ def rolling_benchmark(args, tmp):
                    "-e", f"artifact={tarball} rel=v1"]
         t_ansible = run(ansible, tmp, env)
         print(f"\nrolling deploy of a 20 MB build to {args.hosts} hosts, 25% batches, restart + health check")
-        print(f"  flotilla deploy         {t_flotilla:7.1f} s")
+        print(f"  flotilla deploy         {t_flotilla:7.1f} s   ({phases})")
         print(f"  floor (bench/floor.sh)  {t_floor:7.1f} s   (plain OpenSSH by hand)")
         print(f"  ansible-playbook        {t_ansible:7.1f} s   (ControlPersist + pipelining)")
         print(f"  flotilla / floor        {t_flotilla / t_floor:7.2f}x   (1.0 or less is the goal)")

@@ -55,7 +55,8 @@ bool SshTransport::Impl::advance_jumps() {
 
 void SshTransport::Impl::begin_connection(Connection& c) {
   if (c.jump >= 0) {
-    c.deadline = Clock::now() + options.connect_timeout;
+    c.connect_started = Clock::now();
+    c.deadline = c.connect_started + options.connect_timeout;
     c.state = ConnState::kJumpWait;
   } else {
     start_connect(c);

@@ -26,7 +26,8 @@ using ssh::set_method_preferences;
 
 void SshTransport::Impl::start_connect(Connection& c) {
   const HostAddress& host = *c.address;
-  c.deadline = Clock::now() + options.connect_timeout;
+  c.connect_started = Clock::now();
+  c.deadline = c.connect_started + options.connect_timeout;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -146,6 +147,7 @@ bool SshTransport::Impl::try_agent(Connection& c, const HostAddress& host, bool&
 // silently) let the poll loop tell a frozen host from a quiet one.
 void SshTransport::Impl::became_ready(Connection& c) {
   c.state = ConnState::kReady;
+  governor.completed(std::chrono::duration_cast<Duration>(Clock::now() - c.connect_started));
   libssh2_keepalive_config(c.session, 1, static_cast<unsigned>(kKeepaliveInterval.count()));
   c.last_heard = Clock::now();
 }

@@ -77,6 +77,7 @@ void SshTransport::Impl::check_deadlines(std::size_t h, Clock::time_point now) {
                     c.state == ConnState::kConnecting || c.state == ConnState::kHandshake ||
                     c.state == ConnState::kAuth;
   if (connecting && now >= c.deadline) {
+    governor.timed_out();
     break_connection(
         h, ErrorKind::kUnreachable,
         fmt::format("timed out connecting after {}", format_duration(options.connect_timeout)));
@@ -161,10 +162,23 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
   std::vector<pollfd> fds;
   std::vector<std::size_t> fd_hosts;
   while (true) {
-    while (!cancelled && active.size() < options.forks && !pending.empty()) {
-      active.push_back(pending.front());
-      work[pending.front()].kick = true;
-      pending.pop_front();
+    // A host with a live connection starts at once; one that needs a new
+    // connection waits for a handshake slot (HandshakeGovernor).
+    if (!cancelled && active.size() < options.forks && !pending.empty()) {
+      std::size_t handshaking = std::count_if(active.begin(), active.end(), [&](std::size_t h) {
+        return connections[h].state != ConnState::kReady;
+      });
+      for (auto it = pending.begin(); it != pending.end() && active.size() < options.forks;) {
+        bool connected = connections[*it].state == ConnState::kReady;
+        if (!connected && handshaking >= governor.limit()) {
+          ++it;
+          continue;
+        }
+        if (!connected) ++handshaking;
+        active.push_back(*it);
+        work[*it].kick = true;
+        it = pending.erase(it);
+      }
     }
     // Bastions first, then bytes through them, then the hosts; again until
     // nothing moves, as libssh2 may hold data it already read.

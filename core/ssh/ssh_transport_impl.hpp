@@ -13,6 +13,7 @@
 
 #include <libssh2.h>
 
+#include "core/ssh/handshake_governor.hpp"
 #include "core/ssh/libssh2_support.hpp"
 #include "core/ssh/ssh_transport.hpp"
 
@@ -42,7 +43,8 @@ struct SshTransport::Impl {
     int fd = -1;
     LIBSSH2_SESSION* session = nullptr;
     Clock::time_point deadline;
-    std::size_t identity = 0;  // next identity file to try
+    Clock::time_point connect_started;  // for the HandshakeGovernor
+    std::size_t identity = 0;           // next identity file to try
     std::vector<std::string> identities_tried;
     LIBSSH2_AGENT* agent = nullptr;  // ssh-agent, tried before key files
     libssh2_agent_publickey* agent_key = nullptr;
@@ -93,6 +95,7 @@ struct SshTransport::Impl {
 
   std::vector<HostAddress> hosts;
   SshOptions options;
+  HandshakeGovernor governor;  // how many new connections at once; learns across run()s
   std::vector<Connection> connections;
   std::vector<Jump> jumps;
   LIBSSH2_SESSION* known_hosts_session = nullptr;  // owns `known` (never connected)

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Many hosts from one controller: `exec -- true` on a large local fleet.
+
+Starts a fleet of --hosts sshd servers (default 200), runs `exec -- true`
+with the default settings, then with each --forks of --try (hand-tuned), and
+prints wall time and peak RSS of each, and the default's ratio to the best
+hand-tuned run. Handshakes are what is expensive; the engine limits how many
+run at once by itself (core/ssh/handshake_governor). scripts/fleet.sh
+addresses one /24, so a fleet holds at most 254 hosts.
+
+    sudo python3 bench/many_hosts_bench.py [--hosts 200] [--try 10,25,50,100,200]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BIN = os.environ.get("FLOTILLA_BIN", os.path.join(ROOT, "build", "cli", "flotilla"))
+FLEET = os.path.join(ROOT, "scripts", "fleet.sh")
+
+
+def measure(cmd):
+    """Wall seconds and peak RSS (MB) of one run; exits if the run failed."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    err = proc.stderr.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def fleet_exec(fleet, forks=None):
+    cmd = [BIN, "-i", os.path.join(fleet, "inventory.yaml"), "--known-hosts",
+           os.path.join(fleet, "known_hosts")]
+    if forks:
+        cmd += ["--forks", str(forks)]
+    return measure(cmd + ["exec", "--", "true"])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--try", dest="tries", default="10,25,50,100,200")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root: each fleet host needs its own /srv")
+    tmp = tempfile.mkdtemp(prefix="flotilla-many-hosts-")
+    fleet = os.path.join(tmp, "fleet")
+    subprocess.run([FLEET, "start", fleet, "-n", str(args.hosts), "--net", "127.0.7"], check=True,
+                   stdout=subprocess.DEVNULL)
+    try:
+        fleet_exec(fleet)  # every sshd warm, as for every run after
+        default = fleet_exec(fleet)
+        tuned = {int(f): fleet_exec(fleet, int(f)) for f in args.tries.split(",")}
+        best_forks = min(tuned, key=lambda f: tuned[f][0])
+        print(f"\nexec -- true on {args.hosts} hosts")
+        print(f"  default settings   {default[0]:6.1f} s   {default[1]:5.0f} MB peak RSS")
+        for forks, (wall, rss) in tuned.items():
+            print(f"  --forks {forks:<10} {wall:6.1f} s   {rss:5.0f} MB peak RSS")
+        print(f"  default / best (--forks {best_forks}): {default[0] / tuned[best_forks][0]:.2f}x "
+              f"(1.2 or less is the goal)")
+    finally:
+        subprocess.run([FLEET, "stop", fleet], stdout=subprocess.DEVNULL)
+
+
+if __name__ == "__main__":
+    main()
