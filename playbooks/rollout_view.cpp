@@ -75,7 +75,11 @@ void RolloutView::set_phase(const std::string& host, Row& row, const std::string
 
 void RolloutView::read_players(const std::string& host, Row& row, std::string_view fields) {
   std::size_t space = fields.find(' ');
-  std::string count(fields.substr(0, space));
+  // The host's own count, shown as it says, but only ever as a number.
+  std::string_view said = fields.substr(0, space);
+  bool number = !said.empty() && said.size() <= 9 &&
+                said.find_first_not_of("0123456789") == std::string_view::npos;
+  const std::string count = number ? std::string(said) : std::string(1, '?');
   long left = 0;
   if (space != std::string_view::npos) {
     std::string_view rest = fields.substr(space + 1);

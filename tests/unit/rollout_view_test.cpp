@@ -51,3 +51,32 @@ TEST_CASE("without a terminal the view draws nothing in text mode") {
   view.end_batch();
   CHECK(out.text().empty());
 }
+
+TEST_CASE("a host waiting for players: count and time left as events, never more than a number") {
+  CapturedStream out, err;
+  Reporter reporter({.json = true}, out.stream, err.stream);
+  {
+    RolloutView view(reporter);
+    view.start_batch("batch 1/1", {"gs3"});
+    view.output("gs3", "@flotilla:phase waiting for players\n@flotilla:players 2 65\n");
+    view.output("gs3", "@flotilla:players 2 64\n@flotilla:notice 60\n");
+    view.output("gs3", "@flotilla:players \x1b[2Jlots 30\n@flotilla:players 0 12\n");
+    view.end_batch();
+  }
+  std::vector<nlohmann::json> players, notices;
+  std::string text = out.text();
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = text.find('\n', start);
+    auto event = nlohmann::json::parse(text.substr(start, end - start));
+    if (event["event"] == "host_players") players.push_back(event);
+    if (event["event"] == "host_notice") notices.push_back(event);
+    start = end + 1;
+  }
+  REQUIRE(players.size() == 3);  // on each change of the count
+  CHECK(players[0]["players"] == 2);
+  CHECK(players[0]["seconds_left"] == 65);
+  CHECK(players[1]["players"].is_null());  // unreadable: shown as "?"
+  CHECK(players[2]["players"] == 0);
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0]["minutes"] == 1);
+}
