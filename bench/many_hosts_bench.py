@@ -15,23 +15,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-BIN = os.environ.get("FLOTILLA_BIN", os.path.join(ROOT, "build", "cli", "flotilla"))
-FLEET = os.path.join(ROOT, "scripts", "fleet.sh")
-
-
-def measure(cmd):
-    """Wall seconds and peak RSS (MB) of one run; exits if the run failed."""
-    start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    err = proc.stderr.read().decode(errors="replace")
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from exec_bench import BIN, FLEET, measure, start_fleet  # noqa: E402
 
 
 def fleet_exec(fleet, forks=None):
@@ -39,7 +25,8 @@ def fleet_exec(fleet, forks=None):
            os.path.join(fleet, "known_hosts")]
     if forks:
         cmd += ["--forks", str(forks)]
-    return measure(cmd + ["exec", "--", "true"])
+    wall, _, rss = measure(cmd + ["exec", "--", "true"])
+    return wall, rss
 
 
 def main():
@@ -51,8 +38,7 @@ def main():
         sys.exit("run as root: each fleet host needs its own /srv")
     tmp = tempfile.mkdtemp(prefix="flotilla-many-hosts-")
     fleet = os.path.join(tmp, "fleet")
-    subprocess.run([FLEET, "start", fleet, "-n", str(args.hosts), "--net", "127.0.7"], check=True,
-                   stdout=subprocess.DEVNULL)
+    start_fleet(fleet, args.hosts, "127.0.7")
     try:
         fleet_exec(fleet)  # every sshd warm, as for every run after
         default = fleet_exec(fleet)

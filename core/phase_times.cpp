@@ -31,12 +31,6 @@ void PhaseTimes::add(std::string name, double seconds) {
   phases_.emplace_back(std::move(name), seconds);
 }
 
-void PhaseTimes::add_all(const std::string& prefix,
-                         const std::vector<std::pair<std::string, double>>& more) {
-  for (const auto& [name, seconds] : more)
-    add(prefix.empty() ? name : prefix + ": " + name, seconds);
-}
-
 std::string PhaseTimes::summary() const {
   std::string out;
   double total = 0;

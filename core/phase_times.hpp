@@ -23,8 +23,6 @@ class PhaseTimes {
   void end();
   // A phase measured elsewhere.
   void add(std::string name, double seconds);
-  // Phases of one unit of a release: "reward: push".
-  void add_all(const std::string& prefix, const std::vector<std::pair<std::string, double>>& more);
 
   const std::vector<std::pair<std::string, double>>& phases() const { return phases_; }
   // "start 0.3s · lock 0.1s · prepare 0.9s · push 3.1s · batch 1 1.0s — 5.4s"

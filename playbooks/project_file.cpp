@@ -656,23 +656,18 @@ class ProjectReader {
 
   void read_drain(const YamlNode& node, const std::string& what, Unit& unit) {
     if (!in_.check_mapping(node, what, kDrainKeys)) return;
-    if (auto* n = node.find("command")) {
-      if (auto s = command(*n, what + ".command")) unit.drain.command = *s;
+    for (auto [field, name] :
+         {std::pair{&unit.drain.command, "command"}, std::pair{&unit.drain.check, "check"},
+          std::pair{&unit.drain.players, "players"}, std::pair{&unit.drain.notify, "notify"}}) {
+      if (auto* n = node.find(name)) {
+        if (auto s = command(*n, what + "." + name)) *field = *s;
+      }
     }
-    if (auto* n = node.find("check")) {
-      if (auto s = command(*n, what + ".check")) unit.drain.check = *s;
-    }
-    if (auto* n = node.find("timeout")) {
-      if (auto d = in_.duration(*n, what + ".timeout")) unit.drain.timeout = *d;
-    }
-    if (auto* n = node.find("players")) {
-      if (auto s = command(*n, what + ".players")) unit.drain.players = *s;
-    }
-    if (auto* n = node.find("notify")) {
-      if (auto s = command(*n, what + ".notify")) unit.drain.notify = *s;
-    }
-    if (auto* n = node.find("deadline")) {
-      if (auto d = in_.duration(*n, what + ".deadline")) unit.drain.deadline = *d;
+    for (auto [field, name] :
+         {std::pair{&unit.drain.timeout, "timeout"}, std::pair{&unit.drain.deadline, "deadline"}}) {
+      if (auto* n = node.find(name)) {
+        if (auto d = in_.duration(*n, what + "." + name)) *field = *d;
+      }
     }
     if (auto* n = node.find("notices")) {
       if (!n->is_sequence()) {

@@ -85,8 +85,8 @@ void RolloutView::read_players(const std::string& host, Row& row, std::string_vi
     std::string_view rest = fields.substr(space + 1);
     std::from_chars(rest.data(), rest.data() + rest.size(), left);
   }
-  row.players = fmt::format("{} player{}, {}m{:02}s left", count, count == "1" ? "" : "s",
-                            left / 60, left % 60);
+  const std::string who = fmt::format("{} player{}", count, count == "1" ? "" : "s");
+  row.players = fmt::format("{}, {}m{:02}s left", who, left / 60, left % 60);
   if (count != row.last_count) {
     row.last_count = count;
     long players = -1;
@@ -97,12 +97,10 @@ void RolloutView::read_players(const std::string& host, Row& row, std::string_vi
                      {"players", known ? nlohmann::json(players) : nlohmann::json()},
                      {"seconds_left", left}});
     if (!reporter_.json()) {
-      reporter_.progress(count == "0"
-                             ? fmt::format("{}: no players, restarting", host)
-                             : fmt::format("{}: {}; restarts when they leave or in "
-                                           "{}m{:02}s",
-                                           host, row.players.substr(0, row.players.find(',')),
-                                           left / 60, left % 60));
+      reporter_.progress(count == "0" ? fmt::format("{}: no players, restarting", host)
+                                      : fmt::format("{}: {}; restarts when they leave or in "
+                                                    "{}m{:02}s",
+                                                    host, who, left / 60, left % 60));
     }
   }
   reporter_.live(render());

@@ -495,7 +495,7 @@ Result<Outcome> run_release(const ChangeContext& context, const Release& release
   auto result = release_locked(context, release, lock, approved, times);
   // Where the time went, on every change that got this far.
   context.reporter.event("phases", times.to_json());
-  context.reporter.text(context.reporter.paint("time: " + times.summary(), Reporter::Color::kNone));
+  context.reporter.text("time: " + times.summary());
   if (auto released = lock.release(holder->token, false); !released) {
     context.reporter.error(
         fmt::format("could not release the deploy lock: {}", released.error().message));
