@@ -12,7 +12,7 @@
    changed and deployed again; prints the bytes that crossed the loopback
    interface (SSH framing included) for each, and the ratio.
 
-    sudo python3 bench/deploy_bench.py [--hosts 32] [--delta-hosts 4]
+    sudo python3 bench/deploy_bench.py [--hosts 32] [--rounds 3] [--delta-hosts 4] [--skip-ansible] [--skip-delta]
 """
 import argparse
 import os
@@ -114,7 +114,7 @@ units:
     deploy_to: {deploy_to}
     source: {{repo: game, build: "mkdir -p dist && cp -r data server.py dist/", output: dist}}
     run: exec python3 server.py {{{{ansible_host}}}} 8080
-    health: {{command: "python3 -c \\"import sys,socket; socket.create_connection((sys.argv[1], 8080), 1)\\" {{{{ansible_host}}}}", timeout: 2s, retries: 100, interval: 100ms}}
+    health: {{command: "curl -fsS -o /dev/null http://{{{{ansible_host}}}}:8080/", timeout: 2s, retries: 200, interval: 50ms}}
     drain: {{timeout: 5s}}
     rollout: {{canary: {canary}, batch: {batch}, max_unavailable: {batch}}}
 """)
@@ -129,34 +129,55 @@ def rolling_benchmark(args, tmp):
         make_game_repo(repo, 40, 512 * 1024)  # 20 MB, incompressible
         project(tmp, fleet, "/srv/flotilla-bench")
         flotilla = [BIN, "-e", "bench", "deploy", "game", "--ref", "master"]
-        run([BIN, "-e", "bench", "build", "game", "--ref", "master"], tmp)  # build outside the timing
-        t_flotilla = run(flotilla, tmp)
-        phases = LAST_PHASES[-1] if LAST_PHASES else ""
+        floor = ["bash", os.path.join(ROOT, "bench", "floor.sh"), fleet]
+        t_flotilla, t_floor, phases = [], [], []
+        for r in range(args.rounds):
+            if r > 0:  # new content: every round pushes the whole 20 MB again
+                write_build(repo, 40, 512 * 1024, None)
+                git(repo, "commit", "-qam", f"v{r + 1}")
+            run([BIN, "-e", "bench", "build", "game", "--ref", "master"], tmp)  # build outside the timing
+            # The floor: the same build, by hand with plain OpenSSH.
+            floor_build = os.path.join(tmp, f"floor-build-{r}")
+            os.makedirs(floor_build)
+            shutil.copytree(os.path.join(repo, "data"), os.path.join(floor_build, "data"))
+            shutil.copy(os.path.join(repo, "server.py"), floor_build)
+            # Alternating who goes first evens out the machine's drift.
+            for who in (("flotilla", "floor") if r % 2 == 0 else ("floor", "flotilla")):
+                if who == "flotilla":
+                    t_flotilla.append(run(flotilla, tmp))
+                    phases.append(LAST_PHASES[-1] if LAST_PHASES else "")
+                else:
+                    t_floor.append(run([*floor, floor_build, f"v{r + 1}"], tmp))
+            print(f"  round {r + 1}: flotilla {t_flotilla[-1]:.1f} s, floor {t_floor[-1]:.1f} s   {phases[-1]}")
+        median = len(t_flotilla) // 2
+        order = sorted(range(len(t_flotilla)), key=lambda i: t_flotilla[i])
+        t_flotilla_median, phases_median = t_flotilla[order[median]], phases[order[median]]
+        t_floor_median = sorted(t_floor)[median]
 
-        # The floor: the same build, by hand with plain OpenSSH.
-        floor_build = os.path.join(tmp, "floor-build")
-        os.makedirs(floor_build)
-        shutil.copytree(os.path.join(repo, "data"), os.path.join(floor_build, "data"))
-        shutil.copy(os.path.join(repo, "server.py"), floor_build)
-        t_floor = run(["bash", os.path.join(ROOT, "bench", "floor.sh"), fleet, floor_build, "v1"], tmp)
-
-        # The same job for Ansible: the same 20 MB as a tarball, same fleet.
-        tarball = os.path.join(tmp, "release.tar.gz")
-        subprocess.run(["tar", "-czf", tarball, "-C", repo, "data", "server.py"], check=True)
-        with open(os.path.join(tmp, "deploy.yml"), "w") as f:
-            f.write(PLAYBOOK)
-        env = ansible_env(fleet, tmp, args.hosts)
-        ansible = ["ansible-playbook", "-i", f"{fleet}/inventory.yaml", "deploy.yml", "-f", str(args.hosts),
-                   "-e", f"artifact={tarball} rel=v1"]
-        t_ansible = run(ansible, tmp, env)
-        print(f"\nrolling deploy of a 20 MB build to {args.hosts} hosts, 25% batches, restart + health check")
-        print(f"  flotilla deploy         {t_flotilla:7.1f} s   ({phases})")
-        print(f"  floor (bench/floor.sh)  {t_floor:7.1f} s   (plain OpenSSH by hand)")
-        print(f"  ansible-playbook        {t_ansible:7.1f} s   (ControlPersist + pipelining)")
-        print(f"  flotilla / floor        {t_flotilla / t_floor:7.2f}x   (1.0 or less is the goal)")
-        print(f"  ansible / flotilla      {t_ansible / t_flotilla:7.2f}x")
+        t_ansible = None if args.skip_ansible else ansible_rolling(args, tmp, fleet, repo)
+        print(f"\nrolling deploy of a 20 MB build to {args.hosts} hosts, 25% batches, restart + health check"
+              f" (median of {args.rounds})")
+        print(f"  flotilla deploy         {t_flotilla_median:7.1f} s   ({phases_median})")
+        print(f"  floor (bench/floor.sh)  {t_floor_median:7.1f} s   (plain OpenSSH by hand)")
+        if t_ansible is not None:
+            print(f"  ansible-playbook        {t_ansible:7.1f} s   (ControlPersist + pipelining; one run)")
+        print(f"  floor / flotilla        {t_floor_median / t_flotilla_median:7.2f}    (1.0 or more is the goal)")
+        if t_ansible is not None:
+            print(f"  ansible / flotilla      {t_ansible / t_flotilla_median:7.2f}x")
     finally:
         subprocess.run([FLEET, "stop", fleet], stdout=subprocess.DEVNULL)
+
+
+def ansible_rolling(args, tmp, fleet, repo):
+    """The same job for Ansible: the same 20 MB as a tarball, same fleet."""
+    tarball = os.path.join(tmp, "release.tar.gz")
+    subprocess.run(["tar", "-czf", tarball, "-C", repo, "data", "server.py"], check=True)
+    with open(os.path.join(tmp, "deploy.yml"), "w") as f:
+        f.write(PLAYBOOK)
+    env = ansible_env(fleet, tmp, args.hosts)
+    ansible = ["ansible-playbook", "-i", f"{fleet}/inventory.yaml", "deploy.yml", "-f", str(args.hosts),
+               "-e", f"artifact={tarball} rel=v1"]
+    return run(ansible, tmp, env)
 
 
 def delta_benchmark(args, tmp):
@@ -194,15 +215,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--hosts", type=int, default=32)
     parser.add_argument("--delta-hosts", type=int, default=4)
-    parser.add_argument("--skip-ansible", action="store_true")
+    parser.add_argument("--skip-ansible", action="store_true", help="only flotilla and the floor")
+    parser.add_argument("--skip-delta", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="flotilla and the floor, alternating")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: each fleet host needs its own /srv")
     tmp = tempfile.mkdtemp(prefix="flotilla-deploy-bench-")
     try:
-        if not args.skip_ansible:
-            rolling_benchmark(args, tmp)
-        delta_benchmark(args, tmp)
+        rolling_benchmark(args, tmp)
+        if not args.skip_delta:
+            delta_benchmark(args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

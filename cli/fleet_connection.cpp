@@ -6,8 +6,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <set>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "inventory/host_address.hpp"
 
@@ -104,7 +109,8 @@ Result<std::unique_ptr<FleetConnection>> FleetConnection::open(
   }
   auto addresses = resolve_addresses(options, targets, hosts, reporter);
   if (!addresses) return tl::unexpected(addresses.error());
-  return std::make_unique<FleetConnection>(std::move(*addresses), std::move(ssh));
+  return std::make_unique<FleetConnection>(std::move(*addresses), std::move(ssh),
+                                           reporter.verbosity() >= 2 ? &reporter : nullptr);
 }
 
 Result<std::vector<HostAddress>> resolve_addresses(const GlobalOptions& options,
@@ -135,9 +141,11 @@ Result<std::vector<HostAddress>> resolve_addresses(const GlobalOptions& options,
   return addresses;
 }
 
-FleetConnection::FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh)
+FleetConnection::FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh,
+                                 Reporter* trace)
     : TransportWrapper(std::make_unique<SshTransport>(addresses, std::move(ssh))),
-      addresses_(std::move(addresses)) {
+      addresses_(std::move(addresses)),
+      trace_(trace) {
   for (auto& live : g_live) {
     Transport* none = nullptr;
     if (live.compare_exchange_strong(none, &target())) break;
@@ -155,6 +163,25 @@ FleetConnection::~FleetConnection() {
     Transport* mine = &target();
     live.compare_exchange_strong(mine, nullptr);
   }
+}
+
+std::vector<Result<CommandResult>> FleetConnection::run(const std::vector<HostTask>& tasks,
+                                                        const OutputFn& on_output) {
+  if (trace_ == nullptr || tasks.empty()) return TransportWrapper::run(tasks, on_output);
+  auto started = std::chrono::steady_clock::now();
+  auto results = TransportWrapper::run(tasks, on_output);
+  std::set<std::string> labels;
+  std::set<std::size_t> hosts;
+  for (const auto& t : tasks) {
+    labels.insert(t.command.label.empty() ? "command" : t.command.label);
+    hosts.insert(t.host);
+  }
+  std::string what;
+  for (const auto& l : labels) what += (what.empty() ? "" : "+") + l;
+  trace_->verbose(fmt::format(
+      "round trip: {} on {} host(s): {:.2f}s", what, hosts.size(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
+  return results;
 }
 
 bool FleetConnection::interrupted() { return g_interrupts.load() > 0; }

@@ -28,8 +28,12 @@ class FleetConnection : public TransportWrapper {
                                                        const Targets& targets,
                                                        const std::vector<std::size_t>& hosts,
                                                        Reporter& reporter);
-  FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh);
+  FleetConnection(std::vector<HostAddress> addresses, SshOptions ssh, Reporter* trace = nullptr);
   ~FleetConnection();
+
+  // With -vv, each call's round trip: what ran, on how many hosts, how long.
+  std::vector<Result<CommandResult>> run(const std::vector<HostTask>& tasks,
+                                         const OutputFn& on_output = {}) override;
 
   Transport& transport() { return *this; }
   const std::vector<HostAddress>& addresses() const { return addresses_; }
@@ -40,6 +44,7 @@ class FleetConnection : public TransportWrapper {
 
  private:
   std::vector<HostAddress> addresses_;
+  Reporter* trace_;
 };
 
 // How the change workflow connects: FleetConnection::open for the hosts asked.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -15,7 +16,7 @@ namespace flotilla {
 // more; already-compressed game assets go as they are, so hosts do not
 // spend CPU unpacking nothing.
 struct PushBundle {
-  std::string data;
+  std::shared_ptr<const std::string> data;  // shared by every host that lacks the same files
   bool gzipped = false;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -31,6 +32,22 @@ struct RemoteCommand {
   std::string stdin_data;  // sent on the channel, never on the command line
   Duration timeout = std::chrono::minutes(10);
   std::string label = {};  // what it is ("activate"...): for logs and fake transports
+  // Sent before stdin_data, and shared: the large bytes many hosts' commands
+  // carry (a push bundle) are held once, not once per host.
+  std::shared_ptr<const std::string> stdin_head = {};
+  // When set, the transport stores here how many bytes of stdin it has sent
+  // so far, as it sends them: for a live view of a push.
+  std::shared_ptr<std::atomic<std::size_t>> stdin_sent = {};
+
+  std::size_t stdin_size() const {
+    return (stdin_head ? stdin_head->size() : 0) + stdin_data.size();
+  }
+  // The bytes of stdin from `offset` to the end of the part it falls in.
+  std::string_view stdin_from(std::size_t offset) const {
+    std::size_t head = stdin_head ? stdin_head->size() : 0;
+    if (offset < head) return std::string_view(*stdin_head).substr(offset);
+    return std::string_view(stdin_data).substr(offset - head);
+  }
 };
 
 struct HostTask {

@@ -1,19 +1,28 @@
 #!/bin/sh
-# assemble.sh DEPLOY_TO STORE ID
-# Step 2 of a push: builds releases/ID from the content store, as the
-# manifest on stdin says (one entry per line, "TYPE MODE SHA256 PATH"; a
-# link's target on the line after it). Files are hard-linked from the store,
-# executables copied so modes never leak between releases. Every file is
-# checked against the manifest before the release is renamed into place.
+# assemble.sh DEPLOY_TO STORE ID [GZIPPED BUNDLE_BYTES]
+# A release reaches the host, in one round trip:
+# 1. With GZIPPED and BUNDLE_BYTES, the first BUNDLE_BYTES bytes of stdin are
+#    a tar (gzipped when GZIPPED is 1) of the files the host lacks, each
+#    named by its sha256; each is checked against its name before it enters
+#    the store.
+# 2. The rest of stdin is the manifest ("TYPE MODE SHA256 PATH", one entry
+#    per line; a link's target on the line after it). releases/ID is built
+#    from the store: files hard-linked, executables copied so modes never
+#    leak between releases. Every file is checked against the manifest
+#    before the release is renamed into place; a file received in step 1
+#    and linked was checked a moment ago, so it is not hashed twice.
 # Idempotent; never touches `current`.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
 trap '' HUP PIPE
 set -e
-[ $# -eq 3 ] || die "$EXIT_USAGE" "usage: assemble.sh DEPLOY_TO STORE ID"
+[ $# -eq 3 ] || [ $# -eq 5 ] || die "$EXIT_USAGE" "usage: assemble.sh DEPLOY_TO STORE ID [GZIPPED BUNDLE_BYTES]"
 deploy_to=$1
 store=$2
 id=$3
+gzipped=${4:-0}
+bundle_bytes=${5:-0}
+case $bundle_bytes in '' | *[!0-9]*) die "$EXIT_USAGE" "BUNDLE_BYTES must be a number" ;; esac
 
 final="$deploy_to/releases/$id"
 sums_file="$deploy_to/.flotilla/manifests/$id.sums"
@@ -24,12 +33,37 @@ if [ -d "$final" ] && [ ! -L "$final" ] && [ -f "$sums_file" ]; then
   exit 0
 fi
 if [ -L "$final" ] || [ -e "$final" ]; then rm -rf -- "$final"; fi
-mkdir -p "$deploy_to/releases"
+mkdir -p "$deploy_to/releases" "$store"
+incoming="$store/.incoming.$$"
 partial="$deploy_to/releases/.$id.partial.$$"
 sums="$partial.sums"
-trap 'rm -rf "$partial" "$sums" "$partial.want" "$partial.unique"' EXIT
+check="$partial.check"
+trap 'rm -rf "$incoming" "$partial" "$sums" "$check" "$partial.want" "$partial.unique"' EXIT
+
+# Step 1. tar stops at its end blocks; what is left of the bundle is read
+# away, so the manifest starts where it should.
+if [ "$bundle_bytes" -gt 0 ]; then
+  mkdir "$incoming"
+  z=''
+  [ "$gzipped" = 1 ] && z=z
+  head -c "$bundle_bytes" | {
+    s=0
+    tar "-x${z}f" - -C "$incoming" || s=$?
+    cat >/dev/null
+    exit "$s"
+  }
+  if [ -n "$(ls -A "$incoming")" ]; then
+    (cd "$incoming" && hash_files ./*) | while read -r sum name; do
+      name=${name#\*}
+      name=${name#./}
+      [ "$sum" = "$name" ] || die "$EXIT_CORRUPT" "corrupt in transit: $name"
+    done
+  fi
+fi
+
 mkdir "$partial"
 : >"$sums"
+: >"$check"
 
 # Sorted paths put every directory before its contents, so one process
 # per entry suffices (a fork per file is what costs on a busy host).
@@ -41,11 +75,14 @@ while IFS=' ' read -r type mode sha path; do
       [ "$mode" = 755 ] || chmod "$mode" -- "$partial/$path"
       ;;
     f)
-      if [ "$mode" = 644 ]; then
-        ln -- "$store/$sha" "$partial/$path" 2>/dev/null || cp -- "$store/$sha" "$partial/$path"
+      from="$store/$sha"
+      [ -f "$incoming/$sha" ] && from="$incoming/$sha"
+      if [ "$mode" = 644 ] && ln -- "$from" "$partial/$path" 2>/dev/null; then
+        [ "$from" = "$incoming/$sha" ] || printf '%s  %s\n' "$sha" "$path" >>"$check"
       else
-        cp -- "$store/$sha" "$partial/$path"
-        chmod "$mode" -- "$partial/$path"
+        cp -- "$from" "$partial/$path"
+        [ "$mode" = 644 ] || chmod "$mode" -- "$partial/$path"
+        printf '%s  %s\n' "$sha" "$path" >>"$check"
       fi
       printf '%s  %s\n' "$sha" "$path" >>"$sums"
       ;;
@@ -57,9 +94,16 @@ while IFS=' ' read -r type mode sha path; do
   esac
 done
 
-# Every file against the manifest, hashes compared in manifest order.
-cut -c1-64 "$sums" >"$partial.want"
-if ! (cd "$partial" && cut -c67- "$sums" | sed 's|^|./|' | tr '\n' '\0' |
+# What came in is kept even if the release fails below: a retry need not
+# send it again.
+if [ -d "$incoming" ]; then
+  find "$incoming" -maxdepth 1 -type f -exec mv -f -t "$store" -- {} +
+fi
+
+# Every file not checked in step 1 against the manifest, hashes compared
+# in manifest order.
+cut -c1-64 "$check" >"$partial.want"
+if ! (cd "$partial" && cut -c67- "$check" | sed 's|^|./|' | tr '\n' '\0' |
   hash_listed | cut -c1-64 | cmp -s - "$partial.want"); then
   # A damaged store file (bit rot, a hand edit) is removed, so the next
   # survey finds it missing and the next deploy sends it again.

@@ -79,11 +79,6 @@ std::set<std::string> unit_template_variables(const Unit& unit) {
   return names;
 }
 
-RemoteCommand receive_command(const HostLayout& layout, std::string bundle, bool gzipped) {
-  return script_command(HostScript::kReceive, {layout.store(), gzipped ? "1" : "0"},
-                        std::move(bundle), std::chrono::minutes(10));
-}
-
 RemoteCommand fetch_command(const HostLayout& layout, const RegistryPull& pull,
                             const std::vector<std::string>& missing) {
   std::string input = pull.authorization + "\n" + base64_encode(pull.ca_pem) + "\n";
@@ -92,8 +87,9 @@ RemoteCommand fetch_command(const HostLayout& layout, const RegistryPull& pull,
                         std::move(input), std::chrono::minutes(30));
 }
 
-RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifest) {
-  // The manifest travels on stdin, one entry per line: TYPE MODE SHA PATH,
+RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifest,
+                               const PushBundle* bundle) {
+  // The bundle, then the manifest travel on stdin: one entry per line: TYPE MODE SHA PATH,
   // and for links a second line with the target. Paths were checked safe
   // (relative, no "..") when the manifest was made and read.
   std::string listing;
@@ -110,8 +106,15 @@ RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifes
         break;
     }
   }
-  return script_command(HostScript::kAssemble, {layout.deploy_to, layout.store(), manifest.id},
-                        std::move(listing), std::chrono::minutes(10));
+  std::vector<std::string> args = {layout.deploy_to, layout.store(), manifest.id};
+  if (bundle != nullptr) {
+    args.push_back(bundle->gzipped ? "1" : "0");
+    args.push_back(std::to_string(bundle->data->size()));
+  }
+  auto command =
+      script_command(HostScript::kAssemble, args, std::move(listing), std::chrono::minutes(10));
+  if (bundle != nullptr) command.stdin_head = bundle->data;
+  return command;
 }
 
 Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layout,

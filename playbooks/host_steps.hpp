@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/artifact.hpp"
+#include "core/push_bundle.hpp"
 #include "core/transport.hpp"
 #include "playbooks/project.hpp"
 #include "snapshots/host_layout.hpp"
@@ -37,10 +38,6 @@ Result<std::string> expand_command(const std::string& text,
 // drain, config check, backup, restore, hooks): the host variables it needs.
 std::set<std::string> unit_template_variables(const Unit& unit);
 
-// Step 1 of a push: the bundle (make_push_bundle) arrives on stdin, each file
-// is checked against the sha256 it is named by, then moved into the store.
-RemoteCommand receive_command(const HostLayout& layout, std::string bundle, bool gzipped);
-
 // What a host needs to pull an artifact's blobs from a registry.
 struct RegistryPull {
   std::string url;            // https://host[:port]
@@ -49,16 +46,20 @@ struct RegistryPull {
   std::string ca_pem;         // the registry's private CA; "" for the system's
 };
 
-// Step 1 through a registry: the host pulls the blobs (sha256s) its store
+// Through a registry, before assemble_command: the host pulls the blobs (sha256s) its store
 // lacks with curl, checks each against its digest, and moves it into the
 // store. Credentials and the CA travel on stdin.
 RemoteCommand fetch_command(const HostLayout& layout, const RegistryPull& pull,
                             const std::vector<std::string>& missing);
 
-// Step 2: builds releases/<id> from the store (hard links; executables are
-// copied so modes never leak between releases), checks every file against
-// the manifest, and renames it into place. Idempotent; never touches `current`.
-RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifest);
+// A release reaches the host in one round trip: the files it lacks (the
+// bundle, when given: each checked against the sha256 it is named by) enter
+// the store, then releases/<id> is built from the store (hard links;
+// executables are copied so modes never leak between releases), every file
+// not checked on arrival is checked against the manifest, and it is renamed
+// into place. Idempotent; never touches `current`.
+RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifest,
+                               const PushBundle* bundle = nullptr);
 
 // Where an activation takes a host.
 struct Activation {

@@ -1,6 +1,9 @@
 #include "playbooks/rollout.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -11,6 +14,7 @@
 #include "core/push_bundle.hpp"
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/host_steps.hpp"
+#include "playbooks/push_progress.hpp"
 #include "playbooks/rollout_view.hpp"
 #include "snapshots/host_layout.hpp"
 
@@ -89,7 +93,9 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
     return result;
   };
 
-  // Phase 1: push and assemble everywhere, restart nowhere.
+  // Phase 1: push and assemble everywhere, restart nowhere. The phase's time
+  // includes making the bundles.
+  auto push_started = PhaseTimes::Clock::now();
   std::map<std::pair<std::string, std::set<std::string>>, PushBundle> bundles;
   std::vector<HostTask> tasks;
   std::vector<std::string> task_host;
@@ -104,6 +110,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
       }
       const ReleaseSource& release = source->second;
       std::set<std::string> missing(h.missing.begin(), h.missing.end());
+      const PushBundle* bundle = nullptr;  // the files the host lacks, from here
       if (!missing.empty() && sources.registry) {
         tasks.push_back({index, fetch_command(layout, *sources.registry, h.missing)});
         task_host.push_back(h.host);
@@ -111,14 +118,13 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
         auto key = std::make_pair(release.manifest.id, missing);
         auto it = bundles.find(key);
         if (it == bundles.end()) {
-          auto bundle = make_push_bundle(release.archive_path, release.manifest, missing);
-          if (!bundle) return finish(false, bundle.error().message);
-          it = bundles.emplace(key, std::move(*bundle)).first;
+          auto made = make_push_bundle(release.archive_path, release.manifest, missing);
+          if (!made) return finish(false, made.error().message);
+          it = bundles.emplace(key, std::move(*made)).first;
         }
-        tasks.push_back({index, receive_command(layout, it->second.data, it->second.gzipped)});
-        task_host.push_back(h.host);
+        bundle = &it->second;
       }
-      tasks.push_back({index, assemble_command(layout, release.manifest)});
+      tasks.push_back({index, assemble_command(layout, release.manifest, bundle)});
       task_host.push_back(h.host);
     }
     if (h.send_config) {
@@ -144,8 +150,18 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
   }
   if (!tasks.empty()) {
     reporter.progress(fmt::format("pushing to {} host(s)", receiving));
-    auto push_started = PhaseTimes::Clock::now();
+    // The bundles are what takes time: those are the bytes the view follows.
+    std::vector<PushProgress::Host> watched;
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      RemoteCommand& command = tasks[i].command;
+      if (!command.stdin_head) continue;
+      command.stdin_sent = std::make_shared<std::atomic<std::size_t>>(0);
+      watched.push_back({task_host[i], command.stdin_sent, command.stdin_size()});
+    }
+    std::optional<PushProgress> progress;
+    if (!watched.empty()) progress.emplace(reporter, std::move(watched));
     auto pushed = transport.run(tasks);
+    if (progress) progress->finish();
     result.phases.emplace_back("push", seconds_since(push_started));
     std::set<std::string> push_failed;
     for (std::size_t i = 0; i < pushed.size(); ++i) {

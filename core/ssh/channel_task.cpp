@@ -92,12 +92,13 @@ bool SshTransport::Impl::advance_task(std::size_t h) {
       // it before they write much, and libssh2 cannot interleave a read
       // with a half-sent write.
       bool progress = false;
-      while (r.written < cmd.stdin_data.size()) {
-        ssize_t n = libssh2_channel_write(r.channel, cmd.stdin_data.data() + r.written,
-                                          cmd.stdin_data.size() - r.written);
+      while (r.written < cmd.stdin_size()) {
+        std::string_view rest = cmd.stdin_from(r.written);
+        ssize_t n = libssh2_channel_write(r.channel, rest.data(), rest.size());
         if (n == LIBSSH2_ERROR_EAGAIN) return progress;
         if (n < 0) return lost("sending input failed");
         r.written += static_cast<std::size_t>(n);
+        if (cmd.stdin_sent) cmd.stdin_sent->store(r.written, std::memory_order_relaxed);
         progress = true;
       }
       r.state = TaskState::kEof;

@@ -39,6 +39,7 @@ class FakeTransport : public Transport {
             tl::unexpected(Error{ErrorKind::kUnreachable, "connect: refused (fake)"}));
         continue;
       }
+      if (task.command.stdin_sent) task.command.stdin_sent->store(task.command.stdin_size());
       auto result = responder_ ? responder_(task.host, task.command)
                                : Result<CommandResult>(CommandResult{0, "", "", ""});
       if (result && on_output) {

@@ -27,7 +27,8 @@ inline CommandResult run_on_local_shell(const RemoteCommand& command,
   fs::path dir = fs::temp_directory_path() / ("flotilla-local-shell-" + std::to_string(::getpid()) +
                                               "-" + std::to_string(next_run++));
   fs::create_directories(dir);
-  std::ofstream(dir / "in", std::ios::binary) << command.stdin_data;
+  std::ofstream(dir / "in", std::ios::binary)
+      << (command.stdin_head ? *command.stdin_head : std::string()) << command.stdin_data;
   pid_t child = ::fork();
   if (child == 0) {
     int in = ::open((dir / "in").c_str(), O_RDONLY);

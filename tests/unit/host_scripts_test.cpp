@@ -98,9 +98,9 @@ TEST_CASE("script_command: values are arguments, never script text") {
 }
 
 TEST_CASE("every script refuses a wrong argument count with HostExit::kUsage") {
-  for (HostScript s : {HostScript::kReceive, HostScript::kAssemble, HostScript::kFinish,
-                       HostScript::kSurvey, HostScript::kLockAcquire, HostScript::kSnapshotId,
-                       HostScript::kUpload, HostScript::kBackup, HostScript::kFetchBlobs}) {
+  for (HostScript s : {HostScript::kAssemble, HostScript::kFinish, HostScript::kSurvey,
+                       HostScript::kLockAcquire, HostScript::kSnapshotId, HostScript::kUpload,
+                       HostScript::kBackup, HostScript::kFetchBlobs}) {
     CAPTURE(host_script_name(s));
     auto r = run_on_local_shell(script_command(s, {}, "", std::chrono::seconds(5)));
     CHECK(exited(r, HostExit::kUsage));
@@ -108,24 +108,64 @@ TEST_CASE("every script refuses a wrong argument count with HostExit::kUsage") {
   }
 }
 
-TEST_CASE("receive: verified files enter the store; a damaged one is refused") {
+PushBundle bundle_of(const std::map<std::string, std::string>& files, bool gzipped = false) {
+  std::string tar = make_plain_tar(files);
+  if (gzipped) {
+    ScratchDir work;
+    work.write("b.tar", tar);
+    REQUIRE(std::system(("gzip -n " + (work.path / "b.tar").string()).c_str()) == 0);
+    tar = slurp(work.path / "b.tar.gz");
+  }
+  return PushBundle{std::make_shared<const std::string>(std::move(tar)), gzipped};
+}
+
+TEST_CASE("assemble with a bundle: the files arrive checked, in the same round trip") {
   ScratchDir dir;
   HostLayout layout{(dir.path / "srv").string()};
-  std::map<std::string, std::string> good = {{sha256_hex("one"), "one"},
-                                             {sha256_hex("two"), "two"}};
-  auto r = run_on_local_shell(receive_command(layout, make_plain_tar(good), false));
-  REQUIRE(r.ok());
-  CHECK(slurp(fs::path(layout.store()) / sha256_hex("one")) == "one");
-  CHECK(slurp(fs::path(layout.store()) / sha256_hex("two")) == "two");
+  // The manifest's files exist only on the controller's side.
+  Manifest m = manifest_of({{"VERSION", "1.0\n"}, {"data.bin", "payload"}}, dir.path / "built");
+  for (bool gzipped : {false, true}) {
+    CAPTURE(gzipped);
+    fs::remove_all(layout.deploy_to);
+    auto bundle =
+        bundle_of({{sha256_hex("1.0\n"), "1.0\n"}, {sha256_hex("payload"), "payload"}}, gzipped);
+    auto r = run_on_local_shell(assemble_command(layout, m, &bundle));
+    REQUIRE(r.ok());
+    CHECK(slurp(fs::path(layout.release(m.id)) / "data.bin") == "payload");
+    CHECK(slurp(fs::path(layout.store()) / sha256_hex("payload")) == "payload");
+    std::size_t entries = 0;
+    for ([[maybe_unused]] auto& e : fs::directory_iterator(layout.store())) ++entries;
+    CHECK(entries == 2);  // no .incoming.* left behind
+  }
 
-  std::map<std::string, std::string> bad = {{sha256_hex("three"), "tampered"}};
-  r = run_on_local_shell(receive_command(layout, make_plain_tar(bad), false));
+  // A file that is not what its name says: refused, nothing enters the store.
+  Manifest other = manifest_of({{"VERSION", "three"}}, dir.path / "built");
+  auto tampered = bundle_of({{sha256_hex("three"), "tampered"}});
+  auto r = run_on_local_shell(assemble_command(layout, other, &tampered));
   CHECK(exited(r, HostExit::kCorrupt));
   CHECK(r.err.find("corrupt in transit") != std::string::npos);
   CHECK_FALSE(fs::exists(fs::path(layout.store()) / sha256_hex("three")));
+  CHECK_FALSE(fs::exists(layout.release(other.id)));
   std::size_t entries = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(layout.store())) ++entries;
-  CHECK(entries == 2);  // no .incoming.* left behind
+  CHECK(entries == 2);
+}
+
+TEST_CASE("assemble with a bundle: a file taken from the store is still checked") {
+  ScratchDir dir;
+  HostLayout layout{(dir.path / "srv").string()};
+  // VERSION is in the host's store already, and rotten; data.bin arrives.
+  Manifest m = manifest_of({{"VERSION", "2.0\n"}, {"data.bin", "fresh"}}, layout.store());
+  fs::remove(fs::path(layout.store()) / sha256_hex("fresh"));
+  std::ofstream(fs::path(layout.store()) / sha256_hex("2.0\n")) << "rot";
+  auto bundle = bundle_of({{sha256_hex("fresh"), "fresh"}});
+  auto r = run_on_local_shell(assemble_command(layout, m, &bundle));
+  CHECK(exited(r, HostExit::kCorrupt));
+  CHECK(r.err.find("1 damaged file(s) removed") != std::string::npos);
+  CHECK_FALSE(fs::exists(layout.release(m.id)));
+  // What arrived stays: the retry sends only the damaged file.
+  CHECK(slurp(fs::path(layout.store()) / sha256_hex("fresh")) == "fresh");
+  CHECK_FALSE(fs::exists(fs::path(layout.store()) / sha256_hex("2.0\n")));
 }
 
 TEST_CASE("assemble: builds the release from the store; a damaged store file fails it") {

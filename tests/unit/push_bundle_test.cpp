@@ -48,11 +48,28 @@ TEST_CASE("push bundle: only the missing files; gzip only when it pays") {
   auto text_only = make_push_bundle(b.archive, b.manifest, {b.sha("text.txt")});
   REQUIRE(text_only);
   CHECK(text_only->gzipped);  // 200 kB of one letter compresses to almost nothing
-  CHECK(text_only->data.size() < 10000);
+  CHECK(text_only->data->size() < 10000);
   auto noise_only = make_push_bundle(b.archive, b.manifest, {b.sha("noise.bin")});
   REQUIRE(noise_only);
   CHECK_FALSE(noise_only->gzipped);  // random bytes: sent as they are
-  CHECK(noise_only->data.size() > 300000);
+  CHECK(noise_only->data->size() > 300000);
+}
+
+TEST_CASE("push bundle: gzip is judged by where the bytes are, not by file count") {
+  // 200 kB of text beside 3 MB of noise: gzip would save under a tenth.
+  Built mostly_noise(noise(3000000));
+  auto both = make_push_bundle(mostly_noise.archive, mostly_noise.manifest,
+                               {mostly_noise.sha("text.txt"), mostly_noise.sha("noise.bin")});
+  REQUIRE(both);
+  CHECK_FALSE(both->gzipped);
+  CHECK(both->data->size() > 3200000);
+  // 200 kB of text beside 20 kB of noise: it saves most of it.
+  Built mostly_text(noise(20000));
+  auto again = make_push_bundle(mostly_text.archive, mostly_text.manifest,
+                                {mostly_text.sha("text.txt"), mostly_text.sha("noise.bin")});
+  REQUIRE(again);
+  CHECK(again->gzipped);
+  CHECK(again->data->size() < 40000);
 }
 
 TEST_CASE("push bundle: a damaged artifact or a missing file is refused") {
