@@ -8,6 +8,8 @@
 #
 # 1. ControlMaster connections to every host, opened all at once.
 # 2. One tar stream per host, in parallel, with a SHA256SUMS the host checks.
+#    BUILD_DIR "-" skips this: RELEASE is on the hosts already (a rollback's
+#    floor: connect, then the batches).
 # 3. Batches of BATCH_PERCENT (default 25): stop the old server, switch the
 #    `current` symlink, start the new one (the bench's server.py), curl until
 #    it answers.
@@ -37,15 +39,17 @@ for h in "${hosts[@]}"; do
 done
 wait_all
 
-sums=$(mktemp)
-(cd "$build" && find . -type f ! -name SHA256SUMS -print0 | xargs -0 sha256sum) > "$sums"
-mv "$sums" "$build/SHA256SUMS"
-for h in "${hosts[@]}"; do
-  tar -C "$build" -cf - . | ssh "${ssh[@]}" "$h" \
-    "mkdir -p $dir/releases/$release && tar -xf - -C $dir/releases/$release && cd $dir/releases/$release && sha256sum -c --quiet SHA256SUMS" &
-  pids+=($!)
-done
-wait_all
+if [ "$build" != - ]; then
+  sums=$(mktemp)
+  (cd "$build" && find . -type f ! -name SHA256SUMS -print0 | xargs -0 sha256sum) > "$sums"
+  mv "$sums" "$build/SHA256SUMS"
+  for h in "${hosts[@]}"; do
+    tar -C "$build" -cf - . | ssh "${ssh[@]}" "$h" \
+      "mkdir -p $dir/releases/$release && tar -xf - -C $dir/releases/$release && cd $dir/releases/$release && sha256sum -c --quiet SHA256SUMS" &
+    pids+=($!)
+  done
+  wait_all
+fi
 
 n=${#hosts[@]}
 size=$(((n * percent + 99) / 100))

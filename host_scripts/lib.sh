@@ -28,7 +28,18 @@ die() {
 
 # alive PID: succeeds while the process runs. Unlike `kill -0`, a zombie
 # (exited, not yet reaped: a host whose init does not reap) is dead.
+# Read from /proc with the shell's own `read` where there is one: a host
+# runs this for every check, and a process per check is what costs.
 alive() {
+  case $1 in '' | *[!0-9]*) return 1 ;; esac
+  if [ -d /proc/self ]; then
+    al_stat=''
+    { read -r al_stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    # shellcheck disable=SC2086 # fields after the command name, split on purpose
+    set -- ${al_stat##*) }
+    case ${1:-} in '' | Z* | X*) return 1 ;; esac
+    return 0
+  fi
   case $(ps -o stat= -p "$1" 2>/dev/null) in
     '' | Z*) return 1 ;;
   esac
@@ -38,10 +49,13 @@ alive() {
 # kernel reuses: the boot it runs in and its start time (clock ticks since
 # boot, /proc/PID/stat field 22). Fails when there is no such process.
 proc_start() {
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  case $1 in '' | *[!0-9]*) return 1 ;; esac
+  ps_stat='' ps_boot=''
+  { read -r ps_stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  { read -r ps_boot </proc/sys/kernel/random/boot_id; } 2>/dev/null
   # shellcheck disable=SC2086 # fields after the command name, split on purpose
-  set -- ${stat##*) }
-  printf '%s %s\n' "$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)" "${20}"
+  set -- ${ps_stat##*) }
+  printf '%s %s\n' "$ps_boot" "${20}"
 }
 
 # supervised_pid DEPLOY_TO: the pid of the unit's supervised process, only
@@ -52,11 +66,13 @@ proc_start() {
 # signalled.
 supervised_pid() {
   [ -f "$1/.flotilla/pid" ] || return 1
-  sp_pid=$(cat "$1/.flotilla/pid" 2>/dev/null)
+  sp_pid='' sp_start=''
+  { read -r sp_pid <"$1/.flotilla/pid"; } 2>/dev/null
   case $sp_pid in '' | *[!0-9]*) return 1 ;; esac
   alive "$sp_pid" || return 1
   if [ -f "$1/.flotilla/pid.start" ]; then
-    [ "$(proc_start "$sp_pid")" = "$(cat "$1/.flotilla/pid.start")" ] || return 1
+    { read -r sp_start <"$1/.flotilla/pid.start"; } 2>/dev/null
+    [ "$(proc_start "$sp_pid")" = "$sp_start" ] || return 1
   else
     sp_releases=$(cd "$1/releases" 2>/dev/null && pwd -P) || return 1
     case $(readlink "/proc/$sp_pid/cwd" 2>/dev/null) in

@@ -147,7 +147,14 @@ Result<long> DeployLock::next_snapshot_id(long at_least_above) {
 }
 
 Result<long> DeployLock::snapshot_counter() {
-  auto r = run(HostScript::kLockCounter, {environment_});
+  return parse_snapshot_counter(run(HostScript::kLockCounter, {environment_}));
+}
+
+RemoteCommand DeployLock::snapshot_counter_command(const std::string& environment) {
+  return script_command(HostScript::kLockCounter, {environment}, "", std::chrono::seconds(30));
+}
+
+Result<long> DeployLock::parse_snapshot_counter(const Result<CommandResult>& r) {
   if (!r) return tl::unexpected(r.error());
   std::string out = r->out;
   while (!out.empty() && out.back() == '\n') out.pop_back();

@@ -50,6 +50,9 @@ class DeployLock {
   // without the lock, as it only grows. A fleet-wide fact from hosts with a
   // larger id is forged.
   Result<long> snapshot_counter();
+  // The same read as a command to run beside others (a survey), and its answer.
+  static RemoteCommand snapshot_counter_command(const std::string& environment);
+  static Result<long> parse_snapshot_counter(const Result<CommandResult>& answer);
   // The holder, or nullopt when free.
   Result<std::optional<LockHolder>> holder();
 

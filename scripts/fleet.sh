@@ -6,7 +6,9 @@
 #   scripts/fleet.sh stop DIR
 #   scripts/fleet.sh revive DIR NAME   (starts a killed host's sshd again)
 #
-# Host i listens on NET.i:PORT with its own ed25519 host key. As root, each
+# Host i listens on NET.i:PORT with its own ed25519 host key; a NET of two
+# octets (127.60) holds more than 254 hosts: host i is 127.60.(i-1)/254.
+# ((i-1)%254+1). As root, each
 # host also gets a private /srv (DIR/hosts/hNN/srv bind-mounted in its own
 # mount namespace), so deploys to /srv/... land on separate "machines".
 # `start` writes DIR/inventory.yaml (Ansible format, with flotilla_pair
@@ -14,7 +16,7 @@
 # process of the fleet and is safe to call twice.
 set -euo pipefail
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 cmd=${1:-}; dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then usage; fi
@@ -34,6 +36,17 @@ while [ $# -gt 0 ]; do
 done
 
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+
+case $net in
+  *.*.*) [ "$count" -le 254 ] || { echo "fleet: $net holds 254 hosts; for more, give two octets (--net 127.60)" >&2; exit 2; } ;;
+esac
+# Host i's address (i from 1).
+address_of() {
+  case $net in
+    *.*.*) echo "$net.$1" ;;
+    *) echo "$net.$((($1 - 1) / 254)).$((($1 - 1) % 254 + 1))" ;;
+  esac
+}
 
 # Kills a process and all its descendants (per-connection sshd children too).
 kill_tree() {
@@ -92,7 +105,7 @@ start_fleet() {
   local user; user=$(id -un)
 
   {
-    echo "# written by scripts/fleet.sh: $count sshd hosts on $net.1-$count:$port"
+    echo "# written by scripts/fleet.sh: $count sshd hosts on $(address_of 1)-$(address_of "$count"):$port"
     echo "all:"
     echo "  vars:"
     echo "    ansible_port: $port"
@@ -106,7 +119,7 @@ start_fleet() {
   local i name addr hdir
   for i in $(seq 1 "$count"); do
     name=$(printf 'h%02d' "$i")
-    addr="$net.$i"
+    addr=$(address_of "$i")
     hdir="$dir/hosts/$name"
     mkdir -p "$hdir/srv"
     [ -f "$hdir/host_key" ] || ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$hdir/host_key"
@@ -136,14 +149,15 @@ EOF
   done
 
   # Wait until every host answers on its port.
-  local deadline=$((SECONDS + 20))
+  local deadline=$((SECONDS + 20 + count / 10))
   for i in $(seq 1 "$count"); do
-    until (exec 3<>"/dev/tcp/$net.$i/$port") 2>/dev/null; do
-      [ $SECONDS -lt $deadline ] || { echo "fleet: $net.$i:$port did not start" >&2; stop_fleet; exit 1; }
+    addr=$(address_of "$i")
+    until (exec 3<>"/dev/tcp/$addr/$port") 2>/dev/null; do
+      [ $SECONDS -lt $deadline ] || { echo "fleet: $addr:$port did not start" >&2; stop_fleet; exit 1; }
       sleep 0.05
     done
   done
-  echo "fleet: $count hosts up ($net.1-$count:$port); inventory: $dir/inventory.yaml"
+  echo "fleet: $count hosts up ($(address_of 1)-$(address_of "$count"):$port); inventory: $dir/inventory.yaml"
 }
 
 case $cmd in

@@ -133,11 +133,10 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
   return survey;
 }
 
-std::vector<Result<Survey>> survey_hosts(Transport& transport,
-                                         const std::vector<std::size_t>& indexes,
-                                         const HostLayout& layout,
-                                         const std::set<std::string>& sha256s,
-                                         const std::map<std::size_t, HealthProbe>& probes) {
+std::vector<Result<Survey>> survey_hosts(
+    Transport& transport, const std::vector<std::size_t>& indexes, const HostLayout& layout,
+    const std::set<std::string>& sha256s, const std::map<std::size_t, HealthProbe>& probes,
+    const std::vector<HostTask>& alongside, std::vector<Result<CommandResult>>* alongside_results) {
   std::vector<HostTask> tasks;
   for (std::size_t i : indexes) {
     auto probe = probes.find(i);
@@ -145,7 +144,13 @@ std::vector<Result<Survey>> survey_hosts(Transport& transport,
         {i, survey_command(layout, sha256s,
                            probe == probes.end() ? std::nullopt : std::optional(probe->second))});
   }
+  tasks.insert(tasks.end(), alongside.begin(), alongside.end());
   auto results = transport.run(tasks);
+  if (alongside_results != nullptr) {
+    alongside_results->assign(results.begin() + static_cast<std::ptrdiff_t>(indexes.size()),
+                              results.end());
+  }
+  results.erase(results.begin() + static_cast<std::ptrdiff_t>(indexes.size()), results.end());
   std::vector<Result<Survey>> surveys;
   for (const auto& r : results) {
     if (!r) {

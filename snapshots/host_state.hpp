@@ -63,10 +63,13 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
 // Surveys the transport's hosts `indexes` in parallel (one round trip
 // each); an unreachable host or a bad answer is that host's error.
 // `probes` (by transport index) add each host's health check to its survey.
-std::vector<Result<Survey>> survey_hosts(Transport& transport,
-                                         const std::vector<std::size_t>& indexes,
-                                         const HostLayout& layout,
-                                         const std::set<std::string>& sha256s,
-                                         const std::map<std::size_t, HealthProbe>& probes = {});
+// `alongside` run in the same call, after their host's survey (the lock
+// host's counter, so it costs no round trip of its own); their results go
+// to `alongside_results`.
+std::vector<Result<Survey>> survey_hosts(
+    Transport& transport, const std::vector<std::size_t>& indexes, const HostLayout& layout,
+    const std::set<std::string>& sha256s, const std::map<std::size_t, HealthProbe>& probes = {},
+    const std::vector<HostTask>& alongside = {},
+    std::vector<Result<CommandResult>>* alongside_results = nullptr);
 
 }  // namespace flotilla

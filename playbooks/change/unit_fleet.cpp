@@ -1,8 +1,11 @@
 #include "playbooks/change/unit_fleet.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "playbooks/change/environment_lock.hpp"
+#include "playbooks/deploy_lock.hpp"
 #include "playbooks/deploy_plan.hpp"
 #include "playbooks/host_steps.hpp"
 
@@ -67,9 +70,21 @@ Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fl
   std::vector<std::size_t> all(fleet.plan_hosts.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   FleetReading reading;
-  reading.surveys = survey_hosts(
-      *fleet.transport, all, HostLayout{fleet.unit->deploy_to},
-      manifest != nullptr ? manifest_files(*manifest) : std::set<std::string>(), probes);
+  // When the lock host is one of these, its snapshot counter (needed below
+  // if any host has history) is read in the same call as the surveys.
+  std::vector<HostTask> alongside;
+  std::vector<Result<CommandResult>> alongside_results;
+  if (auto lock_host = lock_host_of(*fleet.targets)) {
+    auto at = std::find(fleet.hosts.begin(), fleet.hosts.end(), *lock_host);
+    if (at != fleet.hosts.end()) {
+      alongside.push_back({static_cast<std::size_t>(at - fleet.hosts.begin()),
+                           DeployLock::snapshot_counter_command(fleet.targets->environment->name)});
+    }
+  }
+  reading.surveys =
+      survey_hosts(*fleet.transport, all, HostLayout{fleet.unit->deploy_to},
+                   manifest != nullptr ? manifest_files(*manifest) : std::set<std::string>(),
+                   probes, alongside, &alongside_results);
   std::vector<Snapshot> copies;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const auto& survey = reading.surveys[i];
@@ -90,8 +105,10 @@ Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fl
   }
   std::optional<long> counter;
   if (!copies.empty()) {
-    auto read =
-        read_snapshot_counter(context.targets, context.connect, *fleet.transport, fleet.hosts);
+    auto read = !alongside_results.empty()
+                    ? DeployLock::parse_snapshot_counter(alongside_results.front())
+                    : read_snapshot_counter(context.targets, context.connect, *fleet.transport,
+                                            fleet.hosts);
     if (!read) return tl::unexpected(read.error());
     counter = *read;
   }
