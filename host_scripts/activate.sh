@@ -206,8 +206,15 @@ else
     [ "$kill_after" -ge 1 ] || kill_after=1
     if pid=$(supervised_pid "$d"); then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
-      i=0
+      # Most services are gone within milliseconds: look again soon, then
+      # every tenth of a second.
+      i=0 soon=0
       while alive "$pid"; do
+        if [ "$soon" -lt 10 ]; then
+          soon=$((soon + 1))
+          sleep 0.01
+          continue
+        fi
         i=$((i + 1))
         if [ "$i" -ge "$kill_after" ]; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"; fi
         sleep 0.1
