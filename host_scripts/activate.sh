@@ -18,8 +18,14 @@
 # and the release starts again. A failure after
 # `current` was switched records --failed-state, so the host's state says
 # what `current` really points to, and that it failed.
+# With --record LINE, a healthy host appends LINE (its part of the
+# snapshot) to its history and prunes to --keep-releases/--keep-configs
+# (space-separated ids) itself, as finish.sh would: a change that succeeds
+# everywhere needs no round trip after its last batch.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
+# shellcheck source=retention.sh
+. "${0%/*}/retention.sh"
 # The host finishes the step it started even if the controller is killed
 # (SIGHUP when sshd drops the session, SIGPIPE on a closed channel).
 trap '' HUP PIPE
@@ -30,7 +36,7 @@ run='' start='' stop='' reload='' config_check='' drain='' drain_check='' drain_
 health='' health_label='' health_retries=0 health_timeout=5 health_interval=0.5
 before_drain='' before_stop='' after_stop='' before_start='' after_start='' after_health=''
 players='' notify='' notices='' deadline=0 restore='' backup=
-failed_state='' switched=0
+failed_state='' switched=0 record='' keep_releases='' keep_configs=''
 while [ $# -ge 2 ]; do
   case $1 in
     --deploy-to) d=$2 ;;
@@ -65,6 +71,9 @@ while [ $# -ge 2 ]; do
     --after-start) after_start=$2 ;;
     --after-health) after_health=$2 ;;
     --failed-state) failed_state=$2 ;;
+    --record) record=$2 ;;
+    --keep-releases) keep_releases=$2 ;;
+    --keep-configs) keep_configs=$2 ;;
     *) die "$EXIT_USAGE" "activate.sh: unknown option $1" ;;
   esac
   shift 2
@@ -293,4 +302,8 @@ if [ -n "$health" ]; then
 fi
 hook after_health "$after_health"
 phase recording
-cat >.flotilla/state.json.next && mv -f .flotilla/state.json.next .flotilla/state.json
+cat >.flotilla/state.json.next && mv -f .flotilla/state.json.next .flotilla/state.json || exit
+if [ -n "$record" ]; then
+  printf '%s\n' "$record" | append_history
+  prune "$keep_releases" "$keep_configs"
+fi

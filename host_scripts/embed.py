@@ -3,7 +3,8 @@
 
 Writes host_scripts/embedded.hpp and embedded.cpp under OUTPUT_DIR: an enum
 naming every script, its text (lib.sh spliced in where the script sources
-it, comment-only lines dropped: the text travels in every command line),
+it, and the LIBRARIES where a script sources them; comment-only lines
+dropped: the text travels in every command line),
 and the exit-code table lib.sh defines, so scripts and C++ share one table.
 """
 import pathlib
@@ -11,6 +12,8 @@ import re
 import sys
 
 SOURCE_LINE = '. "${0%/*}/lib.sh"'
+# Libraries only some scripts source, spliced in where they do.
+LIBRARIES = ["retention.sh"]
 DELIMITER = "flotilla_sh"
 
 
@@ -31,12 +34,15 @@ def main(source_dir, output_dir):
     exits = re.findall(r"^EXIT_([A-Z_]+)=([0-9]+)", (source / "lib.sh").read_text(), re.M)
     scripts = []
     for path in sorted(source.glob("*.sh")):
-        if path.name == "lib.sh":
+        if path.name == "lib.sh" or path.name in LIBRARIES:
             continue
         text = path.read_text()
         if SOURCE_LINE not in text:
             sys.exit(f"{path}: must source lib.sh with the line: {SOURCE_LINE}")
-        text = strip_comments(text.replace(SOURCE_LINE, lib, 1))
+        text = text.replace(SOURCE_LINE, lib, 1)
+        for library in LIBRARIES:
+            text = text.replace(f'. "${{0%/*}}/{library}"', (source / library).read_text(), 1)
+        text = strip_comments(text)
         if f"){DELIMITER}\"" in text:
             sys.exit(f"{path}: contains the raw-string delimiter")
         scripts.append((path.stem, text))

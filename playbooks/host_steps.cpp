@@ -190,6 +190,13 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
                  fmt::format("{:.3f}", seconds(unit.health->timeout)), "--health-interval",
                  fmt::format("{:.3f}", seconds(unit.health->interval))});
   }
+  // Back to nothing (an empty release) leaves no record: finish.sh writes it.
+  if (target.record && !target.release.empty()) {
+    args.insert(args.end(),
+                {"--record", target.record->line, "--keep-releases",
+                 fmt::format("{}", fmt::join(target.record->keep_releases, " ")), "--keep-configs",
+                 fmt::format("{}", fmt::join(target.record->keep_configs, " "))});
+  }
   if (state.contains("current") && state["current"].is_object()) {
     nlohmann::json failed = state;
     failed["current"]["failed"] = true;

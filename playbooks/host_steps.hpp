@@ -61,6 +61,15 @@ RemoteCommand fetch_command(const HostLayout& layout, const RegistryPull& pull,
 RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifest,
                                const PushBundle* bundle = nullptr);
 
+// A host's own record of a change, which its activation writes once the
+// host is healthy (activate.sh --record): a change that succeeds on every
+// host it activates needs no round trip after its last batch to record it.
+struct ActivationRecord {
+  std::string line;                        // its part of the snapshot, one JSON line
+  std::vector<std::string> keep_releases;  // what it keeps from then on
+  std::vector<std::string> keep_configs;
+};
+
 // Where an activation takes a host.
 struct Activation {
   std::string release;  // "" with `restart`: stop and remove `current` (it ran nothing before)
@@ -75,6 +84,8 @@ struct Activation {
   // A restore: with the service stopped, unit.restore runs with {{backup}} =
   // this location before the release starts again.
   std::string restore_backup;
+  // Set for a change's forward step, never for a rollback of a batch.
+  std::optional<ActivationRecord> record = std::nullopt;
 };
 
 // Each step of an activation announces itself on stdout with a line

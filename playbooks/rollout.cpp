@@ -67,7 +67,8 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
                               const RolloutSources& sources,
                               const std::map<std::string, RolloutHost>& hosts, long snapshot,
                               Transport& transport, Reporter& reporter,
-                              const std::function<bool()>& interrupted) {
+                              const std::function<bool()>& interrupted,
+                              const std::map<std::string, ActivationRecord>& records) {
   RolloutResult result;
   std::map<std::string, HostOutcome> outcome;
   std::map<std::string, const HostPlan*> plan_of;
@@ -231,6 +232,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
                         h.restart,
                         plan.kind != ChangeKind::kRollback,
                         h.restore_backup};
+      if (auto record = records.find(name); record != records.end()) target.record = record->second;
       auto cmd = activate_command(unit, layout, target, hosts.at(name).vars, state_after(h));
       if (!cmd) return finish(false, cmd.error().message);
       activations.push_back({hosts.at(name).index, std::move(*cmd)});

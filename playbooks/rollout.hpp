@@ -65,12 +65,14 @@ struct RolloutSources {
 // for a config change, check, switch, reload), health check. When failures
 // pass `max_failures`, no new host starts, and the failed and in-flight
 // hosts go back to what they ran (with `auto_rollback`). Each host's state
-// records `snapshot`. Reports events as it goes.
+// records `snapshot`; a host with an entry in `records` also writes its part
+// of the snapshot's record itself once healthy. Reports events as it goes.
 RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
                               const RolloutSources& sources,
                               const std::map<std::string, RolloutHost>& hosts, long snapshot,
                               Transport& transport, Reporter& reporter,
-                              const std::function<bool()>& interrupted);
+                              const std::function<bool()>& interrupted,
+                              const std::map<std::string, ActivationRecord>& records = {});
 
 const char* outcome_name(HostOutcome::State state);
 

@@ -120,7 +120,12 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
     auto doc = parse_host_json(line, history_file);
     if (!doc) continue;
     auto snapshot = Snapshot::from_json(*doc, history_file);
-    if (snapshot) state.history.push_back(std::move(*snapshot));
+    if (!snapshot) continue;
+    // A later line for the same snapshot stands over an earlier one: the
+    // activation wrote the first, and a change that then failed wrote how
+    // it ended.
+    std::erase_if(state.history, [&](const Snapshot& s) { return s.id == snapshot->id; });
+    state.history.push_back(std::move(*snapshot));
   }
   if (auto health = section.find("health"); health != section.end()) {
     survey.healthy = health->second == "ok\n";

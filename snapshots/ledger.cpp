@@ -109,11 +109,14 @@ Result<std::vector<Snapshot>> Ledger::merge(const std::vector<Snapshot>& from_ho
       }
     }
     // How a change that never finished here ended: only when every host's
-    // copy says the same.
+    // copy says the same, and every host it was changing has one (hosts
+    // record themselves as they finish, so a controller killed mid-change
+    // leaves some hosts without a copy).
     if (!added && mine.outcome == "running") {
       const Snapshot& first = *copies.front();
       bool agreed = first.outcome != "running";
       for (const Snapshot* copy : copies) agreed = agreed && copy->outcome == first.outcome;
+      for (const auto& [host, record] : mine.hosts) agreed = agreed && record.outcome != "running";
       if (agreed) {
         mine.outcome = first.outcome;
         mine.finished = first.finished;

@@ -1,5 +1,7 @@
 #include "playbooks/change/change_record.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "playbooks/deploy_lock.hpp"
@@ -63,14 +65,64 @@ void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResul
   snapshot.finished = iso_time_now();
 }
 
+std::map<std::string, ActivationRecord> activation_records(const PreparedChange& prepared,
+                                                           const Snapshot& running) {
+  const DeployPlan& plan = prepared.plan;
+  for (const auto& h : plan.hosts) {
+    if (h.change && h.send_secrets) return {};
+  }
+  Snapshot succeeded = running;
+  for (const auto& h : plan.hosts) {
+    if (h.change)
+      succeeded.hosts[h.host] = record_of(h, {h.host, HostOutcome::State::kUpdated, ""});
+  }
+  succeeded.outcome = "succeeded";
+  succeeded.finished = iso_time_now();
+  std::vector<Snapshot> history = prepared.history;
+  history.push_back(succeeded);
+  const int keep = prepared.unit().keep_releases;
+  std::map<std::string, ActivationRecord> records;
+  for (const auto& h : plan.hosts) {
+    if (!h.change || h.target.release.empty()) continue;
+    const HostRecord& r = succeeded.hosts.at(h.host);
+    ActivationRecord record{succeeded.for_host(h.host).dump(),
+                            releases_to_keep(history, h.host, r.after, keep),
+                            configs_to_keep(history, h.host, r.config_after, keep)};
+    auto keep_also = [](std::vector<std::string>& kept, const std::string& id) {
+      if (!id.empty() && std::find(kept.begin(), kept.end(), id) == kept.end()) kept.push_back(id);
+    };
+    keep_also(record.keep_releases, r.before);
+    keep_also(record.keep_configs, r.config_before);
+    records.emplace(h.host, std::move(record));
+  }
+  return records;
+}
+
+bool recorded_by_activations(const PreparedChange& prepared,
+                             const std::map<std::string, ActivationRecord>& records,
+                             const RolloutResult& result) {
+  if (records.empty() || !result.ok || result.interrupted) return false;
+  const DeployPlan& plan = prepared.plan;
+  for (std::size_t i = 0; i < plan.hosts.size(); ++i) {
+    if (!plan.hosts[i].change) continue;
+    if (!records.count(plan.hosts[i].host) ||
+        result.hosts[i].state != HostOutcome::State::kUpdated) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void record_on_hosts(const PreparedChange& prepared, const Snapshot& snapshot,
-                     const std::vector<Snapshot>& history, Reporter& reporter) {
+                     const std::vector<Snapshot>& history, Reporter& reporter,
+                     const std::set<std::string>* only) {
   const Unit& unit = prepared.unit();
   const UnitFleet& fleet = prepared.fleet;
   HostLayout layout{unit.deploy_to};
   std::vector<HostTask> finishing;
   std::vector<std::string> finishing_hosts;
   for (const auto& h : prepared.plan.hosts) {
+    if (only != nullptr && !only->count(h.host)) continue;
     const HostRecord& r = snapshot.hosts.at(h.host);
     std::optional<RetainedVersions> retained;
     if (snapshot.succeeded() && r.outcome != "failed") {
@@ -82,6 +134,7 @@ void record_on_hosts(const PreparedChange& prepared, const Snapshot& snapshot,
                          finish_command(layout, snapshot.for_host(h.host).dump(), retained)});
     finishing_hosts.push_back(h.host);
   }
+  if (finishing.empty()) return;
   auto finished = fleet.transport->run(finishing);
   for (std::size_t i = 0; i < finished.size(); ++i) {
     if (!finished[i] || !finished[i]->ok()) {

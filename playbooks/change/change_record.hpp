@@ -1,5 +1,8 @@
 #pragma once
 
+#include <map>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "core/reporter.hpp"
@@ -17,10 +20,27 @@ Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request);
 // Where every host ended up, and how the change ended.
 void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResult& result);
 
+// What each changing host records itself when its activation succeeds: its
+// part of `running` as it will read if the change succeeds, and what it
+// keeps then (its release before this change too, for as long as a later
+// batch may still send it back). Empty when finish.sh must do it after the
+// last batch: the change rotates secrets (their old versions go only once
+// every host has succeeded).
+std::map<std::string, ActivationRecord> activation_records(const PreparedChange& prepared,
+                                                           const Snapshot& running);
+
+// Whether the activations recorded the change on every host they changed
+// (they succeeded everywhere), so only the unchanged hosts are left.
+bool recorded_by_activations(const PreparedChange& prepared,
+                             const std::map<std::string, ActivationRecord>& records,
+                             const RolloutResult& result);
+
 // Each host keeps its part of the record; after a success, retention
 // prunes what `history` (this unit's, `snapshot` included) no longer needs.
-// Failures to record are warnings: the local ledger has the record.
+// Only the hosts in `only`, when given. Failures to record are warnings:
+// the local ledger has the record.
 void record_on_hosts(const PreparedChange& prepared, const Snapshot& snapshot,
-                     const std::vector<Snapshot>& history, Reporter& reporter);
+                     const std::vector<Snapshot>& history, Reporter& reporter,
+                     const std::set<std::string>* only = nullptr);
 
 }  // namespace flotilla

@@ -169,9 +169,12 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
   reporter.event("snapshot", {{"id", snapshot.id}, {"kind", snapshot.kind}, {"unit", unit.name}});
   Transport& transport = *prepared.fleet.transport;
+  // Each changing host records its part itself once healthy: a change that
+  // succeeds everywhere makes no round trip after its last batch.
+  const auto records = activation_records(prepared, snapshot);
   if (!backup_failed) {
     result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id,
-                             transport, reporter, context.interrupted);
+                             transport, reporter, context.interrupted, records);
   }
   for (const auto& [name, seconds] : result.phases) times.add(prefix + name, seconds);
   auto record_started = PhaseTimes::Clock::now();
@@ -183,7 +186,18 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   // After a Ctrl-C too: this round trip changes nothing a service sees, and
   // without it the hosts' history would miss the interrupted change.
   if (result.interrupted) transport.resume();
-  record_on_hosts(prepared, snapshot, history, reporter);
+  if (recorded_by_activations(prepared, records, result)) {
+    // Only the hosts it did not change are left (their line says "unchanged").
+    std::set<std::string> unchanged;
+    for (const auto& h : plan.hosts) {
+      if (!h.change) unchanged.insert(h.host);
+    }
+    record_on_hosts(prepared, snapshot, history, reporter, &unchanged);
+  } else {
+    // Failed, interrupted, or secrets rotated: every host gets the final
+    // line, which stands over one its activation wrote.
+    record_on_hosts(prepared, snapshot, history, reporter);
+  }
   times.add(prefix + "record", seconds_since(record_started));
 
   report_hosts(reporter, result);

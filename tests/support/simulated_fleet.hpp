@@ -130,6 +130,9 @@ class SimulatedFleet {
                            "health check failed after 1 tries: probe\n"};
     }
     host.state = state.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(state);
+    if (std::string record = option_value(args, "--record"); !record.empty()) {
+      host.history.push_back(record);
+    }
     return CommandResult{0, "", "@flotilla:phase recording\n", ""};
   }
 };

@@ -130,9 +130,14 @@ TEST_CASE("change workflow: a rollback under the lock, recorded locally and on e
   CHECK(s.restores == 1);
   CHECK(s.outcome == "succeeded");
   CHECK(s.hosts.at("h3").after == "r1");
+  // Each host recorded itself as its activation ended: no round trip after
+  // the last batch.
+  CHECK(f.commands_labelled("finish") == 0);
   for (const auto& h : f.fleet.hosts) {
     CHECK(h.history.size() == 3);
-    CHECK(nlohmann::json::parse(h.history.back())["id"] == 3);
+    auto line = nlohmann::json::parse(h.history.back());
+    CHECK(line["id"] == 3);
+    CHECK(line["outcome"] == "succeeded");
   }
 }
 
@@ -158,6 +163,10 @@ TEST_CASE("change workflow: a failed change is recorded as failed and the lock r
   CHECK_FALSE(f.fleet.lock_holder);
   CHECK(f.ledger().back().outcome == "failed");
   for (const auto& h : f.fleet.hosts) CHECK(h.current == "r2");  // the canary went back
+  // Every host's last line says how the change ended.
+  for (const auto& h : f.fleet.hosts) {
+    CHECK(nlohmann::json::parse(h.history.back())["outcome"] == "failed");
+  }
 }
 
 TEST_CASE("change workflow: an unreachable host stops the change before anything changes") {

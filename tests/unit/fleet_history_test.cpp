@@ -111,6 +111,53 @@ TEST_CASE("the ledger folds in the hosts' copies: new records, missing hosts, fi
   CHECK(ledger.list("other-unit")->empty());
 }
 
+TEST_CASE(
+    "a change this controller never finished is settled only once every host it changed says") {
+  ScratchDir dir;
+  Ledger ledger(dir.path.string(), "prod");
+  // Killed mid-change: a and b had been told to move, c was not changing.
+  REQUIRE(ledger.save(change(1, "deploy", "running",
+                             {{"a", {"", "v1", "", "", "running"}},
+                              {"b", {"", "v1", "", "", "running"}},
+                              {"c", {"v0", "v0", "", "", "unchanged"}}})));
+  // Only a got as far as recording itself (its activation's line).
+  auto merged = ledger.merge({change(1, "deploy", "succeeded", {{"a", moved("", "v1")}})});
+  REQUIRE(merged);
+  CHECK((*merged)[0].outcome == "running");
+  CHECK((*merged)[0].hosts.at("a").outcome == "updated");
+  // b's copy arrives later: now every changing host has said the same.
+  merged = ledger.merge({change(1, "deploy", "succeeded", {{"b", moved("", "v1")}})});
+  REQUIRE(merged);
+  CHECK((*merged)[0].outcome == "succeeded");
+}
+
+TEST_CASE("a survey: a later history line for a snapshot stands over an earlier one") {
+  HostLayout layout{"/srv/game"};
+  std::string history =
+      "{\"id\": 7, \"environment\": \"prod\", \"unit\": \"game\", \"kind\": \"deploy\", "
+      "\"outcome\": \"succeeded\"}\n"
+      "{\"id\": 6, \"environment\": \"prod\", \"unit\": \"game\", \"kind\": \"deploy\", "
+      "\"outcome\": \"succeeded\"}\n"
+      "{\"id\": 7, \"environment\": \"prod\", \"unit\": \"game\", \"kind\": \"deploy\", "
+      "\"outcome\": \"failed\"}\n";
+  std::string answer;
+  for (const auto& [name, text] :
+       std::vector<std::pair<std::string, std::string>>{{"state", ""},
+                                                        {"status", "current \nconfig \n"},
+                                                        {"releases", ""},
+                                                        {"configs", ""},
+                                                        {"history", history},
+                                                        {"missing", ""}}) {
+    answer += name + " " + base64_encode(text) + "\n";
+  }
+  auto survey = parse_survey(answer, layout);
+  REQUIRE(survey);
+  REQUIRE(survey->state.history.size() == 2);
+  CHECK(survey->state.history[0].id == 6);
+  CHECK(survey->state.history[1].id == 7);
+  CHECK(survey->state.history[1].outcome == "failed");
+}
+
 TEST_CASE("a survey answer is read section by section") {
   HostLayout layout{"/srv/game"};
   // As survey.sh frames it: one "NAME BASE64" line per section.

@@ -333,6 +333,46 @@ TEST_CASE("finish: records history; prunes only what retention allows") {
   CHECK(fs::exists(fs::path(layout.store()) / sha256_hex("keep\n")));
 }
 
+TEST_CASE("activate --record: a healthy host records itself and prunes; a failed one does not") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  HostLayout layout{d.string()};
+  Manifest before = manifest_of({{"VERSION", "before\n"}}, layout.store());
+  Manifest old = manifest_of({{"VERSION", "old\n"}}, layout.store());
+  Manifest next = manifest_of({{"VERSION", "next\n"}}, layout.store());
+  for (const Manifest* m : {&before, &old, &next})
+    REQUIRE(run_on_local_shell(assemble_command(layout, *m)).ok());
+  fs::create_symlink("releases/" + before.id, d / "current");
+  Unit unit = service_unit(d);
+  std::map<std::string, std::string> env = {{"HOME_LOG", (dir.path / "log").string()}};
+
+  // The record keeps only `next`, and `before` (a later batch may still
+  // send this host back): `old` goes, with its store file.
+  Activation target{next.id, "", "", true, true, ""};
+  target.record =
+      ActivationRecord{"{\"id\":7,\"outcome\":\"succeeded\"}", {next.id, before.id}, {}};
+  auto cmd = activate_command(unit, layout, target, {}, {{"current", 1}});
+  REQUIRE(cmd);
+  REQUIRE(run_on_local_shell(*cmd, env).ok());
+  CHECK(slurp(d / ".flotilla/history.jsonl") == "{\"id\":7,\"outcome\":\"succeeded\"}\n");
+  CHECK(fs::exists(layout.release(next.id)));
+  CHECK(fs::exists(layout.release(before.id)));
+  CHECK_FALSE(fs::exists(layout.release(old.id)));
+  CHECK_FALSE(fs::exists(fs::path(layout.store()) / sha256_hex("old\n")));
+  CHECK(fs::exists(fs::path(layout.store()) / sha256_hex("before\n")));
+
+  // A host that fails its health check writes no record and prunes nothing.
+  fs::remove(d / ".flotilla/history.jsonl");
+  unit.health->command = "false";
+  target = Activation{before.id, "", "", true, true, ""};
+  target.record = ActivationRecord{"{\"id\":8}", {before.id}, {}};
+  cmd = activate_command(unit, layout, target, {}, {{"current", 2}});
+  REQUIRE(cmd);
+  CHECK(exited(run_on_local_shell(*cmd, env), HostExit::kHealth));
+  CHECK_FALSE(fs::exists(d / ".flotilla/history.jsonl"));
+  CHECK(fs::exists(layout.release(next.id)));
+}
+
 TEST_CASE("survey: one read of the host, parsed back") {
   ScratchDir dir;
   fs::path d = dir.path / "srv";
