@@ -32,6 +32,8 @@ def plain_user(name, tmp, fleet):
     if subprocess.run(["id", name], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "--system", "--shell", "/bin/sh", "--home-dir", f"/var/lib/{name}",
                         "--create-home", name], check=True)
+    # Not locked (sshd without PAM refuses a locked account), no password.
+    subprocess.run(["usermod", "-p", "*", name], check=True)
     # sshd reads authorized_keys as the user logging in.
     for d in (tmp, fleet):
         os.chmod(d, 0o755)

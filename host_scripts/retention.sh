@@ -8,7 +8,7 @@
 # assemble left behind (their names end in the pid of the shell that made
 # them) goes once that shell is gone.
 append_history() {
-  mkdir -p .flotilla
+  [ -d .flotilla ] || mkdir -p .flotilla
   cat >>.flotilla/history.jsonl
   if [ "$(wc -l <.flotilla/history.jsonl)" -gt 1000 ]; then
     tail -n 500 .flotilla/history.jsonl >.flotilla/history.next &&
@@ -24,11 +24,14 @@ append_history() {
 
 # prune KEEP_RELEASES KEEP_CONFIGS (space-separated ids): releases and
 # configs not kept go (never what `current` or `shared/config` point to),
-# and store files no kept release uses.
+# and, when a release went, store files no kept release uses (orphans of a
+# failed push wait for the next release to go: a sweep of the store costs
+# a dozen processes, and most changes remove nothing).
 prune() {
   pr_releases=" $1 "
   pr_configs=" $2 "
   pr_current=$(readlink current 2>/dev/null)
+  pr_removed=0
   pr_config_link=$(readlink shared/config 2>/dev/null)
   for pr_p in releases/*; do
     [ -d "$pr_p" ] || continue
@@ -36,6 +39,7 @@ prune() {
     case $pr_releases in *" $pr_id "*) continue ;; esac
     [ "$pr_current" = "$pr_p" ] && continue
     rm -rf -- "$pr_p" ".flotilla/manifests/$pr_id.sums"
+    pr_removed=1
   done
   for pr_p in .flotilla/configs/*; do
     [ -d "$pr_p" ] || continue
@@ -47,7 +51,7 @@ prune() {
 
   # Store files are kept by the checksum lists of kept releases; a release
   # without one (assembled by an older flotilla) keeps the whole store.
-  pr_all=1
+  pr_all=$pr_removed
   for pr_p in releases/*; do
     [ -d "$pr_p" ] || continue
     [ -f ".flotilla/manifests/${pr_p#releases/}.sums" ] || pr_all=0
