@@ -21,10 +21,10 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from exec_bench import BIN, FLEET, measure, start_fleet  # noqa: E402
+from bench_fleet import bench_fleet  # noqa: E402
+from exec_bench import BIN, measure  # noqa: E402
 
 
 def plain_user(name, tmp, fleet):
@@ -60,12 +60,7 @@ def main():
     parser.add_argument("--try", dest="tries", default="10,25,50,100,200")
     parser.add_argument("--plain-user", help="log in as this user (created, shell /bin/sh), not root")
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("run as root: each fleet host needs its own /srv")
-    tmp = tempfile.mkdtemp(prefix="flotilla-many-hosts-")
-    fleet = os.path.join(tmp, "fleet")
-    start_fleet(fleet, args.hosts, "127.60")
-    try:
+    with bench_fleet("many-hosts", args.hosts, "127.60") as (tmp, fleet):
         if args.plain_user:
             plain_user(args.plain_user, tmp, fleet)
         fleet_exec(fleet)  # every sshd warm, as for every run after
@@ -79,8 +74,6 @@ def main():
             print(f"  --forks {forks:<10} {wall:6.1f} s   {rss:5.0f} MB peak RSS")
         print(f"  default / best (--forks {best_forks}): {default[0] / tuned[best_forks][0]:.2f}x "
               f"(1.2 or less is the goal)")
-    finally:
-        subprocess.run([FLEET, "stop", fleet], stdout=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,12 @@ the median is printed with its ratio to the floor's median.
 """
 import argparse
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploy_bench import BIN, FLEET, git, project, run  # noqa: E402
+from bench_fleet import bench_fleet  # noqa: E402
+from deploy_bench import BIN, git, project, run  # noqa: E402
 
 
 def main():
@@ -27,13 +25,7 @@ def main():
     parser.add_argument("--hosts", type=int, default=32)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("run as root: each fleet host needs its own /srv")
-    tmp = tempfile.mkdtemp(prefix="flotilla-oncall-bench-")
-    fleet = os.path.join(tmp, "fleet")
-    subprocess.run([FLEET, "start", fleet, "-n", str(args.hosts), "--net", "127.0.27"], check=True,
-                   stdout=subprocess.DEVNULL)
-    try:
+    with bench_fleet("oncall-bench", args.hosts, "127.0.27") as (tmp, fleet):
         repo = os.path.join(tmp, "game")
         os.makedirs(os.path.join(repo, "data"))
         with open(os.path.join(repo, "server.py"), "w") as f:
@@ -66,9 +58,6 @@ def main():
             print(f"  {name:<32} {t:6.2f} s   {t / floor:5.2f}x exec -- true")
         print(f"  status / its floor (exec of the health command): "
               f"{medians['status'] / medians['exec -- HEALTH (status floor)']:.2f}x")
-    finally:
-        subprocess.run([FLEET, "stop", fleet], stdout=subprocess.DEVNULL)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,14 +15,13 @@ loopback interface.
 """
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploy_bench import (BIN, FLEET, LAST_PHASES, PLAYBOOK, ROOT, ansible_env, git,  # noqa: E402
+from bench_fleet import bench_fleet  # noqa: E402
+from deploy_bench import (BIN, LAST_PHASES, PLAYBOOK, ROOT, ansible_env, git,  # noqa: E402
                           loopback_bytes, make_game_repo, project, run, write_build)
 
 
@@ -32,13 +31,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-ansible", action="store_true")
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("run as root: each fleet host needs its own /srv")
-    tmp = tempfile.mkdtemp(prefix="flotilla-rollback-bench-")
-    fleet = os.path.join(tmp, "fleet")
-    subprocess.run([FLEET, "start", fleet, "-n", str(args.hosts), "--net", "127.0.26"], check=True,
-                   stdout=subprocess.DEVNULL)
-    try:
+    with bench_fleet("rollback-bench", args.hosts, "127.0.26") as (tmp, fleet):
         repo = os.path.join(tmp, "game")
         make_game_repo(repo, 40, 512 * 1024)  # 20 MB, incompressible
         project(tmp, fleet, "/srv/flotilla-rollback-bench")
@@ -92,9 +85,6 @@ def main():
         t_ansible = ansible("v1")  # Ansible's "rollback": the deploy playbook for the previous version
         print(f"  ansible-playbook v1     {t_ansible:7.1f} s   (ControlPersist + pipelining; one run)")
         print(f"  ansible / flotilla      {t_ansible / t_fl:7.1f}x")
-    finally:
-        subprocess.run([FLEET, "stop", fleet], stdout=subprocess.DEVNULL)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

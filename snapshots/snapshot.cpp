@@ -6,9 +6,11 @@
 
 namespace flotilla {
 
-nlohmann::json Snapshot::to_json() const {
+nlohmann::json Snapshot::to_json() const { return document(hosts); }
+
+nlohmann::json Snapshot::document(const std::map<std::string, HostRecord>& records) const {
   nlohmann::json host_map = nlohmann::json::object();
-  for (const auto& [name, h] : hosts) {
+  for (const auto& [name, h] : records) {
     host_map[name] = {{"before", h.before},
                       {"after", h.after},
                       {"config_before", h.config_before},
@@ -44,11 +46,9 @@ nlohmann::json Snapshot::to_json() const {
 }
 
 nlohmann::json Snapshot::for_host(const std::string& host) const {
-  nlohmann::json doc = to_json();
-  nlohmann::json mine = nlohmann::json::object();
-  if (auto it = doc["hosts"].find(host); it != doc["hosts"].end()) mine[host] = *it;
-  doc["hosts"] = mine;
-  return doc;
+  std::map<std::string, HostRecord> mine;
+  if (auto it = hosts.find(host); it != hosts.end()) mine.insert(*it);
+  return document(mine);
 }
 
 Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::string& where) {

@@ -65,6 +65,11 @@ struct Snapshot {
   static Result<Snapshot> from_json(const nlohmann::json& doc, const std::string& where);
   // The part a host keeps: everything but the other hosts' records.
   nlohmann::json for_host(const std::string& host) const;
+
+ private:
+  // The record with `records` as its hosts: for_host serializes one host's,
+  // not every host's to drop all but one (a change on 500 hosts makes 500).
+  nlohmann::json document(const std::map<std::string, HostRecord>& records) const;
 };
 
 }  // namespace flotilla
