@@ -96,8 +96,10 @@ Result<std::unique_ptr<FleetConnection>> FleetConnection::open(
   if (targets.project) {
     ssh.connect_timeout = targets.project->ssh.connect_timeout;
     ssh.forks = static_cast<std::size_t>(targets.project->ssh.forks);
+    ssh.pace_starts = targets.project->ssh.pacing;
   }
   if (options.forks > 0) ssh.forks = static_cast<std::size_t>(options.forks);
+  if (options.no_pacing) ssh.pace_starts = false;
   if (!options.connect_timeout.empty()) {
     auto timeout = parse_duration(options.connect_timeout);
     if (!timeout) {

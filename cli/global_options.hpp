@@ -22,6 +22,7 @@ struct GlobalOptions {
   std::vector<std::string> vault_ids;             // --vault-id [LABEL@]FILE
   bool json = false;
   long forks = 0;  // 0: project's ssh.forks
+  bool no_pacing = false;
   int verbose = 0;
   bool quiet = false;
   bool no_color = false;

@@ -40,6 +40,9 @@ void add_global_options(CLI::App& app, flotilla::GlobalOptions& o) {
                  "[LABEL@]FILE: as --vault-password-file (flotilla never prompts)");
   app.add_flag("--json", o.json, "Machine-readable JSON on stdout; text goes to stderr");
   app.add_option("--forks", o.forks, "Hosts worked on in parallel")->check(CLI::Range(1, 5000));
+  app.add_flag("--no-pacing", o.no_pacing,
+               "Start commands on all hosts at once (up to --forks), not as fast as their shells "
+               "start well together");
   app.add_flag("-v,--verbose", o.verbose, "More detail (repeat for more)");
   app.add_flag("-q,--quiet", o.quiet, "Only results and errors");
   app.add_flag("--no-color", o.no_color, "No colors (also: NO_COLOR)");

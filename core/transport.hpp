@@ -38,6 +38,10 @@ struct RemoteCommand {
   // When set, the transport stores here how many bytes of stdin it has sent
   // so far, as it sends them: for a live view of a push.
   std::shared_ptr<std::atomic<std::size_t>> stdin_sent = {};
+  // Started only as fast as the hosts' shells start (CommandStarts in the
+  // SSH transport). Off for what the operator batched (activations) and
+  // what its bytes bound (pushes): those start together.
+  bool paced = true;
 
   std::size_t stdin_size() const {
     return (stdin_head ? stdin_head->size() : 0) + stdin_data.size();

@@ -83,8 +83,11 @@ RemoteCommand fetch_command(const HostLayout& layout, const RegistryPull& pull,
                             const std::vector<std::string>& missing) {
   std::string input = pull.authorization + "\n" + base64_encode(pull.ca_pem) + "\n";
   for (const auto& sha : missing) input += sha + "\n";
-  return script_command(HostScript::kFetchBlobs, {layout.store(), pull.url, pull.repository},
-                        std::move(input), std::chrono::minutes(30));
+  auto command =
+      script_command(HostScript::kFetchBlobs, {layout.store(), pull.url, pull.repository},
+                     std::move(input), std::chrono::minutes(30));
+  command.paced = false;  // bound by its bytes, not by its shell's start
+  return command;
 }
 
 RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifest,
@@ -114,6 +117,7 @@ RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifes
   auto command =
       script_command(HostScript::kAssemble, args, std::move(listing), std::chrono::minutes(10));
   if (bundle != nullptr) command.stdin_head = bundle->data;
+  command.paced = false;  // bound by its bytes, not by its shell's start
   return command;
 }
 
@@ -211,7 +215,9 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   if (unit.health) {
     deadline += (unit.health->retries + 1) * (unit.health->timeout + unit.health->interval);
   }
-  return script_command(HostScript::kActivate, args, std::move(stdin_data), deadline);
+  auto command = script_command(HostScript::kActivate, args, std::move(stdin_data), deadline);
+  command.paced = false;  // the batch is the operator's choice of how many at once
+  return command;
 }
 
 Result<HealthProbe> health_probe(const Unit& unit, const std::map<std::string, std::string>& vars) {

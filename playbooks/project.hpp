@@ -24,6 +24,7 @@ struct SshSettings {
   Duration connect_timeout = std::chrono::seconds(10);
   Duration command_timeout = std::chrono::minutes(10);
   long forks = 50;
+  bool pacing = true;  // SshOptions::pace_starts
 };
 
 struct SecretSource {

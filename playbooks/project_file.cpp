@@ -27,8 +27,8 @@ const std::vector<std::string> kRehearsalKeys = {"in", "max_age"};
 const std::vector<std::string> kFreezeKeys = {"from", "to", "weekly", "tz", "reason"};
 const std::vector<std::string> kArtifactsKeys = {"registry", "repository", "username",  "password",
                                                  "token",    "ca_file",    "plain_http"};
-const std::vector<std::string> kSshKeys = {"known_hosts", "config", "connect_timeout",
-                                           "command_timeout", "forks"};
+const std::vector<std::string> kSshKeys = {"known_hosts",     "config", "connect_timeout",
+                                           "command_timeout", "forks",  "pacing"};
 const std::vector<std::string> kEnvKeys = {
     "inventory", "branches", "require_ticket",    "lock_host",
     "approvals", "freeze",   "require_rehearsal", "hotfix_requires_rehearsal"};
@@ -214,6 +214,9 @@ class ProjectReader {
     }
     if (auto* n = node.find("forks")) {
       if (auto v = in_.integer(*n, "ssh.forks", 1, 5000)) ssh.forks = *v;
+    }
+    if (auto* n = node.find("pacing")) {
+      if (auto b = in_.boolean(*n, "ssh.pacing")) ssh.pacing = *b;
     }
   }
 

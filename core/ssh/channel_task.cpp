@@ -21,8 +21,23 @@ namespace flotilla {
 
 using ssh::session_error;
 
+void SshTransport::Impl::end_start(Running& r, std::optional<Duration> took) {
+  if (!r.starting) return;
+  r.starting = false;
+  if (took) {
+    command_starts.answered(*took);
+  } else {
+    command_starts.dropped();
+  }
+}
+
 void SshTransport::Impl::finish_task(std::size_t h, Result<CommandResult> result) {
   HostWork& w = work[h];
+  std::optional<Duration> took;
+  if (result) {
+    took = std::chrono::duration_cast<Duration>(Clock::now() - w.running->exec_replied);
+  }
+  end_start(*w.running, took);
   results[w.running->task] = std::move(result);
   w.running.reset();
 }
@@ -30,6 +45,7 @@ void SshTransport::Impl::finish_task(std::size_t h, Result<CommandResult> result
 void SshTransport::Impl::append_output(std::size_t h, Running& r, bool is_stderr, const char* data,
                                        std::size_t n) {
   std::string& sink = is_stderr ? r.result.err : r.result.out;
+  if (n > 0) end_start(r, std::chrono::duration_cast<Duration>(Clock::now() - r.exec_replied));
   if (on_output != nullptr && *on_output) (*on_output)(h, is_stderr, std::string_view(data, n));
   if (sink.size() + n > options.max_output_bytes) {
     r.truncated = true;
@@ -84,6 +100,7 @@ bool SshTransport::Impl::advance_task(std::size_t h) {
       int rc = libssh2_channel_exec(r.channel, cmd.command.c_str());
       if (rc == LIBSSH2_ERROR_EAGAIN) return false;
       if (rc != 0) return lost("cannot start the command");
+      r.exec_replied = Clock::now();
       r.state = TaskState::kWrite;
       return true;
     }

@@ -25,7 +25,10 @@ using ssh::init_libssh2_once;
 using ssh::read_known_hosts;
 
 SshTransport::Impl::Impl(std::vector<HostAddress> h, SshOptions o)
-    : hosts(std::move(h)), options(std::move(o)), governor(options.forks) {
+    : hosts(std::move(h)),
+      options(std::move(o)),
+      governor(options.forks, {}),
+      command_starts(options.forks) {
   init_libssh2_once();
   connections.resize(hosts.size());
   for (std::size_t i = 0; i < hosts.size(); ++i) {

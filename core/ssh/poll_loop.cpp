@@ -46,16 +46,33 @@ void SshTransport::Impl::advance(std::size_t h) {
       case ConnState::kReady:
         if (!w.running) {
           if (w.queue.empty() || cancelled) return;
+          if (!may_start_next(h)) return;  // kicked again every loop turn
+          auto now = Clock::now();
           w.running.emplace();
           w.running->task = w.queue.front();
           w.queue.pop_front();
-          w.running->deadline = Clock::now() + (*tasks)[w.running->task].command.timeout;
-          c.last_heard = Clock::now();
+          const RemoteCommand& command = (*tasks)[w.running->task].command;
+          w.running->deadline = now + command.timeout;
+          w.running->exec_replied = now;
+          if (paced(w.running->task)) {
+            w.running->starting = true;
+            command_starts.started();
+          }
+          c.last_heard = now;
         }
         progress = advance_task(h);
         break;
     }
   }
+}
+
+bool SshTransport::Impl::may_start_next(std::size_t h) const {
+  const HostWork& w = work[h];
+  return !w.queue.empty() && (!paced(w.queue.front()) || command_starts.may_start());
+}
+
+bool SshTransport::Impl::paced(std::size_t task) const {
+  return options.pace_starts && (*tasks)[task].command.paced;
 }
 
 // The host's running task and everything queued behind it fail with `error`.
@@ -85,6 +102,11 @@ void SshTransport::Impl::check_deadlines(std::size_t h, Clock::time_point now) {
     return;
   }
   HostWork& w = work[h];
+  if (w.running && w.running->starting &&
+      now - w.running->exec_replied >= command_starts.window()) {
+    w.running->starting = false;
+    command_starts.outlasted();
+  }
   if (c.state == ConnState::kReady && w.running && now >= w.running->deadline) {
     Duration limit = (*tasks)[w.running->task].command.timeout;
     Error timeout{ErrorKind::kTimeout, fmt::format("timed out after {}", format_duration(limit))};
@@ -141,6 +163,7 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
   on_output = &output;
   results.assign(all.size(), std::nullopt);
   work.assign(hosts.size(), HostWork{});
+  command_starts.begin_run();
   std::deque<std::size_t> pending;
   for (std::size_t t = 0; t < all.size(); ++t) {
     std::size_t h = all[t].host;
@@ -163,14 +186,22 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
   std::vector<std::size_t> fd_hosts;
   while (true) {
     // A host with a live connection starts at once; one that needs a new
-    // connection waits for a handshake slot (HandshakeGovernor).
+    // connection waits for a handshake slot (`governor`) and, for a paced
+    // command, until it would not wait long for a start slot
+    // (`command_starts`).
     if (!cancelled && active.size() < options.forks && !pending.empty()) {
       std::size_t handshaking = std::count_if(active.begin(), active.end(), [&](std::size_t h) {
         return connections[h].state != ConnState::kReady;
       });
+      std::size_t waiting = std::count_if(active.begin(), active.end(), [&](std::size_t h) {
+        return connections[h].state == ConnState::kReady && !work[h].running &&
+               !work[h].queue.empty() && !may_start_next(h);
+      });
       for (auto it = pending.begin(); it != pending.end() && active.size() < options.forks;) {
         bool connected = connections[*it].state == ConnState::kReady;
-        if (!connected && handshaking >= governor.limit()) {
+        if (!connected && (handshaking >= governor.limit() ||
+                           (paced(work[*it].queue.front()) &&
+                            !command_starts.may_connect(handshaking + waiting)))) {
           ++it;
           continue;
         }
@@ -207,11 +238,22 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
         work[h].kick = true;
         continue;
       }
+      const auto& running = work[h].running;
+      if (c.state == ConnState::kReady && !running) {
+        // Waiting for a start slot: it reads nothing until it starts, so its
+        // socket is not polled (what sshd sends after login would wake
+        // poll() at once, every time). One freed while it waited: no
+        // sleeping in poll().
+        if (!cancelled && may_start_next(h)) next = now;
+        continue;
+      }
       fds.push_back(pollfd{c.fd, poll_events(h), 0});
       fd_hosts.push_back(h);
       next =
-          std::min(next, c.state == ConnState::kReady && work[h].running ? work[h].running->deadline
-                                                                         : c.deadline);
+          std::min(next, c.state == ConnState::kReady && running ? running->deadline : c.deadline);
+      if (running && running->starting) {
+        next = std::min(next, running->exec_replied + command_starts.window());
+      }
     }
     std::size_t host_fds = fds.size();
     for (auto& j : jumps) {

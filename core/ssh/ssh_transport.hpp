@@ -14,7 +14,11 @@ struct SshOptions {
   std::vector<std::string> known_hosts_files;
   bool accept_new_host_keys = false;
   Duration connect_timeout = std::chrono::seconds(10);
-  std::size_t forks = 50;                    // hosts worked on at once
+  std::size_t forks = 50;  // hosts worked on at once
+  // Commands fanned out across the fleet start only as fast as the hosts'
+  // shells start well together (CommandStarts); off: all at once, up to
+  // `forks`.
+  bool pace_starts = true;
   std::size_t max_output_bytes = 16u << 20;  // per task; the rest is dropped and noted
 };
 

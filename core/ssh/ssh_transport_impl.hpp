@@ -13,9 +13,10 @@
 
 #include <libssh2.h>
 
-#include "core/ssh/handshake_governor.hpp"
+#include "core/ssh/command_starts.hpp"
 #include "core/ssh/libssh2_support.hpp"
 #include "core/ssh/ssh_transport.hpp"
+#include "core/ssh/start_governor.hpp"
 
 namespace flotilla {
 
@@ -43,7 +44,7 @@ struct SshTransport::Impl {
     int fd = -1;
     LIBSSH2_SESSION* session = nullptr;
     Clock::time_point deadline;
-    Clock::time_point connect_started;  // for the HandshakeGovernor
+    Clock::time_point connect_started;  // for the handshake governor
     std::size_t identity = 0;           // next identity file to try
     std::vector<std::string> identities_tried;
     LIBSSH2_AGENT* agent = nullptr;  // ssh-agent, tried before key files
@@ -84,6 +85,11 @@ struct SshTransport::Impl {
     Clock::time_point deadline;
     CommandResult result;
     bool truncated = false;
+    // A paced command counts in CommandStarts from when it begins until it
+    // answers (first output or exit) or is silent for the start window
+    // after its exec reply.
+    bool starting = false;
+    Clock::time_point exec_replied;  // when it began, until the reply came
   };
 
   // Per-host queue of task indices for the current run().
@@ -95,7 +101,8 @@ struct SshTransport::Impl {
 
   std::vector<HostAddress> hosts;
   SshOptions options;
-  HandshakeGovernor governor;  // how many new connections at once; learns across run()s
+  StartGovernor governor;        // how many new connections at once; learns across run()s
+  CommandStarts command_starts;  // how many commands starting at once; learns across run()s
   std::vector<Connection> connections;
   std::vector<Jump> jumps;
   LIBSSH2_SESSION* known_hosts_session = nullptr;  // owns `known` (never connected)
@@ -195,6 +202,17 @@ struct SshTransport::Impl {
   // --- tasks ---------------------------------------------------------------
 
   void finish_task(std::size_t h, Result<CommandResult> result);
+
+  // The running task's start is over: it answered after `took`, or (nullopt)
+  // it failed first. No-op for a task not counted as starting.
+  void end_start(Running& r, std::optional<Duration> took);
+
+  // A host that is connected and idle may start its next task now: it is
+  // not paced, or a start slot is free.
+  bool may_start_next(std::size_t h) const;
+
+  // Whether the task's start waits for a slot in `command_starts`.
+  bool paced(std::size_t task) const;
 
   void append_output(std::size_t h, Running& r, bool is_stderr, const char* data, std::size_t n);
 

@@ -62,6 +62,19 @@ TEST_CASE("project file: a valid file loads with defaults per kind") {
   CHECK(payment->rollout.batch[0] == HostCount{1, false});
   CHECK(payment->require_ticket);
   CHECK(payment->drain.timeout == std::chrono::minutes(5));
+  CHECK(project->ssh.forks == 50);
+  CHECK(project->ssh.pacing);
+}
+
+TEST_CASE("project file: ssh settings, pacing among them") {
+  ProjectDir p;
+  auto project = p.load(std::string(kValid) + "ssh: {forks: 20, pacing: false}\n");
+  REQUIRE_MESSAGE(project, (project ? "" : project.error().message));
+  CHECK(project->ssh.forks == 20);
+  CHECK_FALSE(project->ssh.pacing);
+  auto wrong = p.load(std::string(kValid) + "ssh: {pacing: sometimes}\n");
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().message.find("ssh.pacing") != std::string::npos);
 }
 
 TEST_CASE("project file: every error is FILE:LINE:COL and all are reported") {
