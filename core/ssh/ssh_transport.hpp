@@ -22,8 +22,9 @@ struct SshOptions {
   std::size_t max_output_bytes = 16u << 20;  // per task; the rest is dropped and noted
 };
 
-// libssh2 sessions driven by one poll() loop: every handshake starts at once
-// (up to `forks`), one connection per host is kept for every later run(),
+// libssh2 sessions driven by one poll() loop: handshakes and command starts
+// run as many at once as do not slow each other down (learned, up to
+// `forks`), one connection per host is kept for every later run(),
 // deadlines are per operation, and a hung or vanished host fails alone.
 // Host keys are checked strictly; only a known_hosts MATCH may authenticate.
 // core/ssh/ is the only folder that includes libssh2: one concept per file
