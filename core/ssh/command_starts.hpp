@@ -23,8 +23,9 @@ namespace flotilla {
 // without waiting, so long commands are held back once per run, by about
 // one window. The window is long (32 times the fastest start), because
 // starts queued on a lock are sometimes very slow, and each one taken for a
-// long command too soon lets one more start run beside the rest. Commands the operator batched (activations) and pushes, bound by
-// their bytes, are not paced at all (RemoteCommand::paced).
+// long command too soon lets one more start run beside the rest. Commands
+// the operator batched (activations) and pushes, bound by their bytes, are
+// not paced at all (RemoteCommand::paced).
 class CommandStarts {
  public:
   explicit CommandStarts(std::size_t ceiling);
