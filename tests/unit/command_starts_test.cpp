@@ -51,7 +51,7 @@ TEST_CASE("a command that outlasts the window is a long one: the run starts the 
   CHECK(starts.may_start());
   for (int i = 0; i < 10; ++i) starts.started();
   CHECK(starts.starting() == 11);
-  CHECK(starts.may_start());  // lifted for this run
+  CHECK(starts.may_start());   // lifted for this run
   CHECK(starts.limit() == 2);  // a long command says nothing about starts
   starts.begin_run();
   CHECK_FALSE(starts.may_start());  // the next run is paced again
