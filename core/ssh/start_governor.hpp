@@ -12,12 +12,13 @@ namespace flotilla {
 // handshakes, or commands whose login shell is starting (CommandStarts).
 // Many at once can slow each other down (a busy controller, hosts sharing
 // machines, a shell profile doing heavy work) until each takes many times
-// as long. The limit is found as it goes, like a congestion window: it grows
-// by one with every start about as fast as the fastest seen (at most twice
-// as long), holds while they take up to four times as long, shrinks by a
-// quarter (once per window) when they take longer, and halves on a timeout.
-// Where starts do not slow each other down the limit soon reaches the
-// ceiling (`forks`).
+// as long. The limit is found as it goes, like a congestion window: a
+// start about as fast as the fastest seen (at most twice as long) is fast,
+// one over `slow_factor` times as long is slow. Until the first slow start
+// the limit grows by one with every fast one (it doubles each round), after
+// it by one per round of fast ones; it shrinks by a quarter (at most once
+// per round) on a slow one and halves on a timeout. Where starts do not
+// slow each other down the limit soon reaches the ceiling (`forks`).
 class StartGovernor {
  public:
   struct Settings {
