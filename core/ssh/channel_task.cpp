@@ -46,6 +46,16 @@ void SshTransport::Impl::append_output(std::size_t h, Running& r, bool is_stderr
                                        std::size_t n) {
   std::string& sink = is_stderr ? r.result.err : r.result.out;
   if (n > 0) end_start(r, std::chrono::duration_cast<Duration>(Clock::now() - r.exec_replied));
+  if (!is_stderr && n > 0 && r.mark_pending) {
+    // A shell that ran something else first (a forced command) printed no
+    // mark: its byte is output.
+    r.mark_pending = false;
+    if (data[0] == kStartMarkByte) {
+      ++data;
+      --n;
+    }
+    if (n == 0) return;
+  }
   if (on_output != nullptr && *on_output) (*on_output)(h, is_stderr, std::string_view(data, n));
   if (sink.size() + n > options.max_output_bytes) {
     r.truncated = true;
@@ -97,7 +107,8 @@ bool SshTransport::Impl::advance_task(std::size_t h) {
       return true;
     }
     case TaskState::kExec: {
-      int rc = libssh2_channel_exec(r.channel, cmd.command.c_str());
+      const std::string& line = r.exec_line.empty() ? cmd.command : r.exec_line;
+      int rc = libssh2_channel_exec(r.channel, line.c_str());
       if (rc == LIBSSH2_ERROR_EAGAIN) return false;
       if (rc != 0) return lost("cannot start the command");
       r.exec_replied = Clock::now();

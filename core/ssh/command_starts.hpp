@@ -7,9 +7,10 @@
 
 namespace flotilla {
 
-// How many commands may be starting at once. A command's start, from the
-// reply to its exec request to its first byte of output or its exit, is
-// mostly its login shell starting up; the network round trip is not in it.
+// How many commands may be starting at once. A command's start runs from
+// the reply to its exec request until its login shell has started (the
+// transport's start mark, or failing that the first output or the exit);
+// the network round trip is not in it.
 // Shells starting at once can slow each other down: a controller and hosts
 // sharing cores, or a profile that runs heavy tools under a shared lock
 // (this lab's root ~/.bashrc runs `pyenv init` in one /root for every
@@ -43,7 +44,8 @@ class CommandStarts {
   // may start was made too early.
   bool may_connect(std::size_t ahead) const { return lifted_ || ahead < governor_.limit(); }
   void started() { ++starting_; }
-  // The command's first output, or its exit: `took` since its exec reply.
+  // The shell's start mark, the first output, or the exit: `took` since the
+  // exec reply.
   void answered(Duration took);
   // Still silent after window(): a long command, or a start slower than
   // most.

@@ -56,6 +56,8 @@ void SshTransport::Impl::advance(std::size_t h) {
           w.running->exec_replied = now;
           if (paced(w.running->task)) {
             w.running->starting = true;
+            w.running->exec_line = kStartMark + command.command;
+            w.running->mark_pending = true;
             command_starts.started();
           }
           c.last_heard = now;

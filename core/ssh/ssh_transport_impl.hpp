@@ -90,9 +90,19 @@ struct SshTransport::Impl {
     // after its exec reply.
     bool starting = false;
     Clock::time_point exec_replied;  // when it began, until the reply came
+    // A paced command runs as kStartMark + command: its first byte on
+    // stdout is the mark, printed once its login shell has started, so a
+    // command that runs long before it prints is not taken for a slow
+    // start. Dropped from the output.
+    std::string exec_line;
+    bool mark_pending = false;
   };
 
   // Per-host queue of task indices for the current run().
+  // Printed by the remote login shell before the command (see Running).
+  static constexpr char kStartMarkByte = '\036';
+  static constexpr const char* kStartMark = "printf '\\036'; ";
+
   struct HostWork {
     std::deque<std::size_t> queue;
     std::optional<Running> running;

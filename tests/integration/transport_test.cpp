@@ -89,6 +89,29 @@ TEST_CASE("upload and read back 8 MB on several hosts over one connection each")
   CHECK(again[0]->out == results[2]->out);
 }
 
+TEST_CASE("a paced command's output is its own: the start mark never shows") {
+  LocalFleet fleet(3);
+  SshTransport transport = fleet.transport();
+  std::vector<HostTask> tasks;
+  for (std::size_t h = 0; h < 3; ++h) {
+    // Its own output begins with the mark's byte; stderr comes first.
+    tasks.push_back({h, {"echo warn >&2; printf '\\036x'", "", std::chrono::seconds(10)}});
+    tasks.push_back({h, {"true", "", std::chrono::seconds(10)}});
+  }
+  std::string streamed;
+  auto results = transport.run(tasks, [&](std::size_t, bool is_stderr, std::string_view chunk) {
+    if (!is_stderr) streamed += chunk;
+  });
+  for (std::size_t h = 0; h < 3; ++h) {
+    REQUIRE(results[h * 2]);
+    CHECK(results[h * 2]->out == "\036x");
+    CHECK(results[h * 2]->err == "warn\n");
+    REQUIRE(results[h * 2 + 1]);
+    CHECK(results[h * 2 + 1]->out.empty());
+  }
+  CHECK(streamed == "\036x\036x\036x");
+}
+
 TEST_CASE("a tampered upload is refused by the host and nothing is replaced") {
   LocalFleet fleet(1);
   SshTransport transport = fleet.transport();
