@@ -42,10 +42,12 @@ class Fleet:
             return f.read()
 
     def kill_host(self, name):
-        """Kills a host's sshd and every session it runs: the machine vanishes."""
+        """Kills a host's sshd and every session it runs: the machine vanishes. Parents
+        go first: a vanished machine reports nothing, and a session's sshd that outlived
+        its shell by a moment would report the shell's exit status."""
         with open(os.path.join(self.host_dir(name), "sshd.pid")) as f:
             pid = int(f.read())
-        for p in descendants(pid) + [pid]:
+        for p in [pid] + list(reversed(descendants(pid))):
             try:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
