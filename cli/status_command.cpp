@@ -66,7 +66,11 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
     }
     const HostState& state = survey->state;
     auto it = expected.find(name);
-    auto drift = drift_of(state, it == expected.end() ? nullptr : &it->second);
+    const bool supervised = !unit.run.empty();
+    auto drift = drift_of(state, it == expected.end() ? nullptr : &it->second, supervised);
+    // The release column is what the processes run, where they show it.
+    ObservedRelease seen = observe_release(state.processes, supervised);
+    std::string release = seen.release.value_or(state.release.value_or(""));
     std::string healthy = state.stopped                     ? "stopped"
                           : !unit.health || !state.release  ? "-"
                           : survey->healthy.value_or(false) ? "ok"
@@ -75,7 +79,12 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
       outcome.add(ErrorKind::kFailed);
     }
     hosts.push_back({{"host", name},
-                     {"release", state.release.value_or("")},
+                     {"release", release},
+                     {"process",
+                      {{"running", seen.running},
+                       {"release", seen.release ? nlohmann::json(*seen.release) : nlohmann::json()},
+                       {"pids", seen.pids}}},
+                     {"current", state.release.value_or("")},
                      {"config", state.config},
                      {"commit", state.commit},
                      {"branch", state.branch},
@@ -84,7 +93,7 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
                      {"health", healthy},
                      {"drift", drift}});
     reporter.text(fmt::format(
-        "  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}", name, short_id(state.release.value_or("")),
+        "  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}", name, short_id(release),
         short_id(state.commit), state.branch.empty() ? "-" : state.branch,
         state.since.empty() ? "-" : state.since,
         reporter.paint(healthy, healthy == "ok"  ? Reporter::Color::kGreen

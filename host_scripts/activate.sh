@@ -18,6 +18,9 @@
 # and the release starts again. A failure after
 # `current` was switched records --failed-state, so the host's state says
 # what `current` really points to, and that it failed.
+# Stopped means stopped: every process of the unit (processes.sh) is gone
+# before anything starts, or the activation fails. Started means started:
+# after the health check, a process of this start still runs.
 # With --record LINE, a healthy host appends LINE (its part of the
 # snapshot) to its history and prunes to --keep-releases/--keep-configs
 # (space-separated ids) itself, as finish.sh would: a change that succeeds
@@ -26,6 +29,8 @@
 . "${0%/*}/lib.sh"
 # shellcheck source=retention.sh
 . "${0%/*}/retention.sh"
+# shellcheck source=processes.sh
+. "${0%/*}/processes.sh"
 # The host finishes the step it started even if the controller is killed
 # (SIGHUP when sshd drops the session, SIGPIPE on a closed channel).
 trap '' HUP PIPE
@@ -146,6 +151,96 @@ wait_for_players() {
   done
 }
 
+# describe_processes LINES: "pid 4711 (python3) from release a1b2c3d4e5f6"
+# for the first three "PID RELEASE COMMAND" lines, one phrase.
+describe_processes() {
+  printf '%s\n' "$1" | head -n 3 | while read -r dp_pid dp_release dp_comm; do
+    printf 'pid %s (%s) from release %.12s, ' "$dp_pid" "$dp_comm" "$dp_release"
+  done | sed 's/, $//'
+}
+
+# unmarked_processes: processes running from one of the releases that
+# are neither marked nor in the session of a start made before marks.
+unmarked_processes() {
+  up_known=" $(marked_processes "$d" | cut -d' ' -f1 | tr '\n' ' ')"
+  if ! current_run "$d" >/dev/null && up_leader=$(supervised_pid "$d"); then
+    up_known="$up_known$(session_members "$up_leader" | tr '\n' ' ')"
+  fi
+  release_processes "$d" | while read -r up_pid up_rest; do
+    case $up_known in *" $up_pid "*) ;; *) printf '%s %s\n' "$up_pid" "$up_rest" ;; esac
+  done
+}
+
+# stop_processes: ends every marked process of the unit (and, for a start
+# made before marks, every member of the supervised process's session):
+# SIGTERM to each once, SIGKILL to those left after the drain timeout. One
+# that outlives SIGKILL (another user's, stuck in the kernel) fails the
+# activation before anything starts.
+stop_processes() {
+  sp_session=''
+  if ! current_run "$d" >/dev/null; then sp_session=$(supervised_pid "$d") || sp_session=''; fi
+  sp_termed=' ' sp_killed=0 i=0 soon=0
+  while :; do
+    sp_left=$({
+      marked_processes "$d" | cut -d' ' -f1
+      session_members "$sp_session"
+    } | sort -u)
+    [ -n "$sp_left" ] || return 0
+    for sp_pid in $sp_left; do
+      case $sp_termed in *" $sp_pid "*) continue ;; esac
+      kill -TERM "$sp_pid" 2>/dev/null
+      sp_termed="$sp_termed$sp_pid "
+    done
+    if [ "$i" -ge "$kill_after" ]; then
+      # shellcheck disable=SC2086 # pids, split on purpose
+      kill -KILL $sp_left 2>/dev/null
+      sp_killed=$((sp_killed + 1))
+      if [ "$sp_killed" -gt 20 ]; then
+        sp_what=$(for sp_pid in $sp_left; do
+          sp_comm=''
+          { read -r sp_comm <"/proc/$sp_pid/comm"; } 2>/dev/null
+          printf 'pid %s (%s), ' "$sp_pid" "$sp_comm"
+        done | sed 's/, $//')
+        die "$EXIT_STOP" "$sp_what of the unit outlived SIGKILL: nothing was started over it"
+      fi
+    fi
+    # Most services are gone within milliseconds: look again soon, then
+    # every tenth of a second.
+    if [ "$soon" -lt 10 ]; then
+      soon=$((soon + 1))
+      sleep 0.01
+    else
+      i=$((i + 1))
+      sleep 0.1
+    fi
+  done
+}
+
+# verify_started: after the health check, a process of this start must
+# still run, and none of it from another release than the one started.
+verify_started() {
+  vs_live=$(marked_processes "$d" | while read -r vs_pid vs_run; do
+    [ "$vs_run" = "$run_id" ] && printf '%s ' "$vs_pid"
+  done)
+  vs_why=''
+  if [ -z "$vs_live" ]; then
+    vs_why="the started process exited"
+  else
+    vs_wrong=$(release_processes "$d" | while read -r vs_pid vs_release vs_comm; do
+      case " $vs_live" in *" $vs_pid "*) ;; *) continue ;; esac
+      [ "$vs_release" = "$release" ] || printf '%s %s %s\n' "$vs_pid" "$vs_release" "$vs_comm"
+    done)
+    [ -z "$vs_wrong" ] || vs_why="the started process runs another release: $(describe_processes "$vs_wrong")"
+  fi
+  [ -n "$vs_why" ] || return 0
+  vs_others=$(release_processes "$d")
+  [ -z "$vs_others" ] || vs_why="$vs_why; still running: $(describe_processes "$vs_others")"
+  vs_last=$(tail -n 1 "shared/log/$unit.log" 2>/dev/null | cut -c 1-160)
+  [ -z "$vs_last" ] || vs_why="$vs_why; its log ends: $vs_last"
+  [ -z "$health" ] || vs_why="health passed but $vs_why"
+  abort "$EXIT_NOT_RUNNING" "$vs_why"
+}
+
 switch_config() {
   if [ -n "$config" ]; then switch_link "../.flotilla/configs/$config" shared/config; fi
   if [ -n "$secrets" ]; then switch_link ".secrets/$secrets" shared/secrets; fi
@@ -190,6 +285,14 @@ if [ "$restart" != 1 ]; then
     fi
   fi
 else
+  if [ -n "$run" ]; then
+    # A process running from a release without the unit's mark would keep
+    # the port: refuse before anything stops.
+    foreign=$(unmarked_processes)
+    if [ -n "$foreign" ]; then
+      die "$EXIT_STOP" "$(describe_processes "$foreign") runs from a release without this unit's mark (started by hand, or before flotilla marked its starts): stop it; nothing was changed"
+    fi
+  fi
   # Drain: tell the service, wait until it says it is drained (or the timeout).
   phase draining
   hook before_drain "$before_drain"
@@ -206,33 +309,25 @@ else
 
   phase stopping
   hook before_stop "$before_stop"
+  # SIGKILL once the drain timeout has passed (in tenths of a second).
+  kill_after=$drain_tenths
+  [ "$kill_after" -ge 1 ] || kill_after=1
   if [ -n "$run" ]; then
-    # The supervised process leads its own process group: the whole group
-    # gets SIGTERM, and SIGKILL once the drain timeout has passed.
-    # Only the process flotilla started: a stale pid file (the process died
-    # and the number was reused) never gets another process group signalled.
-    kill_after=$drain_tenths
-    [ "$kill_after" -ge 1 ] || kill_after=1
-    if pid=$(supervised_pid "$d"); then
-      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
-      # Most services are gone within milliseconds: look again soon, then
-      # every tenth of a second.
-      i=0 soon=0
-      while alive "$pid"; do
-        if [ "$soon" -lt 10 ]; then
-          soon=$((soon + 1))
-          sleep 0.01
-          continue
-        fi
-        i=$((i + 1))
-        if [ "$i" -ge "$kill_after" ]; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"; fi
-        sleep 0.1
-      done
-    fi
-    rm -f .flotilla/pid .flotilla/pid.start
+    stop_processes
+    rm -f .flotilla/pid .flotilla/pid.start .flotilla/run
   elif [ -n "$stop" ]; then
     (cd current 2>/dev/null || cd "$d" && sh -c "$stop") || true
   fi
+  # Whatever stopped it, nothing may still run from one of the releases
+  # (a moment's reader, `status` probing health in `current`, may).
+  i=0
+  while left=$(release_processes "$d") && [ -n "$left" ]; do
+    i=$((i + 1))
+    if [ "$i" -gt "$kill_after" ]; then
+      die "$EXIT_STOP" "the stop left $(describe_processes "$left") running: nothing was started over it"
+    fi
+    sleep 0.1
+  done
   hook after_stop "$after_stop"
   if [ -n "$restore" ]; then
     phase restoring
@@ -271,9 +366,13 @@ else
     setsid -f sh -c 'TZ=UTC0 exec awk $1 "$2" >>"$3"' flotilla-stamp "$awk_mode" \
       '{ print strftime("%Y-%m-%dT%H:%M:%SZ"), $0; fflush() }' \
       "$d/shared/log/$unit.log" <.flotilla/log.fifo >/dev/null 2>&1 &
+    # Every process of this start carries the unit's mark (processes.sh).
+    mark=$(ensure_unit_id "$d") || die "$EXIT_START" "cannot write $d/.flotilla/unit.id"
+    run_id=$(random_id)
+    printf '%s %s\n' "$run_id" "$release" >.flotilla/run
     # shellcheck disable=SC2016 # $$ and $1 belong to the started shell
-    (cd current && setsid -f sh -c 'echo $$ > "$1"; exec sh -c "$2"' flotilla-run \
-      "$d/.flotilla/pid" "$run" >"$d/.flotilla/log.fifo" 2>&1 </dev/null)
+    (cd current && FLOTILLA_PROCESS="$mark:$run_id" setsid -f sh -c 'echo $$ > "$1"; exec sh -c "$2"' \
+      flotilla-run "$d/.flotilla/pid" "$run" >"$d/.flotilla/log.fifo" 2>&1 </dev/null)
     i=0
     while [ ! -s "$d/.flotilla/pid" ] && [ "$i" -lt 50 ]; do
       i=$((i + 1))
@@ -300,6 +399,7 @@ if [ -n "$health" ]; then
     sleep "$health_interval"
   done
 fi
+if [ "$restart" = 1 ] && [ -n "$run" ]; then verify_started; fi
 hook after_health "$after_health"
 phase recording
 cat >.flotilla/state.json.next && mv -f .flotilla/state.json.next .flotilla/state.json || exit

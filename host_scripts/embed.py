@@ -13,7 +13,7 @@ import sys
 
 SOURCE_LINE = '. "${0%/*}/lib.sh"'
 # Libraries only some scripts source, spliced in where they do.
-LIBRARIES = ["retention.sh"]
+LIBRARIES = ["retention.sh", "processes.sh"]
 DELIMITER = "flotilla_sh"
 
 

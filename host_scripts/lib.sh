@@ -19,6 +19,8 @@ EXIT_NOT_HOLDER=77    # the deploy lock is someone else's
 EXIT_NO_LOGS=78       # no log file matches the unit's globs
 EXIT_FETCH=79         # a blob could not be fetched from the registry
 EXIT_RESTORE=80       # the unit's restore command failed
+EXIT_STOP=81          # a process of the unit outlived its stop
+EXIT_NOT_RUNNING=82   # the started process is not running after its start
 
 # die CODE MESSAGE: one line on stderr, then exit CODE.
 die() {

@@ -119,9 +119,12 @@ DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
     h.target = *target;
     bool config_changes = !target->config.empty() && target->config != state.config;
     bool secrets_change = !target->secrets.empty() && target->secrets != state.secrets;
-    // Same release but its process is gone: restart it (a change converges).
+    // Same release but its process is gone, or what runs is not it (an
+    // orphan, another release): restart it (a change converges).
+    const bool processes_drift =
+        !unit.run.empty() && !observe_release(state.processes, true).problems.empty();
     h.restart = target->release != state.release.value_or("") ||
-                ((state.stopped || state.failed) && !target->release.empty()) ||
+                ((state.stopped || state.failed || processes_drift) && !target->release.empty()) ||
                 ((config_changes || secrets_change) && !can_reload);
     // A restore stops, restores and starts the release the host runs.
     if (kind == ChangeKind::kRestore && state.release) h.restart = true;

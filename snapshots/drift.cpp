@@ -9,9 +9,16 @@ std::string short_id(const std::string& id) { return id.empty() ? "-" : id.subst
 
 }  // namespace
 
-std::vector<std::string> drift_of(const HostState& state, const HostPosition* expected) {
+std::vector<std::string> drift_of(const HostState& state, const HostPosition* expected,
+                                  bool supervised) {
   std::vector<std::string> drift;
   std::string release = state.release.value_or("");
+  ObservedRelease seen = observe_release(state.processes, supervised);
+  drift.insert(drift.end(), seen.problems.begin(), seen.problems.end());
+  if (seen.release && *seen.release != release) {
+    drift.push_back(fmt::format("its process runs {} but current is {}", short_id(*seen.release),
+                                short_id(release)));
+  }
   if (state.current_not_link) drift.push_back("current is not a symlink (replaced by hand?)");
   if (state.failed)
     drift.push_back(fmt::format("its last activation ({}) failed", short_id(release)));

@@ -127,6 +127,15 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
     std::erase_if(state.history, [&](const Snapshot& s) { return s.id == snapshot->id; });
     state.history.push_back(std::move(*snapshot));
   }
+  // Optional: a survey made without it says nothing of processes.
+  if (auto processes = section.find("processes"); processes != section.end()) {
+    state.processes = RunningProcesses::parse(processes->second);
+    // A marked start with no live process has stopped, whatever files say.
+    if (!state.processes.run.empty() &&
+        !observe_release(state.processes, /*supervised=*/true).running) {
+      state.stopped = true;
+    }
+  }
   if (auto health = section.find("health"); health != section.end()) {
     survey.healthy = health->second == "ok\n";
   }

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/transport.hpp"
 #include "snapshots/host_layout.hpp"
+#include "snapshots/running_processes.hpp"
 #include "snapshots/snapshot.hpp"
 
 namespace flotilla {
@@ -22,10 +23,10 @@ struct HostState {
   std::string config;                  // config digest it names ("" = none)
   std::string commit;
   std::string branch;
-  std::string since;               // ISO time of the switch
-  long snapshot = 0;               // the snapshot that put it there
-  bool stopped = false;            // its supervised process is not running (it died, or was killed)
-  bool failed = false;             // its last activation failed (it runs `release`, unhealthy)
+  std::string since;     // ISO time of the switch
+  long snapshot = 0;     // the snapshot that put it there
+  bool stopped = false;  // its supervised start has no live process (it died, or was killed)
+  bool failed = false;   // its last activation failed (it runs `release`, unhealthy)
   bool current_not_link = false;   // `current` is a real file or directory: it cannot be switched
   std::string current_link;        // where `current` really points ("" = absent)
   std::string config_link;         // where `shared/config` really points
@@ -33,6 +34,7 @@ struct HostState {
   std::set<std::string> releases;  // releases/<id> present
   std::set<std::string> configs;   // .flotilla/configs/<digest> present
   std::vector<Snapshot> history;   // this host's part of recent snapshots
+  RunningProcesses processes;      // what really runs (the survey's `processes`)
   nlohmann::json raw = nlohmann::json::object();
 };
 

@@ -134,13 +134,14 @@ TEST_CASE("status drift names a failed activation and a current that is not a li
   HostState state;
   state.release = "r2";
   state.current_link = "releases/r2";
-  CHECK(drift_of(state, nullptr).empty());
+  CHECK(drift_of(state, nullptr, true).empty());
   state.failed = true;
-  CHECK(drift_of(state, nullptr) == std::vector<std::string>{"its last activation (r2) failed"});
+  CHECK(drift_of(state, nullptr, true) ==
+        std::vector<std::string>{"its last activation (r2) failed"});
   state.failed = false;
   state.current_not_link = true;
   state.current_link = "";
-  auto drift = drift_of(state, nullptr);
+  auto drift = drift_of(state, nullptr, true);
   REQUIRE(!drift.empty());
   CHECK(drift.front() == "current is not a symlink (replaced by hand?)");
 }
