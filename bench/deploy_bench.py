@@ -113,7 +113,7 @@ units:
     hosts: fleet
     deploy_to: {deploy_to}
     source: {{repo: game, build: "mkdir -p dist && cp -r data server.py dist/", output: dist}}
-    run: exec python3 server.py {{{{ansible_host}}}} 8080
+    run: python3 server.py {{{{ansible_host}}}} 8080
     health: {{command: "curl -fsS -o /dev/null http://{{{{ansible_host}}}}:8080/", timeout: 2s, retries: 200, interval: 50ms}}
     drain: {{timeout: 5s}}
     rollout: {{canary: {canary}, batch: {batch}, max_unavailable: {batch}}}

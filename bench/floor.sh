@@ -10,9 +10,11 @@
 # 2. One tar stream per host, in parallel, with a SHA256SUMS the host checks.
 #    BUILD_DIR "-" skips this: RELEASE is on the hosts already (a rollback's
 #    floor: connect, then the batches).
-# 3. Batches of BATCH_PERCENT (default 25): stop the old server, switch the
-#    `current` symlink, start the new one (the bench's server.py), curl until
-#    it answers.
+# 3. Batches of BATCH_PERCENT (default 25): stop the old server's whole
+#    process group and wait until it is gone, switch the `current` symlink,
+#    start the new one (the bench's server.py, without exec, as flotilla's
+#    unit), curl until it answers, and check the started one still runs
+#    (else the answer came from someone else).
 # Values are expanded here on purpose: they are this script's own.
 # shellcheck disable=SC2029
 set -euo pipefail
@@ -56,10 +58,17 @@ size=$(((n * percent + 99) / 100))
 for ((start = 0; start < n; start += size)); do
   for h in "${hosts[@]:start:size}"; do
     ssh "${ssh[@]}" "$h" "
-      [ -f $dir/pid ] && kill \$(cat $dir/pid) 2>/dev/null; true
+      if [ -f $dir/pid ]; then
+        p=\$(cat $dir/pid)
+        kill -TERM -- -\$p 2>/dev/null
+        while kill -0 -- -\$p 2>/dev/null; do sleep 0.01; done
+      fi
       ln -sfn $dir/releases/$release $dir/current.next && mv -Tf $dir/current.next $dir/current
-      cd $dir/current && setsid -f sh -c 'echo \$\$ > $dir/pid; exec python3 server.py $h $port' >/dev/null 2>&1 </dev/null
-      for i in \$(seq 200); do curl -fsS -o /dev/null http://$h:$port/ 2>/dev/null && exit 0; sleep 0.05; done
+      cd $dir/current && setsid -f sh -c 'echo \$\$ > $dir/pid; python3 server.py $h $port' >/dev/null 2>&1 </dev/null
+      for i in \$(seq 200); do
+        if curl -fsS -o /dev/null http://$h:$port/ 2>/dev/null; then kill -0 \$(cat $dir/pid) && exit 0; exit 1; fi
+        sleep 0.05
+      done
       exit 1" &
     pids+=($!)
   done

@@ -8,8 +8,9 @@
 # --release the host goes back to running nothing. The unit's hooks run
 # around each step; a new config is checked before anything stops. Unit
 # commands arrive already expanded; each runs with `sh -c`, with
-# FLOTILLA_PID set to the supervised process (checked to be that process:
-# `supervised_pid`), which is what {{pid}} expands to. With --players the
+# FLOTILLA_PID set to the service (`service_pid`: a process of the start,
+# found by its mark, the wrapper shell around it skipped), which is what
+# {{pid}} expands to. With --players the
 # drain waits for the host's players to leave (--deadline seconds at most),
 # telling them at each of --notices (seconds left) with --notify, which
 # reads the time left from FLOTILLA_MINUTES and FLOTILLA_SECONDS. With
@@ -256,7 +257,7 @@ fi
 if [ -e current ] && [ ! -L current ]; then
   die "$EXIT_SWITCH" "$d/current is not a symlink: move it away, flotilla will not replace it"
 fi
-FLOTILLA_PID=$(supervised_pid "$d")
+FLOTILLA_PID=$(service_pid "$d")
 export FLOTILLA_PID
 if [ -n "$config" ]; then
   [ -d ".flotilla/configs/$config" ] || die "$EXIT_MISSING" "config $config is not on this host"
@@ -380,7 +381,7 @@ else
     done
     # What identifies the process from now on, beyond its pid.
     proc_start "$(cat "$d/.flotilla/pid")" >.flotilla/pid.start 2>/dev/null || true
-    FLOTILLA_PID=$(supervised_pid "$d")
+    FLOTILLA_PID=$(service_pid "$d")
   elif [ -n "$start" ]; then
     (cd current && sh -c "$start") || abort "$EXIT_START" "start failed"
   fi

@@ -6,9 +6,11 @@
 # command's text), in the running release or in /.
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
+# shellcheck source=processes.sh
+. "${0%/*}/processes.sh"
 [ $# -eq 3 ] || die "$EXIT_USAGE" "usage: backup_verify.sh DEPLOY_TO BACKUP COMMAND"
 FLOTILLA_BACKUP=$2
-FLOTILLA_PID=$(supervised_pid "$1")
+FLOTILLA_PID=$(service_pid "$1")
 export FLOTILLA_BACKUP FLOTILLA_PID
 cd "$1/current" 2>/dev/null || cd /
 exec sh -c "$3"

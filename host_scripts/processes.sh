@@ -96,3 +96,41 @@ release_processes() {
     printf '%s %s %s\n' "$rp_pid" "${rp_release%%/*}" "$rp_comm"
   done | sort -u -k1,1n
 }
+
+# service_pid DEPLOY_TO: the process {{pid}} names and a default reload
+# signals: the service, not the shell around it. From the started process
+# (or, once that exited, the oldest of its start) down the chain while a
+# process has exactly one child of the start: a `sh -c 'bin/server'`
+# wrapper waiting for its one child is skipped; a process with several
+# children is the service's own supervisor. A start made before marks:
+# the started process.
+service_pid() {
+  sv_run=$(current_run "$1") || {
+    supervised_pid "$1"
+    return
+  }
+  sv_run=${sv_run%% *}
+  sv_pairs=$(marked_processes "$1" | while read -r sv_pid sv_start; do
+    [ "$sv_start" = "$sv_run" ] || continue
+    sv_stat=''
+    { read -r sv_stat <"/proc/$sv_pid/stat"; } 2>/dev/null || continue
+    # shellcheck disable=SC2086 # fields after the command name, split on purpose
+    set -- ${sv_stat##*) }
+    printf '%s %s\n' "$sv_pid" "$2"
+  done)
+  [ -n "$sv_pairs" ] || return 1
+  sv_top=$(supervised_pid "$1") || sv_top=''
+  case " $(printf '%s\n' "$sv_pairs" | cut -d' ' -f1 | tr '\n' ' ')" in
+    *" $sv_top "*) ;;
+    *) sv_top=$(printf '%s\n' "$sv_pairs" | sort -n | head -n 1 | cut -d' ' -f1) ;;
+  esac
+  while :; do
+    sv_children=$(printf '%s\n' "$sv_pairs" | while read -r sv_pid sv_parent; do
+      [ "$sv_parent" = "$sv_top" ] && printf '%s\n' "$sv_pid"
+    done)
+    case $sv_children in '' | *"
+"*) break ;; esac
+    sv_top=$sv_children
+  done
+  printf '%s\n' "$sv_top"
+}

@@ -17,7 +17,7 @@
 [ $# -eq 1 ] || [ $# -eq 3 ] || die "$EXIT_USAGE" "usage: survey.sh DEPLOY_TO [SECONDS HEALTH_COMMAND]"
 d=$1
 if [ $# -eq 3 ]; then
-  FLOTILLA_PID=$(supervised_pid "$d")
+  FLOTILLA_PID=$(service_pid "$d")
   export FLOTILLA_PID
   if probe "$d/current" "$2" "$3" >/dev/null; then echo ok; else echo failing; fi | section health
 fi

@@ -720,8 +720,9 @@ namespace {
 // The unit's processes as the host's /proc shows them (a survey's answer).
 RunningProcesses processes_of(const fs::path& d) {
   HostLayout layout{d.string()};
-  auto survey = parse_survey(run_on_local_shell(survey_command(layout, {})).out, layout);
-  REQUIRE(survey);
+  auto answer = run_on_local_shell(survey_command(layout, {}));
+  auto survey = parse_survey(answer.out, layout);
+  REQUIRE_MESSAGE(survey, answer.out, answer.err);
   return survey->state.processes;
 }
 
@@ -875,4 +876,31 @@ TEST_CASE("activate: a stop command that leaves the service running fails before
   CHECK(r.err.find("the stop left pid") != std::string::npos);
   CHECK(fs::read_symlink(d / "current") == "releases/r1");
   for (long pid : seen.pids) ::kill(static_cast<pid_t>(pid), SIGKILL);
+}
+
+TEST_CASE("activate: {{pid}} and the default reload name the service, not the shell around it") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  fs::create_directories(d / ".flotilla/configs/c1");
+  Unit unit = supervised_unit(d);
+  unit.run = "sleep 30";  // dash keeps `sh -c 'sleep 30'` as the started process
+  HostLayout layout{d.string()};
+  auto first = activate_command(unit, layout, {"r1", "", "", true, true, ""}, {},
+                                {{"current", {{"release", "r1"}}}});
+  REQUIRE(first);
+  REQUIRE(run_on_local_shell(*first).ok());
+  long sleeper = 0;
+  for (const auto& [pid, from] : processes_of(d).from) {
+    if (from.command == "sleep") sleeper = pid;
+  }
+  REQUIRE(sleeper != 0);
+  unit.reload = "echo {{pid}} > \"$PID_SEEN\"";
+  fs::path seen = dir.path / "seen";
+  auto reload = activate_command(unit, layout, {"r1", "c1", "", false, true, ""}, {},
+                                 {{"current", {{"release", "r1"}}}});
+  REQUIRE(reload);
+  REQUIRE(run_on_local_shell(*reload, {{"PID_SEEN", seen.string()}}).ok());
+  CHECK(std::stol(slurp(seen)) == sleeper);
+  kill_marked(d);
 }
