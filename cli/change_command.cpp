@@ -167,6 +167,7 @@ void add_config_command(CLI::App& app, const GlobalOptions& options, Reporter*& 
   auto change = change_subcommand(cmd, ChangeKind::kConfig, options, reporter, action);
   cmd->add_option("unit", change->spec.units, "Unit name")->required()->expected(1);
   add_ticket(cmd, *change);
+  add_override_freeze(cmd, *change);
 }
 
 }  // namespace flotilla

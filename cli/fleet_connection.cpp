@@ -9,11 +9,15 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "core/local_command.hpp"
 #include "inventory/host_address.hpp"
 
 namespace flotilla {
@@ -190,6 +194,38 @@ bool FleetConnection::interrupted() { return g_interrupts.load() > 0; }
 
 void FleetConnection::end_quietly_on_interrupt() { g_ends_quietly.store(true); }
 
+// The key records are signed with: --signing-key, FLOTILLA_SIGNING_KEY, the
+// first key ssh-agent holds (its public half, written beside the ledger:
+// ssh-keygen signs through the agent), else the identity the lock host is
+// logged in with.
+Result<std::string> signing_key_of(const GlobalOptions& options, const Targets& targets,
+                                   Reporter& reporter) {
+  if (!options.signing_key.empty()) return options.signing_key;
+  if (const char* key = std::getenv("FLOTILLA_SIGNING_KEY"); key != nullptr && *key != '\0') {
+    return std::string(key);
+  }
+  if (std::getenv("SSH_AUTH_SOCK") != nullptr) {
+    if (auto listed = run_local({"ssh-add", "-L"}); listed && listed->exit_status == 0) {
+      std::string first = listed->out.substr(0, listed->out.find('\n'));
+      if (first.rfind("ssh-", 0) == 0 || first.rfind("ecdsa-", 0) == 0) {
+        std::string path = targets.project->state_dir + "/agent-signing-key.pub";
+        std::ofstream(path) << first << "\n";
+        return path;
+      }
+    }
+  }
+  auto host = lock_host_of(targets);
+  if (host) {
+    auto address = resolve_addresses(options, targets, {*host}, reporter);
+    if (address && !address->front().identity_files.empty()) {
+      return address->front().identity_files.front();
+    }
+  }
+  return fail(ErrorKind::kBadInput,
+              "no key to sign records with: give --signing-key FILE or FLOTILLA_SIGNING_KEY, or "
+              "load one into ssh-agent");
+}
+
 ChangeContext change_context(const GlobalOptions& options, const Targets& targets,
                              Reporter& reporter) {
   secure_state_dir(*targets.project);
@@ -202,12 +238,20 @@ ChangeContext change_context(const GlobalOptions& options, const Targets& target
     if (!address) return {};
     return requester_key_fingerprints(address->front().identity_files);
   };
-  return ChangeContext{targets,
-                       fleet_connector(options, reporter),
-                       git_access(options, &*targets.project),
-                       reporter,
-                       [] { return FleetConnection::interrupted(); },
-                       requester_keys};
+  ChangeContext context{targets,
+                        fleet_connector(options, reporter),
+                        git_access(options, &*targets.project),
+                        reporter,
+                        [] { return FleetConnection::interrupted(); },
+                        requester_keys,
+                        {}};
+  // Found once, when a record is first signed.
+  auto found = std::make_shared<std::optional<Result<std::string>>>();
+  context.signing_key = [&options, &targets, &reporter, found]() -> Result<std::string> {
+    if (!*found) *found = signing_key_of(options, targets, reporter);
+    return **found;
+  };
+  return context;
 }
 
 ConnectFn fleet_connector(const GlobalOptions& options, Reporter& reporter) {

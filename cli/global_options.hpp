@@ -20,6 +20,7 @@ struct GlobalOptions {
   std::string ssh_config;                         // --ssh-config FILE, or "none"
   std::vector<std::string> vault_password_files;  // --vault-password-file
   std::vector<std::string> vault_ids;             // --vault-id [LABEL@]FILE
+  std::string signing_key;                        // --signing-key
   bool json = false;
   long forks = 0;  // 0: project's ssh.forks
   bool no_pacing = false;

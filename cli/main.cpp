@@ -38,6 +38,10 @@ void add_global_options(CLI::App& app, flotilla::GlobalOptions& o) {
                  "(default: $ANSIBLE_VAULT_PASSWORD_FILE)");
   app.add_option("--vault-id", o.vault_ids,
                  "[LABEL@]FILE: as --vault-password-file (flotilla never prompts)");
+  app.add_option("--signing-key", o.signing_key,
+                 "SSH key this controller signs its snapshot records with (default: "
+                 "$FLOTILLA_SIGNING_KEY, else the first ssh-agent key, else the lock host's login "
+                 "identity)");
   app.add_flag("--json", o.json, "Machine-readable JSON on stdout; text goes to stderr");
   app.add_option("--forks", o.forks, "Hosts worked on in parallel")->check(CLI::Range(1, 5000));
   app.add_flag("--no-pacing", o.no_pacing,

@@ -78,6 +78,10 @@ struct Environment {
   std::vector<FreezeWindow> freeze;
   std::optional<RehearsalRule> require_rehearsal;
   bool hotfix_requires_rehearsal = false;
+  // allowed_signers of who may record changes: a record learned from hosts
+  // counts only when its signature verifies against it (absent: records
+  // are compared between hosts, unsigned, as before).
+  std::optional<std::string> recorders;
   SourceMark mark;
 };
 

@@ -31,7 +31,8 @@ const std::vector<std::string> kSshKeys = {"known_hosts",     "config", "connect
                                            "command_timeout", "forks",  "pacing"};
 const std::vector<std::string> kEnvKeys = {
     "inventory", "branches", "require_ticket",    "lock_host",
-    "approvals", "freeze",   "require_rehearsal", "hotfix_requires_rehearsal"};
+    "approvals", "freeze",   "require_rehearsal", "hotfix_requires_rehearsal",
+    "recorders"};
 const std::vector<std::string> kUnitKeys = {
     "kind",  "hosts",  "source",  "deploy_to",      "keep_releases", "run",    "start",
     "stop",  "reload", "health",  "drain",          "config",        "backup", "secrets",
@@ -350,6 +351,16 @@ class ProjectReader {
           if (auto d = in_.duration(*age, what + ".require_rehearsal.max_age")) rule.max_age = *d;
         }
         env.require_rehearsal = rule;
+      }
+    }
+    if (auto* n = node.find("recorders")) {
+      if (auto s = in_.string(*n, what + ".recorders")) {
+        env.recorders = expand_path(*s, project_.dir);
+        if (!fs::is_regular_file(*env.recorders)) {
+          in_.error(*n, fmt::format("{}.recorders: no such file: {} (an allowed_signers file of "
+                                    "who may record changes)",
+                                    what, *env.recorders));
+        }
       }
     }
     if (auto* n = node.find("hotfix_requires_rehearsal")) {

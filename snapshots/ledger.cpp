@@ -94,9 +94,15 @@ Result<std::vector<Snapshot>> Ledger::merge(const std::vector<Snapshot>& from_ho
     if (added) {
       changed.insert(id);
       mine.hosts.clear();
+      mine.signature.clear();
+      mine.signed_hosts.clear();
       for (const Snapshot* copy : copies) {
-        if (!same_change(*copy, *copies.front())) mine.outcome = "disputed";
+        if (!copy->disputed.empty() && mine.disputed.empty()) mine.disputed = copy->disputed;
+        if (!same_change(*copy, *copies.front()) && mine.disputed.empty()) {
+          mine.disputed = "the hosts' copies disagree on what the change was";
+        }
       }
+      if (!mine.disputed.empty()) mine.outcome = "disputed";
     }
     for (const Snapshot* copy : copies) {
       for (const auto& [host, record] : copy->hosts) {
@@ -115,7 +121,9 @@ Result<std::vector<Snapshot>> Ledger::merge(const std::vector<Snapshot>& from_ho
     if (!added && mine.outcome == "running") {
       const Snapshot& first = *copies.front();
       bool agreed = first.outcome != "running";
-      for (const Snapshot* copy : copies) agreed = agreed && copy->outcome == first.outcome;
+      for (const Snapshot* copy : copies) {
+        agreed = agreed && copy->outcome == first.outcome && copy->disputed.empty();
+      }
       for (const auto& [host, record] : mine.hosts) agreed = agreed && record.outcome != "running";
       if (agreed) {
         mine.outcome = first.outcome;

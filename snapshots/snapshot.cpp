@@ -17,32 +17,39 @@ nlohmann::json Snapshot::document(const std::map<std::string, HostRecord>& recor
                       {"config_after", h.config_after},
                       {"outcome", h.outcome}};
   }
-  return {{"id", id},
-          {"environment", environment},
-          {"unit", unit},
-          {"kind", kind},
-          {"artifact", artifact},
-          {"config", config},
-          {"secrets", secrets},
-          {"commit", commit},
-          {"branch", branch},
-          {"ref", ref},
-          {"ticket", ticket},
-          {"user", user},
-          {"controller", controller},
-          {"started", started},
-          {"finished", finished},
-          {"outcome", outcome},
-          {"restores", restores ? nlohmann::json(*restores) : nlohmann::json()},
-          {"commit_time", commit_time},
-          {"plan_digest", plan_digest},
-          {"approvals", approvals},
-          {"override_freeze", override_freeze},
-          {"backup", backup},
-          {"release", release > 0 ? nlohmann::json(release) : nlohmann::json()},
-          {"promoted_from", promoted_from},
-          {"rehearsal", rehearsal},
-          {"hosts", host_map}};
+  nlohmann::json doc = {{"id", id},
+                        {"environment", environment},
+                        {"unit", unit},
+                        {"kind", kind},
+                        {"artifact", artifact},
+                        {"config", config},
+                        {"secrets", secrets},
+                        {"commit", commit},
+                        {"branch", branch},
+                        {"ref", ref},
+                        {"ticket", ticket},
+                        {"user", user},
+                        {"controller", controller},
+                        {"started", started},
+                        {"finished", finished},
+                        {"outcome", outcome},
+                        {"restores", restores ? nlohmann::json(*restores) : nlohmann::json()},
+                        {"commit_time", commit_time},
+                        {"plan_digest", plan_digest},
+                        {"approvals", approvals},
+                        {"override_freeze", override_freeze},
+                        {"backup", backup},
+                        {"release", release > 0 ? nlohmann::json(release) : nlohmann::json()},
+                        {"promoted_from", promoted_from},
+                        {"rehearsal", rehearsal},
+                        {"hosts", host_map}};
+  if (!signature.empty()) {
+    doc["signature"] = signature;
+    doc["signed_hosts"] = signed_hosts;
+  }
+  if (!disputed.empty()) doc["disputed"] = disputed;
+  if (!signer.empty()) doc["signer"] = signer;
+  return doc;
 }
 
 nlohmann::json Snapshot::for_host(const std::string& host) const {
@@ -94,6 +101,21 @@ Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::strin
     }
     s.promoted_from = doc.value("promoted_from", "");
     if (auto r = doc.find("rehearsal"); r != doc.end() && r->is_object()) s.rehearsal = *r;
+    // Bounded: a signature is a few hundred bytes, a digest 64 hex digits.
+    if (auto sig = doc.find("signature");
+        sig != doc.end() && sig->is_string() && sig->get_ref<const std::string&>().size() < 8192) {
+      s.signature = sig->get<std::string>();
+    }
+    if (auto signed_hosts = doc.find("signed_hosts");
+        signed_hosts != doc.end() && signed_hosts->is_object()) {
+      for (const auto& [name, digest] : signed_hosts->items()) {
+        if (digest.is_string() && digest.get_ref<const std::string&>().size() <= 64) {
+          s.signed_hosts[name] = digest.get<std::string>();
+        }
+      }
+    }
+    if (auto d = doc.find("disputed"); d != doc.end() && d->is_string()) s.disputed = *d;
+    if (auto d = doc.find("signer"); d != doc.end() && d->is_string()) s.signer = *d;
     auto host_map = doc.find("hosts");
     if (host_map == doc.end() || !host_map->is_object()) return s;
     for (const auto& [name, h] : host_map->items()) {

@@ -58,8 +58,18 @@ struct Snapshot {
   // rehearsal: {"like": ENV, "from": {release, config} | null, "to": {release, config}}
   nlohmann::json rehearsal;
   std::map<std::string, HostRecord> hosts;
+  // Signed by the controller that wrote it (snapshots/record_signature):
+  // the armored `ssh-keygen -Y` signature over record_payload(), and every
+  // host's part by its digest (a host keeps only its own part).
+  std::string signature;
+  std::map<std::string, std::string> signed_hosts;
+  // A record learned from hosts that cannot be trusted: why (its outcome
+  // then reads "disputed"). Never a rollback target, rehearsal evidence,
+  // restore or promote source, never counted in metrics.
+  std::string disputed;
+  std::string signer;  // who signed it, once verified against `recorders`
 
-  bool succeeded() const { return outcome == "succeeded"; }
+  bool succeeded() const { return outcome == "succeeded" && disputed.empty(); }
   nlohmann::json to_json() const;
   // Malformed records are errors naming what is wrong; `where` says whose record.
   static Result<Snapshot> from_json(const nlohmann::json& doc, const std::string& where);

@@ -17,6 +17,7 @@
 #include "core/reporter.hpp"
 #include "core/script_command.hpp"
 #include "core/sha256.hpp"
+#include "core/ssh_signature.hpp"
 #include "playbooks/change/environment_lock.hpp"
 
 namespace flotilla {
@@ -25,40 +26,7 @@ namespace {
 constexpr const char* kNamespace = "flotilla-approval";
 namespace fs = std::filesystem;
 
-// A private scratch directory for ssh-keygen's files, removed on scope exit.
-struct ScratchFiles {
-  std::string dir;
-  ScratchFiles() {
-    char pattern[] = "/tmp/flotilla-approval-XXXXXX";
-    if (::mkdtemp(pattern) != nullptr) dir = pattern;
-  }
-  ~ScratchFiles() {
-    std::error_code ec;
-    if (!dir.empty()) fs::remove_all(dir, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::string path = dir + "/" + name;
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-  }
-};
-
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-// "256 SHA256:abc comment (ED25519)" -> "SHA256:abc".
-std::vector<std::string> fingerprints_in(const std::string& listing) {
-  std::vector<std::string> out;
-  std::istringstream lines(listing);
-  std::string bits, fingerprint;
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    if (words >> bits >> fingerprint && fingerprint.rfind("SHA256:", 0) == 0) {
-      out.push_back(fingerprint);
-    }
-  }
-  return out;
-}
 
 bool safe_name(const std::string& s) {
   if (s.empty() || s.size() > 64 || s[0] == '.') return false;
@@ -99,20 +67,9 @@ std::string approval_payload(const std::string& environment, const std::string& 
 }
 
 Result<Approval> sign_approval(const std::string& payload, const std::string& key_file) {
-  ScratchFiles scratch;
-  if (scratch.dir.empty()) return fail(ErrorKind::kFailed, "cannot make a scratch directory");
-  std::string file = scratch.write("approval.json", payload);
-  auto signed_ =
-      run_local({"ssh-keygen", "-q", "-Y", "sign", "-f", key_file, "-n", kNamespace, file});
-  if (!signed_) return tl::unexpected(signed_.error());
-  if (signed_->exit_status != 0) {
-    return fail(ErrorKind::kBadInput, fmt::format("ssh-keygen could not sign with {}: {}", key_file,
-                                                  first_line(signed_->err)));
-  }
-  std::ifstream in(file + ".sig", std::ios::binary);
-  std::ostringstream signature;
-  signature << in.rdbuf();
-  return Approval{payload, signature.str()};
+  auto signatures = ssh_sign(key_file, kNamespace, {payload});
+  if (!signatures) return tl::unexpected(signatures.error());
+  return Approval{payload, signatures->front()};
 }
 
 ApprovalStatus check_approvals(const std::vector<Approval>& approvals, long required,
@@ -139,29 +96,23 @@ ApprovalStatus check_approvals(const std::vector<Approval>& approvals, long requ
                                : fmt::format("the approvers file {} cannot be read", approvers));
       continue;
     }
-    ScratchFiles scratch;
-    std::string payload_file = scratch.write("approval.json", approval.payload);
-    std::string signature_file = scratch.write("approval.json.sig", approval.signature);
-    auto found =
-        run_local({"ssh-keygen", "-Y", "find-principals", "-s", signature_file, "-f", approvers});
-    if (!found || found->exit_status != 0 || found->out.empty()) {
+    SignatureCheck verified =
+        ssh_verify(approvers, kNamespace, approval.payload, approval.signature);
+    if (verified.problem == SignatureCheck::Problem::kUnknownSigner) {
       refuse("signed by a key that is not in the approvers file");
       continue;
     }
-    std::string principal = first_line(found->out);
-    auto verified = run_local({"ssh-keygen", "-Y", "verify", "-f", approvers, "-I", principal, "-n",
-                               kNamespace, "-s", signature_file},
-                              approval.payload);
-    if (!verified || verified->exit_status != 0) {
+    checked.principal = verified.principal;
+    if (!verified.ok()) {
+      checked.principal.clear();
       refuse(
           fmt::format("the signature by {} does not verify (tampered, or made for another "
                       "namespace)",
-                      principal));
+                      verified.principal));
       continue;
     }
-    checked.principal = principal;
-    auto key_at = verified->out.rfind(" key ");
-    checked.key = key_at == std::string::npos ? "" : first_line(verified->out.substr(key_at + 5));
+    const std::string& principal = checked.principal;
+    checked.key = verified.key;
     if (!doc.is_object() || doc.value("type", "") != "flotilla-approval/v1") {
       refuse("not a flotilla approval");
     } else if (doc.value("environment", "") != environment) {
@@ -195,12 +146,12 @@ std::vector<std::string> requester_key_fingerprints(
     std::error_code ec;
     std::string listed = fs::exists(file + ".pub", ec) ? file + ".pub" : file;
     if (auto r = run_local({"ssh-keygen", "-l", "-f", listed}); r && r->exit_status == 0) {
-      for (auto& f : fingerprints_in(r->out)) out.push_back(f);
+      for (auto& f : key_fingerprints(r->out)) out.push_back(f);
     }
   }
   if (std::getenv("SSH_AUTH_SOCK") != nullptr) {
     if (auto r = run_local({"ssh-add", "-l"}); r && r->exit_status == 0) {
-      for (auto& f : fingerprints_in(r->out)) out.push_back(f);
+      for (auto& f : key_fingerprints(r->out)) out.push_back(f);
     }
   }
   return out;

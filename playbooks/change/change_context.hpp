@@ -32,6 +32,10 @@ struct ChangeContext {
   std::function<std::vector<std::string>()> requester_keys = [] {
     return std::vector<std::string>();
   };
+  // The key file this controller signs its records with (`--signing-key`,
+  // FLOTILLA_SIGNING_KEY, the first ssh-agent key, else the lock host's
+  // login identity), found when first asked. Unset: records go unsigned.
+  std::function<Result<std::string>()> signing_key = nullptr;
 };
 
 }  // namespace flotilla

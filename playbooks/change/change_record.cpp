@@ -65,11 +65,12 @@ void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResul
   snapshot.finished = iso_time_now();
 }
 
-std::map<std::string, ActivationRecord> activation_records(const PreparedChange& prepared,
-                                                           const Snapshot& running) {
+Result<std::map<std::string, ActivationRecord>> activation_records(const PreparedChange& prepared,
+                                                                   const Snapshot& running,
+                                                                   const RecordSigner& sign) {
   const DeployPlan& plan = prepared.plan;
   for (const auto& h : plan.hosts) {
-    if (h.change && h.send_secrets) return {};
+    if (h.change && h.send_secrets) return std::map<std::string, ActivationRecord>{};
   }
   Snapshot succeeded = running;
   for (const auto& h : plan.hosts) {
@@ -78,6 +79,7 @@ std::map<std::string, ActivationRecord> activation_records(const PreparedChange&
   }
   succeeded.outcome = "succeeded";
   succeeded.finished = iso_time_now();
+  if (auto signed_ = sign(succeeded); !signed_) return tl::unexpected(signed_.error());
   std::vector<Snapshot> history = prepared.history;
   history.push_back(succeeded);
   const int keep = prepared.unit().keep_releases;
@@ -113,9 +115,14 @@ bool recorded_by_activations(const PreparedChange& prepared,
   return true;
 }
 
-void record_on_hosts(const PreparedChange& prepared, const Snapshot& snapshot,
+void record_on_hosts(const PreparedChange& prepared, const Snapshot& record,
                      const std::vector<Snapshot>& history, Reporter& reporter,
-                     const std::set<std::string>* only) {
+                     const RecordSigner& sign, const std::set<std::string>* only) {
+  Snapshot snapshot = record;
+  if (auto signed_ = sign(snapshot); !signed_) {
+    reporter.warning(fmt::format("snapshot {} goes to the hosts unsigned: {}", snapshot.id,
+                                 signed_.error().message));
+  }
   const Unit& unit = prepared.unit();
   const UnitFleet& fleet = prepared.fleet;
   HostLayout layout{unit.deploy_to};

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include <map>
 #include <set>
 #include <string>
@@ -26,8 +28,13 @@ void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResul
 // batch may still send it back). Empty when finish.sh must do it after the
 // last batch: the change rotates secrets (their old versions go only once
 // every host has succeeded).
-std::map<std::string, ActivationRecord> activation_records(const PreparedChange& prepared,
-                                                           const Snapshot& running);
+// Signs a record before its lines go to hosts (record_signing's sign_record).
+using RecordSigner = std::function<Result<void>(Snapshot&)>;
+
+// Signing fails only when the controller's key cannot sign: nothing changed yet.
+Result<std::map<std::string, ActivationRecord>> activation_records(const PreparedChange& prepared,
+                                                                   const Snapshot& running,
+                                                                   const RecordSigner& sign);
 
 // Whether the activations recorded the change on every host they changed
 // (they succeeded everywhere), so only the unchanged hosts are left.
@@ -41,6 +48,6 @@ bool recorded_by_activations(const PreparedChange& prepared,
 // the local ledger has the record.
 void record_on_hosts(const PreparedChange& prepared, const Snapshot& snapshot,
                      const std::vector<Snapshot>& history, Reporter& reporter,
-                     const std::set<std::string>* only = nullptr);
+                     const RecordSigner& sign, const std::set<std::string>* only = nullptr);
 
 }  // namespace flotilla

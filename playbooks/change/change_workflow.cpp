@@ -13,6 +13,7 @@
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/change/record_signing.hpp"
 #include "playbooks/change/rehearsal_check.hpp"
 #include "playbooks/freeze_window.hpp"
 #include "playbooks/registry_publish.hpp"
@@ -164,14 +165,18 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
       snapshot.backup = *backup;
     }
   }
+  // Each changing host records its part itself once healthy: a change that
+  // succeeds everywhere makes no round trip after its last batch. Signed
+  // here, before anything is saved or changed.
+  const RecordSigner sign = [&context](Snapshot& s) { return sign_record(context, s); };
+  auto signed_records = activation_records(prepared, snapshot, sign);
+  if (!signed_records) return tl::unexpected(signed_records.error());
+  const auto& records = *signed_records;
   // Saved before any host changes: a controller killed from here on leaves
   // a "running" record naming where each host was headed.
   if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
   reporter.event("snapshot", {{"id", snapshot.id}, {"kind", snapshot.kind}, {"unit", unit.name}});
   Transport& transport = *prepared.fleet.transport;
-  // Each changing host records its part itself once healthy: a change that
-  // succeeds everywhere makes no round trip after its last batch.
-  const auto records = activation_records(prepared, snapshot);
   if (!backup_failed) {
     result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id,
                              transport, reporter, context.interrupted, records);
@@ -192,11 +197,11 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
     for (const auto& h : plan.hosts) {
       if (!h.change) unchanged.insert(h.host);
     }
-    record_on_hosts(prepared, snapshot, history, reporter, &unchanged);
+    record_on_hosts(prepared, snapshot, history, reporter, sign, &unchanged);
   } else {
     // Failed, interrupted, or secrets rotated: every host gets the final
     // line, which stands over one its activation wrote.
-    record_on_hosts(prepared, snapshot, history, reporter);
+    record_on_hosts(prepared, snapshot, history, reporter, sign);
   }
   times.add(prefix + "record", seconds_since(record_started));
 
@@ -275,10 +280,39 @@ Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Relea
   return outcome;
 }
 
+// A freeze window refuses a deploy, a promote, a rehearsal or a config push
+// before anything is touched, and again under the lock (a change queued
+// with --lock-wait before a window opened must not run inside it);
+// rollback, hotfix and restore are how an incident is fixed, and are never
+// frozen out.
+Result<void> check_freeze(const ChangeContext& context, const Release& release) {
+  bool freezable =
+      std::any_of(release.changes.begin(), release.changes.end(), [](const ChangeRequest& r) {
+        return r.kind == ChangeKind::kDeploy || r.kind == ChangeKind::kRehearsal ||
+               r.kind == ChangeKind::kConfig;
+      });
+  if (!freezable) return {};
+  const Environment& env = *context.targets.environment;
+  if (auto span = freeze_at(env, std::time(nullptr))) {
+    const std::string& reason = release.changes.front().override_freeze;
+    if (reason.empty()) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("{} is frozen ({}; {}); rollback and hotfix still work, or deploy "
+                              "with --override-freeze REASON, which the snapshot records",
+                              env.name, describe_span(*span), span->window->text));
+    }
+    context.reporter.warning(
+        fmt::format("changing inside a freeze window ({}): {}", describe_span(*span), reason));
+  }
+  return {};
+}
+
 Result<Outcome> release_locked(const ChangeContext& context, const Release& release,
                                DeployLock& lock, const std::optional<Approved>& approved,
                                PhaseTimes& times) {
   Reporter& reporter = context.reporter;
+  // Again under the lock: the wait for it may have crossed into a window.
+  if (auto frozen = check_freeze(context, release); !frozen) return tl::unexpected(frozen.error());
   times.begin("prepare");  // builds (or the cache), connections, one survey per host
   auto prepared = prepare_release(context, release.changes);
   times.end();
@@ -453,26 +487,8 @@ Result<void> check_offline(const ChangeContext& context, const Release& release)
   if (const auto& registry = project.artifacts) {
     if (auto access = registry_access(*registry); !access) return tl::unexpected(access.error());
   }
-  // A freeze window refuses a deploy before anything is touched; rollback
-  // and hotfix are how an incident is fixed, and are never frozen out.
-  bool freezable =
-      std::any_of(release.changes.begin(), release.changes.end(), [](const ChangeRequest& r) {
-        return r.kind == ChangeKind::kDeploy || r.kind == ChangeKind::kRehearsal;
-      });
-  if (freezable) {
-    const Environment& env = *context.targets.environment;
-    if (auto span = freeze_at(env, std::time(nullptr))) {
-      const std::string& reason = release.changes.front().override_freeze;
-      if (reason.empty()) {
-        return fail(ErrorKind::kBadInput,
-                    fmt::format("{} is frozen ({}; {}); rollback and hotfix still work, or deploy "
-                                "with --override-freeze REASON, which the snapshot records",
-                                env.name, describe_span(*span), span->window->text));
-      }
-      context.reporter.warning(
-          fmt::format("deploying inside a freeze window ({}): {}", describe_span(*span), reason));
-    }
-  }
+  if (auto recorder = check_recorder(context); !recorder) return recorder;
+  return check_freeze(context, release);
   return {};
 }
 
@@ -506,7 +522,18 @@ Result<Outcome> run_release(const ChangeContext& context, const Release& release
   if (!holder) return tl::unexpected(holder.error());
   times.end();
   context.reporter.event("lock_acquired", {{"environment", context.targets.environment->name}});
-  auto result = release_locked(context, release, lock, approved, times);
+  // Nothing that goes wrong under the lock leaves it held: an exception
+  // (a malformed value a host sent that a check missed) ends the change as
+  // a failure, and the lock is released below.
+  Result<Outcome> result = [&]() -> Result<Outcome> {
+    try {
+      return release_locked(context, release, lock, approved, times);
+    } catch (const std::exception& e) {
+      return fail(ErrorKind::kFailed, fmt::format("the change stopped on an internal error ({}); "
+                                                  "the lock is released, check `status`",
+                                                  e.what()));
+    }
+  }();
   // Where the time went, on every change that got this far.
   context.reporter.event("phases", times.to_json());
   context.reporter.text("time: " + times.summary());

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "playbooks/change/environment_lock.hpp"
+#include "playbooks/change/record_signing.hpp"
 #include "playbooks/deploy_lock.hpp"
 #include "playbooks/deploy_plan.hpp"
 #include "playbooks/host_steps.hpp"
@@ -86,6 +87,7 @@ Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fl
                    manifest != nullptr ? manifest_files(*manifest) : std::set<std::string>(),
                    probes, alongside, &alongside_results);
   std::vector<Snapshot> copies;
+  std::vector<std::string> hosts_of_copies;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const auto& survey = reading.surveys[i];
     if (!survey) {
@@ -101,6 +103,7 @@ Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fl
       Snapshot copy = snapshot;
       copy.hosts = {{host, own->second}};
       copies.push_back(std::move(copy));
+      hosts_of_copies.push_back(host);
     }
   }
   std::optional<long> counter;
@@ -112,6 +115,7 @@ Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fl
     if (!read) return tl::unexpected(read.error());
     counter = *read;
   }
+  verify_copies(context, copies, hosts_of_copies);
   auto merged = ledger.merge(copies, counter);
   if (!merged) return tl::unexpected(merged.error());
   reading.ledger = std::move(*merged);
