@@ -16,6 +16,7 @@
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/change/record_signing.hpp"
 #include "playbooks/change/rehearsal_check.hpp"
 #include "playbooks/change/release.hpp"
 #include "playbooks/freeze_window.hpp"
@@ -76,6 +77,7 @@ Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_o
                               : reporter.paint("NOT REHEARSED: " + rehearsed.error().message,
                                                Reporter::Color::kRed));
     }
+    reporter.text("records: " + record_trust(context));
     return outcome;
   }
   // The change record: with the approvals the lock host keeps for the ticket.

@@ -109,6 +109,9 @@ Result<Outcome> run_list(const GlobalOptions& options, const LedgerOptions& what
         what_changed(s), s.ticket.empty() ? "-" : s.ticket, s.user,
         reporter.paint(outcome, s.succeeded() ? Reporter::Color::kGreen : Reporter::Color::kRed),
         changed_hosts(s), s.hosts.size()));
+    if (!s.disputed.empty()) {
+      reporter.text("      " + reporter.paint("disputed: " + s.disputed, Reporter::Color::kRed));
+    }
   }
   if (snapshots->empty()) reporter.text("(no snapshots yet)");
   nlohmann::json out = {{as_history ? "history" : "snapshots", doc}};
@@ -138,6 +141,13 @@ Result<Outcome> run_show(const GlobalOptions& options, const LedgerOptions& what
     reporter.text(reporter.paint(fmt::format("snapshot {}: {} {} in {} — {}", s.id, s.kind, s.unit,
                                              s.environment, s.outcome),
                                  Reporter::Color::kBold));
+    if (!s.disputed.empty()) {
+      reporter.text(reporter.paint(fmt::format("  DISPUTED: {} (never a rollback target, "
+                                               "evidence, restore or promote source)",
+                                               s.disputed),
+                                   Reporter::Color::kRed));
+    }
+    if (!s.signer.empty()) reporter.text(fmt::format("  signed:  by {}", s.signer));
     reporter.text(fmt::format("  what:    {}", what_changed(s)));
     if (!s.artifact.empty()) reporter.text(fmt::format("  release: {}", s.artifact));
     if (s.release > 0) reporter.text(fmt::format("  part of: release {}", s.release));
@@ -174,18 +184,31 @@ Result<Outcome> run_backups(const GlobalOptions& options, const LedgerOptions& w
     if (!s.backup.is_array()) continue;
     for (const auto& b : s.backup) {
       if (!b.is_object()) continue;
-      std::string verified = !b.contains("verified")      ? "-"
-                             : b.value("verified", false) ? "yes"
-                                                          : "FAILED";
+      // What a host recorded is read by type: a malformed field is shown
+      // empty, never thrown on.
+      auto text = [&b](const char* key) {
+        auto field = b.find(key);
+        return field != b.end() && field->is_string() ? field->get<std::string>() : std::string();
+      };
+      auto flag = [&b](const char* key) {
+        auto field = b.find(key);
+        return field != b.end() && field->is_boolean() && field->get<bool>();
+      };
+      std::string verified = !s.disputed.empty()       ? "DISPUTED"
+                             : !b.contains("verified") ? "-"
+                             : flag("verified")        ? "yes"
+                                                       : "FAILED";
       list.push_back({{"snapshot", s.id},
                       {"kind", s.kind},
                       {"started", s.started},
-                      {"host", b.value("host", "")},
-                      {"ok", b.value("ok", false)},
-                      {"location", b.value("location", "")},
-                      {"verified", b.contains("verified") ? b["verified"] : nlohmann::json()}});
+                      {"host", text("host")},
+                      {"ok", flag("ok")},
+                      {"location", text("location")},
+                      {"verified", b.contains("verified") ? nlohmann::json(flag("verified"))
+                                                          : nlohmann::json()}});
+      if (!s.disputed.empty()) list.back()["disputed"] = s.disputed;
       reporter.text(fmt::format("{:>4}  {:<20} {:<9} {:<12} {:<9} {}", s.id, s.started, s.kind,
-                                b.value("host", ""), verified, b.value("location", "")));
+                                text("host"), verified, text("location")));
     }
   }
   if (list.empty()) reporter.text("(no backups recorded)");

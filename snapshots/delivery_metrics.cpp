@@ -33,6 +33,8 @@ nlohmann::json delivery_metrics(const std::vector<Snapshot>& ledger, std::int64_
                                 std::int64_t now) {
   std::vector<const Snapshot*> in_window;
   for (const auto& s : ledger) {
+    // A disputed record (learned from hosts, not trusted) is no evidence of anything.
+    if (!s.disputed.empty()) continue;
     std::int64_t started = time_of(s.started);
     if (started >= since && started < now) in_window.push_back(&s);
   }
@@ -57,7 +59,7 @@ nlohmann::json delivery_metrics(const std::vector<Snapshot>& ledger, std::int64_
       const Snapshot* next = nullptr;
       for (const auto& later : ledger) {
         if (later.id > s->id && later.unit == s->unit && later.environment == s->environment &&
-            (next == nullptr || later.id < next->id)) {
+            later.disputed.empty() && (next == nullptr || later.id < next->id)) {
           next = &later;
         }
       }

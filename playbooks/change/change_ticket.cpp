@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "playbooks/change/plan_digest.hpp"
+#include "playbooks/change/record_signing.hpp"
 #include "playbooks/freeze_window.hpp"
 #include "snapshots/fleet_history.hpp"
 
@@ -68,9 +69,12 @@ ChangeTicket change_ticket(const ChangeContext& context, const ChangeRequest& re
         "no earlier snapshot of this unit here: nothing to roll back to (first deploy)";
   }
 
+  t.records = record_trust(context);
   if (auto frozen = freeze_at(env, now)) t.freeze_now = describe_span(*frozen);
   if (auto next = next_freeze(env, now)) t.freeze_next = describe_span(*next);
-  bool frozen_out = !t.freeze_now.empty() && plan.kind == ChangeKind::kDeploy;
+  bool frozen_out = !t.freeze_now.empty() &&
+                    (plan.kind == ChangeKind::kDeploy || plan.kind == ChangeKind::kConfig ||
+                     plan.kind == ChangeKind::kRehearsal);
   if (env.require_ticket && request.ticket.empty()) t.missing.push_back("a ticket (--ticket)");
   if (env.approvals > 0 && plan.kind != ChangeKind::kRollback && !approvals.satisfied()) {
     t.missing.push_back(fmt::format("approvals: {}", describe_missing_approvals(approvals)));
@@ -188,6 +192,9 @@ std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& 
   line(t.freeze_now.empty() ? "- not frozen now" : "- FROZEN now: " + t.freeze_now);
   if (!t.freeze_next.empty()) line("- next window: " + t.freeze_next);
   line();
+  line("## Records");
+  line("- " + t.records);
+  line();
   line("## Still missing before it may run");
   if (t.missing.empty()) line("- nothing");
   for (const auto& m : t.missing) line("- " + m);
@@ -222,6 +229,7 @@ nlohmann::json change_ticket_json(const ChangeTicket& t, const PreparedChange& p
                                                             : nlohmann::json()},
                       {"finished", t.rehearsal.finished},
                       {"missing", t.rehearsal.missing}};
+  doc["records"] = t.records;
   doc["missing"] = t.missing;
   return doc;
 }

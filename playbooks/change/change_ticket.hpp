@@ -30,6 +30,7 @@ struct ChangeTicket {
   RehearsalEvidence rehearsal;
   std::string freeze_now;   // "" when not frozen
   std::string freeze_next;  // the next window, "" when none
+  std::string records;      // what records from hosts are trusted here (record_trust)
   std::vector<std::string> missing;
 };
 

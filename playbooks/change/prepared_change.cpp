@@ -68,12 +68,26 @@ Result<Destination> restore_destination(const std::vector<Snapshot>& history, lo
     return fail(ErrorKind::kBadInput,
                 fmt::format("no snapshot {} for this unit (see `flotilla backups list`)", id));
   }
+  if (!snapshot->disputed.empty()) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("snapshot {} is disputed ({}): its backup list is not trusted, nothing "
+                            "is restored from it",
+                            id, snapshot->disputed));
+  }
   Destination out;
   out.restores = id;
+  // Every value is checked for its type: a malformed field is skipped, never thrown.
+  auto flag = [](const nlohmann::json& b, const char* key) {
+    auto it = b.find(key);
+    return it != b.end() && it->is_boolean() && it->get<bool>();
+  };
   if (snapshot->backup.is_array()) {
     for (const auto& b : snapshot->backup) {
-      if (!b.is_object() || !b.value("ok", false) || !b.contains("host")) continue;
-      if (b.contains("verified") && !b.value("verified", false)) {
+      if (!b.is_object() || !flag(b, "ok") || !b.contains("host") || !b["host"].is_string() ||
+          !b.contains("location") || !b["location"].is_string()) {
+        continue;
+      }
+      if (b.contains("verified") && !flag(b, "verified")) {
         return fail(ErrorKind::kBadInput,
                     fmt::format("snapshot {}'s backup on {} failed its verify: it cannot be "
                                 "restored",
