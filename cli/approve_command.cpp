@@ -116,8 +116,8 @@ Result<Outcome> run_approvals_list(const GlobalOptions& options, const std::stri
     // signed bytes only.
     auto doc = nlohmann::json::parse(approval.payload, nullptr, false);
     if (!doc.is_object()) continue;
-    std::string its_ticket = doc.value("ticket", "");
-    std::string its_digest = doc.value("plan_digest", "");
+    std::string its_ticket = approval_field(approval.payload, "ticket");
+    std::string its_digest = approval_field(approval.payload, "plan_digest");
     ApprovalStatus status = check_approvals({approval}, 1, targets->project->approvers.value_or(""),
                                             environment, its_ticket, its_digest, {});
     const CheckedApproval& c = status.checked.front();

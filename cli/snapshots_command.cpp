@@ -34,7 +34,7 @@ Result<nlohmann::json> ticket_approvals(const GlobalOptions& options, const std:
   for (const auto& approval : *stored) {
     auto doc = nlohmann::json::parse(approval.payload, nullptr, false);
     if (!doc.is_object()) continue;
-    std::string digest = doc.value("plan_digest", "");
+    std::string digest = approval_field(approval.payload, "plan_digest");
     ApprovalStatus status = check_approvals({approval}, 1, targets->project->approvers.value_or(""),
                                             environment, ticket, digest, {});
     const CheckedApproval& c = status.checked.front();

@@ -86,10 +86,13 @@ ApprovalStatus check_approvals(const std::vector<Approval>& approvals, long requ
       status.checked.push_back(checked);
     };
     auto doc = nlohmann::json::parse(approval.payload, nullptr, false);
-    if (doc.is_object()) {
-      checked.time = doc.value("time", "");
-      checked.message = doc.value("message", "");
-    }
+    // Read by type, and only once the signature is known good: a planted
+    // record ({"time": 1}) is refused, never thrown on.
+    auto field = [&doc](const char* key) {
+      if (!doc.is_object()) return std::string();
+      auto it = doc.find(key);
+      return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
     std::error_code ec;
     if (approvers.empty() || !fs::is_regular_file(approvers, ec)) {
       refuse(approvers.empty() ? "no approvers file (project key `approvers:`) to check it against"
@@ -103,6 +106,8 @@ ApprovalStatus check_approvals(const std::vector<Approval>& approvals, long requ
       continue;
     }
     checked.principal = verified.principal;
+    checked.time = field("time");
+    checked.message = field("message");
     if (!verified.ok()) {
       checked.principal.clear();
       refuse(
@@ -113,16 +118,15 @@ ApprovalStatus check_approvals(const std::vector<Approval>& approvals, long requ
     }
     const std::string& principal = checked.principal;
     checked.key = verified.key;
-    if (!doc.is_object() || doc.value("type", "") != "flotilla-approval/v1") {
+    if (!doc.is_object() || field("type") != "flotilla-approval/v1") {
       refuse("not a flotilla approval");
-    } else if (doc.value("environment", "") != environment) {
-      refuse(fmt::format("approves environment {}, not {}", doc.value("environment", ""),
-                         environment));
-    } else if (doc.value("ticket", "") != ticket) {
-      refuse(fmt::format("approves ticket {}, not {}", doc.value("ticket", ""), ticket));
-    } else if (doc.value("plan_digest", "") != digest) {
+    } else if (field("environment") != environment) {
+      refuse(fmt::format("approves environment {}, not {}", field("environment"), environment));
+    } else if (field("ticket") != ticket) {
+      refuse(fmt::format("approves ticket {}, not {}", field("ticket"), ticket));
+    } else if (field("plan_digest") != digest) {
       refuse(fmt::format("approves plan {}, and the plan is now {} (it changed since)",
-                         doc.value("plan_digest", "").substr(0, 12), digest.substr(0, 12)));
+                         field("plan_digest").substr(0, 12), digest.substr(0, 12)));
     } else if (std::find(requester_keys.begin(), requester_keys.end(), checked.key) !=
                requester_keys.end()) {
       refuse(
@@ -215,6 +219,13 @@ Result<ApprovalStatus> read_approvals(const ChangeContext& context, const std::s
   return check_approvals(*stored, targets.environment->approvals,
                          targets.project->approvers.value_or(""), targets.environment->name, ticket,
                          digest, context.requester_keys());
+}
+
+std::string approval_field(const std::string& payload, const char* key) {
+  auto doc = nlohmann::json::parse(payload, nullptr, false);
+  if (!doc.is_object()) return "";
+  auto it = doc.find(key);
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 std::string describe_missing_approvals(const ApprovalStatus& status) {

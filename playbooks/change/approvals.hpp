@@ -71,6 +71,10 @@ Result<ApprovalStatus> read_approvals(const ChangeContext& context, const std::s
                                       const std::string& digest);
 
 // One line: what is missing and why each approval that is there does not count.
+// A string field of an approval's payload, "" when absent or not a string:
+// what a stored record claims is read by type, never thrown on.
+std::string approval_field(const std::string& payload, const char* key);
+
 std::string describe_missing_approvals(const ApprovalStatus& status);
 
 }  // namespace flotilla
