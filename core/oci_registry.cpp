@@ -111,6 +111,13 @@ struct OciRegistry::Impl {
                   fmt::format("registry {}: its token service '{}' is not a URL", access.url,
                               bearer_challenge["realm"]));
     }
+    if (realm->origin.rfind("http://", 0) == 0 && !access.plain_http) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("registry {}: its token service {} is plain http: the credentials "
+                              "would cross the network in clear, so none were sent (artifacts."
+                              "plain_http: true allows it, for a lab registry)",
+                              access.url, realm->origin));
+    }
     auto auth = client_for(realm->origin);
     if (!access.username.empty()) auth->set_basic_auth(access.username, access.password);
     std::string path = realm->path;

@@ -20,6 +20,9 @@ struct RegistryAccess {
   std::string password;
   std::string token;    // or a bearer token
   std::string ca_file;  // a private CA (PEM); "" = the system's
+  // artifacts.plain_http: http:// allowed (a lab registry). Without it a
+  // token service on http:// is refused before any credential goes to it.
+  bool plain_http = false;
 };
 
 // A client of the OCI distribution API (cpp-httplib, TLS verified): just

@@ -36,6 +36,7 @@ Result<RegistryAccess> registry_access(const RegistrySettings& settings) {
   access.repository = settings.repository;
   access.username = settings.username;
   access.ca_file = settings.ca_file.value_or("");
+  access.plain_http = settings.plain_http;
   if (settings.password) {
     auto value = read_secret_value(*settings.password, "artifacts.password");
     if (!value) return tl::unexpected(value.error());

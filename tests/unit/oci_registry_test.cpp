@@ -117,7 +117,7 @@ ChunkReader chunks(const std::string& text, std::size_t n) {
 
 TEST_CASE("oci registry: a token service's push token, streamed uploads, a pull-only token") {
   FakeRegistry fake;
-  RegistryAccess access{fake.url(), "studio/web", "ci", "pw", "", ""};
+  RegistryAccess access{fake.url(), "studio/web", "ci", "pw", "", "", true};
   auto registry = OciRegistry::open(access);
   REQUIRE_MESSAGE(registry, (registry ? "" : registry.error().message));
   std::string blob(100000, 'x');
@@ -145,13 +145,22 @@ TEST_CASE("oci registry: a token service's push token, streamed uploads, a pull-
 
 TEST_CASE("oci registry: refused credentials and an absent registry are one-line errors") {
   FakeRegistry fake;
-  auto refused = OciRegistry::open({fake.url(), "studio/web", "ci", "wrong", "", ""});
+  auto refused = OciRegistry::open({fake.url(), "studio/web", "ci", "wrong", "", "", true});
   REQUIRE_FALSE(refused);
   CHECK(refused.error().kind == ErrorKind::kBadInput);
   CHECK(refused.error().message.find("token service: HTTP 401") != std::string::npos);
   CHECK(refused.error().message.find("wrong") == std::string::npos);  // never the password
 
-  auto absent = OciRegistry::open({"http://127.0.0.1:1", "studio/web", "", "", "", ""});
+  auto absent = OciRegistry::open({"http://127.0.0.1:1", "studio/web", "", "", "", "", true});
   REQUIRE_FALSE(absent);
   CHECK(absent.error().kind == ErrorKind::kUnreachable);
+}
+
+TEST_CASE("oci registry: a token service on plain http gets no credentials without plain_http") {
+  FakeRegistry fake;
+  auto refused = OciRegistry::open({fake.url(), "studio/web", "ci", "pw", "", ""});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == ErrorKind::kBadInput);
+  CHECK(refused.error().message.find("plain http") != std::string::npos);
+  CHECK(fake.scopes.empty());  // the token service was never asked
 }
