@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <regex>
 
@@ -44,7 +45,13 @@ bool valid_time_zone(const std::string& zone) {
   if (zone == "UTC") return true;
   std::error_code ec;
   for (const char* dir : {"/usr/share/zoneinfo/", "/usr/lib/zoneinfo/"}) {
-    if (std::filesystem::is_regular_file(std::string(dir) + zone, ec)) return true;
+    std::string path = std::string(dir) + zone;
+    if (!std::filesystem::is_regular_file(path, ec)) continue;
+    // A zone is a TZif file; zoneinfo also holds tables (leapseconds,
+    // zone.tab, iso3166.tab) that the C library would quietly read as UTC.
+    char magic[4] = {};
+    std::ifstream in(path, std::ios::binary);
+    return in.read(magic, sizeof magic) && std::string(magic, 4) == "TZif";
   }
   return false;
 }

@@ -69,7 +69,7 @@ Result<JumpSpec> parse_jump(const std::string& spec, const std::string& for_host
   return out;
 }
 
-constexpr int kMaxJumpDepth = 8;
+constexpr std::size_t kMaxJumpDepth = 8;
 
 // The bastions a ProxyJump list names, as ssh chains them: "a,b" reaches b
 // through a, and the host through b; the first hop's own ProxyJump (from
@@ -79,17 +79,20 @@ Result<std::shared_ptr<const HostAddress>> jump_chain(const std::string& list,
                                                       const std::string& for_host,
                                                       const SshDefaults& defaults,
                                                       const std::vector<std::string>& fallback_keys,
-                                                      int depth) {
-  if (depth > kMaxJumpDepth) {
-    return fail(ErrorKind::kBadInput,
-                fmt::format("host {}: ProxyJump: more than {} bastions in a chain (a loop?)",
-                            for_host, kMaxJumpDepth));
-  }
+                                                      std::size_t bastions) {
   std::vector<std::string> hops;
   for (std::size_t start = 0; start <= list.size();) {
     std::size_t end = std::min(list.find(',', start), list.size());
     hops.push_back(list.substr(start, end - start));
     start = end + 1;
+  }
+  // Every bastion of the chain counts, from lists and from each first
+  // hop's own ProxyJump alike (a loop never ends; a list of 12 is no chain).
+  bastions += hops.size();
+  if (bastions > kMaxJumpDepth) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("host {}: ProxyJump: more than {} bastions in a chain (a loop?)",
+                            for_host, kMaxJumpDepth));
   }
   std::shared_ptr<const HostAddress> previous;
   for (std::size_t i = 0; i < hops.size(); ++i) {
@@ -115,7 +118,7 @@ Result<std::shared_ptr<const HostAddress>> jump_chain(const std::string& list,
     bastion.identity_files = via.identity_files.empty() ? fallback_keys : via.identity_files;
     if (i == 0) {
       if (via.proxy_jump && *via.proxy_jump != "none" && !via.proxy_jump->empty()) {
-        auto before = jump_chain(*via.proxy_jump, for_host, defaults, fallback_keys, depth + 1);
+        auto before = jump_chain(*via.proxy_jump, for_host, defaults, fallback_keys, bastions);
         if (!before) return tl::unexpected(before.error());
         bastion.jump = *before;
       }

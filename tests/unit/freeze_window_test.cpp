@@ -36,6 +36,8 @@ TEST_CASE("time zones: ISO-8601 with and without offsets, wall clocks in named z
   CHECK(valid_time_zone("Asia/Seoul"));
   CHECK(valid_time_zone("UTC"));
   CHECK_FALSE(valid_time_zone("Mars/Olympus"));
+  CHECK_FALSE(valid_time_zone("leapseconds"));  // a table under zoneinfo, not a zone
+  CHECK_FALSE(valid_time_zone("zone.tab"));
   CHECK_FALSE(valid_time_zone("../../etc/passwd"));
 }
 

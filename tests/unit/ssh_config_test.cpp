@@ -165,3 +165,20 @@ TEST_CASE("host address: inventory variables over ssh_config over defaults; Prox
   CHECK(web3->jump->jump->name == "a");
   CHECK_FALSE(web3->jump->jump->jump);
 }
+
+TEST_CASE("host address: a ProxyJump list counts every hop, not the recursion") {
+  std::string twelve = "j1";
+  for (int i = 2; i <= 12; ++i) twelve += ",j" + std::to_string(i);
+  auto doc = parse_yaml("all:\n  hosts:\n    far: {flotilla_proxy_jump: '" + twelve +
+                            "'}\n    near: {flotilla_proxy_jump: 'j1,j2,j3'}\n",
+                        "inv.yaml");
+  REQUIRE(doc);
+  auto inv = parse_ansible_yaml_inventory(*doc);
+  REQUIRE(inv);
+  SshDefaults defaults;
+  defaults.user = "me";
+  auto far = host_address(inv->inventory, 0, defaults);
+  REQUIRE_FALSE(far);
+  CHECK(far.error().message.find("more than 8 bastions") != std::string::npos);
+  CHECK(host_address(inv->inventory, 1, defaults));
+}
