@@ -38,7 +38,10 @@ void Reporter::redact(const std::string& secret) {
     if (s.size() >= 4) forms.push_back(s);
   };
   add(secret);
-  std::string escaped = nlohmann::json(secret).dump();
+  // A secret need not be UTF-8 (a raw key file): its JSON form is the one
+  // output carries, with invalid bytes as U+FFFD.
+  std::string escaped =
+      nlohmann::json(secret).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   add(escaped.substr(1, escaped.size() - 2));
   // A multi-line value (a PEM key) may be printed a line at a time.
   if (secret.find('\n') != std::string::npos) {

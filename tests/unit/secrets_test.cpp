@@ -77,3 +77,15 @@ TEST_CASE("the secrets command line carries the digest, never a value") {
   CHECK(command.command.find("sk_live_zzz") == std::string::npos);
   CHECK(command.stdin_data.find("sk_live_zzz") != std::string::npos);
 }
+
+TEST_CASE("a secret that is not UTF-8 (a raw key file) is redacted, not an internal error") {
+  CapturedStream out, err;
+  Reporter reporter({.json = true}, out.stream, err.stream);
+  const std::string raw = "k\xff\xfe\x01raw-key-bytes";
+  CHECK_NOTHROW(reporter.redact(raw));
+  reporter.event("host_done", {{"detail", "leaked " + raw}});
+  reporter.error("leaked " + raw);
+  std::string printed = out.text() + err.text();
+  CHECK(printed.find("raw-key-bytes") == std::string::npos);
+  CHECK(printed.find("[REDACTED]") != std::string::npos);
+}
