@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -64,6 +65,14 @@ void collect_strings(const nlohmann::json& value, std::vector<std::string>& out)
   }
 }
 
+// Every string value of every host's and group's own variables.
+std::set<std::string> variable_strings(const Inventory& inventory) {
+  std::vector<std::string> all;
+  for (const auto& h : inventory.hosts()) collect_strings(h.vars, all);
+  for (const auto& g : inventory.groups()) collect_strings(g.vars, all);
+  return {all.begin(), all.end()};
+}
+
 Result<void> add_file(const fs::path& path, LoadedInventory& into) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IXUSR) != 0 && !has_yaml_extension(path)) {
@@ -73,21 +82,33 @@ Result<void> add_file(const fs::path& path, LoadedInventory& into) {
                             "does not run inventory scripts (save its output as JSON or YAML)",
                             path.string()));
   }
-  auto text = source_text(path, into);
+  bool vaulted = false;
+  auto text = source_text(path, into, &vaulted);
   if (!text) return tl::unexpected(text.error());
-  if (has_yaml_extension(path)) {
-    auto doc = parse_yaml(*text, path.string());
-    if (!doc) return tl::unexpected(doc.error());
-    return parse_ansible_yaml_inventory_into(*doc, into);
+  // An inventory encrypted whole is secret as a vars file encrypted whole
+  // is: every value it brings (and no other file has) is redacted.
+  std::set<std::string> before;
+  if (vaulted) before = variable_strings(into.inventory);
+  auto parsed = [&]() -> Result<void> {
+    if (has_yaml_extension(path)) {
+      auto doc = parse_yaml(*text, path.string());
+      if (!doc) return tl::unexpected(doc.error());
+      return parse_ansible_yaml_inventory_into(*doc, into);
+    }
+    // A YAML inventory without the extension (as flotilla has always read
+    // them) is a YAML mapping; an INI file never parses as one ("[web]" is a
+    // YAML list, "host1 ansible_port=22" a string).
+    if (auto doc = parse_yaml(*text, path.string());
+        doc && doc->root != nullptr && doc->root->is_mapping()) {
+      return parse_ansible_yaml_inventory_into(*doc, into);
+    }
+    return parse_ansible_ini_inventory_into(*text, path.string(), into);
+  }();
+  if (!parsed || !vaulted) return parsed;
+  for (const auto& value : variable_strings(into.inventory)) {
+    if (!before.count(value)) into.secret_values.push_back(value);
   }
-  // A YAML inventory without the extension (as flotilla has always read
-  // them) is a YAML mapping; an INI file never parses as one ("[web]" is a
-  // YAML list, "host1 ansible_port=22" a string).
-  if (auto doc = parse_yaml(*text, path.string());
-      doc && doc->root != nullptr && doc->root->is_mapping()) {
-    return parse_ansible_yaml_inventory_into(*doc, into);
-  }
-  return parse_ansible_ini_inventory_into(*text, path.string(), into);
+  return parsed;
 }
 
 Result<void> add_source(const fs::path& path, LoadedInventory& into) {

@@ -371,6 +371,23 @@ k1
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("host h1: variable ansible_host", proc.stderr)
 
+    def test_an_inventory_encrypted_whole_has_its_values_redacted(self):
+        vault = shutil.which("ansible-vault")
+        if not vault:
+            self.skipTest("ansible-vault not installed")
+        password = self.tmp.write("whole/.pass", "correct horse\n")
+        inventory = self.tmp.write("whole/hosts.yml",
+                                   "all:\n  vars: {db_password: s3cret-whole-pw}\n  hosts:\n"
+                                   "    h1: {api_token: tok-whole-123456, ansible_port: 2222}\n")
+        subprocess.run([vault, "encrypt", "--vault-password-file", password, inventory],
+                       capture_output=True, check=True, timeout=60)
+        proc, ours = run_json("-i", inventory, "--vault-password-file", password, "inventory", "list")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(ours["hosts"]["h1"]["vars"]["api_token"], "[REDACTED]")
+        self.assertEqual(ours["hosts"]["h1"]["vars"]["ansible_port"], 2222)  # numbers are not secret words
+        self.assertNotIn("s3cret-whole-pw", proc.stdout + proc.stderr)
+        self.assertNotIn("tok-whole-123456", proc.stdout + proc.stderr)
+
     def test_random_ini_inventories(self):
         rng = random.Random(int(os.environ.get("FLOTILLA_COMPAT_SEED", "7")))
         for i in range(int(os.environ.get("FLOTILLA_COMPAT_COUNT", "12"))):
