@@ -98,10 +98,14 @@ abort() {
   die "$1" "$2"
 }
 
-# hook NAME COMMAND: a failing hook stops the activation.
+# hook NAME COMMAND: a failing hook stops the activation, and so does one
+# that runs past HOOK_SECONDS (a hook that never ends must not hold the
+# batch, and the lock, until the controller's deadline).
+HOOK_SECONDS=300
 hook() {
   [ -n "$2" ] || return 0
-  (cd "$d/current" 2>/dev/null || cd "$d" && sh -c "$2") || abort "$EXIT_HOOK" "hook $1 failed"
+  (cd "$d/current" 2>/dev/null || cd "$d" && timeout "$HOOK_SECONDS" sh -c "$2") ||
+    abort "$EXIT_HOOK" "hook $1 failed (or ran past ${HOOK_SECONDS}s)"
 }
 
 # switch_link TARGET LINK: LINK points to TARGET, switched by one rename.
@@ -124,7 +128,12 @@ wait_for_players() {
   wfp_end=$(($(now_ms) + deadline * 1000))
   wfp_pending=$notices
   while :; do
-    wfp_count=$( (cd current 2>/dev/null && timeout 10 sh -c "$players" </dev/null 2>/dev/null) |
+    # One read of the count, bounded by the time left (a slow `players`
+    # never carries the wait past the deadline by more than a second).
+    wfp_read=$(((wfp_end - $(now_ms)) / 1000))
+    [ "$wfp_read" -le 10 ] || wfp_read=10
+    [ "$wfp_read" -ge 1 ] || wfp_read=1
+    wfp_count=$( (cd current 2>/dev/null && timeout "$wfp_read" sh -c "$players" </dev/null 2>/dev/null) |
       tail -n 1 | tr -d ' \t\r')
     case $wfp_count in '' | *[!0-9]*) wfp_count='?' ;; esac
     # Whole seconds left, rounded up: 0 only once the deadline has passed.
@@ -132,10 +141,8 @@ wait_for_players() {
     [ "$wfp_left" -ge 0 ] || wfp_left=0
     printf '@flotilla:players %s %s\n' "$wfp_count" "$wfp_left"
     [ "$wfp_count" = 0 ] && return 0
-    if [ "$wfp_left" -le 0 ]; then
-      printf 'drain deadline reached with %s player(s) on the host\n' "$wfp_count" >&2
-      return 0
-    fi
+    # Notices due by now are sent even when the deadline has come (a slow
+    # read must not swallow the last one).
     wfp_due='' wfp_rest=''
     for wfp_notice in $wfp_pending; do
       if [ "$wfp_left" -le "$wfp_notice" ]; then wfp_due=$wfp_notice; else wfp_rest="$wfp_rest $wfp_notice"; fi
@@ -144,9 +151,13 @@ wait_for_players() {
       wfp_pending=$wfp_rest
       printf '@flotilla:notice %s\n' "$wfp_left"
       if [ -n "$notify" ] && ! (cd current 2>/dev/null &&
-        FLOTILLA_MINUTES=$(((wfp_left + 59) / 60)) FLOTILLA_SECONDS=$wfp_left sh -c "$notify" </dev/null) >&2; then
+        FLOTILLA_MINUTES=$(((wfp_left + 59) / 60)) FLOTILLA_SECONDS=$wfp_left timeout 10 sh -c "$notify" </dev/null) >&2; then
         printf 'notify failed (the restart still waits for players)\n' >&2
       fi
+    fi
+    if [ "$wfp_left" -le 0 ]; then
+      printf 'drain deadline reached with %s player(s) on the host\n' "$wfp_count" >&2
+      return 0
     fi
     sleep 1
   done
@@ -297,11 +308,13 @@ else
   # Drain: tell the service, wait until it says it is drained (or the timeout).
   phase draining
   hook before_drain "$before_drain"
-  if [ -n "$drain" ]; then (cd current 2>/dev/null && sh -c "$drain") || true; fi
+  if [ -n "$drain" ]; then
+    (cd current 2>/dev/null && timeout $((drain_tenths / 10 + 10)) sh -c "$drain") || true
+  fi
   wait_for_players
   if [ -n "$drain_check" ]; then
     i=0
-    until (cd current 2>/dev/null && sh -c "$drain_check"); do
+    until (cd current 2>/dev/null && timeout 10 sh -c "$drain_check"); do
       i=$((i + 1))
       [ "$i" -ge "$drain_tenths" ] && break
       sleep 0.1

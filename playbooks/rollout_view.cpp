@@ -40,6 +40,14 @@ void RolloutView::output(const std::string& host, std::string_view chunk) {
   auto it = rows_.find(host);
   if (it == rows_.end()) return;
   Row& row = it->second;
+  // The lines read here are short markers; a host that writes without end
+  // and without a newline must not grow this (or the time to scan it).
+  if (row.skipping) {
+    std::size_t nl = chunk.find('\n');
+    if (nl == std::string_view::npos) return;
+    chunk.remove_prefix(nl + 1);
+    row.skipping = false;
+  }
   row.partial += chunk;
   std::size_t start = 0;
   for (std::size_t nl = row.partial.find('\n'); nl != std::string::npos;
@@ -59,6 +67,16 @@ void RolloutView::output(const std::string& host, std::string_view chunk) {
     start = nl + 1;
   }
   row.partial.erase(0, start);
+  if (row.partial.size() > kMaxLine) {
+    row.partial.clear();
+    row.skipping = true;
+  }
+}
+
+std::size_t RolloutView::buffered(const std::string& host) const {
+  std::lock_guard lock(mutex_);
+  auto it = rows_.find(host);
+  return it == rows_.end() ? 0 : it->second.partial.size();
 }
 
 void RolloutView::set_phase(const std::string& host, Row& row, const std::string& phase) {

@@ -30,6 +30,9 @@ class RolloutView {
   void start_batch(std::string title, const std::vector<std::string>& hosts);
   // A chunk of a host's stdout; phase lines update the view.
   void output(const std::string& host, std::string_view chunk);
+  static constexpr std::size_t kMaxLine = 4096;  // longer lines are dropped, not held
+  // Bytes of `host`'s unfinished line held (bounded by kMaxLine).
+  std::size_t buffered(const std::string& host) const;
   void finish_host(const std::string& host, bool ok);
   // Removes the live block (the caller prints the batch's outcome).
   void end_batch();
@@ -40,7 +43,8 @@ class RolloutView {
     std::string phase = "waiting";
     std::string players;     // "3 players, 4m12s left" while waiting for them
     std::string last_count;  // the count last reported in an event
-    std::string partial;     // an unfinished line of output
+    std::string partial;     // an unfinished line of output (at most kMaxLine)
+    bool skipping = false;   // dropping a line longer than kMaxLine, until its newline
     Clock::time_point finished{};
     bool done = false;
     bool ok = false;
@@ -52,7 +56,7 @@ class RolloutView {
   void tick();
 
   Reporter& reporter_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool active_ = false;
   bool stopping_ = false;

@@ -80,3 +80,23 @@ TEST_CASE("a host waiting for players: count and time left as events, never more
   REQUIRE(notices.size() == 1);
   CHECK(notices[0]["minutes"] == 1);
 }
+
+TEST_CASE("a host that writes without end and without a newline costs a bounded line") {
+  CapturedStream out, err;
+  Reporter reporter({.json = true}, out.stream, err.stream);
+  {
+    RolloutView view(reporter);
+    view.start_batch("batch 1/1", {"h01"});
+    view.output("h01", "@flotilla:phase draining\n");
+    const std::string flood(64 * 1024, 'x');
+    // 64 MiB without a newline: quadratic scanning made this minutes of CPU.
+    for (int i = 0; i < 1024; ++i) {
+      view.output("h01", flood);
+      REQUIRE(view.buffered("h01") <= RolloutView::kMaxLine);
+    }
+    view.output("h01", "still the flood\n@flotilla:phase stopping\n");
+    view.finish_host("h01", true);
+    view.end_batch();
+  }
+  CHECK(phases_in(out.text()) == std::vector<std::string>{"h01 draining", "h01 stopping"});
+}
