@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/sha256.hpp"
+
 namespace flotilla {
 namespace {
 
@@ -79,6 +81,39 @@ nlohmann::json DeployPlan::to_json() const {
           {"checks", checks}};
 }
 
+std::string unit_execution_digest(const Unit& unit) {
+  auto seconds = [](Duration d) { return std::chrono::duration<double>(d).count(); };
+  auto count = [](const HostCount& c) { return nlohmann::json({c.value, c.percent}); };
+  nlohmann::json batches = nlohmann::json::array();
+  for (const auto& b : unit.rollout.batch) batches.push_back(count(b));
+  nlohmann::json notices = nlohmann::json::array();
+  for (Duration d : unit.drain.notices) notices.push_back(seconds(d));
+  nlohmann::json doc = {
+      {"deploy_to", unit.deploy_to},
+      {"keep_releases", unit.keep_releases},
+      {"run", unit.run},
+      {"start", unit.start},
+      {"stop", unit.stop},
+      {"reload", unit.reload},
+      {"config_check", unit.config_check},
+      {"health", unit.health
+                     ? nlohmann::json({unit.health->command, seconds(unit.health->timeout),
+                                       unit.health->retries, seconds(unit.health->interval)})
+                     : nlohmann::json()},
+      {"drain",
+       {unit.drain.command, unit.drain.check, seconds(unit.drain.timeout), unit.drain.players,
+        unit.drain.notify, notices, seconds(unit.drain.deadline)}},
+      {"backup",
+       {unit.backup_command.value_or(""), unit.backup_verify.value_or(""), unit.backup_hosts}},
+      {"restore", unit.restore_command.value_or("")},
+      {"hooks", unit.hooks},
+      {"rollout",
+       {unit.rollout.canary, seconds(unit.rollout.bake), batches,
+        count(unit.rollout.max_unavailable), unit.rollout.pair_key,
+        count(unit.rollout.pair_max_down), unit.rollout.max_failures, unit.rollout.auto_rollback}}};
+  return sha256_hex(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
                      const Manifest* manifest, const std::vector<PlanTarget>& hosts,
                      const std::vector<Result<Survey>>& surveys, Transport& transport,
@@ -87,6 +122,7 @@ DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
   plan.kind = kind;
   plan.unit = unit.name;
   plan.environment = env.name;
+  plan.executes = unit_execution_digest(unit);
   if (manifest != nullptr) plan.artifact = manifest->id;
 
   std::map<std::string, std::uint64_t> size_of;

