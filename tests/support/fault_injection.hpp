@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,12 @@ class FaultInjectingTransport : public TransportWrapper {
     abandon_label_ = std::move(label);
     abandon_at_ = nth;
   }
+  // The nth command with that label throws (what a malformed value a
+  // check missed does, deep in the workflow).
+  void throw_at(std::string label, int nth) {
+    throw_label_ = std::move(label);
+    throw_at_ = nth;
+  }
   bool interrupted() const { return interrupted_; }
 
   std::vector<Result<CommandResult>> run(const std::vector<HostTask>& tasks,
@@ -51,6 +58,9 @@ class FaultInjectingTransport : public TransportWrapper {
  private:
   Result<CommandResult> run_one(const HostTask& task, const OutputFn& on_output) {
     int n = ++commands_[task.host];
+    if (task.command.label == throw_label_ && ++throw_seen_ == throw_at_) {
+      throw std::runtime_error("injected exception at " + throw_label_);
+    }
     if (auto it = drop_at_.find(task.host); it != drop_at_.end() && n >= it->second) {
       return tl::unexpected(Error{ErrorKind::kUnreachable, "connection lost (injected)"});
     }
@@ -73,6 +83,9 @@ class FaultInjectingTransport : public TransportWrapper {
     return result;
   }
 
+  std::string throw_label_;
+  int throw_at_ = 0;
+  int throw_seen_ = 0;
   std::map<std::size_t, int> drop_at_;
   std::map<std::size_t, int> commands_;
   std::vector<std::string> time_out_;

@@ -169,6 +169,30 @@ TEST_CASE("change workflow: a failed change is recorded as failed and the lock r
   }
 }
 
+TEST_CASE("change workflow: an exception at any step under the lock never leaves it held") {
+  // Every step a rollback takes once it holds the lock.
+  for (const std::string label : {"lock_counter", "survey", "snapshot_id", "activate", "finish"}) {
+    CAPTURE(label);
+    WorkflowFixture f;
+    f.transport.throw_at(label, 1);
+    if (label == "finish") {  // a failed change: every host is finished after its batches
+      f.fleet.fails_health = [](std::size_t, const std::string& release) {
+        return release == "r1";
+      };
+    }
+    Result<Outcome> outcome;
+    CHECK_NOTHROW(outcome = run_change(f.context(), f.rollback()));
+    if (f.fleet.lock_holder) {
+      FAIL_CHECK("the lock is still held after an exception at ", label);
+    }
+    if (outcome) {
+      CHECK(exit_code_for(*outcome) != 0);
+    } else {
+      CHECK(outcome.error().message.find("injected exception") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("change workflow: an unreachable host stops the change before anything changes") {
   WorkflowFixture f;
   f.transport.drop_host_at(2, 1);  // h3 never answers
