@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
