@@ -90,6 +90,9 @@ release_processes() {
     set -- ${rp_stat##*) }
     case ${1:-} in Z* | X*) continue ;; esac
     [ "${5:-0}" = 0 ] || continue
+    # A directory or binary removed since (a release pruned, a deploy_to
+    # deleted under a running orphan) reads "PATH (deleted)".
+    rp_target=${rp_target% (deleted)}
     rp_release=${rp_target#"$rp_dir/releases/"}
     rp_comm=''
     { read -r rp_comm <"/proc/$rp_pid/comm"; } 2>/dev/null

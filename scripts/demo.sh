@@ -211,7 +211,7 @@ import json, sys
 print([b["snapshot"] for b in json.load(sys.stdin)["backups"] if b["host"] == "prod-gs1" and b["verified"]][0])')
 # The journal on prod-gs1 is lost; the service starts over from nothing.
 # shellcheck disable=SC2016 # expanded on the host
-step flotilla -e prod exec -l prod-gs1 -- ': > /srv/reward/shared/data/reward-grants.jsonl; kill $(cat /srv/reward/.flotilla/pid)'
+step flotilla -e prod exec -l prod-gs1 -- ': > /srv/reward/shared/data/reward-grants.jsonl; kill -TERM -$(cat /srv/reward/.flotilla/pid)'
 step flotilla -e prod restore reward --snapshot "$backup" -l prod-gs1 --ticket INC-43
 step curl -fsS -d '' 'http://127.0.1.4:8101/login?player=ann'   # nothing granted twice
 echo

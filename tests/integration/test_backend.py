@@ -78,8 +78,10 @@ class BackendTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     def tearDown(self):
-        self.flotilla("exec", "--", "for p in /srv/*/.flotilla/pid; do kill $(cat $p) 2>/dev/null; "
-                      "done; rm -rf /srv/reward /srv/payment /srv/gm /srv/game")
+        # The whole process group: the example's reward and game units run without
+        # exec, so the pid file names the shell around the service.
+        self.flotilla("exec", "--", "for p in /srv/*/.flotilla/pid; do kill -TERM -$(cat $p) 2>/dev/null; "
+                      "done; sleep 0.2; rm -rf /srv/reward /srv/payment /srv/gm /srv/game")
         # Tests edit the example's config files: the next test starts from the originals.
         shutil.copytree(os.path.join(SOURCE, "examples", "launch", "config"),
                         os.path.join(self.project_dir, "config"), dirs_exist_ok=True)
@@ -157,7 +159,7 @@ class BackendTest(unittest.TestCase):
         self.assertEqual(call(1, "reward", "/login?player=ann", post=True)["granted"], [])
         # Across a restart the grant is remembered: the process dies, and the
         # next deploy of the same release restarts it (no build needed).
-        killed = self.flotilla("-l", "gs1", "exec", "--", "kill $(cat /srv/reward/.flotilla/pid)")
+        killed = self.flotilla("-l", "gs1", "exec", "--", "kill -TERM -$(cat /srv/reward/.flotilla/pid)")
         self.assertEqual(killed.returncode, 0, killed.stderr)
         self.deploy("reward", "release/1.0")
         self.assertNotEqual(self.pids("reward")[0], pids[0])
@@ -209,7 +211,7 @@ class BackendTest(unittest.TestCase):
         journal = os.path.join(self.fleet.host_dir("h01"), "srv", "reward", "shared", "data",
                                "reward-grants.jsonl")
         os.truncate(journal, 0)
-        self.flotilla("exec", "--limit", "gs1", "--", "kill $(cat /srv/reward/.flotilla/pid)")
+        self.flotilla("exec", "--limit", "gs1", "--", "kill -TERM -$(cat /srv/reward/.flotilla/pid)")
         restored = self.flotilla("--json", "restore", "reward", "--snapshot", str(snapshot),
                                  "--ticket", "INC-7")
         self.assertEqual(restored.returncode, 0, restored.stdout + restored.stderr)

@@ -904,3 +904,31 @@ TEST_CASE("activate: {{pid}} and the default reload name the service, not the sh
   CHECK(std::stol(slurp(seen)) == sleeper);
   kill_marked(d);
 }
+
+TEST_CASE("activate: a slow players command never carries the wait past its deadline") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  place_release(d, "r2", "2");
+  Unit unit = supervised_unit(d);
+  HostLayout layout{d.string()};
+  auto first = activate_command(unit, layout, {"r1", "", "", true, true, ""}, {},
+                                {{"current", {{"release", "r1"}}}});
+  REQUIRE(first);
+  REQUIRE(run_on_local_shell(*first).ok());
+  // Each read of the count takes 10 s; the deadline is 3 s, the notice at 2 s.
+  unit.drain.players = "sleep 10; echo 3";
+  unit.drain.notices = {std::chrono::seconds(2)};
+  unit.drain.deadline = std::chrono::seconds(3);
+  auto second = activate_command(unit, layout, {"r2", "", "", true, true, ""}, {},
+                                 {{"current", {{"release", "r2"}}}});
+  REQUIRE(second);
+  auto started = std::chrono::steady_clock::now();
+  auto r = run_on_local_shell(*second);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  REQUIRE_MESSAGE(r.ok(), r.err);
+  CHECK(took < 8);  // before: one 10 s read past the deadline
+  CHECK(r.out.find("@flotilla:notice") != std::string::npos);  // the due notice was sent
+  CHECK(fs::read_symlink(d / "current") == "releases/r2");
+  kill_marked(d);
+}
