@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -68,6 +69,9 @@ class ChangeControlTest(unittest.TestCase):
         now = datetime.datetime.now(datetime.timezone.utc)
         frozen_from = (now - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         frozen_to = (now + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # A window that opens while a change waits for the lock.
+        self.opens_at = now + datetime.timedelta(seconds=6)
+        opens = self.opens_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         self.project = self.tmp.write("flotilla.yaml", f"""ssh: {{known_hosts: {self.fleet.known_hosts}, config: none}}
 approvers: allowed_signers
 environments:
@@ -80,6 +84,10 @@ environments:
     freeze:
       - {{from: "{frozen_from}", to: "{frozen_to}", reason: launch week}}
       - {{weekly: "Fri 18:00-Mon 09:00", tz: Asia/Seoul, reason: weekend}}
+  staging:
+    inventory: {self.fleet.inventory}
+    freeze:
+      - {{from: "{opens}", to: "{frozen_to}", reason: opens soon}}
 units:
   web:
     hosts: fleet
@@ -224,6 +232,37 @@ units:
         self.assertEqual(proc.returncode, 0, proc.stderr)
         proc = self.flotilla("-e", "dev", "rollback", "web")
         self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_a_change_queued_for_the_lock_is_checked_again_when_it_gets_it(self):
+        # Someone holds staging's lock; a deploy queues before the window opens.
+        proc = self.flotilla("-e", "staging", "lock", "acquire", "-m", "maintenance")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        queued = subprocess.Popen([os.environ["FLOTILLA_BIN"], "-f", self.project, "-e", "staging", "deploy",
+                                   "web", "--ref", "master", "--lock-wait", "2m"], cwd=self.tmp.path,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            while datetime.datetime.now(datetime.timezone.utc) < self.opens_at + datetime.timedelta(seconds=1):
+                time.sleep(0.2)
+            self.assertIsNone(queued.poll(), "the deploy should still be waiting for the lock")
+            proc = self.flotilla("-e", "staging", "lock", "release")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            out, err = queued.communicate(timeout=120)
+        finally:
+            if queued.poll() is None:
+                queued.kill()
+        self.assertEqual(queued.returncode, 2, err)
+        self.assertIn("staging is frozen (opens soon", err)
+        # Nothing changed: no release was switched on any host.
+        proc = self.flotilla("-e", "staging", "exec", "--", f"test ! -e {self.deploy_to}/current")
+        self.assertEqual(proc.returncode, 0, proc.stdout)
+        # ...and the lock is free again.
+        proc, doc = run_json("-f", self.project, "-e", "staging", "lock", "status", cwd=self.tmp.path)
+        self.assertFalse(doc["held"])
+
+    def test_config_push_is_frozen_like_a_deploy(self):
+        proc = self.flotilla("-e", "dev", "config", "push", "web")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("dev is frozen", proc.stderr)
 
 
 if __name__ == "__main__":
