@@ -300,10 +300,16 @@ else
   if [ -n "$run" ]; then
     # A process running from a release without the unit's mark would keep
     # the port: refuse before anything stops.
-    foreign=$(unmarked_processes)
-    if [ -n "$foreign" ]; then
-      die "$EXIT_STOP" "$(describe_processes "$foreign") runs from a release without this unit's mark (started by hand, or before flotilla marked its starts): stop it; nothing was changed"
-    fi
+    # (A moment's reader, say a one-off command in `current`, is waited
+    # out for a second.)
+    i=0
+    while foreign=$(unmarked_processes) && [ -n "$foreign" ]; do
+      i=$((i + 1))
+      if [ "$i" -gt 10 ]; then
+        die "$EXIT_STOP" "$(describe_processes "$foreign") runs from a release without this unit's mark (started by hand, or before flotilla marked its starts): stop it; nothing was changed"
+      fi
+      sleep 0.1
+    done
   fi
   # Drain: tell the service, wait until it says it is drained (or the timeout).
   phase draining

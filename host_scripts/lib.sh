@@ -106,8 +106,10 @@ else
 fi
 
 # probe DIR SECONDS COMMAND: runs a health command once, in DIR, bounded.
+# It runs as FLOTILLA_STEP=probe: a probe from another controller's
+# `status` has its cwd in a release for a moment, and is not the unit's.
 probe() {
-  (cd "$1" && timeout "$2" sh -c "$3" 2>&1 </dev/null)
+  (cd "$1" && FLOTILLA_STEP=probe timeout "$2" sh -c "$3" 2>&1 </dev/null)
 }
 
 # now_ms: milliseconds since the epoch (GNU date; whole seconds elsewhere).

@@ -80,10 +80,15 @@ release_processes() {
   # shellcheck disable=SC2086 # /proc paths of pids, split on purpose
   rp_here=" $(find -L $rp_links -maxdepth 0 -samefile /proc/self/ns/mnt -printf '%h\n' 2>/dev/null |
     sed 's|^/proc/\([0-9]*\)/ns$|\1|' | tr '\n' ' ')"
+  # Less flotilla's own health probes (FLOTILLA_STEP=probe, lib.sh).
+  rp_probes=" $(printf '%s\n' "$rp_links" | sed 's|/ns/mnt$|/environ|' |
+    xargs -r grep -lsazx 'FLOTILLA_STEP=probe' 2>/dev/null |
+    sed 's|^/proc/\([0-9]*\)/environ$|\1|' | tr '\n' ' ')"
   printf '%s\n' "$rp_found" | while read -r rp_link rp_target; do
     rp_pid=${rp_link#/proc/}
     rp_pid=${rp_pid%%/*}
     case $rp_here in *" $rp_pid "*) ;; *) continue ;; esac
+    case $rp_probes in *" $rp_pid "*) continue ;; esac
     rp_stat=''
     { read -r rp_stat <"/proc/$rp_pid/stat"; } 2>/dev/null || continue
     # shellcheck disable=SC2086 # fields after the command name, split on purpose
