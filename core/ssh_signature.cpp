@@ -44,9 +44,11 @@ Result<std::vector<std::string>> ssh_sign(const std::string& key_file,
   if (scratch.dir.empty()) return fail(ErrorKind::kFailed, "cannot make a scratch directory");
   std::vector<std::string> argv = {"ssh-keygen", "-q",     "-Y", "sign",
                                    "-f",         key_file, "-n", name_space};
+  std::vector<std::string> files;
   for (std::size_t i = 0; i < payloads.size(); ++i) {
-    argv.push_back(scratch.write(std::to_string(i), payloads[i]));
+    files.push_back(scratch.write(std::to_string(i), payloads[i]));
   }
+  argv.insert(argv.end(), files.begin(), files.end());
   auto signed_ = run_local(argv);
   if (!signed_) return tl::unexpected(signed_.error());
   if (signed_->exit_status != 0) {
@@ -54,8 +56,8 @@ Result<std::vector<std::string>> ssh_sign(const std::string& key_file,
                                                   first_line(signed_->err)));
   }
   std::vector<std::string> out;
-  for (std::size_t i = 0; i < payloads.size(); ++i) {
-    std::ifstream in(argv[8 + i] + ".sig", std::ios::binary);
+  for (const auto& file : files) {
+    std::ifstream in(file + ".sig", std::ios::binary);
     std::ostringstream signature;
     signature << in.rdbuf();
     if (signature.str().empty()) {

@@ -43,3 +43,26 @@ def git(repo, *args):
                GIT_COMMITTER_EMAIL="t@t")
     return subprocess.run(["git", "-C", repo, *args], check=True, capture_output=True, text=True,
                           env=env).stdout.strip()
+
+
+def keygen(path, comment):
+    """A new ed25519 key pair at PATH (no passphrase); returns the public key line."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path], check=True)
+    with open(path + ".pub") as f:
+        return f.read().strip()
+
+
+# A service that answers every GET with its release's VERSION file (run as
+# `python3 FILE ADDRESS`, on port 8080): what a host serves, asked over HTTP.
+VERSION_SERVICE = r'''
+import http.server, sys
+version = open("VERSION").read().strip()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(version.encode())
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer((sys.argv[1], 8080), H).serve_forever()
+'''

@@ -13,7 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fleet import Fleet  # noqa: E402
-from helpers import TempDir, git, run, run_json  # noqa: E402
+from helpers import TempDir, git, keygen, run, run_json  # noqa: E402
 
 NET = "127.0.48"
 PORT = 8098
@@ -28,11 +28,6 @@ def newest_snapshot(state_dir, env):
     return json.loads(read(sorted(glob.glob(os.path.join(state_dir, "snapshots", env, "*.json")),
                                   key=lambda p: int(os.path.basename(p)[:-5]))[-1]))
 
-
-def keygen(path, comment):
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path], check=True)
-    with open(path + ".pub") as f:
-        return f.read().strip()
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: each test host gets a private /srv")

@@ -15,24 +15,12 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fleet import Fleet, descendants, http_text  # noqa: E402
-from helpers import BIN, TempDir, git, run, run_json  # noqa: E402
+from helpers import BIN, TempDir, VERSION_SERVICE, git, run, run_json  # noqa: E402
 
 NET = "127.0.33"
 HOSTS = 4  # two redundant pairs
 DEPLOY_TO = "/srv/hard"
 
-SERVICE = r'''
-import http.server, sys
-version = open("VERSION").read().strip()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(version.encode())
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer((sys.argv[1], 8080), H).serve_forever()
-'''
 
 
 def version(i):
@@ -57,7 +45,7 @@ class HardeningTest(unittest.TestCase):
         self.tmp = TempDir()
         self.repo = os.path.join(self.tmp.path, "backend")
         self.tmp.write("backend/Makefile", "all:\n\tmkdir -p dist && cp VERSION hardsvc.py dist/\n")
-        self.tmp.write("backend/hardsvc.py", SERVICE)
+        self.tmp.write("backend/hardsvc.py", VERSION_SERVICE)
         self.tmp.write("backend/VERSION", "v1\n")
         git(self.repo, "init", "-q", "-b", "master")
         git(self.repo, "add", "-A")

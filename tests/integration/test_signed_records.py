@@ -16,29 +16,12 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from fleet import Fleet, http_text  # noqa: E402
-from helpers import TempDir, git, run, run_json  # noqa: E402
+from helpers import TempDir, VERSION_SERVICE, git, keygen, run, run_json  # noqa: E402
 
 NET = "127.0.63"
 DEPLOY_TO = "/srv/signed"
 
-SERVICE = r'''
-import http.server, sys
-version = open("VERSION").read().strip()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(version.encode())
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer((sys.argv[1], 8080), H).serve_forever()
-'''
 
-
-def keygen(path, comment):
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path], check=True)
-    with open(path + ".pub") as f:
-        return f.read().strip()
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: each test host gets a private /srv")
@@ -56,7 +39,7 @@ class SignedRecordsTest(unittest.TestCase):
         repo = os.path.join(self.tmp.path, "backend")
         self.repo = repo
         self.tmp.write("backend/Makefile", "all:\n\tmkdir -p dist && cp VERSION svc.py dist/\n")
-        self.tmp.write("backend/svc.py", SERVICE)
+        self.tmp.write("backend/svc.py", VERSION_SERVICE)
         self.tmp.write("backend/VERSION", "v1\n")
         git(repo, "init", "-q", "-b", "master")
         git(repo, "add", "-A")

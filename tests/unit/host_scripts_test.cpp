@@ -740,6 +740,15 @@ void kill_marked(const fs::path& d) {
   for (const auto& [pid, run] : processes_of(d).marked) ::kill(static_cast<pid_t>(pid), SIGKILL);
 }
 
+// Activates `unit` on the host at `d` to `release` (a full restart) and
+// returns what the host script said.
+CommandResult activate_to(const Unit& unit, const fs::path& d, const std::string& release) {
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {release, "", "", true, true, ""}, {},
+                              {{"current", {{"release", release}}}});
+  REQUIRE(cmd);
+  return run_on_local_shell(*cmd);
+}
+
 bool sh_is_dash() {
   std::error_code ec;
   return fs::read_symlink("/bin/sh", ec).string().find("dash") != std::string::npos;
@@ -763,10 +772,7 @@ TEST_CASE(
     Unit unit = supervised_unit(d);
     unit.run = run;
     HostLayout layout{d.string()};
-    auto first = activate_command(unit, layout, {"r1", "", "", true, true, ""}, {},
-                                  {{"current", {{"release", "r1"}}}});
-    REQUIRE(first);
-    auto r = run_on_local_shell(*first);
+    auto r = activate_to(unit, d, "r1");
     REQUIRE_MESSAGE(r.ok(), r.err);
     auto before = processes_of(d);
     auto seen = observe_release(before, true);
@@ -779,10 +785,7 @@ TEST_CASE(
     for (const auto& [pid, from] : before.from) first_pids.insert(pid);
     REQUIRE_FALSE(first_pids.empty());
 
-    auto second = activate_command(unit, layout, {"r2", "", "", true, true, ""}, {},
-                                   {{"current", {{"release", "r2"}}}});
-    REQUIRE(second);
-    r = run_on_local_shell(*second);
+    r = activate_to(unit, d, "r2");
     REQUIRE_MESSAGE(r.ok(), r.err);
     for (long pid : first_pids) {
       CHECK_MESSAGE(!process_alive(pid), "pid ", pid, " of the first start survived its stop");
@@ -819,10 +822,7 @@ TEST_CASE("activate: a process running from a release without the unit's mark is
   place_release(d, "r2", "2");
   Unit unit = supervised_unit(d);
   HostLayout layout{d.string()};
-  auto first = activate_command(unit, layout, {"r1", "", "", true, true, ""}, {},
-                                {{"current", {{"release", "r1"}}}});
-  REQUIRE(first);
-  REQUIRE(run_on_local_shell(*first).ok());
+  REQUIRE(activate_to(unit, d, "r1").ok());
   auto started = processes_of(d).marked;
   // What v2's stop left behind on real fleets: the service outside the unit's tree.
   pid_t orphan = ::fork();
@@ -837,10 +837,7 @@ TEST_CASE("activate: a process running from a release without the unit's mark is
   REQUIRE(seen.problems.size() == 1);
   CHECK(seen.problems[0].find("flotilla did not start it") != std::string::npos);
 
-  auto second = activate_command(unit, layout, {"r2", "", "", true, true, ""}, {},
-                                 {{"current", {{"release", "r2"}}}});
-  REQUIRE(second);
-  auto r = run_on_local_shell(*second);
+  auto r = activate_to(unit, d, "r2");
   CHECK(exited(r, HostExit::kStop));
   CHECK(r.err.find("pid " + std::to_string(orphan) + " (sleep)") != std::string::npos);
   // Nothing changed: the supervised start still runs, current still r1.
@@ -861,17 +858,11 @@ TEST_CASE("activate: a stop command that leaves the service running fails before
   unit.stop = "true";  // a stop that stops nothing
   unit.health.reset();
   HostLayout layout{d.string()};
-  auto first = activate_command(unit, layout, {"r1", "", "", true, true, ""}, {},
-                                {{"current", {{"release", "r1"}}}});
-  REQUIRE(first);
-  REQUIRE(run_on_local_shell(*first).ok());
+  REQUIRE(activate_to(unit, d, "r1").ok());
   auto seen = observe_release(processes_of(d), false);
   CHECK(seen.running);
   CHECK(seen.release == std::optional<std::string>("r1"));
-  auto second = activate_command(unit, layout, {"r2", "", "", true, true, ""}, {},
-                                 {{"current", {{"release", "r2"}}}});
-  REQUIRE(second);
-  auto r = run_on_local_shell(*second);
+  auto r = activate_to(unit, d, "r2");
   CHECK(exited(r, HostExit::kStop));
   CHECK(r.err.find("the stop left pid") != std::string::npos);
   CHECK(fs::read_symlink(d / "current") == "releases/r1");
@@ -886,10 +877,7 @@ TEST_CASE("activate: {{pid}} and the default reload name the service, not the sh
   Unit unit = supervised_unit(d);
   unit.run = "sleep 30";  // dash keeps `sh -c 'sleep 30'` as the started process
   HostLayout layout{d.string()};
-  auto first = activate_command(unit, layout, {"r1", "", "", true, true, ""}, {},
-                                {{"current", {{"release", "r1"}}}});
-  REQUIRE(first);
-  REQUIRE(run_on_local_shell(*first).ok());
+  REQUIRE(activate_to(unit, d, "r1").ok());
   long sleeper = 0;
   for (const auto& [pid, from] : processes_of(d).from) {
     if (from.command == "sleep") sleeper = pid;
@@ -912,19 +900,13 @@ TEST_CASE("activate: a slow players command never carries the wait past its dead
   place_release(d, "r2", "2");
   Unit unit = supervised_unit(d);
   HostLayout layout{d.string()};
-  auto first = activate_command(unit, layout, {"r1", "", "", true, true, ""}, {},
-                                {{"current", {{"release", "r1"}}}});
-  REQUIRE(first);
-  REQUIRE(run_on_local_shell(*first).ok());
+  REQUIRE(activate_to(unit, d, "r1").ok());
   // Each read of the count takes 10 s; the deadline is 3 s, the notice at 2 s.
   unit.drain.players = "sleep 10; echo 3";
   unit.drain.notices = {std::chrono::seconds(2)};
   unit.drain.deadline = std::chrono::seconds(3);
-  auto second = activate_command(unit, layout, {"r2", "", "", true, true, ""}, {},
-                                 {{"current", {{"release", "r2"}}}});
-  REQUIRE(second);
   auto started = std::chrono::steady_clock::now();
-  auto r = run_on_local_shell(*second);
+  auto r = activate_to(unit, d, "r2");
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   REQUIRE_MESSAGE(r.ok(), r.err);
   CHECK(took < 8);  // before: one 10 s read past the deadline
