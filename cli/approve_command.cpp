@@ -1,18 +1,16 @@
 // `flotilla approve TICKET UNIT... (--ref REF | --from ENV)`: sign this exact plan (its
 // digest) with the approver's SSH key and keep the signature on the
 // environment's lock host. `approvals list [TICKET]`: what is kept, checked.
-#include <cstdlib>
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
+#include "cli/release_options.hpp"
 #include "cli/release_sources.hpp"
 #include "cli/targets.hpp"
+#include "core/ssh_signature.hpp"
 #include "playbooks/change/approvals.hpp"
-#include "playbooks/change/environment_lock.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/prepared_change.hpp"
 #include "playbooks/change/release.hpp"
@@ -27,28 +25,11 @@ struct ApproveOptions {
   std::string message;
 };
 
-// --key, else the first of ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
-std::string signing_key(const std::string& given) {
-  if (!given.empty()) return given;
-  const char* home = std::getenv("HOME");
-  for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
-    std::string path = fmt::format("{}/.ssh/{}", home != nullptr ? home : "", name);
-    if (std::filesystem::exists(path)) return path;
-  }
-  return "";
-}
-
-Result<std::unique_ptr<Transport>> lock_host_connection(const ChangeContext& context) {
-  auto host = lock_host_of(context.targets);
-  if (!host) return tl::unexpected(host.error());
-  return context.connect(context.targets, {*host});
-}
-
 Result<Outcome> run_approve(const GlobalOptions& options, ApproveOptions approve,
                             Reporter& reporter) {
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
-  std::string key = signing_key(approve.key);
+  std::string key = approve.key.empty() ? default_ssh_key() : approve.key;
   if (key.empty()) return fail(ErrorKind::kBadInput, "no SSH key to sign with: give --key FILE");
   if (approve.message.find('\n') != std::string::npos) {
     return fail(ErrorKind::kBadInput, "-m: one line, please");
@@ -73,9 +54,7 @@ Result<Outcome> run_approve(const GlobalOptions& options, ApproveOptions approve
   // Whether it will count, said now rather than at deploy time.
   ApprovalStatus status = check_approvals({*approval}, 1, targets->project->approvers.value_or(""),
                                           environment, approve.ticket, digest, {});
-  auto connection = lock_host_connection(context);
-  if (!connection) return tl::unexpected(connection.error());
-  if (auto stored = store_approval(**connection, environment, approve.ticket, *approval); !stored) {
+  if (auto stored = keep_approval(context, approve.ticket, *approval); !stored) {
     return tl::unexpected(stored.error());
   }
   const CheckedApproval& checked = status.checked.front();
@@ -102,39 +81,20 @@ Result<Outcome> run_approvals_list(const GlobalOptions& options, const std::stri
                                    Reporter& reporter) {
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
-  ChangeContext context = change_context(options, *targets, reporter);
-  auto connection = lock_host_connection(context);
-  if (!connection) return tl::unexpected(connection.error());
-  std::string environment = targets->environment->name;
-  auto stored = load_approvals(**connection, environment, ticket.empty() ? "-" : ticket);
-  if (!stored) return tl::unexpected(stored.error());
+  auto kept =
+      kept_approvals(change_context(options, *targets, reporter), ticket.empty() ? "-" : ticket);
+  if (!kept) return tl::unexpected(kept.error());
   nlohmann::json list = nlohmann::json::array();
   reporter.text(fmt::format("{:<12} {:<24} {:<14} {:<21} {}", "TICKET", "SIGNER", "PLAN", "TIME",
                             "MESSAGE / WHY IT DOES NOT COUNT"));
-  for (const auto& approval : *stored) {
-    // Each is checked by its signature; what it approves comes from the
-    // signed bytes only.
-    auto doc = nlohmann::json::parse(approval.payload, nullptr, false);
-    if (!doc.is_object()) continue;
-    std::string its_ticket = approval_field(approval.payload, "ticket");
-    std::string its_digest = approval_field(approval.payload, "plan_digest");
-    ApprovalStatus status = check_approvals({approval}, 1, targets->project->approvers.value_or(""),
-                                            environment, its_ticket, its_digest, {});
-    const CheckedApproval& c = status.checked.front();
-    list.push_back({{"ticket", its_ticket},
-                    {"principal", c.principal},
-                    {"key", c.key},
-                    {"plan_digest", its_digest},
-                    {"units", doc.value("units", nlohmann::json::array())},
-                    {"time", c.time},
-                    {"message", c.message},
-                    {"valid", c.refused.empty()},
-                    {"refused", c.refused}});
-    reporter.text(fmt::format("{:<12} {:<24} {:<14} {:<21} {}", its_ticket,
-                              c.principal.empty() ? "?" : c.principal, its_digest.substr(0, 12),
+  for (const auto& a : *kept) {
+    const CheckedApproval& c = a.checked;
+    list.push_back(a.to_json());
+    reporter.text(fmt::format("{:<12} {:<24} {:<14} {:<21} {}", a.ticket,
+                              c.principal.empty() ? "?" : c.principal, a.plan_digest.substr(0, 12),
                               c.time, c.refused.empty() ? c.message : "NOT VALID: " + c.refused));
   }
-  reporter.document({{"environment", environment}, {"approvals", list}});
+  reporter.document({{"environment", targets->environment->name}, {"approvals", list}});
   return Outcome();
 }
 
@@ -146,26 +106,24 @@ void add_approve_command(CLI::App& app, const GlobalOptions& options, Reporter*&
   auto* cmd = app.add_subcommand(
       "approve", "Sign this exact plan for a ticket with your SSH key (kept on the lock host)");
   cmd->add_option("ticket", approve->ticket, "The change's ticket, like DA-001")->required();
-  cmd->add_option("units", approve->spec.units, "Units, in release order")->required();
-  cmd->add_option("--ref", approve->spec.ref, "Branch, tag or commit id, as deploy will get it");
-  cmd->add_option("--from", approve->spec.from, "Or the environment promote takes them from");
+  add_units_option(cmd, approve->spec);
+  cmd->get_option("units")->required();
+  add_ref_option(cmd, approve->spec);
+  add_from_option(cmd, approve->spec, "Or the environment promote takes them from");
   cmd->add_option("--key", approve->key,
                   "SSH key to sign with (a private key, or a public key ssh-agent holds); default "
                   "~/.ssh/id_ed25519, id_ecdsa, id_rsa");
   cmd->add_option("-m,--message", approve->message, "A note or condition, signed with it");
-  cmd->callback([&options, &reporter, &action, approve] {
-    action = [&options, &reporter, approve] { return run_approve(options, *approve, *reporter); };
-  });
+  on_parsed(cmd, action,
+            [&options, &reporter, approve] { return run_approve(options, *approve, *reporter); });
 
   auto* approvals = app.add_subcommand("approvals", "Signed approvals kept for an environment");
   approvals->require_subcommand(1);
   auto ticket = std::make_shared<std::string>();
   auto* list = approvals->add_subcommand("list", "Every approval kept (for TICKET), checked");
   list->add_option("ticket", *ticket, "Only this ticket's");
-  list->callback([&options, &reporter, &action, ticket] {
-    action = [&options, &reporter, ticket] {
-      return run_approvals_list(options, *ticket, *reporter);
-    };
+  on_parsed(list, action, [&options, &reporter, ticket] {
+    return run_approvals_list(options, *ticket, *reporter);
   });
 }
 

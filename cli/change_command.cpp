@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
+#include "cli/release_options.hpp"
 #include "cli/release_sources.hpp"
 #include "cli/targets.hpp"
 #include "playbooks/change/change_workflow.hpp"
@@ -28,14 +29,7 @@ Result<Outcome> run_change_command(const GlobalOptions& options, const ChangeOpt
   auto wait = parse_duration(change.lock_wait);
   if (!wait) return fail(ErrorKind::kBadInput, "--lock-wait: expected a duration like 30s or 10m");
   spec.base.lock_wait = *wait;
-  if (spec.kind == ChangeKind::kRollback) {
-    if (spec.release && (!spec.units.empty() || spec.to)) {
-      return fail(ErrorKind::kBadInput, "rollback --release ID takes no unit and no --to");
-    }
-    if (!spec.release && spec.units.size() != 1) {
-      return fail(ErrorKind::kBadInput, "rollback: name one unit, or give --release ID");
-    }
-  }
+  if (auto ok = check_release_spec(spec); !ok) return tl::unexpected(ok.error());
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
   auto release = release_for(options, *targets, spec, reporter);
@@ -52,28 +46,10 @@ std::shared_ptr<ChangeOptions> change_subcommand(CLI::App* cmd, ChangeKind kind,
   change->spec.kind = kind;
   cmd->add_option("--lock-wait", change->lock_wait,
                   "Wait this long for the deploy lock (CI queues); default: exit 3 at once");
-  cmd->callback([&options, &reporter, &action, change] {
-    action = [&options, &reporter, change] {
-      return run_change_command(options, *change, *reporter);
-    };
+  on_parsed(cmd, action, [&options, &reporter, change] {
+    return run_change_command(options, *change, *reporter);
   });
   return change;
-}
-
-void add_units(CLI::App* cmd, ChangeOptions& change) {
-  cmd->add_option("units", change.spec.units, "Units, in the order they are released");
-  cmd->add_flag("--all", change.spec.all,
-                "Every unit, in the project's release_order (else the file's order)");
-}
-
-void add_ticket(CLI::App* cmd, ChangeOptions& change) {
-  cmd->add_option("--ticket", change.spec.base.ticket,
-                  "Change ticket (required where the environment says so)");
-}
-
-void add_override_freeze(CLI::App* cmd, ChangeOptions& change) {
-  cmd->add_option("--override-freeze", change.spec.base.override_freeze,
-                  "Change inside a freeze window; the reason is recorded in the snapshot");
 }
 
 }  // namespace
@@ -83,10 +59,11 @@ void add_deploy_command(CLI::App& app, const GlobalOptions& options, Reporter*& 
   auto* deploy = app.add_subcommand(
       "deploy", "Build (or reuse) and roll out one unit, or several as one release; snapshotted");
   auto change = change_subcommand(deploy, ChangeKind::kDeploy, options, reporter, action);
-  add_units(deploy, *change);
-  deploy->add_option("--ref", change->spec.ref, "Branch, tag or commit id")->required();
-  add_ticket(deploy, *change);
-  add_override_freeze(deploy, *change);
+  add_units_option(deploy, change->spec);
+  add_all_flag(deploy, change->spec);
+  add_ref_option(deploy, change->spec)->required();
+  add_ticket_option(deploy, change->spec);
+  add_override_freeze_option(deploy, change->spec);
 
   auto* hotfix = app.add_subcommand(
       "hotfix", "On-call path: deploy 'stable' or 'master' (ticket required) to --limit hosts");
@@ -98,34 +75,32 @@ void add_deploy_command(CLI::App& app, const GlobalOptions& options, Reporter*& 
   auto* promote = app.add_subcommand(
       "promote", "Deploy exactly what another environment runs (same artifacts, no build)");
   change = change_subcommand(promote, ChangeKind::kDeploy, options, reporter, action);
-  add_units(promote, *change);
-  promote->add_option("--from", change->spec.from, "The environment whose artifacts to deploy")
-      ->required();
-  add_ticket(promote, *change);
-  add_override_freeze(promote, *change);
+  add_units_option(promote, change->spec);
+  add_all_flag(promote, change->spec);
+  add_from_option(promote, change->spec, "The environment whose artifacts to deploy")->required();
+  add_ticket_option(promote, change->spec);
+  add_override_freeze_option(promote, change->spec);
 
   auto* rehearse = app.add_subcommand(
       "rehearse", "Reset this environment to what --like runs, then apply the change it would get");
   change = change_subcommand(rehearse, ChangeKind::kRehearsal, options, reporter, action);
-  add_units(rehearse, *change);
+  add_units_option(rehearse, change->spec);
+  add_all_flag(rehearse, change->spec);
   rehearse->add_option("--like", change->spec.like, "The environment being rehearsed (e.g. prod)")
       ->required();
-  auto* ref = rehearse->add_option("--ref", change->spec.ref,
-                                   "Build this ref under --like's branch policy");
-  auto* from = rehearse->add_option("--from", change->spec.from,
-                                    "Or take the artifacts this environment runs");
+  auto* ref = add_ref_option(rehearse, change->spec);
+  auto* from =
+      add_from_option(rehearse, change->spec, "Or take the artifacts this environment runs");
   ref->excludes(from);
   from->excludes(ref);
-  rehearse->callback([&options, &reporter, &action, change, ref, from] {
-    action = [&options, &reporter, change, ref, from]() -> Result<Outcome> {
-      if (ref->count() + from->count() != 1) {
-        return fail(ErrorKind::kBadInput, "rehearse: give --ref REF or --from ENV");
-      }
-      return run_change_command(options, *change, *reporter);
-    };
+  on_parsed(rehearse, action, [&options, &reporter, change, ref, from]() -> Result<Outcome> {
+    if (ref->count() + from->count() != 1) {
+      return fail(ErrorKind::kBadInput, "rehearse: give --ref REF or --from ENV");
+    }
+    return run_change_command(options, *change, *reporter);
   });
-  add_ticket(rehearse, *change);
-  add_override_freeze(rehearse, *change);
+  add_ticket_option(rehearse, change->spec);
+  add_override_freeze_option(rehearse, change->spec);
 }
 
 void add_rollback_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
@@ -155,7 +130,7 @@ void add_restore_command(CLI::App& app, const GlobalOptions& options, Reporter*&
                   "The snapshot whose backup to restore (see `flotilla backups list UNIT`)")
       ->required()
       ->check(CLI::PositiveNumber);
-  add_ticket(cmd, *change);
+  add_ticket_option(cmd, change->spec);
 }
 
 void add_config_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
@@ -166,8 +141,8 @@ void add_config_command(CLI::App& app, const GlobalOptions& options, Reporter*& 
       "push", "Push config/data files into shared/config, reload without restart; snapshotted");
   auto change = change_subcommand(cmd, ChangeKind::kConfig, options, reporter, action);
   cmd->add_option("unit", change->spec.units, "Unit name")->required()->expected(1);
-  add_ticket(cmd, *change);
-  add_override_freeze(cmd, *change);
+  add_ticket_option(cmd, change->spec);
+  add_override_freeze_option(cmd, change->spec);
 }
 
 }  // namespace flotilla

@@ -7,6 +7,13 @@
 
 namespace flotilla {
 
+// Sets `action` to `run` once `cmd` is parsed: the one piece of wiring every
+// command shares (`run` captures the options it reads by pointer).
+template <class Run>
+void on_parsed(CLI::App* cmd, CommandAction& action, Run run) {
+  cmd->callback([&action, run] { action = run; });
+}
+
 // One function per command file: declares the command's options and sets
 // `action` to what runs once parsing succeeds.
 void add_inventory_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,

@@ -23,4 +23,10 @@ struct LedgerOptions {
 Result<std::vector<Snapshot>> read_ledger(const GlobalOptions& options, const LedgerOptions& what,
                                           Reporter& reporter);
 
+// `history --ticket T`: the release's whole path under one ticket, its
+// rehearsal in another environment and the change here, in time order.
+// The other environments' records come from this controller's ledger.
+Result<std::vector<Snapshot>> read_ticket_history(const GlobalOptions& options,
+                                                  const LedgerOptions& what, Reporter& reporter);
+
 }  // namespace flotilla

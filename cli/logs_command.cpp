@@ -8,9 +8,8 @@
 #include "cli/fleet_connection.hpp"
 #include "cli/host_results.hpp"
 #include "cli/log_follower.hpp"
-#include "cli/log_patrol.hpp"
 #include "cli/targets.hpp"
-#include "core/script_command.hpp"
+#include "playbooks/unit_logs.hpp"
 
 namespace flotilla {
 namespace {
@@ -27,85 +26,20 @@ struct LogsOptions {
   CLI::Option* lines_option = nullptr;
 };
 
-// The unit's log globs: its `logs:`, else what the supervisor writes. They
-// come from the validated project file (no quotes, no `..`); the host
-// expands them. The log scripts' arguments end with them.
-std::vector<std::string> log_globs(const Unit& unit) {
-  return unit.logs.empty() ? std::vector<std::string>{"shared/log/*.log"} : unit.logs;
-}
-
-std::vector<std::string> with_globs(std::vector<std::string> args, const Unit& unit) {
-  for (auto& glob : log_globs(unit)) args.push_back(std::move(glob));
-  return args;
-}
-
-// `--grep RE --since 10m --count [--max N]`: per host, the stamped lines in
-// the window that match, in one round trip per host; exit 1 above --max,
-// 4 when a host cannot be reached, 1 when one cannot be read.
+// `--grep RE --since 10m --count [--max N]`: the patrol (playbooks/unit_logs).
 Result<Outcome> run_patrol(const GlobalOptions& options, const Targets& targets, const Unit& unit,
                            const LogsOptions& logs, Duration timeout, Reporter& reporter) {
   auto window = parse_duration(logs.since);
   if (!window) return fail(ErrorKind::kBadInput, "--since: expected a duration like 10m or 1h");
-  std::size_t top = logs.lines_option != nullptr && logs.lines_option->count() > 0
-                        ? static_cast<std::size_t>(logs.lines)
-                        : 3;
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*window).count();
-  std::vector<std::string> args =
-      with_globs({unit.deploy_to, std::to_string(seconds), std::to_string(top), logs.grep}, unit);
+  PatrolQuery query{logs.grep, *window, 3, logs.max, timeout};
+  if (logs.lines_option != nullptr && logs.lines_option->count() > 0) {
+    query.top = static_cast<std::size_t>(logs.lines);
+  }
   auto connection = FleetConnection::open(options, targets, reporter);
   if (!connection) return tl::unexpected(connection.error());
-  FleetConnection& fleet = **connection;
-  RemoteCommand command = script_command(HostScript::kLogsCount, args, "", timeout);
-  std::vector<HostTask> tasks;
-  for (std::size_t i = 0; i < targets.hosts.size(); ++i) tasks.push_back({i, command});
-  auto results = fleet.transport().run(tasks);
-
-  Outcome outcome;
-  nlohmann::json hosts = nlohmann::json::object();
-  nlohmann::json over = nlohmann::json::array();
-  std::size_t width = 4;
-  for (const auto& a : fleet.addresses()) width = std::max(width, a.name.size());
-  reporter.text(fmt::format("{:<{}} {:>8}  (matching {} in the last {})", "HOST", width, "MATCHES",
-                            logs.grep.empty() ? "any line" : "'" + logs.grep + "'",
-                            format_duration(*window)));
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const std::string& host = fleet.addresses()[i].name;
-    Result<PatrolCount> counted =
-        !results[i] ? Result<PatrolCount>(tl::unexpected(results[i].error()))
-        : !results[i]->ok()
-            ? fail(ErrorKind::kFailed, results[i]->err.empty()
-                                           ? fmt::format("exit {}", results[i]->exit_status)
-                                           : results[i]->err)
-            : parse_patrol(results[i]->out, top);
-    if (!counted) {
-      std::string message = counted.error().message;
-      while (!message.empty() && message.back() == '\n') message.pop_back();
-      outcome.add(Outcome(counted.error().kind == ErrorKind::kUnreachable ? ErrorKind::kUnreachable
-                                                                          : ErrorKind::kFailed));
-      hosts[host] = {{"ok", false}, {"error", message}};
-      reporter.text(fmt::format("{:<{}} {:>8}  {}", host, width, "?",
-                                reporter.paint("cannot read: " + message, Reporter::Color::kRed)));
-      continue;
-    }
-    bool too_many = logs.max >= 0 && counted->count > static_cast<std::uint64_t>(logs.max);
-    if (too_many) {
-      over.push_back(host);
-      outcome.add(Outcome(ErrorKind::kFailed));
-    }
-    hosts[host] = {
-        {"ok", true}, {"count", counted->count}, {"lines", counted->lines}, {"over", too_many}};
-    reporter.text(fmt::format(
-        "{:<{}} {:>8}{}", host, width, counted->count,
-        too_many ? reporter.paint(fmt::format("  OVER {}", logs.max), Reporter::Color::kRed) : ""));
-    for (const auto& line : counted->lines) reporter.text("    " + line);
-  }
-  reporter.document({{"unit", unit.name},
-                     {"pattern", logs.grep},
-                     {"since_s", seconds},
-                     {"max", logs.max >= 0 ? nlohmann::json(logs.max) : nlohmann::json()},
-                     {"hosts", hosts},
-                     {"over", over}});
-  return outcome;
+  std::vector<std::string> hosts;
+  for (const auto& a : (*connection)->addresses()) hosts.push_back(a.name);
+  return patrol_logs((*connection)->transport(), hosts, unit, query, reporter);
 }
 
 Result<Outcome> run_logs(GlobalOptions options, const LogsOptions& logs, Reporter& reporter) {
@@ -127,18 +61,12 @@ Result<Outcome> run_logs(GlobalOptions options, const LogsOptions& logs, Reporte
   }
   if (logs.max >= 0) return fail(ErrorKind::kBadInput, "--max goes with --since and --count");
   if (logs.follow) {
-    auto args = with_globs({(*unit)->deploy_to, logs.grep}, **unit);
-    return follow_logs(
-        options, *targets,
-        script_command(HostScript::kLogsFollow, args, "", std::chrono::hours(24 * 365)), reporter);
+    return follow_logs(options, *targets, logs_follow_command(**unit, logs.grep), reporter);
   }
   auto connection = FleetConnection::open(options, *targets, reporter);
   if (!connection) return tl::unexpected(connection.error());
   FleetConnection& fleet = **connection;
-  RemoteCommand command = script_command(
-      HostScript::kLogs,
-      with_globs({(*unit)->deploy_to, std::to_string(logs.lines), logs.grep}, **unit), "",
-      *timeout);
+  RemoteCommand command = logs_tail_command(**unit, logs.lines, logs.grep, *timeout);
   std::vector<HostTask> tasks;
   for (std::size_t i = 0; i < targets->hosts.size(); ++i) tasks.push_back({i, command});
   HostLineStream lines(reporter, fleet.addresses());
@@ -169,9 +97,8 @@ void add_logs_command(CLI::App& app, const GlobalOptions& options, Reporter*& re
   cmd->add_flag(
       "-f,--follow", logs->follow,
       "Follow new lines on every host, merged, until Ctrl-C (hosts that drop are retried)");
-  cmd->callback([&options, &reporter, &action, logs] {
-    action = [&options, &reporter, logs] { return run_logs(options, *logs, *reporter); };
-  });
+  on_parsed(cmd, action,
+            [&options, &reporter, logs] { return run_logs(options, *logs, *reporter); });
 }
 
 }  // namespace flotilla

@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
+#include "cli/release_options.hpp"
 #include "cli/release_sources.hpp"
 #include "cli/targets.hpp"
 #include "playbooks/change/approvals.hpp"
@@ -121,19 +122,17 @@ void add_plan_command(CLI::App& app, const GlobalOptions& options, Reporter*& re
   auto plan = std::make_shared<PlanOptions>();
   auto* cmd = app.add_subcommand(
       "plan", "What a deploy would do: hosts, current -> target, batches, bytes; changes nothing");
-  cmd->add_option("units", plan->spec.units, "Units, in release order");
-  cmd->add_flag("--all", plan->spec.all, "Every unit, in the project's release_order");
-  cmd->add_option("--ref", plan->spec.ref, "Branch, tag or commit id");
-  cmd->add_option("--from", plan->spec.from, "Or what this environment runs (promote)");
-  cmd->add_option("--ticket", plan->spec.base.ticket,
-                  "Change ticket (required where the environment says so)");
+  add_units_option(cmd, plan->spec);
+  add_all_flag(cmd, plan->spec);
+  add_ref_option(cmd, plan->spec);
+  add_from_option(cmd, plan->spec, "Or what this environment runs (promote)");
+  add_ticket_option(cmd, plan->spec);
   cmd->add_option("--format", plan->format,
                   "text, or the change record for the ticket: markdown or json")
       ->check(CLI::IsMember({"text", "markdown", "json"}));
   cmd->add_flag("--digest", plan->digest, "Print only the plan digest (what approvals sign)");
-  cmd->callback([&options, &reporter, &action, plan] {
-    action = [&options, &reporter, plan] { return run_plan(options, *plan, *reporter); };
-  });
+  on_parsed(cmd, action,
+            [&options, &reporter, plan] { return run_plan(options, *plan, *reporter); });
 }
 
 }  // namespace flotilla

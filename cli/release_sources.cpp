@@ -32,8 +32,7 @@ void fold_source_ledgers(const GlobalOptions& options, const Project& project,
     if (!env->empty()) sources.insert(*env);
   }
   if (spec.release) sources.insert(target.name);  // rollback --release: which units it changed
-  if (target.require_rehearsal && spec.kind != ChangeKind::kRollback &&
-      spec.kind != ChangeKind::kRestore) {
+  if (target.require_rehearsal && rules_of(spec.kind).rehearsal != RehearsalNeed::kNever) {
     sources.insert(target.require_rehearsal->in);
   }
   for (const auto& env : sources) {
@@ -85,6 +84,7 @@ Result<void> fetch_missing_releases(const GlobalOptions& options, const Project&
 
 Result<Release> release_for(const GlobalOptions& options, const Targets& targets,
                             const ReleaseSpec& spec, Reporter& reporter) {
+  if (auto ok = check_release_spec(spec); !ok) return tl::unexpected(ok.error());
   fold_source_ledgers(options, *targets.project, *targets.environment, spec, reporter);
   auto release = make_release(*targets.project, *targets.environment, spec);
   if (!release) return tl::unexpected(release.error());

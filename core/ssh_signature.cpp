@@ -107,4 +107,13 @@ std::vector<std::string> key_fingerprints(const std::string& listing) {
   return out;
 }
 
+std::string default_ssh_key() {
+  const char* home = std::getenv("HOME");
+  for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
+    std::string path = fmt::format("{}/.ssh/{}", home != nullptr ? home : "", name);
+    if (std::filesystem::exists(path)) return path;
+  }
+  return "";
+}
+
 }  // namespace flotilla

@@ -34,4 +34,8 @@ SignatureCheck ssh_verify(const std::string& allowed_signers, const std::string&
 // their fingerprints.
 std::vector<std::string> key_fingerprints(const std::string& listing);
 
+// The key a person signs with when they name none: the first of
+// ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists ("" when none does).
+std::string default_ssh_key();
+
 }  // namespace flotilla

@@ -163,7 +163,7 @@ DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
                 ((state.stopped || state.failed || processes_drift) && !target->release.empty()) ||
                 ((config_changes || secrets_change) && !can_reload);
     // A restore stops, restores and starts the release the host runs.
-    if (kind == ChangeKind::kRestore && state.release) h.restart = true;
+    if (rules_of(kind).restarts_in_place && state.release) h.restart = true;
     h.change = h.restart || config_changes || secrets_change;
     h.send_secrets = secrets_change;
     h.send_release =

@@ -230,7 +230,7 @@ RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
                         h.target.config,
                         h.target.secrets,
                         h.restart,
-                        plan.kind != ChangeKind::kRollback,
+                        rules_of(plan.kind).waits_for_players,
                         h.restore_backup};
       if (auto record = records.find(name); record != records.end()) target.record = record->second;
       auto cmd = activate_command(unit, layout, target, hosts.at(name).vars, state_after(h));

@@ -2,28 +2,15 @@
 
 namespace flotilla {
 
-std::string_view change_kind_name(ChangeKind kind) {
-  switch (kind) {
-    case ChangeKind::kDeploy:
-      return "deploy";
-    case ChangeKind::kHotfix:
-      return "hotfix";
-    case ChangeKind::kRollback:
-      return "rollback";
-    case ChangeKind::kConfig:
-      return "config";
-    case ChangeKind::kRehearsal:
-      return "rehearsal";
-    case ChangeKind::kRestore:
-      return "restore";
-  }
-  return "deploy";
+const ChangeKindRules& rules_of(ChangeKind kind) {
+  return kChangeKinds[static_cast<std::size_t>(kind)];
 }
 
+std::string_view change_kind_name(ChangeKind kind) { return rules_of(kind).name; }
+
 std::optional<ChangeKind> parse_change_kind(std::string_view name) {
-  for (ChangeKind kind : {ChangeKind::kDeploy, ChangeKind::kHotfix, ChangeKind::kRollback,
-                          ChangeKind::kConfig, ChangeKind::kRehearsal, ChangeKind::kRestore}) {
-    if (change_kind_name(kind) == name) return kind;
+  for (const ChangeKindRules& row : kChangeKinds) {
+    if (row.name == name) return row.kind;
   }
   return std::nullopt;
 }

@@ -12,8 +12,6 @@ constexpr std::int64_t kFollowUpWindow = 24 * 3600;
 
 std::int64_t time_of(const std::string& iso) { return parse_iso8601(iso, "UTC").value_or(0); }
 
-bool brings_change(const Snapshot& s) { return s.kind == "deploy" || s.kind == "hotfix"; }
-
 // Nearest-rank percentile of sorted values.
 double percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -41,7 +39,7 @@ nlohmann::json delivery_metrics(const std::vector<Snapshot>& ledger, std::int64_
   std::vector<long> deploys, lead_ids, failed, changes, restore_ids;
   std::vector<double> lead_times, restore_times;
   for (const Snapshot* s : in_window) {
-    if (!brings_change(*s) || s->outcome == "running") continue;
+    if (!rules_of(s->kind).counts_in_metrics || s->outcome == "running") continue;
     changes.push_back(s->id);
     std::int64_t finished = time_of(s->finished);
     if (s->succeeded()) {
@@ -64,8 +62,8 @@ nlohmann::json delivery_metrics(const std::vector<Snapshot>& ledger, std::int64_
         }
       }
       std::int64_t at = next != nullptr ? time_of(next->started) : 0;
-      if (next != nullptr && (next->kind == "rollback" || next->kind == "hotfix") &&
-          at >= finished && at - finished <= kFollowUpWindow) {
+      if (next != nullptr && rules_of(next->kind).remedies_failure && at >= finished &&
+          at - finished <= kFollowUpWindow) {
         bad = true;
         failed_at = at;
       }

@@ -77,19 +77,16 @@ Result<const Snapshot*> rollback_target(const std::vector<Snapshot>& history,
                 fmt::format("no snapshot {} for this unit (see `flotilla snapshots list`)", *to));
   }
   // A restore brings data back, not releases: a rollback looks past it.
-  auto is_restore = [](const Snapshot& s) {
-    return s.kind == change_kind_name(ChangeKind::kRestore);
-  };
-  auto newest = std::find_if_not(history.rbegin(), history.rend(), is_restore);
+  auto is_target_kind = [](const Snapshot& s) { return rules_of(s.kind).rollback_target; };
+  auto newest = std::find_if(history.rbegin(), history.rend(), is_target_kind);
   if (newest == history.rend())
     return fail(ErrorKind::kBadInput, "no snapshots yet: nothing to roll back to");
   long stands_at = newest->id;
-  if (newest->succeeded() && newest->kind == change_kind_name(ChangeKind::kRollback) &&
-      newest->restores) {
+  if (newest->succeeded() && newest->kind == ChangeKind::kRollback && newest->restores) {
     stands_at = *newest->restores;
   }
   for (auto it = newest; it != history.rend(); ++it) {
-    if (it->id < stands_at && it->succeeded() && !is_restore(*it)) return &*it;
+    if (it->id < stands_at && it->succeeded() && is_target_kind(*it)) return &*it;
   }
   return fail(ErrorKind::kBadInput,
               fmt::format("no succeeded snapshot before {}: nothing to roll back to", stands_at));

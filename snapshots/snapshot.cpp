@@ -20,7 +20,7 @@ nlohmann::json Snapshot::document(const std::map<std::string, HostRecord>& recor
   nlohmann::json doc = {{"id", id},
                         {"environment", environment},
                         {"unit", unit},
-                        {"kind", kind},
+                        {"kind", change_kind_name(kind)},
                         {"artifact", artifact},
                         {"config", config},
                         {"secrets", secrets},
@@ -68,10 +68,13 @@ Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::strin
     }
     s.environment = doc.at("environment").get<std::string>();
     s.unit = doc.at("unit").get<std::string>();
-    s.kind = doc.at("kind").get<std::string>();
-    if (!parse_change_kind(s.kind)) {
-      return fail(ErrorKind::kFailed, fmt::format("{}: unknown snapshot kind '{}'", where, s.kind));
+    auto kind_name = doc.at("kind").get<std::string>();
+    auto kind = parse_change_kind(kind_name);
+    if (!kind) {
+      return fail(ErrorKind::kFailed,
+                  fmt::format("{}: unknown snapshot kind '{}'", where, kind_name));
     }
+    s.kind = *kind;
     s.artifact = doc.value("artifact", "");
     s.config = doc.value("config", "");
     s.secrets = doc.value("secrets", "");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "snapshots/change_kind.hpp"
 
 namespace flotilla {
 
@@ -31,7 +32,7 @@ struct Snapshot {
   long id = 0;
   std::string environment;
   std::string unit;
-  std::string kind;  // deploy, rollback, hotfix, config, rehearsal, restore
+  ChangeKind kind = ChangeKind::kDeploy;
   std::string artifact;
   std::string config;   // config digest pushed ("" = none declared)
   std::string secrets;  // secrets digest delivered (secrets_digest: never the values)

@@ -207,6 +207,15 @@ Result<std::vector<Approval>> load_approvals(Transport& lock_host, const std::st
   return out;
 }
 
+Result<void> keep_approval(const ChangeContext& context, const std::string& ticket,
+                           const Approval& approval) {
+  auto host = lock_host_of(context.targets);
+  if (!host) return tl::unexpected(host.error());
+  auto transport = context.connect(context.targets, {*host});
+  if (!transport) return tl::unexpected(transport.error());
+  return store_approval(**transport, context.targets.environment->name, ticket, approval);
+}
+
 Result<ApprovalStatus> read_approvals(const ChangeContext& context, const std::string& ticket,
                                       const std::string& digest) {
   const Targets& targets = context.targets;
@@ -219,6 +228,46 @@ Result<ApprovalStatus> read_approvals(const ChangeContext& context, const std::s
   return check_approvals(*stored, targets.environment->approvals,
                          targets.project->approvers.value_or(""), targets.environment->name, ticket,
                          digest, context.requester_keys());
+}
+
+nlohmann::json KeptApproval::to_json() const {
+  return {{"ticket", ticket},
+          {"principal", checked.principal},
+          {"key", checked.key},
+          {"plan_digest", plan_digest},
+          {"units", units},
+          {"time", checked.time},
+          {"message", checked.message},
+          {"valid", checked.refused.empty()},
+          {"refused", checked.refused}};
+}
+
+Result<std::vector<KeptApproval>> kept_approvals(const ChangeContext& context,
+                                                 const std::string& ticket) {
+  const Targets& targets = context.targets;
+  auto host = lock_host_of(targets);
+  if (!host) return tl::unexpected(host.error());
+  auto transport = context.connect(targets, {*host});
+  if (!transport) return tl::unexpected(transport.error());
+  const std::string& environment = targets.environment->name;
+  auto stored = load_approvals(**transport, environment, ticket);
+  if (!stored) return tl::unexpected(stored.error());
+  std::vector<KeptApproval> out;
+  for (const auto& approval : *stored) {
+    // What it approves comes from the signed bytes only, checked by its signature.
+    auto doc = nlohmann::json::parse(approval.payload, nullptr, false);
+    if (!doc.is_object()) continue;
+    KeptApproval kept;
+    kept.ticket = approval_field(approval.payload, "ticket");
+    kept.plan_digest = approval_field(approval.payload, "plan_digest");
+    auto units = doc.find("units");
+    kept.units = units != doc.end() && units->is_array() ? *units : nlohmann::json::array();
+    ApprovalStatus status = check_approvals({approval}, 1, targets.project->approvers.value_or(""),
+                                            environment, kept.ticket, kept.plan_digest, {});
+    kept.checked = status.checked.front();
+    out.push_back(std::move(kept));
+  }
+  return out;
 }
 
 std::string approval_field(const std::string& payload, const char* key) {

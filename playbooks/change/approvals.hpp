@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.hpp"
 #include "core/transport.hpp"
 #include "playbooks/change/change_context.hpp"
@@ -65,10 +67,30 @@ Result<void> store_approval(Transport& lock_host, const std::string& environment
 Result<std::vector<Approval>> load_approvals(Transport& lock_host, const std::string& environment,
                                              const std::string& ticket);
 
+// Keeps `approval` on the environment's lock host.
+Result<void> keep_approval(const ChangeContext& context, const std::string& ticket,
+                           const Approval& approval);
+
 // The approvals the environment's lock host keeps for `ticket`, checked
 // against the project's approvers for plan `digest`.
 Result<ApprovalStatus> read_approvals(const ChangeContext& context, const std::string& ticket,
                                       const std::string& digest);
+
+// One approval as the lock host keeps it, checked on its own: what its
+// signed bytes name (ticket, plan digest, units) and whether it counts.
+struct KeptApproval {
+  std::string ticket;
+  std::string plan_digest;
+  nlohmann::json units;
+  CheckedApproval checked;
+  nlohmann::json to_json() const;
+};
+
+// Every approval the environment's lock host keeps (for `ticket`, or "-":
+// every ticket's), each checked against the project's approvers for the
+// ticket and digest its own signed bytes name (`approvals list`, `history`).
+Result<std::vector<KeptApproval>> kept_approvals(const ChangeContext& context,
+                                                 const std::string& ticket);
 
 // One line: what is missing and why each approval that is there does not count.
 // A string field of an approval's payload, "" when absent or not a string:

@@ -36,7 +36,7 @@ Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request) {
   Snapshot snapshot;
   snapshot.environment = plan.environment;
   snapshot.unit = plan.unit;
-  snapshot.kind = std::string(change_kind_name(plan.kind));
+  snapshot.kind = plan.kind;
   snapshot.artifact = plan.artifact;
   snapshot.config = plan.config;
   snapshot.secrets = plan.secrets;

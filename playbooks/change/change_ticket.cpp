@@ -72,11 +72,9 @@ ChangeTicket change_ticket(const ChangeContext& context, const ChangeRequest& re
   t.records = record_trust(context);
   if (auto frozen = freeze_at(env, now)) t.freeze_now = describe_span(*frozen);
   if (auto next = next_freeze(env, now)) t.freeze_next = describe_span(*next);
-  bool frozen_out = !t.freeze_now.empty() &&
-                    (plan.kind == ChangeKind::kDeploy || plan.kind == ChangeKind::kConfig ||
-                     plan.kind == ChangeKind::kRehearsal);
+  bool frozen_out = !t.freeze_now.empty() && rules_of(plan.kind).frozen;
   if (env.require_ticket && request.ticket.empty()) t.missing.push_back("a ticket (--ticket)");
-  if (env.approvals > 0 && plan.kind != ChangeKind::kRollback && !approvals.satisfied()) {
+  if (env.approvals > 0 && rules_of(plan.kind).needs_approvals && !approvals.satisfied()) {
     t.missing.push_back(fmt::format("approvals: {}", describe_missing_approvals(approvals)));
   }
   t.rehearsal = rehearsal_evidence(*context.targets.project, env, request, plan, now);

@@ -43,7 +43,7 @@ bool needs_approvals(const ChangeContext& context, const Release& release) {
   // A rollback is how an incident ends: never held up by approvals.
   if (context.targets.environment->approvals == 0) return false;
   return std::any_of(release.changes.begin(), release.changes.end(),
-                     [](const ChangeRequest& r) { return r.kind != ChangeKind::kRollback; });
+                     [](const ChangeRequest& r) { return rules_of(r.kind).needs_approvals; });
 }
 
 Result<Approved> check_approved(const ChangeContext& context, const Release& release,
@@ -149,8 +149,7 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   RolloutResult result;
   bool backup_failed = false;
   // A restore backs up what it is about to replace: it can be undone too.
-  if (unit.backup_command && (brings_new_build(plan.kind) || plan.kind == ChangeKind::kRestore) &&
-      !plan.batches.empty()) {
+  if (unit.backup_command && rules_of(plan.kind).backs_up_first && !plan.batches.empty()) {
     auto backup_started = PhaseTimes::Clock::now();
     auto backup = run_backup(prepared, reporter);
     times.add(prefix + "backup", seconds_since(backup_started));
@@ -175,7 +174,9 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   // Saved before any host changes: a controller killed from here on leaves
   // a "running" record naming where each host was headed.
   if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
-  reporter.event("snapshot", {{"id", snapshot.id}, {"kind", snapshot.kind}, {"unit", unit.name}});
+  reporter.event(
+      "snapshot",
+      {{"id", snapshot.id}, {"kind", change_kind_name(snapshot.kind)}, {"unit", unit.name}});
   Transport& transport = *prepared.fleet.transport;
   if (!backup_failed) {
     result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id,
@@ -286,11 +287,8 @@ Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Relea
 // rollback, hotfix and restore are how an incident is fixed, and are never
 // frozen out.
 Result<void> check_freeze(const ChangeContext& context, const Release& release) {
-  bool freezable =
-      std::any_of(release.changes.begin(), release.changes.end(), [](const ChangeRequest& r) {
-        return r.kind == ChangeKind::kDeploy || r.kind == ChangeKind::kRehearsal ||
-               r.kind == ChangeKind::kConfig;
-      });
+  bool freezable = std::any_of(release.changes.begin(), release.changes.end(),
+                               [](const ChangeRequest& r) { return rules_of(r.kind).frozen; });
   if (!freezable) return {};
   const Environment& env = *context.targets.environment;
   if (auto span = freeze_at(env, std::time(nullptr))) {
@@ -337,7 +335,7 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
   long highest = 0;
   for (const auto& p : *prepared) {
     complete = complete && p.plan.complete();
-    work = work || !p.plan.batches.empty() || p.plan.kind == ChangeKind::kRehearsal;
+    work = work || !p.plan.batches.empty() || rules_of(p.plan.kind).recorded_unchanged;
     highest = std::max(highest, p.highest_snapshot);
   }
   // A unit that appears again (a rehearsal's reset, then its change) is
@@ -420,9 +418,7 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
       failed = true;
       break;
     }
-    if (current->plan.batches.empty() && request.kind != ChangeKind::kRehearsal) {
-      // (A rehearsal is recorded even so: that this state reaches that
-      // change is what it proves, and here it takes no step.)
+    if (current->plan.batches.empty() && !rules_of(request.kind).recorded_unchanged) {
       reporter.text(fmt::format("{}: nothing to do, every host is already there", request.unit));
       continue;
     }

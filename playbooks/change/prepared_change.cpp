@@ -28,7 +28,7 @@ Result<void> check_policy(const Project& project, const Environment& env, const 
   if (request.kind == ChangeKind::kHotfix) {
     if (auto ok = check_hotfix(request.ref, request.ticket); !ok) return ok;
   }
-  if (request.kind != ChangeKind::kRollback) {
+  if (rules_of(request.kind).needs_ticket) {
     if (auto ok = check_ticket(project, env, unit, request.ticket); !ok) return ok;
   }
   if (request.kind == ChangeKind::kRestore && !unit.restore_command) {
@@ -153,7 +153,7 @@ Result<Destination> destination_of(const ChangeRequest& request,
   Destination out;
   out.restores = (*target)->id;
   out.checks.push_back(fmt::format("returns to snapshot {} ({} of {}, {})", (*target)->id,
-                                   (*target)->kind, (*target)->started, (*target)->outcome));
+                                   change_kind_name((*target)->kind), (*target)->started, (*target)->outcome));
   auto positions = fleet_at(history, (*target)->id);
   out.target_of = [positions, secrets_digest](const std::string& host,
                                               const HostState&) -> std::optional<HostTarget> {
@@ -256,7 +256,7 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
       checks.push_back(fmt::format("commit {} is on a branch {} allows", ref.commit.substr(0, 12),
                                    policy->name));
     }
-  } else if (brings_new_build(request.kind)) {
+  } else if (rules_of(request.kind).brings_new_build) {
     auto built =
         build_artifact(project, unit, policy, {request.ref, false, std::chrono::minutes(30)},
                        context.git, reporter);
@@ -275,7 +275,7 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
       if (!bundle) return tl::unexpected(bundle.error());
       config = std::move(*bundle);
     }
-  } else if (request.kind != ChangeKind::kRollback && request.kind != ChangeKind::kRestore) {
+  } else if (rules_of(request.kind).reads_unit_config) {
     auto bundle = unit_config(project, unit);
     if (!bundle) return tl::unexpected(bundle.error());
     config = std::move(*bundle);

@@ -12,8 +12,15 @@ namespace flotilla {
 namespace {
 
 bool rule_applies(const Environment& env, const ChangeRequest& change) {
-  return change.kind == ChangeKind::kDeploy ||
-         (change.kind == ChangeKind::kHotfix && env.hotfix_requires_rehearsal);
+  switch (rules_of(change.kind).rehearsal) {
+    case RehearsalNeed::kNever:
+      return false;
+    case RehearsalNeed::kAlways:
+      return true;
+    case RehearsalNeed::kIfHotfixPolicy:
+      return env.hotfix_requires_rehearsal;
+  }
+  return false;
 }
 
 std::string short_id(const std::string& id) { return id.empty() ? "nothing" : id.substr(0, 12); }
@@ -99,7 +106,7 @@ RehearsalEvidence rehearsal_evidence(const Project& project, const Environment& 
     return out;
   }
   for (auto it = history->rbegin(); it != history->rend(); ++it) {
-    if (it->kind != "rehearsal" || it->rehearsal.value("like", "") != env.name) continue;
+    if (it->kind != ChangeKind::kRehearsal || it->rehearsal.value("like", "") != env.name) continue;
     std::string why = mismatch(*it, env, *from, to, now);
     if (why.empty()) {
       out.snapshot = it->id;

@@ -105,7 +105,7 @@ Result<std::vector<ChangeRequest>> release_rollback(const std::vector<Snapshot>&
                                                     long release, const ChangeRequest& base) {
   std::vector<const Snapshot*> changes;
   for (const auto& s : ledger) {
-    if (s.release == release && s.kind != "rollback") changes.push_back(&s);
+    if (s.release == release && rules_of(s.kind).undone_with_release) changes.push_back(&s);
   }
   if (changes.empty()) {
     return fail(ErrorKind::kBadInput,
@@ -134,67 +134,95 @@ Result<std::vector<ChangeRequest>> release_rollback(const std::vector<Snapshot>&
   return out;
 }
 
+namespace {
+
+// `rollback --release ID`: every unit it changed, back, newest first.
+Result<Release> release_undo(const Project& project, const Environment& target,
+                             const ReleaseSpec& spec) {
+  auto ledger = Ledger(project.state_dir, target.name).list();
+  if (!ledger) return tl::unexpected(ledger.error());
+  auto changes = release_rollback(*ledger, *spec.release, spec.base);
+  if (!changes) return tl::unexpected(changes.error());
+  Release release;
+  release.changes = std::move(*changes);
+  release.rollback_on_failure = false;  // a rollback is not undone by another
+  release.description = fmt::format("rollback --release {}", *spec.release);
+  return release;
+}
+
+// The rehearsal: first `like`'s state (a reset per unit that ran there),
+// then the change it would get.
+Result<void> add_rehearsal(const Project& project, const Environment& target,
+                           const ReleaseSpec& spec, const std::vector<std::string>& units,
+                           Release& release) {
+  auto like = other_environment(project, target, spec.like, "--like");
+  if (!like) return tl::unexpected(like.error());
+  std::vector<ChangeRequest> applies;
+  for (const auto& unit : units) {
+    auto state = running_in(project, spec.like, unit);
+    if (!state) return tl::unexpected(state.error());
+    ChangeRequest apply = spec.base;
+    apply.kind = ChangeKind::kRehearsal;
+    apply.unit = unit;
+    apply.policy_environment = spec.like;
+    apply.rehearsal = {{"like", spec.like}, {"from", state_json(*state)}};
+    if (!spec.from.empty()) {
+      // --from may name the rehearsal environment itself: what it ran
+      // before the reset (release/N, tested there) is what is rehearsed.
+      if (project.environment(spec.from) == nullptr) {
+        return fail(ErrorKind::kBadInput,
+                    fmt::format("--from {}: unknown environment in {}", spec.from, project.path));
+      }
+      auto stored = must_run(project, spec.from, unit);
+      if (!stored) return tl::unexpected(stored.error());
+      apply.stored = std::move(*stored);
+    } else {
+      apply.ref = spec.ref;
+    }
+    applies.push_back(std::move(apply));
+    if (*state) {
+      ChangeRequest reset = spec.base;
+      reset.kind = ChangeKind::kDeploy;
+      reset.unit = unit;
+      reset.stored = **state;
+      reset.check_branches = false;
+      release.changes.push_back(std::move(reset));
+    }
+  }
+  for (auto& apply : applies) release.changes.push_back(std::move(apply));
+  return {};
+}
+
+}  // namespace
+
+Result<void> check_release_spec(const ReleaseSpec& spec) {
+  if (spec.kind != ChangeKind::kRollback) return {};
+  if (spec.release && (!spec.units.empty() || spec.to)) {
+    return fail(ErrorKind::kBadInput, "rollback --release ID takes no unit and no --to");
+  }
+  if (!spec.release && spec.units.size() != 1) {
+    return fail(ErrorKind::kBadInput, "rollback: name one unit, or give --release ID");
+  }
+  return {};
+}
+
 Result<Release> make_release(const Project& project, const Environment& target,
                              const ReleaseSpec& spec) {
-  Release release;
-  release.rollback_on_failure = project.release_failure_rollback;
-  if (spec.release) {
-    auto ledger = Ledger(project.state_dir, target.name).list();
-    if (!ledger) return tl::unexpected(ledger.error());
-    auto changes = release_rollback(*ledger, *spec.release, spec.base);
-    if (!changes) return tl::unexpected(changes.error());
-    release.changes = std::move(*changes);
-    release.rollback_on_failure = false;  // a rollback is not undone by another
-    release.description = fmt::format("rollback --release {}", *spec.release);
-    return release;
-  }
+  if (auto ok = check_release_spec(spec); !ok) return tl::unexpected(ok.error());
+  if (spec.release) return release_undo(project, target, spec);
   auto units = unit_list(project, spec);
   if (!units) return tl::unexpected(units.error());
   std::string names = fmt::format("{}", fmt::join(*units, " "));
-
+  Release release;
+  release.rollback_on_failure = project.release_failure_rollback;
+  std::string source = spec.from.empty() ? "--ref " + spec.ref : "--from " + spec.from;
   if (!spec.like.empty()) {
-    // The rehearsal: first `like`'s state, then the change it would get.
-    auto like = other_environment(project, target, spec.like, "--like");
-    if (!like) return tl::unexpected(like.error());
-    std::vector<ChangeRequest> applies;
-    for (const auto& unit : *units) {
-      auto state = running_in(project, spec.like, unit);
-      if (!state) return tl::unexpected(state.error());
-      ChangeRequest apply = spec.base;
-      apply.kind = ChangeKind::kRehearsal;
-      apply.unit = unit;
-      apply.policy_environment = spec.like;
-      apply.rehearsal = {{"like", spec.like}, {"from", state_json(*state)}};
-      if (!spec.from.empty()) {
-        // --from may name the rehearsal environment itself: what it ran
-        // before the reset (release/N, tested there) is what is rehearsed.
-        if (project.environment(spec.from) == nullptr) {
-          return fail(ErrorKind::kBadInput,
-                      fmt::format("--from {}: unknown environment in {}", spec.from, project.path));
-        }
-        auto stored = must_run(project, spec.from, unit);
-        if (!stored) return tl::unexpected(stored.error());
-        apply.stored = std::move(*stored);
-      } else {
-        apply.ref = spec.ref;
-      }
-      applies.push_back(std::move(apply));
-      if (*state) {
-        ChangeRequest reset = spec.base;
-        reset.kind = ChangeKind::kDeploy;
-        reset.unit = unit;
-        reset.stored = **state;
-        reset.check_branches = false;
-        release.changes.push_back(std::move(reset));
-      }
+    if (auto added = add_rehearsal(project, target, spec, *units, release); !added) {
+      return tl::unexpected(added.error());
     }
-    for (auto& apply : applies) release.changes.push_back(std::move(apply));
-    release.description =
-        fmt::format("rehearse {} like {} ({})", names, spec.like,
-                    spec.from.empty() ? "--ref " + spec.ref : "--from " + spec.from);
+    release.description = fmt::format("rehearse {} like {} ({})", names, spec.like, source);
     return release;
   }
-
   for (const auto& unit : *units) {
     ChangeRequest r = spec.base;
     r.kind = spec.kind;
@@ -211,11 +239,9 @@ Result<Release> make_release(const Project& project, const Environment& target,
     }
     release.changes.push_back(std::move(r));
   }
-  release.description =
-      release.changes.size() == 1
-          ? describe_request(release.changes.front())
-          : fmt::format("{} {} {}", change_kind_name(spec.kind), names,
-                        spec.from.empty() ? "--ref " + spec.ref : "--from " + spec.from);
+  release.description = release.changes.size() == 1
+                            ? describe_request(release.changes.front())
+                            : fmt::format("{} {} {}", change_kind_name(spec.kind), names, source);
   return release;
 }
 

@@ -42,6 +42,10 @@ Result<std::optional<StoredTarget>> running_in(const Project& project,
                                                const std::string& environment,
                                                const std::string& unit);
 
+// What a command line asks that no release can be, before anything is
+// read: rollback names one unit, or --release ID alone.
+Result<void> check_release_spec(const ReleaseSpec& spec);
+
 // The unit changes of a command, in the order they run, for environment
 // `target`. Unknown units, a source environment that never ran a unit, a
 // release id the ledger does not know: kBadInput, before anything is read

@@ -56,7 +56,7 @@ struct WorkflowFixture {
       s.id = id;
       s.environment = "int";
       s.unit = "app";
-      s.kind = "deploy";
+      s.kind = ChangeKind::kDeploy;
       s.artifact = "r" + std::to_string(id);
       s.outcome = "succeeded";
       s.started = "2026-11-0" + std::to_string(id) + "T00:00:00Z";
@@ -126,7 +126,7 @@ TEST_CASE("change workflow: a rollback under the lock, recorded locally and on e
   REQUIRE(ledger.size() == 3);
   const Snapshot& s = ledger.back();
   CHECK(s.id == 3);  // from the lock host's counter
-  CHECK(s.kind == "rollback");
+  CHECK(s.kind == ChangeKind::kRollback);
   CHECK(s.restores == 1);
   CHECK(s.outcome == "succeeded");
   CHECK(s.hosts.at("h3").after == "r1");
@@ -293,7 +293,7 @@ std::string forged(long id, const std::string& artifact) {
   s.id = id;
   s.environment = "int";
   s.unit = "app";
-  s.kind = "deploy";
+  s.kind = ChangeKind::kDeploy;
   s.artifact = artifact;
   s.outcome = "succeeded";
   for (int h = 1; h <= 4; ++h)

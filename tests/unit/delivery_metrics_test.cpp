@@ -16,7 +16,7 @@ Snapshot change(long id, const char* kind, const char* started, const char* fini
   s.id = id;
   s.environment = "prod";
   s.unit = "reward";
-  s.kind = kind;
+  s.kind = *parse_change_kind(kind);
   s.started = started;
   s.finished = finished;
   s.outcome = outcome;

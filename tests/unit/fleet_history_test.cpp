@@ -16,7 +16,7 @@ Snapshot change(long id, const std::string& kind, const std::string& outcome,
   s.id = id;
   s.environment = "prod";
   s.unit = "game";
-  s.kind = kind;
+  s.kind = *parse_change_kind(kind);
   s.outcome = outcome;
   s.hosts = std::move(hosts);
   s.restores = restores;
@@ -102,7 +102,7 @@ TEST_CASE("the ledger folds in the hosts' copies: new records, missing hosts, fi
   CHECK((*merged)[0].outcome == "succeeded");
   CHECK((*merged)[0].hosts.at("a").outcome == "updated");
   CHECK((*merged)[0].hosts.at("b").after == "v1");
-  CHECK((*merged)[1].kind == "hotfix");
+  CHECK((*merged)[1].kind == ChangeKind::kHotfix);
   // ... and it was written: a fresh read sees the same.
   auto again = ledger.list();
   REQUIRE(again);

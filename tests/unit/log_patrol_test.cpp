@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "cli/log_patrol.hpp"
+#include "playbooks/unit_logs.hpp"
 
 namespace flotilla {
 

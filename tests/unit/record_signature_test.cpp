@@ -38,7 +38,7 @@ Snapshot record() {
   s.id = 7;
   s.environment = "int";
   s.unit = "game";
-  s.kind = "deploy";
+  s.kind = ChangeKind::kDeploy;
   s.artifact = "r2";
   s.outcome = "succeeded";
   s.finished = "2026-12-03T09:00:00Z";
@@ -79,7 +79,7 @@ TEST_CASE("a signed record verifies from any one host's copy, and every field co
 
   // A host rewrites its copy into a rehearsal, a backup, another outcome.
   Snapshot forged = copy_on(signed_record, "h02");
-  forged.kind = "rehearsal";
+  forged.kind = ChangeKind::kRehearsal;
   forged.rehearsal = {{"like", "prod"}, {"to", {{"release", "r9"}}}};
   CHECK(verify(s, forged) == "bad");
   forged = copy_on(signed_record, "h02");

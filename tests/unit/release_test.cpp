@@ -21,7 +21,7 @@ Snapshot record(long id, const std::string& unit, const std::string& kind, const
   s.id = id;
   s.environment = "prod";
   s.unit = unit;
-  s.kind = kind;
+  s.kind = *parse_change_kind(kind);
   s.outcome = outcome;
   s.release = release;
   s.artifact = to;
