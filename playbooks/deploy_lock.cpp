@@ -72,8 +72,12 @@ std::string DeployLock::describe(const LockHolder& h) {
   return text;
 }
 
-DeployLock::DeployLock(Transport& transport, std::size_t lock_host, std::string environment)
-    : transport_(transport), host_(lock_host), environment_(std::move(environment)) {}
+DeployLock::DeployLock(Transport& transport, std::size_t lock_host, std::string environment,
+                       Clock& clock)
+    : transport_(transport),
+      host_(lock_host),
+      environment_(std::move(environment)),
+      clock_(&clock) {}
 
 Result<CommandResult> DeployLock::run(HostScript script, const std::vector<std::string>& args,
                                       std::string input) {
@@ -109,7 +113,7 @@ Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::str
   me.ticket = ticket;
   me.message = message;
   me.token = random_token();
-  auto deadline = std::chrono::steady_clock::now() + wait;
+  auto deadline = clock_->now() + wait;
   while (true) {
     auto r = run(HostScript::kLockAcquire, {environment_}, me.to_json().dump());
     if (!r) return tl::unexpected(r.error());
@@ -117,13 +121,13 @@ Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::str
     if (!exited_with(*r, HostExit::kLockHeld)) {
       return fail(ErrorKind::kFailed, fmt::format("cannot take the deploy lock: {}", r->err));
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (clock_->now() >= deadline) {
       auto held = holder();
       std::string who = held && *held ? describe(**held) : "held by another controller";
       return fail(ErrorKind::kLocked,
                   fmt::format("the deploy lock of '{}' is {}", environment_, who));
     }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    clock_->sleep_for(std::chrono::seconds(1));
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.hpp"
 #include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/transport.hpp"
@@ -31,7 +32,9 @@ struct LockHolder {
 // laptop, a CI runner — sees the same lock. Taken with an atomic mkdir.
 class DeployLock {
  public:
-  DeployLock(Transport& transport, std::size_t lock_host, std::string environment);
+  // `clock` paces the wait in acquire.
+  DeployLock(Transport& transport, std::size_t lock_host, std::string environment,
+             Clock& clock = system_clock());
 
   // Takes the lock, waiting up to `wait` (polling) while someone holds it.
   // kLocked naming the holder (and "stale" when its process is gone from
@@ -65,6 +68,7 @@ class DeployLock {
   Transport& transport_;
   std::size_t host_;
   std::string environment_;
+  Clock* clock_;
 };
 
 // Who and where this controller is, for locks and snapshots.

@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "core/artifact.hpp"
+#include "core/clock.hpp"
 #include "core/reporter.hpp"
 #include "core/transport.hpp"
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/deploy_plan.hpp"
 #include "playbooks/host_steps.hpp"
 #include "playbooks/project.hpp"
+#include "playbooks/rollout_observer.hpp"
 #include "playbooks/secret_bundle.hpp"
 
 namespace flotilla {
@@ -59,6 +61,14 @@ struct RolloutSources {
   std::optional<SecretBundle> secrets;  // the unit's, as resolved for this change
 };
 
+// How a rollout reaches its hosts, says what happened, and waits.
+struct RolloutIo {
+  Transport& transport;
+  RolloutObserver& observer;
+  Clock& clock;
+  std::function<bool()> interrupted = [] { return false; };
+};
+
 // Executes a plan: first every changing host receives what it lacks and
 // assembles its release beside the running one (any failure here stops
 // before a single restart); then batch by batch: stop, switch, start (or,
@@ -66,12 +76,11 @@ struct RolloutSources {
 // pass `max_failures`, no new host starts, and the failed and in-flight
 // hosts go back to what they ran (with `auto_rollback`). Each host's state
 // records `snapshot`; a host with an entry in `records` also writes its part
-// of the snapshot's record itself once healthy. Reports events as it goes.
+// of the snapshot's record itself once healthy. Tells `io.observer` what happens as it goes.
 RolloutResult execute_rollout(const DeployPlan& plan, const Unit& unit,
                               const RolloutSources& sources,
                               const std::map<std::string, RolloutHost>& hosts, long snapshot,
-                              Transport& transport, Reporter& reporter,
-                              const std::function<bool()>& interrupted,
+                              const RolloutIo& io,
                               const std::map<std::string, ActivationRecord>& records = {});
 
 const char* outcome_name(HostOutcome::State state);

@@ -35,6 +35,15 @@ void RolloutView::start_batch(std::string title, const std::vector<std::string>&
   reporter_.live(render());
 }
 
+void RolloutView::batch_started(std::size_t index, std::size_t of, const Batch& batch) {
+  start_batch(fmt::format("batch {}/{}{}", index + 1, of, batch.canary ? " (canary)" : ""),
+              batch.hosts);
+}
+
+void RolloutView::rollback_started(std::size_t batch, const std::vector<std::string>& hosts) {
+  start_batch(fmt::format("rolling back batch {}", batch + 1), hosts);
+}
+
 void RolloutView::output(const std::string& host, std::string_view chunk) {
   std::lock_guard lock(mutex_);
   auto it = rows_.find(host);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/reporter.hpp"
+#include "playbooks/rollout_observer.hpp"
 
 namespace flotilla {
 
@@ -19,8 +20,9 @@ namespace flotilla {
 // a `host_phase` event whenever a host enters a new phase. A host waiting
 // for its players (kPlayersMarker, kNoticeMarker) shows their count and the
 // time left, with `host_players` and `host_notice` events. Thread-safe: the
-// transport feeds output from its own thread.
-class RolloutView {
+// transport feeds output from its own thread. As a rollout's observer it
+// shows each batch, and the batch being rolled back.
+class RolloutView final : public RolloutObserver {
  public:
   explicit RolloutView(Reporter& reporter);
   ~RolloutView();
@@ -36,6 +38,22 @@ class RolloutView {
   void finish_host(const std::string& host, bool ok);
   // Removes the live block (the caller prints the batch's outcome).
   void end_batch();
+
+  void batch_started(std::size_t index, std::size_t of, const Batch& batch) override;
+  void host_output(const std::string& host, std::string_view chunk) override {
+    output(host, chunk);
+  }
+  void host_done(const std::string& host, bool ok, const std::string& /*detail*/,
+                 const Result<CommandResult>* /*output*/) override {
+    finish_host(host, ok);
+  }
+  void batch_done(std::size_t /*index*/, std::size_t /*failed*/) override { end_batch(); }
+  void rollback_started(std::size_t batch, const std::vector<std::string>& hosts) override;
+  void host_rolled_back(const std::string& host, bool ok,
+                        const Result<CommandResult>& /*output*/) override {
+    finish_host(host, ok);
+  }
+  void rollback_done() override { end_batch(); }
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/git_source.hpp"
 #include "core/reporter.hpp"
 #include "core/transport.hpp"
@@ -36,6 +37,10 @@ struct ChangeContext {
   // FLOTILLA_SIGNING_KEY, the first ssh-agent key, else the lock host's
   // login identity), found when first asked. Unset: records go unsigned.
   std::function<Result<std::string>()> signing_key = nullptr;
+  // Every wait and every reading of the time (the canary bake, the lock
+  // wait, freeze windows, rehearsal age) goes through it; tests advance
+  // their own.
+  Clock* clock = &system_clock();
 };
 
 }  // namespace flotilla

@@ -80,7 +80,7 @@ Result<Approved> check_approved(const ChangeContext& context, const Release& rel
 Result<std::optional<Approved>> check_gates(const ChangeContext& context, const Release& release,
                                             const std::vector<PreparedChange>& prepared) {
   if (auto rehearsed = check_rehearsed(*context.targets.project, *context.targets.environment,
-                                       release.changes, prepared, std::time(nullptr));
+                                       release.changes, prepared, context.clock->wall_seconds());
       !rehearsed) {
     return tl::unexpected(rehearsed.error());
   }
@@ -179,8 +179,11 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
       {{"id", snapshot.id}, {"kind", change_kind_name(snapshot.kind)}, {"unit", unit.name}});
   Transport& transport = *prepared.fleet.transport;
   if (!backup_failed) {
-    result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id,
-                             transport, reporter, context.interrupted, records);
+    auto observer = reported_rollout(reporter, std::string(change_kind_name(plan.kind)),
+                                     snapshot.id, plan.artifact);
+    RolloutIo io{transport, *observer, *context.clock, context.interrupted};
+    result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id, io,
+                             records);
   }
   for (const auto& [name, seconds] : result.phases) times.add(prefix + name, seconds);
   auto record_started = PhaseTimes::Clock::now();
@@ -291,7 +294,7 @@ Result<void> check_freeze(const ChangeContext& context, const Release& release) 
                                [](const ChangeRequest& r) { return rules_of(r.kind).frozen; });
   if (!freezable) return {};
   const Environment& env = *context.targets.environment;
-  if (auto span = freeze_at(env, std::time(nullptr))) {
+  if (auto span = freeze_at(env, context.clock->wall_seconds())) {
     const std::string& reason = release.changes.front().override_freeze;
     if (reason.empty()) {
       return fail(ErrorKind::kBadInput,
@@ -326,7 +329,7 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
     }
   }
   if (auto rehearsed = check_rehearsed(*context.targets.project, *context.targets.environment,
-                                       release.changes, *prepared, std::time(nullptr));
+                                       release.changes, *prepared, context.clock->wall_seconds());
       !rehearsed) {
     return tl::unexpected(rehearsed.error());
   }
@@ -510,7 +513,7 @@ Result<Outcome> run_release(const ChangeContext& context, const Release& release
   PhaseTimes times;
   times.add("start", seconds_since(process_start()));
   times.begin("lock");
-  auto environment_lock = open_environment_lock(context.targets, context.connect);
+  auto environment_lock = open_environment_lock(context.targets, context.connect, *context.clock);
   if (!environment_lock) return tl::unexpected(environment_lock.error());
   DeployLock& lock = environment_lock->lock;
   const ChangeRequest& first = release.changes.front();

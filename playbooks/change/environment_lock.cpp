@@ -17,13 +17,15 @@ Result<std::size_t> lock_host_of(const Targets& targets) {
   return chosen->front();
 }
 
-Result<EnvironmentLock> open_environment_lock(const Targets& targets, const ConnectFn& connect) {
+Result<EnvironmentLock> open_environment_lock(const Targets& targets, const ConnectFn& connect,
+                                              Clock& clock) {
   auto host = lock_host_of(targets);
   if (!host) return tl::unexpected(host.error());
   auto transport = connect(targets, {*host});
   if (!transport) return tl::unexpected(transport.error());
   Transport& reach = **transport;
-  return EnvironmentLock{std::move(*transport), DeployLock(reach, 0, targets.environment->name)};
+  return EnvironmentLock{std::move(*transport),
+                         DeployLock(reach, 0, targets.environment->name, clock)};
 }
 
 Result<long> read_snapshot_counter(const Targets& targets, const ConnectFn& connect,

@@ -14,7 +14,8 @@ struct EnvironmentLock {
   DeployLock lock;
 };
 
-Result<EnvironmentLock> open_environment_lock(const Targets& targets, const ConnectFn& connect);
+Result<EnvironmentLock> open_environment_lock(const Targets& targets, const ConnectFn& connect,
+                                              Clock& clock = system_clock());
 
 // The inventory index of the environment's lock host.
 Result<std::size_t> lock_host_of(const Targets& targets);

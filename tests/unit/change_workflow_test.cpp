@@ -11,6 +11,7 @@
 #include "playbooks/deploy_lock.hpp"
 #include "snapshots/ledger.hpp"
 #include "support/fault_injection.hpp"
+#include "support/manual_clock.hpp"
 #include "support/scratch_dir.hpp"
 #include "support/simulated_fleet.hpp"
 
@@ -81,7 +82,12 @@ struct WorkflowFixture {
           return std::unique_ptr<Transport>(
               std::make_unique<IndexMappingTransport>(transport, hosts));
         },
-        GitAccess{}, reporter, [this] { return transport.interrupted(); }};
+        GitAccess{},
+        reporter,
+        [this] { return transport.interrupted(); },
+        [] { return std::vector<std::string>(); },
+        nullptr,
+        &clock};
   }
 
   ChangeRequest rollback() {
@@ -109,6 +115,7 @@ struct WorkflowFixture {
   FaultInjectingTransport transport;
   Targets targets;
   int connections = 0;
+  ManualClock clock{1'800'000'000};
   std::FILE* events = std::tmpfile();
   Reporter reporter{ReporterOptions{.json = true}, events, events};
 };
@@ -346,4 +353,64 @@ TEST_CASE("change workflow: a second Ctrl-C mid-step still records the change an
   }
   CHECK(unknown == 1);
   CHECK(f.commands_labelled("activate") == 1);  // nothing rolled back, nothing further started
+}
+
+TEST_CASE(
+    "change workflow: --lock-wait waits on the change's clock and takes the lock once freed") {
+  WorkflowFixture f;
+  f.fleet.lock_holder = R"({"user": "alice", "controller": "ci-7", "pid": 42, "token": "x"})";
+  f.clock.on_sleep = [&f] {
+    if (f.clock.sleeps.size() == 3) f.fleet.lock_holder.reset();  // alice finishes
+  };
+  ChangeRequest request = f.rollback();
+  request.lock_wait = std::chrono::minutes(10);
+  auto outcome = run_change(f.context(), request);
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  CHECK(f.clock.sleeps == std::vector<Duration>(3, std::chrono::seconds(1)));
+  for (const auto& h : f.fleet.hosts) CHECK(h.current == "r1");
+  CHECK_FALSE(f.fleet.lock_holder);
+}
+
+TEST_CASE("change workflow: a lock held past --lock-wait refuses the change when the wait ends") {
+  WorkflowFixture f;
+  f.fleet.lock_holder = R"({"user": "alice", "controller": "ci-7", "pid": 42, "token": "x"})";
+  ChangeRequest request = f.rollback();
+  request.lock_wait = std::chrono::minutes(5);
+  auto outcome = run_change(f.context(), request);
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error().kind == ErrorKind::kLocked);
+  CHECK(f.clock.elapsed() >= std::chrono::minutes(5));
+  CHECK(f.clock.elapsed() < std::chrono::minutes(5) + std::chrono::seconds(2));
+  CHECK(f.commands_labelled("survey") == 0);
+  CHECK(f.fleet.lock_holder->find("alice") != std::string::npos);
+}
+
+TEST_CASE(
+    "change workflow: a freeze window is read on the change's clock; a deploy inside it "
+    "touches no host, a rollback still runs") {
+  WorkflowFixture f;
+  FreezeWindow window;
+  window.from = f.clock.wall_seconds() - 60;
+  window.to = f.clock.wall_seconds() + 3600;
+  window.reason = "launch";
+  f.targets.project->environments.front().freeze.push_back(window);
+  ChangeRequest deploy;
+  deploy.kind = ChangeKind::kDeploy;
+  deploy.unit = "app";
+  deploy.ref = "master";
+  auto refused = run_change(f.context(), deploy);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("frozen") != std::string::npos);
+  CHECK(refused.error().message.find("launch") != std::string::npos);
+  CHECK(f.connections == 0);
+  // Rollback is how an incident ends: never frozen.
+  auto rolled = run_change(f.context(), f.rollback());
+  REQUIRE(rolled);
+  CHECK(rolled->ok());
+  // An hour later the window has closed: the deploy is no longer refused
+  // for it (it fails further on, for want of a repository here).
+  f.clock.advance(std::chrono::hours(1));
+  auto later = run_change(f.context(), deploy);
+  if (!later) CHECK(later.error().message.find("frozen") == std::string::npos);
 }

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "support/fault_injection.hpp"
+#include "support/manual_clock.hpp"
+#include "support/recording_observer.hpp"
 #include "support/simulated_fleet.hpp"
 
 using namespace flotilla;
@@ -34,7 +36,6 @@ struct RolloutFixture {
       hosts[name] = RolloutHost{i, {{"host", name}}, {}};
     }
   }
-  ~RolloutFixture() { std::fclose(events); }
 
   DeployPlan plan_to(const std::string& release) {
     std::vector<std::size_t> all;
@@ -57,7 +58,8 @@ struct RolloutFixture {
         if (h.host == name) host.previous_state = h.state;
       }
     }
-    return execute_rollout(plan, unit, {}, hosts, 7, transport, reporter, interrupted);
+    RolloutIo io{transport, observer, clock, std::move(interrupted)};
+    return execute_rollout(plan, unit, {}, hosts, 7, io);
   }
 
   std::vector<std::string> running(const std::string& release) const {
@@ -84,8 +86,8 @@ struct RolloutFixture {
   Environment env;
   std::vector<PlanTarget> targets;
   std::map<std::string, RolloutHost> hosts;
-  std::FILE* events = std::tmpfile();
-  Reporter reporter{ReporterOptions{.json = true}, events, events};
+  RecordingObserver observer;
+  ManualClock clock;
 };
 
 HostOutcome::State state_of(const RolloutResult& r, const std::string& host) {
@@ -262,8 +264,8 @@ TEST_CASE("rollout: a push failure stops before any restart") {
   RolloutSources sources;
   sources.releases["r2"] = {Manifest{"r2", {}, 0, {}}, ""};
   f.transport.drop_host_at(3, 2);  // h4 drops after its survey
-  RolloutResult r = execute_rollout(plan, f.unit, sources, f.hosts, 7, f.transport, f.reporter,
-                                    [] { return false; });
+  RolloutIo io{f.transport, f.observer, f.clock};
+  RolloutResult r = execute_rollout(plan, f.unit, sources, f.hosts, 7, io);
   CHECK_FALSE(r.ok);
   CHECK(r.summary.find("no host was restarted") != std::string::npos);
   CHECK(f.activated().empty());
@@ -297,4 +299,47 @@ TEST_CASE("rollout: hosts already on the target are left alone") {
   CHECK(r.ok);
   CHECK(state_of(r, "h2") == HostOutcome::State::kUnchanged);
   CHECK(f.fleet.hosts[1].activations.empty());
+}
+
+TEST_CASE(
+    "rollout: the canary bakes on the rollout's clock, once, between the canary and the rest") {
+  RolloutFixture f(4);
+  f.unit.rollout.bake = std::chrono::hours(1);
+  RolloutResult r = f.run(f.plan_to("r2"));
+  CHECK(r.ok);
+  // An hour of bake, slept on the clock the rollout was given: no real hour.
+  CHECK(f.clock.sleeps == std::vector<Duration>{std::chrono::hours(1)});
+  CHECK(f.observer.said ==
+        std::vector<std::string>{"batch 1 started (canary)", "h1 done ok", "batch 1 done, 0 failed",
+                                 "baking 3600000ms", "batch 2 started", "h2 done ok", "h3 done ok",
+                                 "batch 2 done, 0 failed", "batch 3 started", "h4 done ok",
+                                 "batch 3 done, 0 failed", "done ok"});
+  bool baked = false;
+  for (const auto& [phase, seconds] : r.phases)
+    baked = baked || (phase == "bake" && seconds == 3600);
+  CHECK(baked);
+}
+
+TEST_CASE("rollout: a failed canary never bakes; its batch goes back and the rollout says so") {
+  RolloutFixture f(4);
+  f.unit.rollout.bake = std::chrono::hours(1);
+  DeployPlan plan = f.plan_to("r2");
+  REQUIRE(plan.batches[0].hosts == std::vector<std::string>{"h1"});
+  f.fleet.fails_health = [&](std::size_t host, const std::string& release) {
+    return host == 0 && release == "r2";
+  };
+  RolloutResult r = f.run(plan);
+  CHECK_FALSE(r.ok);
+  CHECK(f.clock.sleeps.empty());
+  CHECK(f.observer.said == std::vector<std::string>{"batch 1 started (canary)", "h1 done failed",
+                                                    "batch 1 done, 1 failed",
+                                                    "rolling back batch 1", "h1 rolled back ok",
+                                                    "done failed"});
+}
+
+TEST_CASE("rollout: a single batch never bakes (nothing follows the canary)") {
+  RolloutFixture f(1);
+  f.unit.rollout.bake = std::chrono::hours(1);
+  CHECK(f.run(f.plan_to("r2")).ok);
+  CHECK(f.clock.sleeps.empty());
 }

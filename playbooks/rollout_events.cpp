@@ -1,0 +1,42 @@
+#include "playbooks/rollout_events.hpp"
+
+#include "playbooks/rollout.hpp"
+
+namespace flotilla {
+
+void RolloutEvents::host_push(const std::string& host, std::size_t files, std::size_t bytes,
+                              bool from_registry) {
+  reporter_.event("host_push", {{"host", host},
+                                {"files", files},
+                                {"bytes", bytes},
+                                {"from", from_registry ? "registry" : "controller"}});
+}
+
+void RolloutEvents::host_started(const std::string& host, std::size_t batch, bool restart) {
+  reporter_.event("host_started", {{"host", host}, {"batch", batch + 1}, {"restart", restart}});
+}
+
+void RolloutEvents::host_done(const std::string& host, bool ok, const std::string& detail,
+                              const Result<CommandResult>* /*output*/) {
+  reporter_.event("host_done", {{"host", host}, {"ok", ok}, {"detail", detail}});
+}
+
+void RolloutEvents::batch_done(std::size_t index, std::size_t failed) {
+  reporter_.event("batch_done", {{"batch", index + 1}, {"failed", failed}});
+}
+
+void RolloutEvents::host_rolled_back(const std::string& host, bool ok,
+                                     const Result<CommandResult>& /*output*/) {
+  reporter_.event("host_rolled_back", {{"host", host}, {"ok", ok}});
+}
+
+void RolloutEvents::rollout_done(const RolloutResult& result) {
+  reporter_.event("deploy_done", {{"ok", result.ok},
+                                  {"kind", kind_},
+                                  {"snapshot", snapshot_},
+                                  {"artifact", artifact_},
+                                  {"interrupted", result.interrupted},
+                                  {"summary", result.summary}});
+}
+
+}  // namespace flotilla

@@ -1,0 +1,54 @@
+#include "playbooks/rollout_text.hpp"
+
+#include <fmt/format.h>
+
+#include "playbooks/host_steps.hpp"
+
+namespace flotilla {
+
+void RolloutText::push_started(std::size_t hosts, const std::vector<PushProgress::Host>& watched) {
+  reporter_.progress(fmt::format("pushing to {} host(s)", hosts));
+  // The bundles are what takes time: those are the bytes the view follows.
+  if (!watched.empty()) progress_.emplace(reporter_, watched);
+}
+
+void RolloutText::push_finished() {
+  if (progress_) progress_->finish();
+  progress_.reset();
+}
+
+void RolloutText::batch_started(std::size_t index, std::size_t of, const Batch& batch) {
+  reporter_.progress(fmt::format("batch {}/{}{}: {}", index + 1, of,
+                                 batch.canary ? " (canary)" : "", fmt::join(batch.hosts, " ")));
+}
+
+void RolloutText::host_done(const std::string& host, bool /*ok*/, const std::string& /*detail*/,
+                            const Result<CommandResult>* output) {
+  if (output != nullptr) show_output(host, *output);
+}
+
+void RolloutText::host_rolled_back(const std::string& host, bool /*ok*/,
+                                   const Result<CommandResult>& output) {
+  show_output(host, output);
+}
+
+void RolloutText::baking(Duration bake) {
+  reporter_.progress(fmt::format("canary healthy; baking {}", format_duration(bake)));
+}
+
+// -v: everything a host printed during a step, line by line.
+void RolloutText::show_output(const std::string& host, const Result<CommandResult>& r) {
+  if (reporter_.verbosity() == 0 || !r) return;
+  for (const std::string* text : {&r->out, &r->err}) {
+    std::size_t start = 0;
+    while (start < text->size()) {
+      std::size_t end = text->find('\n', start);
+      if (end == std::string::npos) end = text->size();
+      std::string_view line = std::string_view(*text).substr(start, end - start);
+      if (line.rfind(kPhaseMarker, 0) != 0) reporter_.verbose(fmt::format("{}: {}", host, line));
+      start = end + 1;
+    }
+  }
+}
+
+}  // namespace flotilla
