@@ -17,7 +17,7 @@ case $id in
 esac
 release="$deploy_to/releases/$id"
 if [ -L "$release" ] || [ ! -d "$release" ] || [ ! -f "$deploy_to/.flotilla/manifests/$id.sums" ]; then
-  die "$EXIT_FAILED" "release $id is not on this host"
+  die "$EXIT_MISSING" "release $id is not on this host"
 fi
 cd -- "$release"
 # Files of a release are hard links into the store: send each as itself.
