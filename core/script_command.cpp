@@ -8,8 +8,10 @@ RemoteCommand script_command(HostScript script, const std::vector<std::string>& 
                              std::string stdin_data, Duration timeout) {
   std::string command = "sh -c " + shell_quote(std::string(host_script_text(script))) + " flotilla";
   for (const auto& arg : args) command += " " + shell_quote(arg);
-  return RemoteCommand{std::move(command), std::move(stdin_data), timeout,
-                       std::string(host_script_name(script))};
+  RemoteCommand out{std::move(command), std::move(stdin_data), timeout,
+                    std::string(host_script_name(script))};
+  out.script = script;
+  return out;
 }
 
 bool exited_with(const CommandResult& result, HostExit code) {

@@ -4,12 +4,14 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/duration.hpp"
 #include "core/error.hpp"
+#include "host_scripts/embedded.hpp"
 
 namespace flotilla {
 
@@ -42,6 +44,9 @@ struct RemoteCommand {
   // SSH transport). Off for what the operator batched (activations) and
   // what its bytes bound (pushes): those start together.
   bool paced = true;
+  // Which host script it runs (script_command sets it): what fakes and
+  // fault injection answer by.
+  std::optional<HostScript> script = {};
 
   std::size_t stdin_size() const {
     return (stdin_head ? stdin_head->size() : 0) + stdin_data.size();

@@ -194,6 +194,98 @@ Result<SshConfig> SshConfig::parse(const std::string& text, const std::string& p
   return config;
 }
 
+Result<SshConfig::Item> SshConfig::parse_match(const std::vector<std::string>& w,
+                                               const std::string& where, SshConfig& config) {
+  Item item{Item::Kind::kMatch, {}, {}, "", "", where, {}};
+  int attributes = 0;
+  for (std::size_t i = 1; i < w.size(); ++i) {
+    Criterion c;
+    c.negated = w[i][0] == '!';
+    c.attribute = lower(c.negated ? w[i].substr(1) : w[i]);
+    if (c.attribute == "all") {
+      if (attributes > 1 || i + 1 < w.size()) {
+        return fail(
+            ErrorKind::kBadInput,
+            fmt::format("Match: '{}' cannot be combined with other Match attributes", w[i]));
+      }
+      item.criteria.push_back(c);
+      continue;
+    }
+    ++attributes;
+    if (c.attribute == "canonical" || c.attribute == "final") {
+      if (c.attribute == "final") config.final_pass_ = true;
+      item.criteria.push_back(c);
+      continue;
+    }
+    if (c.attribute != "host" && c.attribute != "originalhost" && c.attribute != "user" &&
+        c.attribute != "localuser" && c.attribute != "exec") {
+      return fail(ErrorKind::kBadInput, fmt::format("Match: unsupported attribute '{}'", w[i]));
+    }
+    if (i + 1 >= w.size()) {
+      return fail(ErrorKind::kBadInput, fmt::format("Match: missing criteria for {}", c.attribute));
+    }
+    c.argument = w[++i];
+    item.criteria.push_back(c);
+  }
+  if (item.criteria.empty()) {
+    return fail(ErrorKind::kBadInput, "Match: one or more attributes required");
+  }
+  return item;
+}
+
+Result<SshConfig::Item> SshConfig::parse_include(const std::vector<std::string>& w,
+                                                 const std::string& where, int depth,
+                                                 SshConfig& config) {
+  Item item{Item::Kind::kInclude, {}, {}, "", "", where, {}};
+  for (std::size_t i = 1; i < w.size(); ++i) {
+    std::string pattern = tilde(w[i]);
+    if (!pattern.starts_with("/")) pattern = home_dir() + "/.ssh/" + pattern;
+    glob_t found{};
+    int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
+    std::vector<std::string> paths;
+    if (rc == 0) paths.assign(found.gl_pathv, found.gl_pathv + found.gl_pathc);
+    ::globfree(&found);
+    if (rc != 0 && rc != GLOB_NOMATCH) {
+      return fail(ErrorKind::kBadInput, fmt::format("Include: cannot expand {}", pattern));
+    }
+    for (const auto& file : paths) {  // glob(3) returns them sorted
+      struct stat st {};
+      if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (depth + 1 > kMaxIncludeDepth) {
+        return fail(
+            ErrorKind::kBadInput,
+            fmt::format("Include: more than {} levels of includes (a loop?)", kMaxIncludeDepth));
+      }
+      std::ifstream included(file);
+      if (!included) continue;
+      std::ostringstream body;
+      body << included.rdbuf();
+      std::vector<Item> file_items;
+      // An error inside an included file names that file's own line.
+      if (auto parsed = parse_into(body.str(), file, depth + 1, file_items, config); !parsed) {
+        return tl::unexpected(parsed.error());
+      }
+      item.files.push_back(std::move(file_items));
+    }
+  }
+  return item;
+}
+
+namespace {
+
+// A number or a service name, as OpenSSH's a2port reads it; 0 when neither.
+long port_number(const std::string& text) {
+  char* end = nullptr;
+  long port = std::strtol(text.c_str(), &end, 10);
+  if (*end != '\0') {
+    const servent* service = ::getservbyname(text.c_str(), "tcp");
+    port = service != nullptr ? ntohs(static_cast<std::uint16_t>(service->s_port)) : -1;
+  }
+  return port < 1 || port > 65535 ? 0 : port;
+}
+
+}  // namespace
+
 Result<void> SshConfig::parse_into(const std::string& text, const std::string& path, int depth,
                                    std::vector<Item>& items, SshConfig& config) {
   std::istringstream in(text);
@@ -214,84 +306,25 @@ Result<void> SshConfig::parse_into(const std::string& text, const std::string& p
       continue;
     }
     if (key == "match") {
-      Item item{Item::Kind::kMatch, {}, {}, "", "", where, {}};
-      int attributes = 0;
-      for (std::size_t i = 1; i < w.size(); ++i) {
-        Criterion c;
-        c.negated = w[i][0] == '!';
-        c.attribute = lower(c.negated ? w[i].substr(1) : w[i]);
-        if (c.attribute == "all") {
-          if (attributes > 1 || i + 1 < w.size()) {
-            return bad(
-                fmt::format("Match: '{}' cannot be combined with other Match attributes", w[i]));
-          }
-          item.criteria.push_back(c);
-          continue;
-        }
-        ++attributes;
-        if (c.attribute == "canonical" || c.attribute == "final") {
-          if (c.attribute == "final") config.final_pass_ = true;
-          item.criteria.push_back(c);
-          continue;
-        }
-        if (c.attribute != "host" && c.attribute != "originalhost" && c.attribute != "user" &&
-            c.attribute != "localuser" && c.attribute != "exec") {
-          return bad(fmt::format("Match: unsupported attribute '{}'", w[i]));
-        }
-        if (i + 1 >= w.size()) {
-          return bad(fmt::format("Match: missing criteria for {}", c.attribute));
-        }
-        c.argument = w[++i];
-        item.criteria.push_back(c);
-      }
-      if (item.criteria.empty()) return bad("Match: one or more attributes required");
-      items.push_back(std::move(item));
+      auto item = parse_match(w, where, config);
+      if (!item) return bad(item.error().message);
+      items.push_back(std::move(*item));
       continue;
     }
     if (w.size() < 2) return bad(fmt::format("{} needs a value", w[0]));
     if (key == "include") {
-      Item item{Item::Kind::kInclude, {}, {}, "", "", where, {}};
-      for (std::size_t i = 1; i < w.size(); ++i) {
-        std::string pattern = tilde(w[i]);
-        if (!pattern.starts_with("/")) pattern = home_dir() + "/.ssh/" + pattern;
-        glob_t found{};
-        int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
-        std::vector<std::string> paths;
-        if (rc == 0) paths.assign(found.gl_pathv, found.gl_pathv + found.gl_pathc);
-        ::globfree(&found);
-        if (rc != 0 && rc != GLOB_NOMATCH) {
-          return bad(fmt::format("Include: cannot expand {}", pattern));
-        }
-        for (const auto& file : paths) {  // glob(3) returns them sorted
-          struct stat st {};
-          if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-          if (depth + 1 > kMaxIncludeDepth) {
-            return bad(fmt::format("Include: more than {} levels of includes (a loop?)",
-                                   kMaxIncludeDepth));
-          }
-          std::ifstream included(file);
-          if (!included) continue;
-          std::ostringstream body;
-          body << included.rdbuf();
-          std::vector<Item> file_items;
-          if (auto parsed = parse_into(body.str(), file, depth + 1, file_items, config); !parsed) {
-            return parsed;
-          }
-          item.files.push_back(std::move(file_items));
-        }
+      auto item = parse_include(w, where, depth, config);
+      if (!item) {
+        // Errors from an included file already say where they are.
+        if (item.error().message.starts_with("Include:")) return bad(item.error().message);
+        return tl::unexpected(item.error());
       }
-      items.push_back(std::move(item));
+      items.push_back(std::move(*item));
       continue;
     }
     if (key == "port") {
-      // A number or a service name, as OpenSSH's a2port reads it.
-      char* end = nullptr;
-      long port = std::strtol(w[1].c_str(), &end, 10);
-      if (*end != '\0') {
-        const servent* service = ::getservbyname(w[1].c_str(), "tcp");
-        port = service != nullptr ? ntohs(static_cast<std::uint16_t>(service->s_port)) : -1;
-      }
-      if (port < 1 || port > 65535) {
+      long port = port_number(w[1]);
+      if (port == 0) {
         return bad(fmt::format("Port: expected 1-65535 or a service name, found '{}'", w[1]));
       }
       w[1] = std::to_string(port);

@@ -79,6 +79,11 @@ class SshConfig {
  private:
   static Result<void> parse_into(const std::string& text, const std::string& path, int depth,
                                  std::vector<Item>& items, SshConfig& config);
+  // One `Match` line's criteria; one `Include` line's files, each parsed.
+  static Result<Item> parse_match(const std::vector<std::string>& words, const std::string& where,
+                                  SshConfig& config);
+  static Result<Item> parse_include(const std::vector<std::string>& words, const std::string& where,
+                                    int depth, SshConfig& config);
 
   std::vector<Item> items_;
   bool final_pass_ = false;  // a `Match final` asks for a second pass

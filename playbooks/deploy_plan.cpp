@@ -114,72 +114,48 @@ std::string unit_execution_digest(const Unit& unit) {
   return sha256_hex(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
-                     const Manifest* manifest, const std::vector<PlanTarget>& hosts,
-                     const std::vector<Result<Survey>>& surveys, Transport& transport,
-                     const TargetOf& target_of, const ManifestOf& manifest_of) {
-  DeployPlan plan;
-  plan.kind = kind;
-  plan.unit = unit.name;
-  plan.environment = env.name;
-  plan.executes = unit_execution_digest(unit);
-  if (manifest != nullptr) plan.artifact = manifest->id;
+namespace {
 
-  std::map<std::string, std::uint64_t> size_of;
-  if (manifest != nullptr) file_hashes(*manifest, size_of);
-  HostLayout layout{unit.deploy_to};
-
-  const bool can_reload = !unit.reload.empty() || !unit.run.empty();
-  std::map<std::string, std::vector<std::size_t>> lacking;  // other release -> hosts
-  for (std::size_t i = 0; i < hosts.size(); ++i) {
-    HostPlan h;
-    h.host = hosts[i].name;
-    const auto& survey = surveys[i];
-    if (!survey) {
-      h.error = survey.error();
-      plan.hosts.push_back(std::move(h));
-      continue;
-    }
-    const HostState& state = survey->state;
-    h.current = state.release;
-    h.current_config = state.config;
-    h.current_secrets = state.secrets;
-    h.state = state.raw;
-    auto target = target_of(h.host, state);
-    if (!target) {
-      h.target = {state.release.value_or(""), state.config, state.secrets, state.commit,
-                  state.branch};
-      plan.hosts.push_back(std::move(h));
-      continue;
-    }
-    h.target = *target;
-    bool config_changes = !target->config.empty() && target->config != state.config;
-    bool secrets_change = !target->secrets.empty() && target->secrets != state.secrets;
-    // Same release but its process is gone, or what runs is not it (an
-    // orphan, another release): restart it (a change converges).
-    const bool processes_drift =
-        !unit.run.empty() && !observe_release(state.processes, true).problems.empty();
-    h.restart = target->release != state.release.value_or("") ||
-                ((state.stopped || state.failed || processes_drift) && !target->release.empty()) ||
-                ((config_changes || secrets_change) && !can_reload);
-    // A restore stops, restores and starts the release the host runs.
-    if (rules_of(kind).restarts_in_place && state.release) h.restart = true;
-    h.change = h.restart || config_changes || secrets_change;
-    h.send_secrets = secrets_change;
-    h.send_release =
-        h.restart && !target->release.empty() && !state.releases.count(target->release);
-    h.send_config = config_changes && !state.configs.count(target->config);
-    if (h.send_release) {
-      if (manifest != nullptr && target->release == manifest->id) {
-        count_missing(h, survey->missing, size_of);
-      } else {
-        lacking[target->release].push_back(plan.hosts.size());
-      }
-    }
-    plan.hosts.push_back(std::move(h));
+// One surveyed host's step: what it runs, where it goes, whether it
+// restarts, and what it must be sent.
+HostPlan plan_host(ChangeKind kind, const Unit& unit, const std::string& name, const Survey& survey,
+                   const TargetOf& target_of) {
+  HostPlan h;
+  h.host = name;
+  const HostState& state = survey.state;
+  h.current = state.release;
+  h.current_config = state.config;
+  h.current_secrets = state.secrets;
+  h.state = state.raw;
+  auto target = target_of(h.host, state);
+  if (!target) {
+    h.target = {state.release.value_or(""), state.config, state.secrets, state.commit,
+                state.branch};
+    return h;
   }
+  h.target = *target;
+  const bool can_reload = !unit.reload.empty() || !unit.run.empty();
+  bool config_changes = !target->config.empty() && target->config != state.config;
+  bool secrets_change = !target->secrets.empty() && target->secrets != state.secrets;
+  // Same release but its process is gone, or what runs is not it (an
+  // orphan, another release): restart it (a change converges).
+  const bool processes_drift =
+      !unit.run.empty() && !observe_release(state.processes, true).problems.empty();
+  h.restart = target->release != state.release.value_or("") ||
+              ((state.stopped || state.failed || processes_drift) && !target->release.empty()) ||
+              ((config_changes || secrets_change) && !can_reload);
+  // A restore stops, restores and starts the release the host runs.
+  if (rules_of(kind).restarts_in_place && state.release) h.restart = true;
+  h.change = h.restart || config_changes || secrets_change;
+  h.send_secrets = secrets_change;
+  h.send_release = h.restart && !target->release.empty() && !state.releases.count(target->release);
+  h.send_config = config_changes && !state.configs.count(target->config);
+  return h;
+}
 
-  // Hosts that pruned the release they go back to: ask which files they lack.
+// Hosts that pruned the release they go back to: ask which files they lack.
+void count_pruned(DeployPlan& plan, const std::map<std::string, std::vector<std::size_t>>& lacking,
+                  Transport& transport, const HostLayout& layout, const ManifestOf& manifest_of) {
   for (const auto& [release, indexes] : lacking) {
     auto other = manifest_of(release);
     if (!other) {
@@ -205,6 +181,43 @@ DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
       count_missing(h, survey->missing, other_sizes);
     }
   }
+}
+
+}  // namespace
+
+DeployPlan make_plan(ChangeKind kind, const Unit& unit, const Environment& env,
+                     const Manifest* manifest, const std::vector<PlanTarget>& hosts,
+                     const std::vector<Result<Survey>>& surveys, Transport& transport,
+                     const TargetOf& target_of, const ManifestOf& manifest_of) {
+  DeployPlan plan;
+  plan.kind = kind;
+  plan.unit = unit.name;
+  plan.environment = env.name;
+  plan.executes = unit_execution_digest(unit);
+  if (manifest != nullptr) plan.artifact = manifest->id;
+
+  std::map<std::string, std::uint64_t> size_of;
+  if (manifest != nullptr) file_hashes(*manifest, size_of);
+  std::map<std::string, std::vector<std::size_t>> lacking;  // other release -> hosts
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    if (!surveys[i]) {
+      HostPlan h;
+      h.host = hosts[i].name;
+      h.error = surveys[i].error();
+      plan.hosts.push_back(std::move(h));
+      continue;
+    }
+    HostPlan h = plan_host(kind, unit, hosts[i].name, *surveys[i], target_of);
+    if (h.send_release) {
+      if (manifest != nullptr && h.target.release == manifest->id) {
+        count_missing(h, surveys[i]->missing, size_of);
+      } else {
+        lacking[h.target.release].push_back(plan.hosts.size());
+      }
+    }
+    plan.hosts.push_back(std::move(h));
+  }
+  count_pruned(plan, lacking, transport, HostLayout{unit.deploy_to}, manifest_of);
 
   std::vector<PlannedHost> changing;
   for (std::size_t i = 0; i < hosts.size(); ++i) {

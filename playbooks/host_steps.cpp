@@ -121,27 +121,24 @@ RemoteCommand assemble_command(const HostLayout& layout, const Manifest& manifes
   return command;
 }
 
-Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layout,
-                                       const Activation& target,
-                                       std::map<std::string, std::string> vars,
-                                       const nlohmann::json& state) {
-  vars["release"] = target.release;
-  vars["config_dir"] = target.config.empty() ? layout.shared() + "/config"
-                                             : layout.state_dir() + "/configs/" + target.config;
-  std::vector<std::string> args = {"--deploy-to",  layout.deploy_to, "--unit",
-                                   unit.name,      "--release",      target.release,
-                                   "--config",     target.config,    "--secrets",
-                                   target.secrets, "--restart",      target.restart ? "1" : "0"};
-  // Each unit command travels expanded, as one argument; the script runs it
-  // with `sh -c`.
-  auto add = [&](const char* option, const std::string& command) -> Result<void> {
-    if (command.empty()) return {};
-    auto expanded = expand_command(command, vars);
-    if (!expanded) return tl::unexpected(expanded.error());
-    args.push_back(option);
-    args.push_back(std::move(*expanded));
-    return {};
-  };
+namespace {
+
+// Adds `option COMMAND` with the unit command expanded for this host (each
+// travels as one argument; the script runs it with `sh -c`).
+Result<void> add_command(std::vector<std::string>& args, const char* option,
+                         const std::string& command, const std::map<std::string, std::string>& vars,
+                         HostValues allowed = HostValues::kNone) {
+  if (command.empty()) return {};
+  auto expanded = expand_command(command, vars, allowed);
+  if (!expanded) return tl::unexpected(expanded.error());
+  args.push_back(option);
+  args.push_back(std::move(*expanded));
+  return {};
+}
+
+// The unit's commands and hooks, as activate.sh's options.
+Result<void> add_unit_commands(std::vector<std::string>& args, const Unit& unit,
+                               const std::map<std::string, std::string>& vars) {
   std::vector<std::pair<const char*, const std::string*>> commands = {
       {"--run", &unit.run},
       {"--start", &unit.start},
@@ -160,7 +157,53 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
     }
   }
   for (const auto& [option, command] : commands) {
-    if (auto added = add(option, *command); !added) return tl::unexpected(added.error());
+    if (auto added = add_command(args, option, *command, vars); !added) return added;
+  }
+  return {};
+}
+
+// The player-aware drain: count, notify at each notice, give up at the deadline.
+Result<void> add_player_wait(std::vector<std::string>& args, const Unit& unit,
+                             const std::map<std::string, std::string>& vars) {
+  if (auto added = add_command(args, "--players", unit.drain.players, vars); !added) return added;
+  if (auto added = add_command(args, "--notify", unit.drain.notify, vars, HostValues::kNotice);
+      !added) {
+    return added;
+  }
+  std::vector<long> notices;
+  for (Duration d : unit.drain.notices) notices.push_back(static_cast<long>(seconds(d)));
+  args.insert(args.end(), {"--notices", fmt::format("{}", fmt::join(notices, " ")), "--deadline",
+                           std::to_string(static_cast<long>(seconds(unit.drain.deadline)))});
+  return {};
+}
+
+// An activation's deadline follows from the unit's own timeouts (drain,
+// then the stop that waits as long again, every health try), plus room
+// for hooks and start: a stuck step ends in minutes, not half an hour.
+Duration activation_deadline(const Unit& unit, bool waits_for_players) {
+  Duration deadline = 2 * unit.drain.timeout + std::chrono::minutes(5);
+  if (waits_for_players) deadline += unit.drain.deadline;
+  if (unit.health) {
+    deadline += (unit.health->retries + 1) * (unit.health->timeout + unit.health->interval);
+  }
+  return deadline;
+}
+
+}  // namespace
+
+Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layout,
+                                       const Activation& target,
+                                       std::map<std::string, std::string> vars,
+                                       const nlohmann::json& state) {
+  vars["release"] = target.release;
+  vars["config_dir"] = target.config.empty() ? layout.shared() + "/config"
+                                             : layout.state_dir() + "/configs/" + target.config;
+  std::vector<std::string> args = {"--deploy-to",  layout.deploy_to, "--unit",
+                                   unit.name,      "--release",      target.release,
+                                   "--config",     target.config,    "--secrets",
+                                   target.secrets, "--restart",      target.restart ? "1" : "0"};
+  if (auto added = add_unit_commands(args, unit, vars); !added) {
+    return tl::unexpected(added.error());
   }
   args.insert(args.end(), {"--drain-tenths",
                            std::to_string(static_cast<long>(seconds(unit.drain.timeout) * 10))});
@@ -174,18 +217,9 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
   }
   const bool waits = target.restart && target.wait_for_players && !unit.drain.players.empty();
   if (waits) {
-    if (auto added = add("--players", unit.drain.players); !added) {
+    if (auto added = add_player_wait(args, unit, vars); !added) {
       return tl::unexpected(added.error());
     }
-    if (!unit.drain.notify.empty()) {
-      auto notify = expand_command(unit.drain.notify, vars, HostValues::kNotice);
-      if (!notify) return tl::unexpected(notify.error());
-      args.insert(args.end(), {"--notify", *notify});
-    }
-    std::vector<long> notices;
-    for (Duration d : unit.drain.notices) notices.push_back(static_cast<long>(seconds(d)));
-    args.insert(args.end(), {"--notices", fmt::format("{}", fmt::join(notices, " ")), "--deadline",
-                             std::to_string(static_cast<long>(seconds(unit.drain.deadline)))});
   }
   if (unit.health) {
     args.insert(args.end(),
@@ -207,15 +241,8 @@ Result<RemoteCommand> activate_command(const Unit& unit, const HostLayout& layou
     args.insert(args.end(), {"--failed-state", failed.dump()});
   }
   std::string stdin_data = target.restart && target.release.empty() ? "" : state.dump(1) + "\n";
-  // Its deadline follows from the unit's own timeouts (drain, then the stop
-  // that waits as long again, every health try), plus room for hooks and
-  // start: a stuck step ends in minutes, not half an hour.
-  Duration deadline = 2 * unit.drain.timeout + std::chrono::minutes(5);
-  if (waits) deadline += unit.drain.deadline;
-  if (unit.health) {
-    deadline += (unit.health->retries + 1) * (unit.health->timeout + unit.health->interval);
-  }
-  auto command = script_command(HostScript::kActivate, args, std::move(stdin_data), deadline);
+  auto command = script_command(HostScript::kActivate, args, std::move(stdin_data),
+                                activation_deadline(unit, waits));
   command.paced = false;  // the batch is the operator's choice of how many at once
   return command;
 }

@@ -53,8 +53,13 @@ RemoteCommand survey_command(const HostLayout& layout, const std::set<std::strin
                             std::chrono::seconds(static_cast<long>(probe ? probe->seconds : 0)));
 }
 
-Result<Survey> parse_survey(const std::string& output, const HostLayout& layout) {
-  std::map<std::string, std::string> section;
+namespace {
+
+using Sections = std::map<std::string, std::string>;
+
+// survey.sh's "NAME BASE64" lines, each section once, every required one there.
+Result<Sections> survey_sections(const std::string& output) {
+  Sections section;
   for (const auto& line : lines_of(output)) {
     auto space = line.find(' ');
     std::string name = line.substr(0, space);
@@ -69,35 +74,40 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
       return fail(ErrorKind::kFailed, "unexpected answer while reading host state");
     }
   }
+  return section;
+}
 
-  Survey survey;
-  HostState& state = survey.state;
-  const std::string& state_text = section["state"];
-  if (state_text.find_first_not_of(" \n\t") != std::string::npos) {
-    auto raw = parse_host_json(state_text, layout.state_file());
-    if (!raw) return tl::unexpected(raw.error());
-    if (!raw->is_object()) {
-      return fail(ErrorKind::kFailed, fmt::format("{} is not a JSON object", layout.state_file()));
-    }
-    state.raw = std::move(*raw);
-    try {
-      const auto& current = state.raw.value("current", nlohmann::json::object());
-      if (current.contains("release") && current["release"].is_string() &&
-          !current["release"].get<std::string>().empty()) {
-        state.release = current["release"].get<std::string>();
-      }
-      state.config = current.value("config", "");
-      state.commit = current.value("commit", "");
-      state.branch = current.value("branch", "");
-      state.since = current.value("since", "");
-      state.snapshot = current.value("snapshot", 0L);
-      state.failed = current.value("failed", false);
-    } catch (const std::exception& e) {
-      return fail(ErrorKind::kFailed,
-                  fmt::format("{} is not a flotilla state: {}", layout.state_file(), e.what()));
-    }
+// The state file: what flotilla last recorded this host as running.
+Result<void> read_state_file(const std::string& text, const HostLayout& layout, HostState& state) {
+  if (text.find_first_not_of(" \n\t") == std::string::npos) return {};
+  auto raw = parse_host_json(text, layout.state_file());
+  if (!raw) return tl::unexpected(raw.error());
+  if (!raw->is_object()) {
+    return fail(ErrorKind::kFailed, fmt::format("{} is not a JSON object", layout.state_file()));
   }
-  for (const auto& line : lines_of(section["status"])) {
+  state.raw = std::move(*raw);
+  try {
+    const auto& current = state.raw.value("current", nlohmann::json::object());
+    if (current.contains("release") && current["release"].is_string() &&
+        !current["release"].get<std::string>().empty()) {
+      state.release = current["release"].get<std::string>();
+    }
+    state.config = current.value("config", "");
+    state.commit = current.value("commit", "");
+    state.branch = current.value("branch", "");
+    state.since = current.value("since", "");
+    state.snapshot = current.value("snapshot", 0L);
+    state.failed = current.value("failed", false);
+  } catch (const std::exception& e) {
+    return fail(ErrorKind::kFailed,
+                fmt::format("{} is not a flotilla state: {}", layout.state_file(), e.what()));
+  }
+  return {};
+}
+
+// The links and markers survey.sh saw: stopped, current, config, secrets.
+void read_status(const std::string& text, HostState& state) {
+  for (const auto& line : lines_of(text)) {
     if (line == "stopped") state.stopped = true;
     if (line == "current-not-a-link") state.current_not_link = true;
     if (line.rfind("current ", 0) == 0) state.current_link = line.substr(8);
@@ -107,28 +117,45 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
       state.secrets = link.substr(link.rfind('/') == std::string::npos ? 0 : link.rfind('/') + 1);
     }
   }
-  for (const auto& line : lines_of(section["releases"])) {
-    if (is_version_name(line)) state.releases.insert(line);
-  }
-  for (const auto& line : lines_of(section["configs"])) {
-    if (is_version_name(line)) state.configs.insert(line);
-  }
+}
+
+// The host's copy of the history: a torn last line (the host lost power
+// mid-append), or a line that is not a snapshot, is skipped, not fatal. A
+// later line for the same snapshot stands over an earlier one: the
+// activation wrote the first, and a change that then failed wrote how it
+// ended.
+void read_history(const std::string& text, const HostLayout& layout, HostState& state) {
   std::string history_file = layout.state_dir() + "/history.jsonl";
-  for (const auto& line : lines_of(section["history"])) {
-    // A torn last line (the host lost power mid-append), or a line that is
-    // not a snapshot, is skipped, not fatal.
+  for (const auto& line : lines_of(text)) {
     auto doc = parse_host_json(line, history_file);
     if (!doc) continue;
     auto snapshot = Snapshot::from_json(*doc, history_file);
     if (!snapshot) continue;
-    // A later line for the same snapshot stands over an earlier one: the
-    // activation wrote the first, and a change that then failed wrote how
-    // it ended.
     std::erase_if(state.history, [&](const Snapshot& s) { return s.id == snapshot->id; });
     state.history.push_back(std::move(*snapshot));
   }
+}
+
+}  // namespace
+
+Result<Survey> parse_survey(const std::string& output, const HostLayout& layout) {
+  auto section = survey_sections(output);
+  if (!section) return tl::unexpected(section.error());
+  Survey survey;
+  HostState& state = survey.state;
+  if (auto read = read_state_file((*section)["state"], layout, state); !read) {
+    return tl::unexpected(read.error());
+  }
+  read_status((*section)["status"], state);
+  for (const auto& line : lines_of((*section)["releases"])) {
+    if (is_version_name(line)) state.releases.insert(line);
+  }
+  for (const auto& line : lines_of((*section)["configs"])) {
+    if (is_version_name(line)) state.configs.insert(line);
+  }
+  read_history((*section)["history"], layout, state);
   // Optional: a survey made without it says nothing of processes.
-  if (auto processes = section.find("processes"); processes != section.end()) {
+  if (auto processes = section->find("processes"); processes != section->end()) {
     state.processes = RunningProcesses::parse(processes->second);
     // A marked start with no live process has stopped, whatever files say.
     if (!state.processes.run.empty() &&
@@ -136,10 +163,10 @@ Result<Survey> parse_survey(const std::string& output, const HostLayout& layout)
       state.stopped = true;
     }
   }
-  if (auto health = section.find("health"); health != section.end()) {
+  if (auto health = section->find("health"); health != section->end()) {
     survey.healthy = health->second == "ok\n";
   }
-  for (const auto& line : lines_of(section["missing"])) {
+  for (const auto& line : lines_of((*section)["missing"])) {
     if (line.size() <= 64 && line.find_first_not_of("0123456789abcdef") == std::string::npos) {
       survey.missing.push_back(line);
     }

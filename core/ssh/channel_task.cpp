@@ -87,6 +87,47 @@ bool SshTransport::Impl::read_streams(std::size_t h, Running& r) {
   return progress;
 }
 
+// stdin first, then output: commands that take stdin (uploads) read it
+// before they write much, and libssh2 cannot interleave a read with a
+// half-sent write.
+bool SshTransport::Impl::write_stdin(std::size_t h, Running& r) {
+  const RemoteCommand& cmd = (*tasks)[r.task].command;
+  bool progress = false;
+  while (r.written < cmd.stdin_size()) {
+    std::string_view rest = cmd.stdin_from(r.written);
+    ssize_t n = libssh2_channel_write(r.channel, rest.data(), rest.size());
+    if (n == LIBSSH2_ERROR_EAGAIN) return progress;
+    if (n < 0) {
+      break_connection(
+          h, ErrorKind::kUnreachable,
+          fmt::format("sending input failed: {}", session_error(connections[h].session)));
+      return true;
+    }
+    r.written += static_cast<std::size_t>(n);
+    if (cmd.stdin_sent) cmd.stdin_sent->store(r.written, std::memory_order_relaxed);
+    progress = true;
+  }
+  r.state = TaskState::kEof;
+  return true;
+}
+
+// The command's exit status, or the signal that ended it.
+bool SshTransport::Impl::collect_exit(std::size_t h, Running& r) {
+  int rc = libssh2_channel_wait_closed(r.channel);
+  if (rc == LIBSSH2_ERROR_EAGAIN) return false;
+  r.result.exit_status = libssh2_channel_get_exit_status(r.channel);
+  char* signal = nullptr;
+  std::size_t signal_len = 0;
+  libssh2_channel_get_exit_signal(r.channel, &signal, &signal_len, nullptr, nullptr, nullptr,
+                                  nullptr);
+  if (signal != nullptr) {
+    r.result.exit_signal.assign(signal, signal_len);
+    libssh2_free(connections[h].session, signal);
+  }
+  r.state = TaskState::kFree;
+  return true;
+}
+
 bool SshTransport::Impl::advance_task(std::size_t h) {
   Connection& c = connections[h];
   Running& r = *work[h].running;
@@ -115,23 +156,8 @@ bool SshTransport::Impl::advance_task(std::size_t h) {
       r.state = TaskState::kWrite;
       return true;
     }
-    case TaskState::kWrite: {
-      // stdin first, then output: commands that take stdin (uploads) read
-      // it before they write much, and libssh2 cannot interleave a read
-      // with a half-sent write.
-      bool progress = false;
-      while (r.written < cmd.stdin_size()) {
-        std::string_view rest = cmd.stdin_from(r.written);
-        ssize_t n = libssh2_channel_write(r.channel, rest.data(), rest.size());
-        if (n == LIBSSH2_ERROR_EAGAIN) return progress;
-        if (n < 0) return lost("sending input failed");
-        r.written += static_cast<std::size_t>(n);
-        if (cmd.stdin_sent) cmd.stdin_sent->store(r.written, std::memory_order_relaxed);
-        progress = true;
-      }
-      r.state = TaskState::kEof;
-      return true;
-    }
+    case TaskState::kWrite:
+      return write_stdin(h, r);
     case TaskState::kEof: {
       int rc = libssh2_channel_send_eof(r.channel);
       if (rc == LIBSSH2_ERROR_EAGAIN) return false;
@@ -155,21 +181,8 @@ bool SshTransport::Impl::advance_task(std::size_t h) {
       r.state = TaskState::kWaitClosed;
       return true;
     }
-    case TaskState::kWaitClosed: {
-      int rc = libssh2_channel_wait_closed(r.channel);
-      if (rc == LIBSSH2_ERROR_EAGAIN) return false;
-      r.result.exit_status = libssh2_channel_get_exit_status(r.channel);
-      char* signal = nullptr;
-      std::size_t signal_len = 0;
-      libssh2_channel_get_exit_signal(r.channel, &signal, &signal_len, nullptr, nullptr, nullptr,
-                                      nullptr);
-      if (signal != nullptr) {
-        r.result.exit_signal.assign(signal, signal_len);
-        libssh2_free(c.session, signal);
-      }
-      r.state = TaskState::kFree;
-      return true;
-    }
+    case TaskState::kWaitClosed:
+      return collect_exit(h, r);
     case TaskState::kFree: {
       int rc = libssh2_channel_free(r.channel);
       if (rc == LIBSSH2_ERROR_EAGAIN) return false;

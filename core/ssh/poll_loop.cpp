@@ -159,8 +159,8 @@ short SshTransport::Impl::poll_events(std::size_t h) const {
   return events != 0 ? events : POLLIN;
 }
 
-std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<HostTask>& all,
-                                                           const OutputFn& output) {
+std::deque<std::size_t> SshTransport::Impl::begin_run(const std::vector<HostTask>& all,
+                                                      const OutputFn& output) {
   tasks = &all;
   on_output = &output;
   results.assign(all.size(), std::nullopt);
@@ -182,139 +182,130 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
   for (auto& j : jumps) {
     if (j.conn.state == ConnState::kBroken) j.conn.state = ConnState::kIdle;
   }
+  return pending;
+}
 
-  std::vector<std::size_t> active;
-  std::vector<pollfd> fds;
-  std::vector<std::size_t> fd_hosts;
-  while (true) {
-    // A host with a live connection starts at once; one that needs a new
-    // connection waits for a handshake slot (`governor`) and, for a paced
-    // command, until it would not wait long for a start slot
-    // (`command_starts`).
-    if (!cancelled && active.size() < options.forks && !pending.empty()) {
-      std::size_t handshaking = std::count_if(active.begin(), active.end(), [&](std::size_t h) {
-        return connections[h].state != ConnState::kReady;
-      });
-      std::size_t waiting = std::count_if(active.begin(), active.end(), [&](std::size_t h) {
-        return connections[h].state == ConnState::kReady && !work[h].running &&
-               !work[h].queue.empty() && !may_start_next(h);
-      });
-      for (auto it = pending.begin(); it != pending.end() && active.size() < options.forks;) {
-        bool connected = connections[*it].state == ConnState::kReady;
-        if (!connected && (handshaking >= governor.limit() ||
-                           (paced(work[*it].queue.front()) &&
-                            !command_starts.may_connect(handshaking + waiting)))) {
-          ++it;
-          continue;
-        }
-        if (!connected) ++handshaking;
-        active.push_back(*it);
-        work[*it].kick = true;
-        it = pending.erase(it);
-      }
+// A host with a live connection starts at once; one that needs a new
+// connection waits for a handshake slot (`governor`) and, for a paced
+// command, until it would not wait long for a start slot (`command_starts`).
+void SshTransport::Impl::admit_hosts(std::vector<std::size_t>& active,
+                                     std::deque<std::size_t>& pending) {
+  if (cancelled || active.size() >= options.forks || pending.empty()) return;
+  std::size_t handshaking = std::count_if(active.begin(), active.end(), [&](std::size_t h) {
+    return connections[h].state != ConnState::kReady;
+  });
+  std::size_t waiting = std::count_if(active.begin(), active.end(), [&](std::size_t h) {
+    return connections[h].state == ConnState::kReady && !work[h].running &&
+           !work[h].queue.empty() && !may_start_next(h);
+  });
+  for (auto it = pending.begin(); it != pending.end() && active.size() < options.forks;) {
+    bool connected = connections[*it].state == ConnState::kReady;
+    if (!connected &&
+        (handshaking >= governor.limit() ||
+         (paced(work[*it].queue.front()) && !command_starts.may_connect(handshaking + waiting)))) {
+      ++it;
+      continue;
     }
-    // Bastions first, then bytes through them, then the hosts; again until
-    // nothing moves, as libssh2 may hold data it already read.
-    for (int pass = 0; pass < 64; ++pass) {
-      bool moved = advance_jumps();
-      for (int i = 0; i < 64 && pump_all(); ++i) moved = true;
-      for (std::size_t h : active) {
-        if (!work[h].kick) continue;
-        work[h].kick = false;
-        advance(h);
-        if (connections[h].tunnel != nullptr) moved = true;
-      }
-      if (!moved || jumps.empty()) break;
-    }
-    std::erase_if(active, [&](std::size_t h) { return host_done(h); });
-    if (active.empty() && (pending.empty() || cancelled)) break;
-    if (active.empty()) continue;
+    if (!connected) ++handshaking;
+    active.push_back(*it);
+    work[*it].kick = true;
+    it = pending.erase(it);
+  }
+}
 
-    auto now = Clock::now();
-    auto next = now + std::chrono::milliseconds(500);
-    fds.clear();
-    fd_hosts.clear();
+// Again until nothing moves, as libssh2 may hold data it already read.
+void SshTransport::Impl::advance_active(const std::vector<std::size_t>& active) {
+  for (int pass = 0; pass < 64; ++pass) {
+    bool moved = advance_jumps();
+    for (int i = 0; i < 64 && pump_all(); ++i) moved = true;
     for (std::size_t h : active) {
-      const Connection& c = connections[h];
-      if (c.fd < 0) {
-        work[h].kick = true;
-        continue;
-      }
-      const auto& running = work[h].running;
-      if (c.state == ConnState::kReady && !running) {
-        // Waiting for a start slot: it reads nothing until it starts, so its
-        // socket is not polled (what sshd sends after login would wake
-        // poll() at once, every time). One freed while it waited: no
-        // sleeping in poll().
-        if (!cancelled && may_start_next(h)) next = now;
-        continue;
-      }
-      fds.push_back(pollfd{c.fd, poll_events(h), 0});
-      fd_hosts.push_back(h);
-      next =
-          std::min(next, c.state == ConnState::kReady && running ? running->deadline : c.deadline);
-      if (running && running->starting) {
-        next = std::min(next, running->exec_replied + command_starts.window());
-      }
+      if (!work[h].kick) continue;
+      work[h].kick = false;
+      advance(h);
+      if (connections[h].tunnel != nullptr) moved = true;
     }
-    std::size_t host_fds = fds.size();
-    for (auto& j : jumps) {
-      if (j.conn.fd < 0) continue;
-      short events = j.conn.state == ConnState::kConnecting ? POLLOUT : POLLIN;
-      if (j.conn.session != nullptr && session_wants_to_send(j.conn.session)) events |= POLLOUT;
-      fds.push_back(pollfd{j.conn.fd, events, 0});
-      if (j.conn.state != ConnState::kReady) next = std::min(next, j.conn.deadline);
+    if (!moved || jumps.empty()) break;
+  }
+}
+
+Clock::time_point SshTransport::Impl::poll_set(const std::vector<std::size_t>& active,
+                                               std::vector<pollfd>& fds,
+                                               std::vector<std::size_t>& fd_hosts,
+                                               Clock::time_point now) {
+  auto next = now + std::chrono::milliseconds(500);
+  fds.clear();
+  fd_hosts.clear();
+  for (std::size_t h : active) {
+    const Connection& c = connections[h];
+    if (c.fd < 0) {
+      work[h].kick = true;
+      continue;
     }
-    for (const auto& j : jumps) {
-      if (j.conn.tunnel_fd < 0) continue;
-      fds.push_back(pollfd{j.conn.tunnel_fd,
-                           static_cast<short>(j.conn.to_local.empty() ? POLLIN : POLLIN | POLLOUT),
-                           0});
+    const auto& running = work[h].running;
+    if (c.state == ConnState::kReady && !running) {
+      // Waiting for a start slot: it reads nothing until it starts, so its
+      // socket is not polled (what sshd sends after login would wake
+      // poll() at once, every time). One freed while it waited: no
+      // sleeping in poll().
+      if (!cancelled && may_start_next(h)) next = now;
+      continue;
     }
-    for (std::size_t h : active) {
-      const Connection& c = connections[h];
-      if (c.tunnel_fd < 0) continue;
-      fds.push_back(pollfd{c.tunnel_fd,
-                           static_cast<short>(c.to_local.empty() ? POLLIN : POLLIN | POLLOUT), 0});
-    }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
-    int ready =
-        ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 500)));
-    if (ready < 0 && errno != EINTR) break;
-    now = Clock::now();
-    for (std::size_t i = 0; i < host_fds; ++i) {
-      if (fds[i].revents != 0) work[fd_hosts[i]].kick = true;
-      if (fds[i].revents & POLLIN) connections[fd_hosts[i]].last_heard = now;
-    }
-    if (abandoned) {
-      abandon_in_flight(active);
-      break;
-    }
-    for (auto& j : jumps) {
-      bool logging_in = j.conn.state == ConnState::kJumpWait ||
-                        j.conn.state == ConnState::kTunnelOpen ||
-                        j.conn.state == ConnState::kConnecting ||
-                        j.conn.state == ConnState::kHandshake || j.conn.state == ConnState::kAuth;
-      if (logging_in && now >= j.conn.deadline) {
-        fail_connection(
-            j.conn, ErrorKind::kUnreachable,
-            fmt::format("timed out connecting after {}", format_duration(options.connect_timeout)));
-      }
-    }
-    for (std::size_t h : active) {
-      if (connections[h].state == ConnState::kJumpWait) work[h].kick = true;
-    }
-    for (std::size_t h : active) {
-      keep_alive(h, now);
-      check_deadlines(h, now);
-      if (connections[h].state == ConnState::kReady && work[h].running == std::nullopt) {
-        work[h].kick = true;  // start its next task
-      }
+    fds.push_back(pollfd{c.fd, poll_events(h), 0});
+    fd_hosts.push_back(h);
+    next = std::min(next, c.state == ConnState::kReady && running ? running->deadline : c.deadline);
+    if (running && running->starting) {
+      next = std::min(next, running->exec_replied + command_starts.window());
     }
   }
+  for (auto& j : jumps) {
+    if (j.conn.fd < 0) continue;
+    short events = j.conn.state == ConnState::kConnecting ? POLLOUT : POLLIN;
+    if (j.conn.session != nullptr && session_wants_to_send(j.conn.session)) events |= POLLOUT;
+    fds.push_back(pollfd{j.conn.fd, events, 0});
+    if (j.conn.state != ConnState::kReady) next = std::min(next, j.conn.deadline);
+  }
+  for (const auto& j : jumps) {
+    if (j.conn.tunnel_fd < 0) continue;
+    fds.push_back(pollfd{j.conn.tunnel_fd,
+                         static_cast<short>(j.conn.to_local.empty() ? POLLIN : POLLIN | POLLOUT),
+                         0});
+  }
+  for (std::size_t h : active) {
+    const Connection& c = connections[h];
+    if (c.tunnel_fd < 0) continue;
+    fds.push_back(
+        pollfd{c.tunnel_fd, static_cast<short>(c.to_local.empty() ? POLLIN : POLLIN | POLLOUT), 0});
+  }
+  return next;
+}
 
+void SshTransport::Impl::after_poll(const std::vector<std::size_t>& active, Clock::time_point now) {
+  for (auto& j : jumps) {
+    bool logging_in = j.conn.state == ConnState::kJumpWait ||
+                      j.conn.state == ConnState::kTunnelOpen ||
+                      j.conn.state == ConnState::kConnecting ||
+                      j.conn.state == ConnState::kHandshake || j.conn.state == ConnState::kAuth;
+    if (logging_in && now >= j.conn.deadline) {
+      fail_connection(
+          j.conn, ErrorKind::kUnreachable,
+          fmt::format("timed out connecting after {}", format_duration(options.connect_timeout)));
+    }
+  }
+  for (std::size_t h : active) {
+    if (connections[h].state == ConnState::kJumpWait) work[h].kick = true;
+  }
+  for (std::size_t h : active) {
+    keep_alive(h, now);
+    check_deadlines(h, now);
+    if (connections[h].state == ConnState::kReady && work[h].running == std::nullopt) {
+      work[h].kick = true;  // start its next task
+    }
+  }
+}
+
+std::vector<Result<CommandResult>> SshTransport::Impl::end_run() {
   std::vector<Result<CommandResult>> out;
-  out.reserve(all.size());
+  out.reserve(results.size());
   for (auto& r : results) {
     if (r) {
       out.push_back(std::move(*r));
@@ -325,6 +316,38 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
   tasks = nullptr;
   on_output = nullptr;
   return out;
+}
+
+std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<HostTask>& all,
+                                                           const OutputFn& output) {
+  std::deque<std::size_t> pending = begin_run(all, output);
+  std::vector<std::size_t> active;
+  std::vector<pollfd> fds;
+  std::vector<std::size_t> fd_hosts;
+  while (true) {
+    admit_hosts(active, pending);
+    advance_active(active);
+    std::erase_if(active, [&](std::size_t h) { return host_done(h); });
+    if (active.empty() && (pending.empty() || cancelled)) break;
+    if (active.empty()) continue;
+    auto now = Clock::now();
+    auto next = poll_set(active, fds, fd_hosts, now);
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
+    int ready =
+        ::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(wait, 0, 500)));
+    if (ready < 0 && errno != EINTR) break;
+    now = Clock::now();
+    for (std::size_t i = 0; i < fd_hosts.size(); ++i) {
+      if (fds[i].revents != 0) work[fd_hosts[i]].kick = true;
+      if (fds[i].revents & POLLIN) connections[fd_hosts[i]].last_heard = now;
+    }
+    if (abandoned) {
+      abandon_in_flight(active);
+      break;
+    }
+    after_poll(active, now);
+  }
+  return end_run();
 }
 
 }  // namespace flotilla

@@ -5,7 +5,9 @@
 // calls to advance each without blocking. Each concept's methods live in
 // their own file: connection.cpp, login.cpp, host_key_check.cpp,
 // jump_tunnel.cpp, channel_task.cpp, poll_loop.cpp.
+#include <poll.h>
 #include <atomic>
+
 #include <deque>
 #include <optional>
 #include <string>
@@ -230,6 +232,8 @@ struct SshTransport::Impl {
   bool read_streams(std::size_t h, Running& r);
 
   bool advance_task(std::size_t h);
+  bool write_stdin(std::size_t h, Running& r);
+  bool collect_exit(std::size_t h, Running& r);
 
   // Advances one host as far as it goes without blocking.
   void advance(std::size_t h);
@@ -244,6 +248,21 @@ struct SshTransport::Impl {
   short poll_events(std::size_t h) const;
 
   std::vector<Result<CommandResult>> run(const std::vector<HostTask>& all, const OutputFn& output);
+  // run()'s steps, one loop turn at a time (poll_loop.cpp):
+  std::deque<std::size_t> begin_run(const std::vector<HostTask>& all, const OutputFn& output);
+  // Moves pending hosts to `active` as far as forks, handshake slots and
+  // start pacing allow.
+  void admit_hosts(std::vector<std::size_t>& active, std::deque<std::size_t>& pending);
+  // Bastions, then bytes through them, then the hosts, until nothing moves.
+  void advance_active(const std::vector<std::size_t>& active);
+  // The sockets to poll (the hosts' first, `host_fds` of them) and the
+  // nearest deadline.
+  Clock::time_point poll_set(const std::vector<std::size_t>& active, std::vector<pollfd>& fds,
+                             std::vector<std::size_t>& fd_hosts, Clock::time_point now);
+  // After poll(): jump hosts' login deadlines, keepalives, command
+  // deadlines, next tasks.
+  void after_poll(const std::vector<std::size_t>& active, Clock::time_point now);
+  std::vector<Result<CommandResult>> end_run();
 };
 
 }  // namespace flotilla

@@ -91,7 +91,10 @@ ChangeTicket change_ticket(const ChangeContext& context, const ChangeRequest& re
   return t;
 }
 
-std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& prepared) {
+namespace {
+
+// The ticket's header and what changes where.
+std::string ticket_summary(const ChangeTicket& t, const PreparedChange& prepared) {
   const DeployPlan& plan = prepared.plan;
   const Unit& unit = prepared.unit();
   std::string md;
@@ -129,6 +132,15 @@ std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& 
                                  : ""));
   }
   line();
+  return md;
+}
+
+// How it runs: push, batches, the failure rule.
+std::string ticket_steps(const PreparedChange& prepared) {
+  const DeployPlan& plan = prepared.plan;
+  const Unit& unit = prepared.unit();
+  std::string md;
+  auto line = [&md](const std::string& text = "") { md += text + "\n"; };
   line("## Steps (no manual step)");
   line(fmt::format(
       "1. Push: {} to the hosts that lack it, {}; nothing restarts until every host "
@@ -149,6 +161,15 @@ std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& 
                    unit.rollout.max_failures,
                    unit.rollout.auto_rollback ? " automatically" : " only by hand"));
   line();
+  return md;
+}
+
+// What stands behind it: rollback, backups, approvals, rehearsal, freeze, records.
+std::string ticket_safeguards(const ChangeTicket& t, const PreparedChange& prepared) {
+  const DeployPlan& plan = prepared.plan;
+  const Unit& unit = prepared.unit();
+  std::string md;
+  auto line = [&md](const std::string& text = "") { md += text + "\n"; };
   line("## Rollback plan");
   if (!t.rollback_command.empty()) line(fmt::format("`{}`", t.rollback_command));
   line(fmt::format("- {}; no rebuild, no artifact bytes move.", t.rollback_note));
@@ -158,9 +179,6 @@ std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& 
                                          "stops the change.",
                                          *unit.backup_command)
                            : "- none declared for this unit");
-  line();
-  line("## Rehearsal");
-  line("- not required by this environment");
   line();
   line("## Approvals");
   if (t.approvals.required == 0) {
@@ -197,6 +215,12 @@ std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& 
   if (t.missing.empty()) line("- nothing");
   for (const auto& m : t.missing) line("- " + m);
   return md;
+}
+
+}  // namespace
+
+std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& prepared) {
+  return ticket_summary(t, prepared) + ticket_steps(prepared) + ticket_safeguards(t, prepared);
 }
 
 nlohmann::json change_ticket_json(const ChangeTicket& t, const PreparedChange& prepared) {

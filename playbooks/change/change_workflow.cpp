@@ -8,13 +8,14 @@
 #include "core/phase_times.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/backup.hpp"
-#include "playbooks/change/change_record.hpp"
 #include "playbooks/change/environment_lock.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
 #include "playbooks/change/record_signing.hpp"
 #include "playbooks/change/rehearsal_check.hpp"
+#include "playbooks/change/release_undo.hpp"
+#include "playbooks/change/unit_run.hpp"
 #include "playbooks/freeze_window.hpp"
 #include "playbooks/registry_publish.hpp"
 #include "playbooks/secret_bundle.hpp"
@@ -22,22 +23,6 @@
 namespace flotilla {
 
 namespace {
-
-void report_hosts(Reporter& reporter, const RolloutResult& result) {
-  for (const auto& h : result.hosts) {
-    Reporter::Color color = h.state == HostOutcome::State::kFailed       ? Reporter::Color::kRed
-                            : h.state == HostOutcome::State::kRolledBack ? Reporter::Color::kYellow
-                                                                         : Reporter::Color::kGreen;
-    reporter.text(fmt::format("  {:<16} {}{}", h.host, reporter.paint(outcome_name(h.state), color),
-                              h.detail.empty() ? "" : ": " + h.detail));
-  }
-}
-
-// What the approvals checked before the lock covered.
-struct Approved {
-  std::string digest;
-  ApprovalStatus status;
-};
 
 bool needs_approvals(const ChangeContext& context, const Release& release) {
   // A rollback is how an incident ends: never held up by approvals.
@@ -90,200 +75,6 @@ Result<std::optional<Approved>> check_gates(const ChangeContext& context, const 
   return std::optional<Approved>(std::move(*approved));
 }
 
-// One unit's change, run: its snapshot and how it ended.
-struct UnitRun {
-  std::string unit;
-  Snapshot snapshot;
-  bool changed = false;  // some host changed and the change succeeded
-  bool ok = true;
-  bool interrupted = false;
-  ErrorKind failure = ErrorKind::kFailed;
-};
-
-// Everything a change does under the lock once its plan is known and
-// complete, for one unit of a release.
-Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
-                         const ChangeRequest& request, long snapshot_id, long release_id,
-                         const std::optional<Approved>& approved, PhaseTimes& times,
-                         const std::string& prefix) {
-  Reporter& reporter = context.reporter;
-  const DeployPlan& plan = prepared.plan;
-  const Unit& unit = prepared.unit();
-  UnitRun run{unit.name, {}, false, true, false, ErrorKind::kFailed};
-
-  // Through a registry: the releases go up before any host changes; a
-  // registry that cannot take them stops the change here.
-  if (const auto& registry = context.targets.project->artifacts) {
-    auto pull = publish_for_plan(*registry, plan, prepared.sources, reporter);
-    if (!pull) {
-      reporter.error(pull.error().message + "; nothing was changed");
-      run.ok = false;
-      run.failure = pull.error().kind;
-      return run;
-    }
-    prepared.sources.registry = std::move(*pull);
-  }
-
-  Snapshot& snapshot = run.snapshot;
-  snapshot = begin_snapshot(plan, request);
-  snapshot.id = snapshot_id;
-  snapshot.release = release_id;
-  if (approved) {
-    snapshot.plan_digest = approved->digest;
-    for (const auto& c : approved->status.checked) {
-      if (c.refused.empty()) {
-        snapshot.approvals.push_back(
-            {{"principal", c.principal}, {"key", c.key}, {"time", c.time}, {"message", c.message}});
-      }
-    }
-  } else {
-    snapshot.plan_digest = plan_digest(plan);
-  }
-  if (request.stored) snapshot.promoted_from = request.stored->environment;
-  if (!request.rehearsal.is_null()) {
-    snapshot.rehearsal = request.rehearsal;
-    snapshot.rehearsal["to"] = {{"release", plan.artifact}, {"config", plan.config}};
-  }
-  Ledger ledger = ledger_of(context.targets);
-
-  RolloutResult result;
-  bool backup_failed = false;
-  // A restore backs up what it is about to replace: it can be undone too.
-  if (unit.backup_command && rules_of(plan.kind).backs_up_first && !plan.batches.empty()) {
-    auto backup_started = PhaseTimes::Clock::now();
-    auto backup = run_backup(prepared, reporter);
-    times.add(prefix + "backup", seconds_since(backup_started));
-    if (!backup) {
-      backup_failed = true;
-      snapshot.backup = {{"error", backup.error().message}};
-      result.ok = false;
-      result.summary = backup.error().message + "; nothing was changed";
-      for (const auto& h : plan.hosts)
-        result.hosts.push_back({h.host, HostOutcome::State::kNotStarted, ""});
-    } else {
-      snapshot.backup = *backup;
-    }
-  }
-  // Each changing host records its part itself once healthy: a change that
-  // succeeds everywhere makes no round trip after its last batch. Signed
-  // here, before anything is saved or changed.
-  const RecordSigner sign = [&context](Snapshot& s) { return sign_record(context, s); };
-  auto signed_records = activation_records(prepared, snapshot, sign);
-  if (!signed_records) return tl::unexpected(signed_records.error());
-  const auto& records = *signed_records;
-  // Saved before any host changes: a controller killed from here on leaves
-  // a "running" record naming where each host was headed.
-  if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
-  reporter.event(
-      "snapshot",
-      {{"id", snapshot.id}, {"kind", change_kind_name(snapshot.kind)}, {"unit", unit.name}});
-  Transport& transport = *prepared.fleet.transport;
-  if (!backup_failed) {
-    auto observer = reported_rollout(reporter, std::string(change_kind_name(plan.kind)),
-                                     snapshot.id, plan.artifact);
-    RolloutIo io{transport, *observer, *context.clock, context.interrupted};
-    result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id, io,
-                             records);
-  }
-  for (const auto& [name, seconds] : result.phases) times.add(prefix + name, seconds);
-  auto record_started = PhaseTimes::Clock::now();
-  end_snapshot(snapshot, plan, result);
-  if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
-  std::vector<Snapshot> history = prepared.history;
-  history.push_back(snapshot);
-
-  // After a Ctrl-C too: this round trip changes nothing a service sees, and
-  // without it the hosts' history would miss the interrupted change.
-  if (result.interrupted) transport.resume();
-  if (recorded_by_activations(prepared, records, result)) {
-    // Only the hosts it did not change are left (their line says "unchanged").
-    std::set<std::string> unchanged;
-    for (const auto& h : plan.hosts) {
-      if (!h.change) unchanged.insert(h.host);
-    }
-    record_on_hosts(prepared, snapshot, history, reporter, sign, &unchanged);
-  } else {
-    // Failed, interrupted, or secrets rotated: every host gets the final
-    // line, which stands over one its activation wrote.
-    record_on_hosts(prepared, snapshot, history, reporter, sign);
-  }
-  times.add(prefix + "record", seconds_since(record_started));
-
-  report_hosts(reporter, result);
-  std::string tail = fmt::format(" (snapshot {})", snapshot.id);
-  run.ok = result.ok;
-  run.interrupted = result.interrupted;
-  run.changed = result.ok;
-  if (result.ok) {
-    reporter.text(reporter.paint("done: ", Reporter::Color::kGreen) + result.summary + tail);
-  } else {
-    reporter.error(result.summary + tail);
-  }
-  return run;
-}
-
-// The newest succeeded snapshot of `unit` before snapshot `id`: where a
-// change left it standing before.
-std::optional<long> standing_before(const Ledger& ledger, const std::string& unit, long id) {
-  auto history = ledger.list(unit);
-  if (!history) return std::nullopt;
-  std::optional<long> before;
-  for (const auto& s : *history) {
-    if (s.id < id && s.succeeded()) before = s.id;
-  }
-  return before;
-}
-
-// The units a failed release already changed go back where they stood
-// before it, the last changed first. Each is a rollback of its own,
-// prepared from the hosts as they are now.
-Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Release& release,
-                     const std::vector<UnitRun>& runs, long release_id, long& highest,
-                     PhaseTimes& times) {
-  Reporter& reporter = context.reporter;
-  Outcome outcome;
-  std::set<std::string> done;
-  Ledger ledger = ledger_of(context.targets);
-  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
-    if (!it->changed || !done.insert(it->unit).second) continue;
-    // Before its last change in this release: a rehearsal's unit goes back
-    // to the state it was reset to, a released unit to where it stood.
-    auto to = standing_before(ledger, it->unit, it->snapshot.id);
-    if (!to) {
-      reporter.error(fmt::format("{} ran nothing before this release: it stays on {}", it->unit,
-                                 it->snapshot.artifact.substr(0, 12)));
-      outcome.add(Outcome(ErrorKind::kFailed));
-      continue;
-    }
-    reporter.progress(
-        fmt::format("release {}: sending {} back to snapshot {}", release_id, it->unit, *to));
-    ChangeRequest back;
-    back.kind = ChangeKind::kRollback;
-    back.unit = it->unit;
-    back.to = *to;
-    back.ticket = release.changes.front().ticket;
-    auto prepared = prepare_change(context, back);
-    if (!prepared || !prepared->plan.complete()) {
-      reporter.error(fmt::format("could not send {} back: {}", it->unit,
-                                 prepared ? "not every host answered" : prepared.error().message));
-      outcome.add(Outcome(ErrorKind::kFailed));
-      continue;
-    }
-    if (prepared->plan.batches.empty()) continue;
-    auto id = lock.next_snapshot_id(std::max(highest, prepared->highest_snapshot));
-    if (!id) {
-      reporter.error(id.error().message);
-      outcome.add(Outcome(ErrorKind::kFailed));
-      continue;
-    }
-    highest = *id;
-    auto run = run_unit(context, *prepared, back, *id, release_id, std::nullopt, times,
-                        "undo " + back.unit + ": ");
-    if (!run || !run->ok) outcome.add(Outcome(ErrorKind::kFailed));
-  }
-  return outcome;
-}
-
 // A freeze window refuses a deploy, a promote, a rehearsal or a config push
 // before anything is touched, and again under the lock (a change queued
 // with --lock-wait before a window opened must not run inside it);
@@ -308,11 +99,13 @@ Result<void> check_freeze(const ChangeContext& context, const Release& release) 
   return {};
 }
 
-Result<Outcome> release_locked(const ChangeContext& context, const Release& release,
-                               DeployLock& lock, const std::optional<Approved>& approved,
-                               PhaseTimes& times) {
-  Reporter& reporter = context.reporter;
-  // Again under the lock: the wait for it may have crossed into a window.
+// Under the lock, before any host changes: freezes again (the wait for
+// the lock may have crossed into a window), every unit prepared, the plans
+// still the ones approved, the rehearsal evidence.
+Result<std::vector<PreparedChange>> prepare_locked(const ChangeContext& context,
+                                                   const Release& release,
+                                                   const std::optional<Approved>& approved,
+                                                   PhaseTimes& times) {
   if (auto frozen = check_freeze(context, release); !frozen) return tl::unexpected(frozen.error());
   times.begin("prepare");  // builds (or the cache), connections, one survey per host
   auto prepared = prepare_release(context, release.changes);
@@ -333,120 +126,153 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
       !rehearsed) {
     return tl::unexpected(rehearsed.error());
   }
+  return prepared;
+}
 
-  bool complete = true, work = false;
-  long highest = 0;
-  for (const auto& p : *prepared) {
-    complete = complete && p.plan.complete();
-    work = work || !p.plan.batches.empty() || rules_of(p.plan.kind).recorded_unchanged;
-    highest = std::max(highest, p.highest_snapshot);
+void show_plan(Reporter& reporter, const PreparedChange& prepared) {
+  if (reporter.json()) {
+    reporter.event("plan", prepared.plan.to_json());
+  } else {
+    print_plan(reporter, prepared.plan, prepared.unit());
   }
-  // A unit that appears again (a rehearsal's reset, then its change) is
-  // planned again once its first change ran.
+}
+
+// A unit that appears again (a rehearsal's reset, then its change) is
+// planned again once its first change ran.
+std::vector<bool> units_to_replan(const Release& release) {
   std::set<std::string> units_seen;
   std::vector<bool> replan(release.changes.size(), false);
   for (std::size_t i = 0; i < release.changes.size(); ++i) {
     replan[i] = !units_seen.insert(release.changes[i].unit).second;
-    work = work || replan[i];
   }
-  if (!complete || !work) {
-    for (const auto& p : *prepared) {
-      if (reporter.json()) {
-        reporter.event("plan", p.plan.to_json());
-      } else {
-        print_plan(reporter, p.plan, p.unit());
-      }
-    }
-    if (!complete) {
-      reporter.error("not every host is ready; nothing was changed");
-      Outcome outcome;
-      for (const auto& p : *prepared) outcome.add(plan_outcome(p.plan));
-      return outcome;
-    }
-    reporter.text("nothing to do: every host is already there");
-    reporter.event("deploy_done", {{"ok", true},
-                                   {"kind", change_kind_name(release.changes.front().kind)},
-                                   {"summary", "nothing to do"}});
-    return Outcome();
-  }
+  return replan;
+}
 
-  // The release's id is its first snapshot's, taken now so every event of
-  // the release carries it.
-  auto first_id = lock.next_snapshot_id(highest);
-  if (!first_id) return tl::unexpected(first_id.error());
-  const long release_id = *first_id;
-  highest = release_id;
-  bool multi = release.changes.size() > 1;
-  reporter.tag_events("release", release_id);
-  if (multi) {
-    reporter.text(reporter.paint(fmt::format("release {}: {}", release_id, release.description),
-                                 Reporter::Color::kBold));
-    reporter.event("release_started", {{"units",
-                                        [&] {
-                                          nlohmann::json units = nlohmann::json::array();
-                                          for (const auto& r : release.changes)
-                                            units.push_back(r.unit);
-                                          return units;
-                                        }()},
-                                       {"description", release.description}});
+// When not every host is ready, or no unit has anything to do: the plans
+// and what the release ends with, before any snapshot is numbered.
+std::optional<Outcome> without_work(Reporter& reporter, const Release& release,
+                                    const std::vector<PreparedChange>& prepared,
+                                    const std::vector<bool>& replan) {
+  bool complete = true;
+  bool work = std::find(replan.begin(), replan.end(), true) != replan.end();
+  for (const auto& p : prepared) {
+    complete = complete && p.plan.complete();
+    work = work || !p.plan.batches.empty() || rules_of(p.plan.kind).recorded_unchanged;
   }
+  if (complete && work) return std::nullopt;
+  for (const auto& p : prepared) show_plan(reporter, p);
+  if (!complete) {
+    reporter.error("not every host is ready; nothing was changed");
+    Outcome outcome;
+    for (const auto& p : prepared) outcome.add(plan_outcome(p.plan));
+    return outcome;
+  }
+  reporter.text("nothing to do: every host is already there");
+  reporter.event("deploy_done", {{"ok", true},
+                                 {"kind", change_kind_name(release.changes.front().kind)},
+                                 {"summary", "nothing to do"}});
+  return Outcome();
+}
 
+// How far a release's units got.
+struct ReleaseProgress {
   std::vector<UnitRun> runs;
   bool failed = false;
   bool interrupted = false;
   ErrorKind failure = ErrorKind::kFailed;
+};
+
+// The release's units in order, each numbered by the lock host's counter
+// (the first takes the release's id), until one fails.
+Result<ReleaseProgress> run_units(const ChangeContext& context, const Release& release,
+                                  std::vector<PreparedChange>& prepared, DeployLock& lock,
+                                  const std::optional<Approved>& approved, long release_id,
+                                  long& highest, PhaseTimes& times) {
+  Reporter& reporter = context.reporter;
+  const std::vector<bool> replan = units_to_replan(release);
+  const bool multi = release.changes.size() > 1;
+  ReleaseProgress progress;
   bool first_snapshot_used = false;
-  for (std::size_t i = 0; i < release.changes.size() && !failed; ++i) {
+  for (std::size_t i = 0; i < release.changes.size() && !progress.failed; ++i) {
     const ChangeRequest& request = release.changes[i];
-    PreparedChange* current = &(*prepared)[i];
+    PreparedChange* current = &prepared[i];
     std::optional<PreparedChange> again;
     if (replan[i]) {
       auto fresh = prepare_change(context, request);
       if (!fresh) {
         reporter.error(fresh.error().message);
-        failed = true;
-        failure = fresh.error().kind;
+        progress.failed = true;
+        progress.failure = fresh.error().kind;
         break;
       }
       again = std::move(*fresh);
       current = &*again;
     }
-    if (reporter.json()) {
-      reporter.event("plan", current->plan.to_json());
-    } else {
-      print_plan(reporter, current->plan, current->unit());
-    }
+    show_plan(reporter, *current);
     if (!current->plan.complete()) {
       reporter.error(fmt::format("{}: not every host is ready", request.unit));
-      failed = true;
+      progress.failed = true;
       break;
     }
     if (current->plan.batches.empty() && !rules_of(request.kind).recorded_unchanged) {
       reporter.text(fmt::format("{}: nothing to do, every host is already there", request.unit));
       continue;
     }
-    long id = 0;
-    if (!first_snapshot_used) {
-      id = release_id;
-      first_snapshot_used = true;
-    } else {
+    long id = release_id;
+    if (first_snapshot_used) {
       auto next = lock.next_snapshot_id(std::max(highest, current->highest_snapshot));
       if (!next) return tl::unexpected(next.error());
       id = *next;
     }
+    first_snapshot_used = true;
     highest = std::max(highest, id);
-    auto run = run_unit(context, *current, request, id, release_id, approved, times,
+    auto run = run_unit(context, *current, request, {id, release_id}, approved, times,
                         multi ? request.unit + ": " : "");
     if (!run) return tl::unexpected(run.error());
-    failed = !run->ok;
-    interrupted = run->interrupted;
-    failure = run->failure;
-    runs.push_back(std::move(*run));
+    progress.failed = !run->ok;
+    progress.interrupted = run->interrupted;
+    progress.failure = run->failure;
+    progress.runs.push_back(std::move(*run));
   }
+  return progress;
+}
 
+void announce_release(Reporter& reporter, const Release& release, long release_id) {
+  reporter.text(reporter.paint(fmt::format("release {}: {}", release_id, release.description),
+                               Reporter::Color::kBold));
+  nlohmann::json units = nlohmann::json::array();
+  for (const auto& r : release.changes) units.push_back(r.unit);
+  reporter.event("release_started", {{"units", units}, {"description", release.description}});
+}
+
+Result<Outcome> release_locked(const ChangeContext& context, const Release& release,
+                               DeployLock& lock, const std::optional<Approved>& approved,
+                               PhaseTimes& times) {
+  Reporter& reporter = context.reporter;
+  auto prepared = prepare_locked(context, release, approved, times);
+  if (!prepared) return tl::unexpected(prepared.error());
+  if (auto ended = without_work(reporter, release, *prepared, units_to_replan(release))) {
+    return *ended;
+  }
+  long highest = 0;
+  for (const auto& p : *prepared) highest = std::max(highest, p.highest_snapshot);
+  // The release's id is its first snapshot's, taken now so every event of
+  // the release carries it.
+  auto first_id = lock.next_snapshot_id(highest);
+  if (!first_id) return tl::unexpected(first_id.error());
+  const long release_id = *first_id;
+  highest = release_id;
+  const bool multi = release.changes.size() > 1;
+  reporter.tag_events("release", release_id);
+  if (multi) announce_release(reporter, release, release_id);
+
+  auto progress =
+      run_units(context, release, *prepared, lock, approved, release_id, highest, times);
+  if (!progress) return tl::unexpected(progress.error());
+  const auto& runs = progress->runs;
   Outcome outcome;
-  if (failed) outcome.add(Outcome(failure));
-  if (failed && multi && !interrupted) {
+  if (progress->failed) outcome.add(Outcome(progress->failure));
+  if (progress->failed && multi && !progress->interrupted) {
     bool changed =
         std::any_of(runs.begin(), runs.end(), [](const UnitRun& r) { return r.changed; });
     if (changed && release.rollback_on_failure) {
@@ -463,8 +289,8 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
     }
   }
   if (multi) {
-    reporter.event("release_done", {{"ok", !failed}, {"units", runs.size()}});
-    if (!failed) {
+    reporter.event("release_done", {{"ok", !progress->failed}, {"units", runs.size()}});
+    if (!progress->failed) {
       reporter.text(
           reporter.paint(fmt::format("release {} done", release_id), Reporter::Color::kGreen));
     }

@@ -153,7 +153,8 @@ Result<Destination> destination_of(const ChangeRequest& request,
   Destination out;
   out.restores = (*target)->id;
   out.checks.push_back(fmt::format("returns to snapshot {} ({} of {}, {})", (*target)->id,
-                                   change_kind_name((*target)->kind), (*target)->started, (*target)->outcome));
+                                   change_kind_name((*target)->kind), (*target)->started,
+                                   (*target)->outcome));
   auto positions = fleet_at(history, (*target)->id);
   out.target_of = [positions, secrets_digest](const std::string& host,
                                               const HostState&) -> std::optional<HostTarget> {
@@ -194,8 +195,143 @@ Result<ResolvedRef> stored_provenance(const Project& project, const Unit& unit,
 
 }  // namespace
 
+namespace {
+
+// What a change brings to its hosts, read before any host: the release
+// (stored, or built now), its provenance, the config version, and the
+// checks that say so in the plan.
+struct ChangeSource {
+  std::optional<Manifest> manifest;
+  ResolvedRef ref;
+  std::optional<ConfigBundle> config;
+  std::vector<std::string> checks;
+};
+
+// A rehearsal builds under the branch policy of the environment it rehearses.
+Result<const Environment*> policy_environment(const ChangeContext& context,
+                                              const ChangeRequest& request) {
+  const Project& project = *context.targets.project;
+  if (request.policy_environment.empty()) return context.targets.environment;
+  const Environment* policy = project.environment(request.policy_environment);
+  if (policy == nullptr) {
+    return fail(ErrorKind::kBadInput, fmt::format("unknown environment '{}' in {}",
+                                                  request.policy_environment, project.path));
+  }
+  return policy;
+}
+
+Result<void> take_stored(const ChangeContext& context, const ChangeRequest& request,
+                         const Unit& unit, const Environment& policy, ArtifactStore& store,
+                         RolloutSources& sources, ChangeSource& out) {
+  const Project& project = *context.targets.project;
+  const StoredTarget& stored = *request.stored;
+  auto read = store.manifest(stored.release);
+  if (!read) {
+    return fail(ErrorKind::kBadInput,
+                fmt::format("{} runs {} of {} (snapshot {}), which this controller's artifact "
+                            "store does not hold: {}",
+                            stored.environment, stored.release.substr(0, 12), unit.name,
+                            stored.snapshot, read.error().message));
+  }
+  auto provenance =
+      stored_provenance(project, unit, policy, stored, request.check_branches, context.git);
+  if (!provenance) return tl::unexpected(provenance.error());
+  out.manifest = std::move(*read);
+  out.ref = std::move(*provenance);
+  sources.releases[stored.release] = {*out.manifest, store.archive_path(stored.release)};
+  out.checks.push_back(fmt::format("artifact {} as {} runs it (snapshot {}), no build",
+                                   stored.release.substr(0, 12), stored.environment,
+                                   stored.snapshot));
+  if (request.check_branches) {
+    out.checks.push_back(fmt::format("commit {} is on a branch {} allows",
+                                     out.ref.commit.substr(0, 12), policy.name));
+  }
+  if (!stored.config.empty()) {
+    auto bundle = load_config(project, stored.config);
+    if (!bundle) return tl::unexpected(bundle.error());
+    out.config = std::move(*bundle);
+  }
+  return {};
+}
+
+Result<ChangeSource> change_source(const ChangeContext& context, const ChangeRequest& request,
+                                   const Unit& unit, ArtifactStore& store,
+                                   RolloutSources& sources) {
+  const Project& project = *context.targets.project;
+  auto policy = policy_environment(context, request);
+  if (!policy) return tl::unexpected(policy.error());
+  ChangeSource out;
+  if (request.stored) {
+    if (auto taken = take_stored(context, request, unit, **policy, store, sources, out); !taken) {
+      return tl::unexpected(taken.error());
+    }
+    return out;
+  }
+  if (rules_of(request.kind).brings_new_build) {
+    auto built =
+        build_artifact(project, unit, *policy, {request.ref, false, std::chrono::minutes(30)},
+                       context.git, context.reporter);
+    if (!built) return tl::unexpected(built.error());
+    auto read = store.manifest(built->id);
+    if (!read) return tl::unexpected(read.error());
+    out.manifest = std::move(*read);
+    out.ref = built->ref;
+    sources.releases[built->id] = {*out.manifest, built->archive_path};
+    out.checks.push_back(fmt::format("ref {} ({}) allowed in {}", out.ref.given,
+                                     out.ref.commit.substr(0, 12), (*policy)->name));
+  }
+  if (rules_of(request.kind).reads_unit_config) {
+    auto bundle = unit_config(project, unit);
+    if (!bundle) return tl::unexpected(bundle.error());
+    out.config = std::move(*bundle);
+  }
+  return out;
+}
+
+// Secrets are always today's values, rollbacks included: a rotated key
+// may have been revoked, so no change ever goes back to an old one.
+// Returns their digest ("" without secrets); the values are redacted.
+Result<std::string> todays_secrets(const Unit& unit, Reporter& reporter, RolloutSources& sources) {
+  auto secrets = resolve_secrets(unit);
+  if (!secrets) return tl::unexpected(secrets.error());
+  for (const auto& warning : exposed_secret_files(unit)) reporter.warning(warning);
+  if (!*secrets) return std::string();
+  for (const auto& [name, value] : (*secrets)->values) reporter.redact(value);
+  sources.secrets = **secrets;
+  return (*secrets)->digest;
+}
+
+// The plan's annotations (provenance, registry, restores, versions,
+// checks) and the config versions a rollback must re-send, kept here.
+void complete_plan(const Project& project, const ChangeSource& source,
+                   const Destination& destination, const std::string& secrets_digest,
+                   PreparedChange& out) {
+  out.plan.ref = source.ref;
+  if (project.artifacts) {
+    out.plan.bytes_from = project.artifacts->url + "/" + project.artifacts->repository;
+  }
+  out.plan.restores = destination.restores;
+  for (auto& h : out.plan.hosts) {
+    if (auto it = destination.backups.find(h.host); it != destination.backups.end() && h.change)
+      h.restore_backup = it->second;
+  }
+  if (source.config) out.plan.config = source.config->digest;
+  out.plan.secrets = secrets_digest;
+  out.plan.checks.insert(out.plan.checks.begin(), source.checks.begin(), source.checks.end());
+  for (auto& h : out.plan.hosts) {
+    if (h.error || !h.send_config || out.sources.configs.count(h.target.config)) continue;
+    auto c = load_config(project, h.target.config);
+    if (!c) {
+      h.error = c.error();
+      continue;
+    }
+    out.sources.configs[h.target.config] = std::move(*c);
+  }
+}
+
+}  // namespace
+
 Result<PreparedChange> prepare_change(const ChangeContext& context, const ChangeRequest& request) {
-  Reporter& reporter = context.reporter;
   const Project& project = *context.targets.project;
   const Environment& env = *context.targets.environment;
   auto unit_found = find_unit(context.targets, request.unit);
@@ -207,83 +343,17 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
   if (!fleet) return tl::unexpected(fleet.error());
   PreparedChange out;
   Ledger ledger = ledger_of(context.targets);
-
-  // Secrets are always today's values, rollbacks included: a rotated key
-  // may have been revoked, so no change ever goes back to an old one.
-  auto secrets = resolve_secrets(unit);
-  if (!secrets) return tl::unexpected(secrets.error());
-  for (const auto& warning : exposed_secret_files(unit)) reporter.warning(warning);
-  if (*secrets) {
-    for (const auto& [name, value] : (*secrets)->values) reporter.redact(value);
-    out.sources.secrets = **secrets;
-  }
-  const std::string secrets_digest = *secrets ? (*secrets)->digest : "";
-
+  auto secrets_digest = todays_secrets(unit, context.reporter, out.sources);
+  if (!secrets_digest) return tl::unexpected(secrets_digest.error());
   ArtifactStore store = artifact_store(project);
-  std::optional<Manifest> manifest;
-  ResolvedRef ref;
-  std::optional<ConfigBundle> config;
-  std::vector<std::string> checks;
-  // A rehearsal builds under the branch policy of the environment it rehearses.
-  const Environment* policy = &env;
-  if (!request.policy_environment.empty()) {
-    policy = project.environment(request.policy_environment);
-    if (policy == nullptr) {
-      return fail(ErrorKind::kBadInput, fmt::format("unknown environment '{}' in {}",
-                                                    request.policy_environment, project.path));
-    }
-  }
-  if (request.stored) {
-    const StoredTarget& stored = *request.stored;
-    auto read = store.manifest(stored.release);
-    if (!read) {
-      return fail(ErrorKind::kBadInput,
-                  fmt::format("{} runs {} of {} (snapshot {}), which this controller's artifact "
-                              "store does not hold: {}",
-                              stored.environment, stored.release.substr(0, 12), unit.name,
-                              stored.snapshot, read.error().message));
-    }
-    auto provenance =
-        stored_provenance(project, unit, *policy, stored, request.check_branches, context.git);
-    if (!provenance) return tl::unexpected(provenance.error());
-    manifest = std::move(*read);
-    ref = std::move(*provenance);
-    out.sources.releases[stored.release] = {*manifest, store.archive_path(stored.release)};
-    checks.push_back(fmt::format("artifact {} as {} runs it (snapshot {}), no build",
-                                 stored.release.substr(0, 12), stored.environment,
-                                 stored.snapshot));
-    if (request.check_branches) {
-      checks.push_back(fmt::format("commit {} is on a branch {} allows", ref.commit.substr(0, 12),
-                                   policy->name));
-    }
-  } else if (rules_of(request.kind).brings_new_build) {
-    auto built =
-        build_artifact(project, unit, policy, {request.ref, false, std::chrono::minutes(30)},
-                       context.git, reporter);
-    if (!built) return tl::unexpected(built.error());
-    auto read = store.manifest(built->id);
-    if (!read) return tl::unexpected(read.error());
-    manifest = std::move(*read);
-    ref = built->ref;
-    out.sources.releases[built->id] = {*manifest, built->archive_path};
-    checks.push_back(fmt::format("ref {} ({}) allowed in {}", ref.given, ref.commit.substr(0, 12),
-                                 policy->name));
-  }
-  if (request.stored) {
-    if (!request.stored->config.empty()) {
-      auto bundle = load_config(project, request.stored->config);
-      if (!bundle) return tl::unexpected(bundle.error());
-      config = std::move(*bundle);
-    }
-  } else if (rules_of(request.kind).reads_unit_config) {
-    auto bundle = unit_config(project, unit);
-    if (!bundle) return tl::unexpected(bundle.error());
-    config = std::move(*bundle);
-  }
+  auto source = change_source(context, request, unit, store, out.sources);
+  if (!source) return tl::unexpected(source.error());
+  const Manifest* manifest = source->manifest ? &*source->manifest : nullptr;
+  const std::string config_digest = source->config ? source->config->digest : "";
 
   // One read of every host: what it runs and keeps, which of the new
   // release's files it lacks, and its copy of the history.
-  auto reading = survey_and_sync(context, *fleet, ledger, manifest ? &*manifest : nullptr);
+  auto reading = survey_and_sync(context, *fleet, ledger, manifest);
   if (!reading) return tl::unexpected(reading.error());
   for (auto& s : reading->ledger) {
     out.highest_snapshot = std::max(out.highest_snapshot, s.id);
@@ -292,14 +362,15 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
 
   std::optional<HostTarget> new_build;
   if (manifest) {
-    new_build = HostTarget{manifest->id, config ? config->digest : "", secrets_digest, ref.commit,
-                           ref.branch.value_or("")};
+    new_build = HostTarget{manifest->id, config_digest, *secrets_digest, source->ref.commit,
+                           source->ref.branch.value_or("")};
   }
   auto destination =
-      destination_of(request, out.history, new_build, config ? config->digest : "", secrets_digest);
+      destination_of(request, out.history, new_build, config_digest, *secrets_digest);
   if (!destination) return tl::unexpected(destination.error());
-  checks.insert(checks.end(), destination->checks.begin(), destination->checks.end());
-  if (config) out.sources.configs[config->digest] = *config;
+  source->checks.insert(source->checks.end(), destination->checks.begin(),
+                        destination->checks.end());
+  if (source->config) out.sources.configs[config_digest] = *source->config;
 
   // A release some host pruned comes back from the local artifact store.
   auto manifest_of = [&store, &out](const std::string& release) {
@@ -307,33 +378,9 @@ Result<PreparedChange> prepare_change(const ChangeContext& context, const Change
     if (m) out.sources.releases[release] = {*m, store.archive_path(release)};
     return m;
   };
-  out.plan = make_plan(request.kind, unit, env, manifest ? &*manifest : nullptr, fleet->plan_hosts,
-                       reading->surveys, *fleet->transport, destination->target_of, manifest_of);
-  out.plan.ref = ref;
-  if (project.artifacts) {
-    out.plan.bytes_from = project.artifacts->url + "/" + project.artifacts->repository;
-  }
-  out.plan.restores = destination->restores;
-  for (auto& h : out.plan.hosts) {
-    if (auto it = destination->backups.find(h.host); it != destination->backups.end() && h.change)
-      h.restore_backup = it->second;
-  }
-  if (config) out.plan.config = config->digest;
-  out.plan.secrets = secrets_digest;
-  out.plan.checks.insert(out.plan.checks.begin(), checks.begin(), checks.end());
-
-  // Config versions a rollback must re-send, kept by this controller.
-  for (auto& h : out.plan.hosts) {
-    if (h.error) continue;
-    if (h.send_config && !out.sources.configs.count(h.target.config)) {
-      auto c = load_config(project, h.target.config);
-      if (!c) {
-        h.error = c.error();
-        continue;
-      }
-      out.sources.configs[h.target.config] = std::move(*c);
-    }
-  }
+  out.plan = make_plan(request.kind, unit, env, manifest, fleet->plan_hosts, reading->surveys,
+                       *fleet->transport, destination->target_of, manifest_of);
+  complete_plan(project, *source, *destination, *secrets_digest, out);
   for (const auto& h : out.plan.hosts) fleet->by_name[h.host].previous_state = h.state;
   out.fleet = std::move(*fleet);
   return out;

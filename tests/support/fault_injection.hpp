@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -11,36 +12,28 @@
 namespace flotilla::test {
 
 // Forwards to a real or fake transport and breaks what it is told to, one
-// task at a time (so a fault lands between two tasks of one run()):
+// task at a time (so a fault lands between two tasks of one run()), by the
+// host script a command runs:
 //  - drop_host_at(host, n): the host's nth command (1-based) and every later
 //    one fail as unreachable, as if its network went away mid-change;
-//  - time_out(label): commands with that label fail with kTimeout;
-//  - garbage_from(host, label): that host answers that label with noise;
-//  - interrupt_after(label, n): after the nth command with that label,
+//  - time_out(script): commands running that script fail with kTimeout;
+//  - garbage_from(host, script): that host answers that script with noise;
+//  - interrupt_after(script, n): after the nth command running that script,
 //    cancel() is called, as Ctrl-C would (what is in flight finishes).
 class FaultInjectingTransport : public TransportWrapper {
  public:
   using TransportWrapper::TransportWrapper;
 
   void drop_host_at(std::size_t host, int nth) { drop_at_[host] = nth; }
-  void time_out(std::string label) { time_out_.push_back(std::move(label)); }
-  void garbage_from(std::size_t host, std::string label) { garbage_[host] = std::move(label); }
-  void interrupt_after(std::string label, int nth) {
-    interrupt_label_ = std::move(label);
-    interrupt_at_ = nth;
-  }
-  // The nth command with that label is given up on mid-step, as a second
-  // Ctrl-C does (kAbandoned), and nothing new starts.
-  void abandon_at(std::string label, int nth) {
-    abandon_label_ = std::move(label);
-    abandon_at_ = nth;
-  }
-  // The nth command with that label throws (what a malformed value a
+  void time_out(HostScript script) { time_out_.push_back(script); }
+  void garbage_from(std::size_t host, HostScript script) { garbage_[host] = script; }
+  void interrupt_after(HostScript script, int nth) { interrupt_ = {script, nth, 0}; }
+  // The nth command running that script is given up on mid-step, as a
+  // second Ctrl-C does (kAbandoned), and nothing new starts.
+  void abandon_at(HostScript script, int nth) { abandon_ = {script, nth, 0}; }
+  // The nth command running that script throws (what a malformed value a
   // check missed does, deep in the workflow).
-  void throw_at(std::string label, int nth) {
-    throw_label_ = std::move(label);
-    throw_at_ = nth;
-  }
+  void throw_at(HostScript script, int nth) { throw_ = {script, nth, 0}; }
   bool interrupted() const { return interrupted_; }
 
   std::vector<Result<CommandResult>> run(const std::vector<HostTask>& tasks,
@@ -56,46 +49,51 @@ class FaultInjectingTransport : public TransportWrapper {
   }
 
  private:
+  // The nth command running `script`, counted as they come.
+  struct Nth {
+    std::optional<HostScript> script;
+    int nth = 0;
+    int seen = 0;
+    bool hit(const RemoteCommand& command) {
+      return script && command.script == script && ++seen == nth;
+    }
+  };
+
   Result<CommandResult> run_one(const HostTask& task, const OutputFn& on_output) {
     int n = ++commands_[task.host];
-    if (task.command.label == throw_label_ && ++throw_seen_ == throw_at_) {
-      throw std::runtime_error("injected exception at " + throw_label_);
+    if (throw_.hit(task.command)) {
+      throw std::runtime_error("injected exception at " +
+                               std::string(host_script_name(*throw_.script)));
     }
     if (auto it = drop_at_.find(task.host); it != drop_at_.end() && n >= it->second) {
       return tl::unexpected(Error{ErrorKind::kUnreachable, "connection lost (injected)"});
     }
-    for (const auto& label : time_out_) {
-      if (task.command.label == label) {
+    for (HostScript script : time_out_) {
+      if (task.command.script == script) {
         return tl::unexpected(Error{ErrorKind::kTimeout, "timed out (injected)"});
       }
     }
     if (auto it = garbage_.find(task.host);
-        it != garbage_.end() && it->second == task.command.label) {
+        it != garbage_.end() && task.command.script == it->second) {
       return CommandResult{0, "", "\x01garbage\xff not what you asked for\n", ""};
     }
-    if (task.command.label == abandon_label_ && ++abandon_seen_ == abandon_at_) {
+    if (abandon_.hit(task.command)) {
       cancel();
       return tl::unexpected(
           Error{ErrorKind::kAbandoned, "abandoned by a second Ctrl-C (injected)"});
     }
     auto result = TransportWrapper::run({task}, on_output).front();
-    if (task.command.label == interrupt_label_ && ++seen_ == interrupt_at_) cancel();
+    if (interrupt_.hit(task.command)) cancel();
     return result;
   }
 
-  std::string throw_label_;
-  int throw_at_ = 0;
-  int throw_seen_ = 0;
+  Nth throw_;
+  Nth interrupt_;
+  Nth abandon_;
   std::map<std::size_t, int> drop_at_;
   std::map<std::size_t, int> commands_;
-  std::vector<std::string> time_out_;
-  std::map<std::size_t, std::string> garbage_;
-  std::string interrupt_label_;
-  int interrupt_at_ = 0;
-  int seen_ = 0;
-  std::string abandon_label_;
-  int abandon_at_ = 0;
-  int abandon_seen_ = 0;
+  std::vector<HostScript> time_out_;
+  std::map<std::size_t, HostScript> garbage_;
   bool interrupted_ = false;
 };
 

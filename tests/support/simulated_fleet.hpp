@@ -19,7 +19,7 @@
 
 namespace flotilla::test {
 
-// Hosts modelled in memory, answering the host scripts by their label as
+// Hosts modelled in memory, answering each host script (by its HostScript) as
 // the real scripts would (survey, assemble, activate, finish, the lock
 // scripts): for millisecond tests of the rollout, lock and change workflow.
 // The real scripts are tested in host_scripts_test; sshd in the
@@ -54,36 +54,38 @@ class SimulatedFleet {
   Result<CommandResult> answer(std::size_t index, const RemoteCommand& command) {
     Host& host = hosts.at(index);
     std::vector<std::string> args = script_args(command.command);
-    const std::string& label = command.label;
-    if (label == "survey") return CommandResult{0, "", survey(host), ""};
-    if (label == "assemble") {
-      host.releases.insert(args.at(2));
-      return CommandResult{0, "", "", ""};
+    if (!command.script) return CommandResult{0, "", "", ""};  // not a host script
+    switch (*command.script) {
+      case HostScript::kSurvey:
+        return CommandResult{0, "", survey(host), ""};
+      case HostScript::kAssemble:
+        host.releases.insert(args.at(2));
+        return CommandResult{0, "", "", ""};
+      case HostScript::kActivate:
+        return activate(index, host, args, command.stdin_data);
+      case HostScript::kFinish:
+        host.history.push_back(command.stdin_data.substr(0, command.stdin_data.size() - 1));
+        return CommandResult{0, "", "", ""};
+      case HostScript::kLockAcquire:
+        if (lock_holder) return CommandResult{static_cast<int>(HostExit::kLockHeld), "", "", ""};
+        lock_holder = command.stdin_data;
+        return CommandResult{0, "", "", ""};
+      case HostScript::kLockHolder:
+        return CommandResult{0, "", lock_holder.value_or(""), ""};
+      case HostScript::kLockRelease:
+        if (lock_holder && args.size() == 2 && lock_holder->find(args[1]) == std::string::npos) {
+          return CommandResult{static_cast<int>(HostExit::kNotHolder), "", "", ""};
+        }
+        lock_holder.reset();
+        return CommandResult{0, "", "", ""};
+      case HostScript::kLockCounter:
+        return CommandResult{0, "", std::to_string(counter) + "\n", ""};
+      case HostScript::kSnapshotId:
+        counter = std::max(counter, std::stol(args.at(1))) + 1;
+        return CommandResult{0, "", std::to_string(counter) + "\n", ""};
+      default:
+        return CommandResult{0, "", "", ""};  // receive, backup...: nothing to model
     }
-    if (label == "activate") return activate(index, host, args, command.stdin_data);
-    if (label == "finish") {
-      host.history.push_back(command.stdin_data.substr(0, command.stdin_data.size() - 1));
-      return CommandResult{0, "", "", ""};
-    }
-    if (label == "lock_acquire") {
-      if (lock_holder) return CommandResult{static_cast<int>(HostExit::kLockHeld), "", "", ""};
-      lock_holder = command.stdin_data;
-      return CommandResult{0, "", "", ""};
-    }
-    if (label == "lock_holder") return CommandResult{0, "", lock_holder.value_or(""), ""};
-    if (label == "lock_release") {
-      if (lock_holder && args.size() == 2 && lock_holder->find(args[1]) == std::string::npos) {
-        return CommandResult{static_cast<int>(HostExit::kNotHolder), "", "", ""};
-      }
-      lock_holder.reset();
-      return CommandResult{0, "", "", ""};
-    }
-    if (label == "lock_counter") return CommandResult{0, "", std::to_string(counter) + "\n", ""};
-    if (label == "snapshot_id") {
-      counter = std::max(counter, std::stol(args.at(1))) + 1;
-      return CommandResult{0, "", std::to_string(counter) + "\n", ""};
-    }
-    return CommandResult{0, "", "", ""};  // receive, backup...: nothing to model
   }
 
   // The responder to give a FakeTransport.

@@ -103,9 +103,9 @@ struct WorkflowFixture {
     return *all;
   }
 
-  std::size_t commands_labelled(const std::string& label) const {
+  std::size_t commands_running(HostScript script) const {
     std::size_t n = 0;
-    for (const auto& call : fake.calls) n += call.command.label == label;
+    for (const auto& call : fake.calls) n += call.command.script == script;
     return n;
   }
 
@@ -139,7 +139,7 @@ TEST_CASE("change workflow: a rollback under the lock, recorded locally and on e
   CHECK(s.hosts.at("h3").after == "r1");
   // Each host recorded itself as its activation ended: no round trip after
   // the last batch.
-  CHECK(f.commands_labelled("finish") == 0);
+  CHECK(f.commands_running(HostScript::kFinish) == 0);
   for (const auto& h : f.fleet.hosts) {
     CHECK(h.history.size() == 3);
     auto line = nlohmann::json::parse(h.history.back());
@@ -155,8 +155,8 @@ TEST_CASE("change workflow: a held lock refuses the change before any host is re
   REQUIRE_FALSE(outcome);
   CHECK(outcome.error().kind == ErrorKind::kLocked);
   CHECK(outcome.error().message.find("alice@ci-7") != std::string::npos);
-  CHECK(f.commands_labelled("survey") == 0);
-  CHECK(f.commands_labelled("activate") == 0);
+  CHECK(f.commands_running(HostScript::kSurvey) == 0);
+  CHECK(f.commands_running(HostScript::kActivate) == 0);
   CHECK(f.fleet.lock_holder->find("alice") != std::string::npos);  // still theirs
 }
 
@@ -178,11 +178,14 @@ TEST_CASE("change workflow: a failed change is recorded as failed and the lock r
 
 TEST_CASE("change workflow: an exception at any step under the lock never leaves it held") {
   // Every step a rollback takes once it holds the lock.
-  for (const std::string label : {"lock_counter", "survey", "snapshot_id", "activate", "finish"}) {
+  for (HostScript script : {HostScript::kLockCounter, HostScript::kSurvey, HostScript::kSnapshotId,
+                            HostScript::kActivate, HostScript::kFinish}) {
+    const std::string label(host_script_name(script));
     CAPTURE(label);
     WorkflowFixture f;
-    f.transport.throw_at(label, 1);
-    if (label == "finish") {  // a failed change: every host is finished after its batches
+    f.transport.throw_at(script, 1);
+    if (script ==
+        HostScript::kFinish) {  // a failed change: every host is finished after its batches
       f.fleet.fails_health = [](std::size_t, const std::string& release) {
         return release == "r1";
       };
@@ -207,24 +210,24 @@ TEST_CASE("change workflow: an unreachable host stops the change before anything
   REQUIRE(outcome);
   CHECK(outcome->worst() == ErrorKind::kUnreachable);
   CHECK(exit_code_for(*outcome) == 4);
-  CHECK(f.commands_labelled("activate") == 0);
+  CHECK(f.commands_running(HostScript::kActivate) == 0);
   CHECK_FALSE(f.fleet.lock_holder);
   CHECK(f.ledger().size() == 2);  // nothing ran, nothing recorded
 }
 
 TEST_CASE("change workflow: a host answering garbage changes nothing anywhere") {
   WorkflowFixture f;
-  f.transport.garbage_from(1, "survey");
+  f.transport.garbage_from(1, HostScript::kSurvey);
   auto outcome = run_change(f.context(), f.rollback());
   REQUIRE(outcome);
   CHECK(outcome->worst() == ErrorKind::kFailed);
-  CHECK(f.commands_labelled("activate") == 0);
+  CHECK(f.commands_running(HostScript::kActivate) == 0);
   CHECK_FALSE(f.fleet.lock_holder);
 }
 
 TEST_CASE("change workflow: Ctrl-C mid-rollout records 'interrupted' everywhere, unlocks") {
   WorkflowFixture f;
-  f.transport.interrupt_after("activate", 2);
+  f.transport.interrupt_after(HostScript::kActivate, 2);
   auto outcome = run_change(f.context(), f.rollback());
   REQUIRE(outcome);
   CHECK(outcome->worst() == ErrorKind::kFailed);
@@ -243,7 +246,7 @@ TEST_CASE("change workflow: nothing to do when every host is already there") {
   auto outcome = run_change(f.context(), request);
   REQUIRE(outcome);
   CHECK(outcome->ok());
-  CHECK(f.commands_labelled("activate") == 0);
+  CHECK(f.commands_running(HostScript::kActivate) == 0);
   CHECK(f.ledger().size() == 2);
   CHECK_FALSE(f.fleet.lock_holder);
 }
@@ -337,7 +340,7 @@ TEST_CASE("change workflow: a record numbered past the lock host's counter is ig
 
 TEST_CASE("change workflow: a second Ctrl-C mid-step still records the change and unlocks") {
   WorkflowFixture f;
-  f.transport.abandon_at("activate", 2);
+  f.transport.abandon_at(HostScript::kActivate, 2);
   auto outcome = run_change(f.context(), f.rollback());
   REQUIRE(outcome);
   CHECK(outcome->worst() == ErrorKind::kFailed);
@@ -352,7 +355,8 @@ TEST_CASE("change workflow: a second Ctrl-C mid-step still records the change an
     }
   }
   CHECK(unknown == 1);
-  CHECK(f.commands_labelled("activate") == 1);  // nothing rolled back, nothing further started
+  CHECK(f.commands_running(HostScript::kActivate) ==
+        1);  // nothing rolled back, nothing further started
 }
 
 TEST_CASE(
@@ -382,7 +386,7 @@ TEST_CASE("change workflow: a lock held past --lock-wait refuses the change when
   CHECK(outcome.error().kind == ErrorKind::kLocked);
   CHECK(f.clock.elapsed() >= std::chrono::minutes(5));
   CHECK(f.clock.elapsed() < std::chrono::minutes(5) + std::chrono::seconds(2));
-  CHECK(f.commands_labelled("survey") == 0);
+  CHECK(f.commands_running(HostScript::kSurvey) == 0);
   CHECK(f.fleet.lock_holder->find("alice") != std::string::npos);
 }
 

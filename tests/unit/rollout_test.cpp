@@ -74,7 +74,7 @@ struct RolloutFixture {
   std::vector<std::string> activated() const {
     std::vector<std::string> out;
     for (const auto& call : fake.calls) {
-      if (call.command.label == "activate") out.push_back(targets[call.host].name);
+      if (call.command.script == HostScript::kActivate) out.push_back(targets[call.host].name);
     }
     return out;
   }
@@ -223,7 +223,7 @@ TEST_CASE("rollout: a host lost mid-batch counts as failed; its batch goes back"
 TEST_CASE("rollout: a timed-out activation fails the host and stops the rollout") {
   RolloutFixture f(4);
   DeployPlan plan = f.plan_to("r2");
-  f.transport.time_out("activate");
+  f.transport.time_out(HostScript::kActivate);
   RolloutResult r = f.run(plan);
   CHECK_FALSE(r.ok);
   CHECK(state_of(r, plan.batches[0].hosts[0]) == HostOutcome::State::kFailed);
@@ -247,7 +247,7 @@ TEST_CASE("rollout: Ctrl-C between batches starts no further batch") {
 TEST_CASE("rollout: Ctrl-C inside a batch finishes the host in flight, starts no other") {
   RolloutFixture f(6);
   DeployPlan plan = f.plan_to("r2");
-  f.transport.interrupt_after("activate", 2);  // the first host of batch 2
+  f.transport.interrupt_after(HostScript::kActivate, 2);  // the first host of batch 2
   RolloutResult r = f.run(plan);
   CHECK(r.interrupted);
   CHECK(r.summary.find("interrupted in batch 2") != std::string::npos);

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "playbooks/change/change_context.hpp"
+#include "playbooks/change/release.hpp"
+#include "playbooks/change/unit_run.hpp"
+#include "playbooks/deploy_lock.hpp"
+
+namespace flotilla {
+
+// The units a failed release already changed go back where they stood
+// before it, the last changed first. Each is a rollback of its own,
+// prepared from the hosts as they are now, numbered above `highest`.
+Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Release& release,
+                     const std::vector<UnitRun>& runs, long release_id, long& highest,
+                     PhaseTimes& times);
+
+}  // namespace flotilla
