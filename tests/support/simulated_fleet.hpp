@@ -32,6 +32,10 @@ class SimulatedFleet {
     nlohmann::json state = nullptr;        // .flotilla/state.json
     std::vector<std::string> history;      // .flotilla/history.jsonl
     std::vector<std::string> activations;  // releases activated, in order
+    std::set<std::string> configs;         // config versions received
+    std::vector<std::string> backups;      // backups taken, as printed
+    // The last activation's options (--config, --restore, --backup, ...).
+    std::map<std::string, std::string> last_activation;
   };
 
   explicit SimulatedFleet(std::size_t count) : hosts(count) {}
@@ -83,8 +87,14 @@ class SimulatedFleet {
       case HostScript::kSnapshotId:
         counter = std::max(counter, std::stol(args.at(1))) + 1;
         return CommandResult{0, "", std::to_string(counter) + "\n", ""};
+      case HostScript::kReceiveDirectory:
+        if (args.size() >= 3 && args[2] == "0") host.configs.insert(args.at(1));
+        return CommandResult{0, "", "", ""};
+      case HostScript::kBackup:
+        host.backups.push_back(fmt::format("/backups/{}-{}", index, host.backups.size() + 1));
+        return CommandResult{0, "", "taking a backup\n" + host.backups.back() + "\n", ""};
       default:
-        return CommandResult{0, "", "", ""};  // receive, backup...: nothing to model
+        return CommandResult{0, "", "", ""};  // verify, logs...: nothing to model
     }
   }
 
@@ -103,14 +113,17 @@ class SimulatedFleet {
     std::string releases, history;
     for (const auto& r : host.releases) releases += r + "\n";
     for (const auto& line : host.history) history += line + "\n";
+    std::string config = host.state.is_object() ? host.state["current"].value("config", "") : "";
     std::string status = "current " + (host.current.empty() ? "" : "releases/" + host.current) +
-                         "\nconfig \nsecrets \n";
+                         "\nconfig " + config + "\nsecrets \n";
+    std::string configs;
+    for (const auto& c : host.configs) configs += c + "\n";
     std::string out;
     for (const auto& [name, text] : {std::pair<const char*, std::string>{
                                          "state", host.state.is_null() ? "" : host.state.dump()},
                                      {"status", status},
                                      {"releases", releases},
-                                     {"configs", ""},
+                                     {"configs", configs},
                                      {"history", history},
                                      {"missing", ""}}) {
       out += std::string(name) + " " + base64_encode(text) + "\n";
@@ -127,6 +140,11 @@ class SimulatedFleet {
     }
     host.activations.push_back(release);
     host.current = release;
+    host.last_activation.clear();
+    for (const char* option : {"--config", "--restore", "--backup", "--players"}) {
+      if (auto value = option_value(args, option); !value.empty())
+        host.last_activation[option] = value;
+    }
     if (fails_health(index, release)) {
       return CommandResult{static_cast<int>(HostExit::kHealth), "", "@flotilla:phase starting\n",
                            "health check failed after 1 tries: probe\n"};

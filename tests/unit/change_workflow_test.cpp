@@ -7,8 +7,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
+#include <fmt/format.h>
+
+#include "core/shell_quote.hpp"
 #include "playbooks/deploy_lock.hpp"
+#include "snapshots/fleet_history.hpp"
 #include "snapshots/ledger.hpp"
 #include "support/fault_injection.hpp"
 #include "support/manual_clock.hpp"
@@ -17,6 +23,7 @@
 
 using namespace flotilla;
 using namespace flotilla::test;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -417,4 +424,183 @@ TEST_CASE(
   f.clock.advance(std::chrono::hours(1));
   auto later = run_change(f.context(), deploy);
   if (!later) CHECK(later.error().message.find("frozen") == std::string::npos);
+}
+
+// ---- Every change kind through the workflow (rollback is above). ----
+
+namespace {
+
+// The unit's source: a git repository with one commit on master, whose
+// build copies VERSION into out/.
+void give_source(WorkflowFixture& f) {
+  fs::path repo = f.dir.path / "src";
+  std::string script = fmt::format(
+      "set -e; git init -q -b master {0}; cd {0}; printf 'v3\\n' > VERSION; git add VERSION; "
+      "git -c user.email=ci@example.com -c user.name=ci commit -q -m three",
+      shell_quote(repo.string()));
+  REQUIRE(std::system(script.c_str()) == 0);
+  Unit& unit = f.targets.project->units.front();
+  unit.source.repo = repo.string();
+  unit.source.build = "mkdir -p out && cp VERSION out/";
+  unit.source.output = "out";
+  for (auto& env : f.targets.project->environments) env.branches = {"*"};
+}
+
+ChangeRequest change_of(ChangeKind kind, const std::string& ref = "") {
+  ChangeRequest r;
+  r.kind = kind;
+  r.unit = "app";
+  r.ref = ref;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("change workflow: a deploy backs up, builds, pushes every host and records a deploy") {
+  WorkflowFixture f;
+  give_source(f);
+  f.targets.project->units.front().backup_command = "dump";
+  auto outcome = run_change(f.context(), change_of(ChangeKind::kDeploy, "master"));
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  const Snapshot s = f.ledger().back();
+  CHECK(s.kind == ChangeKind::kDeploy);
+  CHECK(s.id == 3);
+  CHECK(s.branch == "master");
+  CHECK(s.commit.size() == 40);
+  REQUIRE(!s.artifact.empty());
+  for (const auto& h : f.fleet.hosts) {
+    CHECK(h.current == s.artifact);
+    CHECK(h.releases.count("r2"));  // the release it ran stays beside the new one
+  }
+  CHECK(f.commands_running(HostScript::kAssemble) == 4);
+  // The kind backs up first: one backup, before any host changed, recorded.
+  REQUIRE(f.fleet.hosts[0].backups.size() == 1);
+  REQUIRE(s.backup.is_array());
+  CHECK(s.backup[0].value("location", "") == f.fleet.hosts[0].backups[0]);
+  CHECK_FALSE(f.fleet.lock_holder);
+}
+
+TEST_CASE(
+    "change workflow: a hotfix is recorded as a hotfix, and waits for players as a deploy "
+    "does while a rollback does not") {
+  WorkflowFixture f;
+  give_source(f);
+  f.targets.project->units.front().drain.players = "count-players";
+  ChangeRequest hotfix = change_of(ChangeKind::kHotfix, "master");
+  hotfix.ticket = "OPS-9";
+  auto outcome = run_change(f.context(), hotfix);
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  CHECK(f.ledger().back().kind == ChangeKind::kHotfix);
+  CHECK(f.ledger().back().ticket == "OPS-9");
+  CHECK(f.fleet.hosts[2].last_activation.count("--players"));
+  auto back = run_change(f.context(), f.rollback());
+  REQUIRE(back);
+  CHECK(back->ok());
+  CHECK(f.fleet.hosts[2].current == "r2");
+  CHECK_FALSE(f.fleet.hosts[2].last_activation.count("--players"));
+}
+
+TEST_CASE("change workflow: a config push sends the project's files and keeps every release") {
+  WorkflowFixture f;
+  f.dir.write("app.yaml", "level: 3\n");
+  f.targets.project->units.front().config_files = {"app.yaml"};
+  auto outcome = run_change(f.context(), change_of(ChangeKind::kConfig));
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  const Snapshot s = f.ledger().back();
+  CHECK(s.kind == ChangeKind::kConfig);
+  REQUIRE(s.config.size() == 64);
+  for (const auto& h : f.fleet.hosts) {
+    CHECK(h.current == "r2");
+    CHECK(h.configs.count(s.config));
+    CHECK(h.last_activation.at("--config") == s.config);
+  }
+  // Pushed again: every host has it, nothing to do, nothing recorded.
+  auto again = run_change(f.context(), change_of(ChangeKind::kConfig));
+  REQUIRE(again);
+  CHECK(again->ok());
+  CHECK(f.ledger().back().id == s.id);
+}
+
+TEST_CASE(
+    "change workflow: a restore backs up first, then brings the recorded backup back on the "
+    "host that took it, and is never a rollback target") {
+  WorkflowFixture f;
+  Unit& unit = f.targets.project->units.front();
+  unit.backup_command = "dump";
+  unit.restore_command = "load {{backup}}";
+  // Snapshot 3: a deploy of r2 whose backup h1 took.
+  Snapshot with_backup;
+  with_backup.id = 3;
+  with_backup.environment = "int";
+  with_backup.unit = "app";
+  with_backup.kind = ChangeKind::kDeploy;
+  with_backup.artifact = "r2";
+  with_backup.outcome = "succeeded";
+  with_backup.started = "2026-11-03T00:00:00Z";
+  with_backup.backup =
+      nlohmann::json::array({{{"host", "h1"}, {"ok", true}, {"location", "/backups/h1-before"}}});
+  for (std::size_t h = 0; h < 4; ++h) {
+    std::string name = "h" + std::to_string(h + 1);
+    with_backup.hosts[name] = {"r2", "r2", "", "", "unchanged"};
+    f.fleet.hosts[h].history.push_back(with_backup.for_host(name).dump());
+  }
+  f.fleet.counter = 3;
+  ChangeRequest restore = change_of(ChangeKind::kRestore);
+  restore.to = 3;
+  auto outcome = run_change(f.context(), restore);
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  const Snapshot s = f.ledger().back();
+  CHECK(s.kind == ChangeKind::kRestore);
+  CHECK(s.restores == 3);
+  // What it replaces was backed up first; then the recorded backup came back.
+  CHECK(f.fleet.hosts[0].backups.size() == 1);
+  CHECK(f.fleet.hosts[0].last_activation.at("--backup") == "/backups/h1-before");
+  CHECK(f.fleet.hosts[0].last_activation.count("--restore"));
+  for (std::size_t h = 1; h < 4; ++h) CHECK(f.fleet.hosts[h].activations.empty());
+  // A rollback looks past the restore: to the snapshot before the one it stands at.
+  auto ledger = f.ledger();
+  REQUIRE(ledger.back().id == 4);
+  auto target = rollback_target(ledger, std::nullopt);
+  REQUIRE(target);
+  CHECK((*target)->id == 2);
+}
+
+TEST_CASE(
+    "change workflow: a rehearsal builds under the rehearsed environment's policy and is "
+    "recorded even when no host changes") {
+  WorkflowFixture f;
+  give_source(f);
+  Environment prod;
+  prod.name = "prod";
+  prod.branches = {"release/*"};
+  f.targets.project->environments.push_back(prod);
+  f.targets.environment = &f.targets.project->environments.front();
+  ChangeRequest rehearse = change_of(ChangeKind::kRehearsal, "master");
+  rehearse.policy_environment = "prod";
+  rehearse.rehearsal = {{"like", "prod"}, {"from", nullptr}};
+  // master is not a branch prod takes: refused, nothing changed.
+  auto refused = run_change(f.context(), rehearse);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("prod") != std::string::npos);
+  CHECK(f.commands_running(HostScript::kActivate) == 0);
+  f.targets.project->environments.back().branches = {"master"};
+  auto outcome = run_change(f.context(), rehearse);
+  REQUIRE(outcome);
+  CHECK(outcome->ok());
+  const Snapshot s = f.ledger().back();
+  CHECK(s.kind == ChangeKind::kRehearsal);
+  CHECK(s.rehearsal.value("like", "") == "prod");
+  CHECK(s.rehearsal["to"].value("release", "") == s.artifact);
+  // Again from the same state: no host changes, and still it is evidence.
+  const std::size_t activations = f.commands_running(HostScript::kActivate);
+  auto again = run_change(f.context(), rehearse);
+  REQUIRE(again);
+  CHECK(again->ok());
+  CHECK(f.commands_running(HostScript::kActivate) == activations);
+  CHECK(f.ledger().back().id == s.id + 1);
+  CHECK(f.ledger().back().kind == ChangeKind::kRehearsal);
 }

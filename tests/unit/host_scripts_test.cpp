@@ -11,10 +11,13 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "core/push_bundle.hpp"
 #include "core/remote_file.hpp"
 #include "core/script_command.hpp"
 #include "core/sha256.hpp"
+#include "core/shell_quote.hpp"
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/host_steps.hpp"
 #include "playbooks/secret_bundle.hpp"
@@ -912,5 +915,115 @@ TEST_CASE("activate: a slow players command never carries the wait past its dead
   CHECK(took < 8);  // before: one 10 s read past the deadline
   CHECK(r.out.find("@flotilla:notice") != std::string::npos);  // the due notice was sent
   CHECK(fs::read_symlink(d / "current") == "releases/r2");
+  kill_marked(d);
+}
+
+namespace {
+
+// A host clock that moves only when slept on: `date +%s%3N` and `date +%s`
+// read FAKE_CLOCK (milliseconds); `sleep N` adds N seconds to it and
+// returns at once (a fraction of a second really sleeps: the loops that
+// wait for a process to exit need real time). Everything else is the real
+// command. What activate.sh decides by its clock is then tested in
+// milliseconds of real time.
+struct HostClock {
+  explicit HostClock(ScratchDir& dir) : file(dir.path / "clock-ms") {
+    std::ofstream(file) << "1800000000000\n";
+    fs::path bin = dir.path / "fake-bin";
+    fs::create_directories(bin);
+    std::ofstream(bin / "date") << "#!/bin/sh\n"
+                                   "ms=$(cat \"$FAKE_CLOCK\")\n"
+                                   "case $* in\n"
+                                   "  +%s%3N) echo \"$ms\" ;;\n"
+                                   "  +%s) echo $((ms / 1000)) ;;\n"
+                                   "  *) exec /bin/date \"$@\" ;;\n"
+                                   "esac\n";
+    std::ofstream(bin / "sleep") << "#!/bin/sh\n"
+                                    "case $1 in *.*) exec /bin/sleep \"$1\" ;; esac\n"
+                                    "ms=$(cat \"$FAKE_CLOCK\")\n"
+                                    "echo $((ms + $1 * 1000)) > \"$FAKE_CLOCK\"\n";
+    fs::permissions(bin / "date", fs::perms::owner_all);
+    fs::permissions(bin / "sleep", fs::perms::owner_all);
+    env = {{"FAKE_CLOCK", file.string()}, {"PATH", bin.string() + ":/usr/bin:/bin"}};
+  }
+  long elapsed_seconds() const {
+    std::ifstream in(file);
+    long long ms = 0;
+    in >> ms;
+    return static_cast<long>((ms - 1'800'000'000'000LL) / 1000);
+  }
+  fs::path file;
+  std::map<std::string, std::string> env;
+};
+
+CommandResult activate_on_clock(const Unit& unit, const fs::path& d, const std::string& release,
+                                const HostClock& clock) {
+  auto cmd = activate_command(unit, HostLayout{d.string()}, {release, "", "", true, true, ""}, {},
+                              {{"current", {{"release", release}}}});
+  REQUIRE(cmd);
+  return run_on_local_shell(*cmd, clock.env);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "activate: the player drain's deadline, on the host's clock: two minutes of players "
+    "who never leave, each notice once, then the restart") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  place_release(d, "r2", "2");
+  Unit unit = supervised_unit(d);
+  unit.run = "exec /bin/sleep 30";  // the service sleeps in real time
+  HostClock clock(dir);
+  REQUIRE(activate_on_clock(unit, d, "r1", clock).ok());
+  unit.drain.players = "echo 3";
+  unit.drain.notices = {std::chrono::seconds(60), std::chrono::seconds(30)};
+  unit.drain.deadline = std::chrono::minutes(2);
+  auto started = std::chrono::steady_clock::now();
+  auto r = activate_on_clock(unit, d, "r2", clock);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  REQUIRE_MESSAGE(r.ok(), r.err);
+  CHECK(clock.elapsed_seconds() >= 120);
+  CHECK(clock.elapsed_seconds() < 125);
+  CHECK(took < 60);  // two minutes of the host's clock, not of ours
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = r.out.find(what); at != std::string::npos; at = r.out.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(count("@flotilla:notice ") == 2);
+  CHECK(r.out.find("@flotilla:notice 60\n") != std::string::npos);
+  CHECK(r.out.find("@flotilla:notice 30\n") != std::string::npos);
+  CHECK(r.out.find("@flotilla:players 3 0\n") != std::string::npos);
+  CHECK(r.err.find("drain deadline reached with 3 player(s)") != std::string::npos);
+  CHECK(fs::read_symlink(d / "current") == "releases/r2");
+  kill_marked(d);
+}
+
+TEST_CASE("activate: players who leave end the drain at once, before any notice is due") {
+  ScratchDir dir;
+  fs::path d = dir.path / "srv";
+  place_release(d, "r1", "1");
+  place_release(d, "r2", "2");
+  Unit unit = supervised_unit(d);
+  unit.run = "exec /bin/sleep 30";
+  HostClock clock(dir);
+  REQUIRE(activate_on_clock(unit, d, "r1", clock).ok());
+  // 3, 2, 1, 0 players, one fewer each second of the host's clock.
+  dir.write("players", "3\n");
+  unit.drain.players =
+      fmt::format("n=$(cat {0}); echo \"$n\"; [ \"$n\" -gt 0 ] && echo $((n - 1)) > {0}; true",
+                  shell_quote((dir.path / "players").string()));
+  unit.drain.notices = {std::chrono::seconds(60)};
+  unit.drain.deadline = std::chrono::minutes(10);
+  auto r = activate_on_clock(unit, d, "r2", clock);
+  REQUIRE_MESSAGE(r.ok(), r.err);
+  CHECK(clock.elapsed_seconds() >= 3);
+  CHECK(clock.elapsed_seconds() < 10);
+  CHECK(r.out.find("@flotilla:players 0 ") != std::string::npos);
+  CHECK(r.out.find("@flotilla:notice") == std::string::npos);
+  CHECK(r.err.find("drain deadline") == std::string::npos);
   kill_marked(d);
 }
