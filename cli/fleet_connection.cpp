@@ -1,7 +1,7 @@
 #include "cli/fleet_connection.hpp"
 
 #include "playbooks/change/approvals.hpp"
-#include "playbooks/change/environment_lock.hpp"
+#include "playbooks/lock_host/lock_host.hpp"
 
 #include <unistd.h>
 

@@ -4,10 +4,29 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/lock_host.hpp"
+#include "cli/fleet_connection.hpp"
+#include "cli/targets.hpp"
+#include "playbooks/lock_host/lock_host.hpp"
 
 namespace flotilla {
 namespace {
+
+// The environment's deploy lock, reached as the global options say
+// (whatever --limit says: the lock is the environment's).
+struct OpenLock {
+  std::string environment;
+  EnvironmentLock held;
+};
+
+Result<OpenLock> open_deploy_lock(const GlobalOptions& options, Reporter& reporter) {
+  GlobalOptions whole_environment = options;
+  whole_environment.limit.clear();
+  auto targets = load_targets(whole_environment, reporter, true);
+  if (!targets) return tl::unexpected(targets.error());
+  auto lock = open_environment_lock(*targets, fleet_connector(whole_environment, reporter));
+  if (!lock) return tl::unexpected(lock.error());
+  return OpenLock{targets->environment->name, std::move(*lock)};
+}
 
 struct LockOptions {
   std::string message;

@@ -9,6 +9,7 @@
 #include "cli/host_results.hpp"
 #include "cli/log_follower.hpp"
 #include "cli/targets.hpp"
+#include "playbooks/host_commands.hpp"
 #include "playbooks/unit_logs.hpp"
 
 namespace flotilla {

@@ -8,6 +8,7 @@
 
 #include "core/script_command.hpp"
 #include "core/tar_extract.hpp"
+#include "playbooks/host_commands.hpp"
 
 namespace flotilla {
 namespace {
@@ -33,15 +34,15 @@ Result<Manifest> take_from(Transport& transport, std::size_t host, const std::st
   std::ofstream file(tar_path, std::ios::binary | std::ios::trunc);
   bool too_big = false;
   std::uint64_t received = 0;
-  auto results = transport.run(
-      {{host,
-        script_command(HostScript::kReleaseExport, {deploy_to, id}, "", std::chrono::minutes(30))}},
-      [&](std::size_t, bool is_stderr, std::string_view chunk) {
-        if (is_stderr || too_big) return;
-        received += chunk.size();
-        too_big = received > kMaxImportBytes;
-        if (!too_big) file.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      });
+  auto results =
+      transport.run({{host, release_export_command(deploy_to, id)}},
+                    [&](std::size_t, bool is_stderr, std::string_view chunk) {
+                      if (is_stderr || too_big) return;
+                      received += chunk.size();
+                      too_big = received > kMaxImportBytes;
+                      if (!too_big)
+                        file.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+                    });
   file.close();
   if (!results.front()) return tl::unexpected(results.front().error());
   const CommandResult& r = *results.front();

@@ -10,7 +10,7 @@
 #include "core/phase_times.hpp"
 #include "core/push_bundle.hpp"
 #include "playbooks/config_bundle.hpp"
-#include "playbooks/host_steps.hpp"
+#include "playbooks/host_commands.hpp"
 #include "snapshots/host_layout.hpp"
 
 namespace flotilla {

@@ -12,7 +12,7 @@
 #include "core/transport.hpp"
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/deploy_plan.hpp"
-#include "playbooks/host_steps.hpp"
+#include "playbooks/host_commands.hpp"
 #include "playbooks/project.hpp"
 #include "playbooks/rollout_observer.hpp"
 #include "playbooks/secret_bundle.hpp"

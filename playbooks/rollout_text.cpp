@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "playbooks/host_steps.hpp"
+#include "playbooks/host_commands.hpp"
 
 namespace flotilla {
 

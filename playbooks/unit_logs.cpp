@@ -5,21 +5,10 @@
 
 #include <fmt/format.h>
 
-#include "core/script_command.hpp"
+#include "playbooks/host_commands.hpp"
 
 namespace flotilla {
 namespace {
-
-// The unit's log globs: its `logs:`, else what the supervisor writes. The
-// log scripts' arguments end with them.
-std::vector<std::string> with_globs(std::vector<std::string> args, const Unit& unit) {
-  if (unit.logs.empty()) {
-    args.emplace_back("shared/log/*.log");
-  } else {
-    args.insert(args.end(), unit.logs.begin(), unit.logs.end());
-  }
-  return args;
-}
 
 Result<PatrolCount> counted_on_host(const Result<CommandResult>& result, std::size_t top) {
   if (!result) return tl::unexpected(result.error());
@@ -34,26 +23,10 @@ Result<PatrolCount> counted_on_host(const Result<CommandResult>& result, std::si
 
 }  // namespace
 
-RemoteCommand logs_tail_command(const Unit& unit, long lines, const std::string& grep,
-                                Duration timeout) {
-  return script_command(HostScript::kLogs,
-                        with_globs({unit.deploy_to, std::to_string(lines), grep}, unit), "",
-                        timeout);
-}
-
-RemoteCommand logs_follow_command(const Unit& unit, const std::string& grep) {
-  return script_command(HostScript::kLogsFollow, with_globs({unit.deploy_to, grep}, unit), "",
-                        std::chrono::hours(24 * 365));
-}
-
 Outcome patrol_logs(Transport& transport, const std::vector<std::string>& hosts, const Unit& unit,
                     const PatrolQuery& query, Reporter& reporter) {
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(query.window).count();
-  RemoteCommand command = script_command(
-      HostScript::kLogsCount,
-      with_globs({unit.deploy_to, std::to_string(seconds), std::to_string(query.top), query.grep},
-                 unit),
-      "", query.timeout);
+  RemoteCommand command = logs_count_command(unit, seconds, query.top, query.grep, query.timeout);
   std::vector<HostTask> tasks;
   for (std::size_t i = 0; i < hosts.size(); ++i) tasks.push_back({i, command});
   auto results = transport.run(tasks);

@@ -12,14 +12,9 @@
 
 namespace flotilla {
 
-// A unit's logs on its hosts: the commands of logs.sh (tail or grep),
-// logs_follow.sh (`logs -f`) and logs_count.sh (the patrol), and the
-// patrol's answer. The log globs come from the validated project file (no
-// quotes, no `..`); the host expands them.
-
-RemoteCommand logs_tail_command(const Unit& unit, long lines, const std::string& grep,
-                                Duration timeout);
-RemoteCommand logs_follow_command(const Unit& unit, const std::string& grep);
+// A unit's logs on its hosts, read: the patrol (logs_count.sh) and its
+// answer. The commands are in host_commands; the log globs come from the
+// validated project file (no quotes, no `..`); the host expands them.
 
 // The patrol: per host, the stamped lines in the last `window` that match
 // `grep`, with the newest `top`; over `max` (when >= 0) is a failure.

@@ -8,17 +8,10 @@
 #include "core/error.hpp"
 #include "core/transport.hpp"
 #include "playbooks/change/change_context.hpp"
+#include "playbooks/lock_host/approval_store.hpp"
 #include "playbooks/project.hpp"
 
 namespace flotilla {
-
-// One approval: the bytes that were signed (a JSON document naming the
-// environment, ticket, plan digest, units, message and time) and the
-// OpenSSH signature over them (namespace `flotilla-approval`).
-struct Approval {
-  std::string payload;
-  std::string signature;
-};
 
 // A checked approval: who signed (the principal `approvers` names for the
 // key), with which key, and what they wrote — or why it does not count.
@@ -59,13 +52,6 @@ ApprovalStatus check_approvals(const std::vector<Approval>& approvals, long requ
 // The fingerprints of the keys this controller authenticates with: the
 // identity files it would use, and the agent's keys.
 std::vector<std::string> requester_key_fingerprints(const std::vector<std::string>& identity_files);
-
-// Stored on the environment's lock host, under ~/.flotilla/approvals/ENV/TICKET/
-// (load_approvals with ticket "-": every ticket's).
-Result<void> store_approval(Transport& lock_host, const std::string& environment,
-                            const std::string& ticket, const Approval& approval);
-Result<std::vector<Approval>> load_approvals(Transport& lock_host, const std::string& environment,
-                                             const std::string& ticket);
 
 // Keeps `approval` on the environment's lock host.
 Result<void> keep_approval(const ChangeContext& context, const std::string& ticket,

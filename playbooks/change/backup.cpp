@@ -4,10 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "core/script_command.hpp"
 #include "core/terminal_text.hpp"
 #include "inventory/host_pattern.hpp"
-#include "playbooks/host_steps.hpp"
+#include "playbooks/host_commands.hpp"
 
 namespace flotilla {
 namespace {
@@ -25,9 +24,7 @@ Result<void> verify_backups(const PreparedChange& prepared, const std::vector<Ho
     auto command = expand_command(*unit.backup_verify, prepared.fleet.by_name.at(names[i]).vars,
                                   HostValues::kBackup);
     if (!command) return tl::unexpected(command.error());
-    tasks.push_back({backups[i].host, script_command(HostScript::kBackupVerify,
-                                                     {unit.deploy_to, locations[i], *command}, "",
-                                                     std::chrono::minutes(30))});
+    tasks.push_back({backups[i].host, backup_verify_command(unit, locations[i], *command)});
   }
   reporter.progress(fmt::format("verifying the backup on {}", fmt::join(names, " ")));
   auto results = prepared.fleet.transport->run(tasks);
@@ -86,8 +83,7 @@ Result<nlohmann::json> run_backup(const PreparedChange& prepared, Reporter& repo
     const std::string& name = inventory.hosts()[fleet.hosts[index]].name;
     auto command = expand_command(*unit.backup_command, fleet.by_name.at(name).vars);
     if (!command) return tl::unexpected(command.error());
-    tasks.push_back({index, script_command(HostScript::kBackup, {unit.deploy_to, *command}, "",
-                                           std::chrono::minutes(30))});
+    tasks.push_back({index, backup_command(unit, *command)});
     names.push_back(name);
   }
   reporter.progress(fmt::format("backup on {}", fmt::join(names, " ")));

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "playbooks/deploy_lock.hpp"
-#include "playbooks/host_steps.hpp"
+#include "playbooks/host_commands.hpp"
+#include "playbooks/lock_host/deploy_lock.hpp"
 #include "snapshots/fleet_history.hpp"
 
 namespace flotilla {

@@ -8,7 +8,6 @@
 #include "core/phase_times.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/backup.hpp"
-#include "playbooks/change/environment_lock.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
@@ -17,6 +16,7 @@
 #include "playbooks/change/release_undo.hpp"
 #include "playbooks/change/unit_run.hpp"
 #include "playbooks/freeze_window.hpp"
+#include "playbooks/lock_host/lock_host.hpp"
 #include "playbooks/registry_publish.hpp"
 #include "playbooks/secret_bundle.hpp"
 

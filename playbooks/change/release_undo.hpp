@@ -6,7 +6,7 @@
 #include "playbooks/change/change_context.hpp"
 #include "playbooks/change/release.hpp"
 #include "playbooks/change/unit_run.hpp"
-#include "playbooks/deploy_lock.hpp"
+#include "playbooks/lock_host/deploy_lock.hpp"
 
 namespace flotilla {
 

@@ -4,11 +4,11 @@
 
 #include <fmt/format.h>
 
-#include "playbooks/change/environment_lock.hpp"
 #include "playbooks/change/record_signing.hpp"
-#include "playbooks/deploy_lock.hpp"
 #include "playbooks/deploy_plan.hpp"
-#include "playbooks/host_steps.hpp"
+#include "playbooks/host_commands.hpp"
+#include "playbooks/lock_host/deploy_lock.hpp"
+#include "playbooks/lock_host/lock_host.hpp"
 
 namespace flotilla {
 
@@ -79,7 +79,7 @@ Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fl
     auto at = std::find(fleet.hosts.begin(), fleet.hosts.end(), *lock_host);
     if (at != fleet.hosts.end()) {
       alongside.push_back({static_cast<std::size_t>(at - fleet.hosts.begin()),
-                           DeployLock::snapshot_counter_command(fleet.targets->environment->name)});
+                           lock_counter_command(fleet.targets->environment->name)});
     }
   }
   reading.surveys =

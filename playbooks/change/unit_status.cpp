@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "playbooks/change/unit_fleet.hpp"
-#include "playbooks/host_steps.hpp"
+#include "playbooks/host_commands.hpp"
 #include "snapshots/drift.hpp"
 #include "snapshots/fleet_history.hpp"
 

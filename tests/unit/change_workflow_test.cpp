@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/shell_quote.hpp"
-#include "playbooks/deploy_lock.hpp"
+#include "playbooks/lock_host/deploy_lock.hpp"
 #include "snapshots/fleet_history.hpp"
 #include "snapshots/ledger.hpp"
 #include "support/fault_injection.hpp"

@@ -11,6 +11,7 @@
 
 #include "core/script_command.hpp"
 #include "core/shell_quote.hpp"
+#include "playbooks/host_commands.hpp"
 #include "playbooks/unit_logs.hpp"
 #include "support/fake_transport.hpp"
 #include "support/local_shell.hpp"

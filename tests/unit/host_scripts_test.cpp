@@ -19,7 +19,7 @@
 #include "core/sha256.hpp"
 #include "core/shell_quote.hpp"
 #include "playbooks/config_bundle.hpp"
-#include "playbooks/host_steps.hpp"
+#include "playbooks/host_commands.hpp"
 #include "playbooks/secret_bundle.hpp"
 #include "snapshots/host_state.hpp"
 #include "support/local_shell.hpp"

@@ -9,7 +9,7 @@
 
 #include "core/script_command.hpp"
 #include "playbooks/change/approvals.hpp"
-#include "playbooks/deploy_lock.hpp"
+#include "playbooks/lock_host/deploy_lock.hpp"
 #include "support/fake_transport.hpp"
 #include "support/local_shell.hpp"
 #include "support/scratch_dir.hpp"

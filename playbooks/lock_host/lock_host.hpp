@@ -3,9 +3,14 @@
 #include <memory>
 
 #include "playbooks/change/change_context.hpp"
-#include "playbooks/deploy_lock.hpp"
+#include "playbooks/lock_host/deploy_lock.hpp"
 
 namespace flotilla {
+
+// The lock host: the one host of an environment that keeps what every
+// controller must agree on: the deploy lock, the snapshot counter
+// (deploy_lock), and the signed approvals (approval_store). Anything else
+// kept there belongs in this folder too.
 
 // A connection to the environment's lock host (`lock_host` pattern, else the
 // first host of its inventory, whatever --limit says) and the lock on it.

@@ -17,6 +17,12 @@
 
 namespace flotilla {
 
+// One typed builder per host script: the only place a host command is made
+// (script_command), each value a positional argument. Two are built beneath
+// this layer, beside what reads their answer: survey.sh
+// (snapshots/host_state: survey_command) and upload.sh, read_file.sh,
+// receive_directory.sh (core/remote_file).
+
 // What the host script itself sets for one command, from its arguments: a
 // host's output or a count is never pasted into command text.
 enum class HostValues {
@@ -126,5 +132,42 @@ Result<HealthProbe> health_probe(const Unit& unit, const std::map<std::string, s
 // failed change, so a retry need not push again).
 RemoteCommand finish_command(const HostLayout& layout, const std::string& history_line,
                              const std::optional<RetainedVersions>& retained);
+
+// ---- The lock host (lock_host/): lock, counter, approvals. ----
+
+// lock_acquire.sh: takes the lock by mkdir; the holder's record on stdin.
+RemoteCommand lock_acquire_command(const std::string& environment, const std::string& holder);
+RemoteCommand lock_holder_command(const std::string& environment);
+// lock_release.sh: only by the holder's `token` line; without one, whoever holds it.
+RemoteCommand lock_release_command(const std::string& environment,
+                                   const std::optional<std::string>& token_line);
+RemoteCommand lock_counter_command(const std::string& environment);
+// snapshot_id.sh: the next snapshot id, above the counter and `at_least_above`.
+RemoteCommand snapshot_id_command(const std::string& environment, long at_least_above);
+// approval_store.sh keeps `text` as NAME; approval_list.sh lists a ticket's ("-": all).
+RemoteCommand approval_store_command(const std::string& environment, const std::string& ticket,
+                                     const std::string& name, std::string text);
+RemoteCommand approval_list_command(const std::string& environment, const std::string& ticket);
+
+// ---- A unit's data and releases. ----
+
+// backup.sh: the unit's backup command (expanded) in the running release.
+RemoteCommand backup_command(const Unit& unit, const std::string& expanded);
+// backup_verify.sh: its verify command, with the backup's location as FLOTILLA_BACKUP.
+RemoteCommand backup_verify_command(const Unit& unit, const std::string& location,
+                                    const std::string& expanded);
+// release_export.sh: releases/ID as a tar on stdout.
+RemoteCommand release_export_command(const std::string& deploy_to, const std::string& id);
+
+// ---- A unit's logs (unit_logs reads their answers). ----
+
+// logs.sh: the last `lines` lines (of matches with `grep`) of each log file.
+RemoteCommand logs_tail_command(const Unit& unit, long lines, const std::string& grep,
+                                Duration timeout);
+// logs_follow.sh: new matching lines until the controller goes away.
+RemoteCommand logs_follow_command(const Unit& unit, const std::string& grep);
+// logs_count.sh: the patrol's count of stamped matching lines in a window.
+RemoteCommand logs_count_command(const Unit& unit, long seconds, std::size_t top,
+                                 const std::string& grep, Duration timeout);
 
 }  // namespace flotilla

@@ -1,4 +1,4 @@
-#include "playbooks/host_steps.hpp"
+#include "playbooks/host_commands.hpp"
 
 #include <chrono>
 #include <set>
@@ -261,6 +261,92 @@ RemoteCommand finish_command(const HostLayout& layout, const std::string& histor
     args.push_back(fmt::format("{}", fmt::join(retained->configs, " ")));
   }
   return script_command(HostScript::kFinish, args, history_line + "\n", std::chrono::minutes(5));
+}
+
+namespace {
+
+constexpr Duration kLockHostTimeout = std::chrono::seconds(30);
+
+// The unit's log globs: its `logs:`, else what the supervisor writes. The
+// log scripts' arguments end with them.
+std::vector<std::string> with_globs(std::vector<std::string> args, const Unit& unit) {
+  if (unit.logs.empty()) {
+    args.emplace_back("shared/log/*.log");
+  } else {
+    args.insert(args.end(), unit.logs.begin(), unit.logs.end());
+  }
+  return args;
+}
+
+}  // namespace
+
+RemoteCommand lock_acquire_command(const std::string& environment, const std::string& holder) {
+  return script_command(HostScript::kLockAcquire, {environment}, holder, kLockHostTimeout);
+}
+
+RemoteCommand lock_holder_command(const std::string& environment) {
+  return script_command(HostScript::kLockHolder, {environment}, "", kLockHostTimeout);
+}
+
+RemoteCommand lock_release_command(const std::string& environment,
+                                   const std::optional<std::string>& token_line) {
+  std::vector<std::string> args = {environment};
+  if (token_line) args.push_back(*token_line);
+  return script_command(HostScript::kLockRelease, args, "", kLockHostTimeout);
+}
+
+RemoteCommand lock_counter_command(const std::string& environment) {
+  return script_command(HostScript::kLockCounter, {environment}, "", kLockHostTimeout);
+}
+
+RemoteCommand snapshot_id_command(const std::string& environment, long at_least_above) {
+  return script_command(HostScript::kSnapshotId, {environment, std::to_string(at_least_above)}, "",
+                        kLockHostTimeout);
+}
+
+RemoteCommand approval_store_command(const std::string& environment, const std::string& ticket,
+                                     const std::string& name, std::string text) {
+  return script_command(HostScript::kApprovalStore, {environment, ticket, name}, std::move(text),
+                        kLockHostTimeout);
+}
+
+RemoteCommand approval_list_command(const std::string& environment, const std::string& ticket) {
+  return script_command(HostScript::kApprovalList, {environment, ticket}, "", kLockHostTimeout);
+}
+
+RemoteCommand backup_command(const Unit& unit, const std::string& expanded) {
+  return script_command(HostScript::kBackup, {unit.deploy_to, expanded}, "",
+                        std::chrono::minutes(30));
+}
+
+RemoteCommand backup_verify_command(const Unit& unit, const std::string& location,
+                                    const std::string& expanded) {
+  return script_command(HostScript::kBackupVerify, {unit.deploy_to, location, expanded}, "",
+                        std::chrono::minutes(30));
+}
+
+RemoteCommand release_export_command(const std::string& deploy_to, const std::string& id) {
+  return script_command(HostScript::kReleaseExport, {deploy_to, id}, "", std::chrono::minutes(30));
+}
+
+RemoteCommand logs_tail_command(const Unit& unit, long lines, const std::string& grep,
+                                Duration timeout) {
+  return script_command(HostScript::kLogs,
+                        with_globs({unit.deploy_to, std::to_string(lines), grep}, unit), "",
+                        timeout);
+}
+
+RemoteCommand logs_follow_command(const Unit& unit, const std::string& grep) {
+  return script_command(HostScript::kLogsFollow, with_globs({unit.deploy_to, grep}, unit), "",
+                        std::chrono::hours(24 * 365));
+}
+
+RemoteCommand logs_count_command(const Unit& unit, long seconds, std::size_t top,
+                                 const std::string& grep, Duration timeout) {
+  return script_command(
+      HostScript::kLogsCount,
+      with_globs({unit.deploy_to, std::to_string(seconds), std::to_string(top), grep}, unit), "",
+      timeout);
 }
 
 }  // namespace flotilla

@@ -53,8 +53,7 @@ class DeployLock {
   // without the lock, as it only grows. A fleet-wide fact from hosts with a
   // larger id is forged.
   Result<long> snapshot_counter();
-  // The same read as a command to run beside others (a survey), and its answer.
-  static RemoteCommand snapshot_counter_command(const std::string& environment);
+  // The answer to lock_counter_command (host_commands), also run beside a survey.
   static Result<long> parse_snapshot_counter(const Result<CommandResult>& answer);
   // The holder, or nullopt when free.
   Result<std::optional<LockHolder>> holder();
@@ -63,8 +62,7 @@ class DeployLock {
   static std::string describe(const LockHolder& holder);
 
  private:
-  Result<CommandResult> run(HostScript script, const std::vector<std::string>& args,
-                            std::string input = "");
+  Result<CommandResult> run(RemoteCommand command);
   Transport& transport_;
   std::size_t host_;
   std::string environment_;

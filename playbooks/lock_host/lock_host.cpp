@@ -1,4 +1,4 @@
-#include "playbooks/change/environment_lock.hpp"
+#include "playbooks/lock_host/lock_host.hpp"
 
 #include <algorithm>
 

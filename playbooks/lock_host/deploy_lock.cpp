@@ -1,4 +1,4 @@
-#include "playbooks/deploy_lock.hpp"
+#include "playbooks/lock_host/deploy_lock.hpp"
 
 #include <pwd.h>
 #include <signal.h>
@@ -14,6 +14,7 @@
 
 #include "core/host_json.hpp"
 #include "core/script_command.hpp"
+#include "playbooks/host_commands.hpp"
 #include "snapshots/snapshot.hpp"
 
 namespace flotilla {
@@ -79,15 +80,12 @@ DeployLock::DeployLock(Transport& transport, std::size_t lock_host, std::string 
       environment_(std::move(environment)),
       clock_(&clock) {}
 
-Result<CommandResult> DeployLock::run(HostScript script, const std::vector<std::string>& args,
-                                      std::string input) {
-  auto results = transport_.run(
-      {{host_, script_command(script, args, std::move(input), std::chrono::seconds(30))}});
-  return results.front();
+Result<CommandResult> DeployLock::run(RemoteCommand command) {
+  return transport_.run({{host_, std::move(command)}}).front();
 }
 
 Result<std::optional<LockHolder>> DeployLock::holder() {
-  auto r = run(HostScript::kLockHolder, {environment_});
+  auto r = run(lock_holder_command(environment_));
   if (!r) return tl::unexpected(r.error());
   if (r->out.find_first_not_of(" \n") == std::string::npos) return std::optional<LockHolder>();
   auto doc = parse_host_json(r->out, "the lock's holder.json", 4, 64 * 1024);
@@ -115,7 +113,7 @@ Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::str
   me.token = random_token();
   auto deadline = clock_->now() + wait;
   while (true) {
-    auto r = run(HostScript::kLockAcquire, {environment_}, me.to_json().dump());
+    auto r = run(lock_acquire_command(environment_, me.to_json().dump()));
     if (!r) return tl::unexpected(r.error());
     if (r->ok()) return me;
     if (!exited_with(*r, HostExit::kLockHeld)) {
@@ -132,7 +130,7 @@ Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::str
 }
 
 Result<long> DeployLock::next_snapshot_id(long at_least_above) {
-  auto r = run(HostScript::kSnapshotId, {environment_, std::to_string(at_least_above)});
+  auto r = run(snapshot_id_command(environment_, at_least_above));
   if (!r) return tl::unexpected(r.error());
   if (r->ok()) {
     // Only a number the counter could have made: positive, bounded, decimal.
@@ -151,11 +149,7 @@ Result<long> DeployLock::next_snapshot_id(long at_least_above) {
 }
 
 Result<long> DeployLock::snapshot_counter() {
-  return parse_snapshot_counter(run(HostScript::kLockCounter, {environment_}));
-}
-
-RemoteCommand DeployLock::snapshot_counter_command(const std::string& environment) {
-  return script_command(HostScript::kLockCounter, {environment}, "", std::chrono::seconds(30));
+  return parse_snapshot_counter(run(lock_counter_command(environment_)));
 }
 
 Result<long> DeployLock::parse_snapshot_counter(const Result<CommandResult>& r) {
@@ -197,9 +191,7 @@ Result<void> DeployLock::release(const std::string& token, bool force) {
   }
   std::string mine = nlohmann::json({{"token", holder_token}}).dump().substr(1);
   mine.pop_back();
-  std::vector<std::string> args = {environment_};
-  if (!force) args.push_back(mine);
-  auto r = run(HostScript::kLockRelease, args);
+  auto r = run(lock_release_command(environment_, force ? std::nullopt : std::optional(mine)));
   if (!r) return tl::unexpected(r.error());
   if (exited_with(*r, HostExit::kNotHolder)) {
     return fail(ErrorKind::kLocked,
