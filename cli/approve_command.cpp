@@ -7,13 +7,13 @@
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
 #include "cli/release_options.hpp"
-#include "cli/release_sources.hpp"
 #include "cli/targets.hpp"
 #include "core/ssh_signature.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/prepared_change.hpp"
 #include "playbooks/change/release.hpp"
+#include "playbooks/change/release_sources.hpp"
 
 namespace flotilla {
 namespace {
@@ -39,7 +39,7 @@ Result<Outcome> run_approve(const GlobalOptions& options, ApproveOptions approve
   }
   ChangeContext context = change_context(options, *targets, reporter);
   approve.spec.base.ticket = approve.ticket;
-  auto release = release_for(options, *targets, approve.spec, reporter);
+  auto release = release_for(context, approve.spec);
   if (!release) return tl::unexpected(release.error());
   // The same plans `deploy` or `promote` would make now: read from the
   // hosts, nothing changed.

@@ -1,15 +1,15 @@
 // The commands that change a fleet — `deploy`, `promote`, `rehearse`,
 // `hotfix`, `rollback`, `restore`, `config push` — are options plus two calls:
-// release_for (cli/release_sources.hpp) turns them into unit changes in
+// release_for (playbooks/change/release_sources.hpp) turns them into unit changes in
 // order, run_release (playbooks/change/change_workflow.hpp) does the rest.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
 #include "cli/release_options.hpp"
-#include "cli/release_sources.hpp"
 #include "cli/targets.hpp"
 #include "playbooks/change/change_workflow.hpp"
+#include "playbooks/change/release_sources.hpp"
 
 namespace flotilla {
 namespace {
@@ -32,9 +32,10 @@ Result<Outcome> run_change_command(const GlobalOptions& options, const ChangeOpt
   if (auto ok = check_release_spec(spec); !ok) return tl::unexpected(ok.error());
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
-  auto release = release_for(options, *targets, spec, reporter);
+  ChangeContext context = change_context(options, *targets, reporter);
+  auto release = release_for(context, spec);
   if (!release) return tl::unexpected(release.error());
-  return run_release(change_context(options, *targets, reporter), *release);
+  return run_release(context, *release);
 }
 
 // What every change command shares: --lock-wait, and running the change

@@ -1,5 +1,7 @@
 #include "cli/fleet_connection.hpp"
 
+#include "cli/targets.hpp"
+
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/lock_host/lock_host.hpp"
 
@@ -226,6 +228,29 @@ Result<std::string> signing_key_of(const GlobalOptions& options, const Targets& 
               "load one into ssh-agent");
 }
 
+namespace {
+
+// Another environment, reached with this command's options pointed at its
+// whole fleet. Owns what its context refers to.
+class CliEnvironment final : public OtherEnvironment {
+ public:
+  CliEnvironment(GlobalOptions options, Targets targets, Reporter& reporter)
+      : options_(std::move(options)),
+        targets_(std::move(targets)),
+        context_(change_context(options_, targets_, reporter)) {
+    // Its own project's environment, wherever the move left the project.
+    targets_.environment = targets_.project->environment(options_.env);
+  }
+  const ChangeContext& context() const override { return context_; }
+
+ private:
+  GlobalOptions options_;
+  Targets targets_;
+  ChangeContext context_;
+};
+
+}  // namespace
+
 ChangeContext change_context(const GlobalOptions& options, const Targets& targets,
                              Reporter& reporter) {
   secure_state_dir(*targets.project);
@@ -250,6 +275,18 @@ ChangeContext change_context(const GlobalOptions& options, const Targets& target
   context.signing_key = [&options, &targets, &reporter, found]() -> Result<std::string> {
     if (!*found) *found = signing_key_of(options, targets, reporter);
     return **found;
+  };
+  context.other_environment =
+      [&options,
+       &reporter](const std::string& environment) -> Result<std::unique_ptr<OtherEnvironment>> {
+    GlobalOptions theirs = options;
+    theirs.env = environment;
+    theirs.inventory.clear();
+    theirs.limit.clear();
+    auto their_targets = load_targets(theirs, reporter, true);
+    if (!their_targets) return tl::unexpected(their_targets.error());
+    return std::unique_ptr<OtherEnvironment>(
+        std::make_unique<CliEnvironment>(std::move(theirs), std::move(*their_targets), reporter));
   };
   return context;
 }

@@ -16,16 +16,9 @@ Result<std::vector<Snapshot>> read_ledger(const GlobalOptions& options, const Le
   if (!what.offline) {
     auto targets = load_targets(options, reporter, true);
     if (!targets) return tl::unexpected(targets.error());
-    ChangeContext context = change_context(options, *targets, reporter);
-    for (const auto& unit : targets->project->units) {
-      if (!what.unit.empty() && unit.name != what.unit) continue;
-      auto fleet = connect_unit(context, unit.name);
-      if (!fleet) {
-        if (fleet.error().kind == ErrorKind::kBadInput) continue;  // no hosts here
-        return tl::unexpected(fleet.error());
-      }
-      auto synced = survey_and_sync(context, *fleet, ledger);
-      if (!synced) return tl::unexpected(synced.error());
+    if (auto synced = sync_ledger(change_context(options, *targets, reporter), what.unit);
+        !synced) {
+      return tl::unexpected(synced.error());
     }
   }
   auto all = ledger.list(what.unit);

@@ -10,7 +10,6 @@
 #include "cli/commands.hpp"
 #include "cli/fleet_connection.hpp"
 #include "cli/release_options.hpp"
-#include "cli/release_sources.hpp"
 #include "cli/targets.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/change_ticket.hpp"
@@ -20,6 +19,7 @@
 #include "playbooks/change/record_signing.hpp"
 #include "playbooks/change/rehearsal_check.hpp"
 #include "playbooks/change/release.hpp"
+#include "playbooks/change/release_sources.hpp"
 #include "playbooks/freeze_window.hpp"
 
 namespace flotilla {
@@ -46,9 +46,9 @@ Result<Outcome> run_plan(const GlobalOptions& options, const PlanOptions& plan_o
   }
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
-  auto release = release_for(options, *targets, plan_options.spec, reporter);
-  if (!release) return tl::unexpected(release.error());
   ChangeContext context = change_context(options, *targets, reporter);
+  auto release = release_for(context, plan_options.spec);
+  if (!release) return tl::unexpected(release.error());
   auto prepared = prepare_release(context, release->changes);
   if (!prepared) return tl::unexpected(prepared.error());
   Outcome outcome;

@@ -19,6 +19,19 @@ namespace flotilla {
 using ConnectFn = std::function<Result<std::unique_ptr<Transport>>(
     const Targets& targets, const std::vector<std::size_t>& hosts)>;
 
+struct ChangeContext;
+
+// Another environment of the same project, reached as the command reaches
+// its own but over its whole fleet (no --limit): what a release reads for
+// promote --from, rehearse --like and require_rehearsal's `in`.
+class OtherEnvironment {
+ public:
+  virtual ~OtherEnvironment() = default;
+  virtual const ChangeContext& context() const = 0;
+};
+using OpenEnvironmentFn =
+    std::function<Result<std::unique_ptr<OtherEnvironment>>(const std::string& environment)>;
+
 // Everything a change needs from its caller: what to act on, how to reach
 // hosts and sources, where to report, and whether the user interrupted.
 struct ChangeContext {
@@ -41,6 +54,9 @@ struct ChangeContext {
   // wait, freeze windows, rehearsal age) goes through it; tests advance
   // their own.
   Clock* clock = &system_clock();
+  // Unset: no other environment is read (their fleets' copies of their
+  // ledgers are not folded in; this controller's ledger of them is used).
+  OpenEnvironmentFn other_environment = nullptr;
 };
 
 }  // namespace flotilla

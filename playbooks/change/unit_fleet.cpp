@@ -122,4 +122,19 @@ Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fl
   return reading;
 }
 
+Result<void> sync_ledger(const ChangeContext& context, const std::string& unit) {
+  Ledger ledger = ledger_of(context.targets);
+  for (const auto& u : context.targets.project->units) {
+    if (!unit.empty() && u.name != unit) continue;
+    auto fleet = connect_unit(context, u.name);
+    if (!fleet) {
+      if (fleet.error().kind == ErrorKind::kBadInput) continue;  // no hosts here
+      return tl::unexpected(fleet.error());
+    }
+    auto synced = survey_and_sync(context, *fleet, ledger);
+    if (!synced) return tl::unexpected(synced.error());
+  }
+  return {};
+}
+
 }  // namespace flotilla

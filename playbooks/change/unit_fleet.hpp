@@ -42,4 +42,8 @@ Result<FleetReading> survey_and_sync(const ChangeContext& context, UnitFleet& fl
 // The environment's local ledger.
 Ledger ledger_of(const Targets& targets);
 
+// Folds every host's copy of the history (of `unit`, or of every unit with
+// hosts here when empty) into this controller's ledger.
+Result<void> sync_ledger(const ChangeContext& context, const std::string& unit = "");
+
 }  // namespace flotilla

@@ -33,7 +33,8 @@ constexpr Expected kExpected[] = {
 
 }  // namespace
 
-TEST_CASE("the table of change kinds: one row per kind, in the enum's order, as the contract says") {
+TEST_CASE(
+    "the table of change kinds: one row per kind, in the enum's order, as the contract says") {
   REQUIRE(std::size(kChangeKinds) == std::size(kExpected));
   std::set<std::string_view> names;
   for (std::size_t i = 0; i < std::size(kChangeKinds); ++i) {
@@ -67,8 +68,9 @@ TEST_CASE("the table of change kinds: one row per kind, in the enum's order, as 
   CHECK_FALSE(parse_change_kind(""));
 }
 
-TEST_CASE("an incident is never held up: rollback needs no ticket, approvals or rehearsal, "
-          "and no kind that ends an incident is frozen") {
+TEST_CASE(
+    "an incident is never held up: rollback needs no ticket, approvals or rehearsal, "
+    "and no kind that ends an incident is frozen") {
   for (const ChangeKindRules& row : kChangeKinds) {
     CAPTURE(row.name);
     if (row.remedies_failure) CHECK_FALSE(row.frozen);

@@ -1,57 +1,47 @@
-#include "cli/release_sources.hpp"
+#include "playbooks/change/release_sources.hpp"
 
 #include <set>
 
 #include <fmt/format.h>
 
-#include "cli/fleet_connection.hpp"
-#include "cli/fleet_ledger.hpp"
-#include "cli/targets.hpp"
 #include "playbooks/artifact_build.hpp"
 #include "playbooks/change/unit_fleet.hpp"
 #include "playbooks/release_import.hpp"
 
 namespace flotilla {
-namespace {
 
-// The same command line, pointed at another environment's whole fleet.
-GlobalOptions options_for(const GlobalOptions& options, const std::string& environment) {
-  GlobalOptions theirs = options;
-  theirs.env = environment;
-  theirs.inventory.clear();
-  theirs.limit.clear();
-  return theirs;
-}
-
-}  // namespace
-
-void fold_source_ledgers(const GlobalOptions& options, const Project& project,
-                         const Environment& target, const ReleaseSpec& spec, Reporter& reporter) {
+void fold_source_ledgers(const ChangeContext& context, const ReleaseSpec& spec) {
+  const Project& project = *context.targets.project;
+  const Environment& target = *context.targets.environment;
+  Reporter& reporter = context.reporter;
   std::set<std::string> sources;
-  for (const std::string* env : {&spec.from, &spec.like}) {
-    if (!env->empty()) sources.insert(*env);
+  if (!spec.from.empty()) sources.insert(spec.from);  // promote's or a rehearsal's artifacts
+  if (!spec.like.empty() && rules_of(spec.kind).reads_other_environment) {
+    sources.insert(spec.like);  // the state a rehearsal starts from
   }
   if (spec.release) sources.insert(target.name);  // rollback --release: which units it changed
   if (target.require_rehearsal && rules_of(spec.kind).rehearsal != RehearsalNeed::kNever) {
     sources.insert(target.require_rehearsal->in);
   }
+  if (!context.other_environment) return;
+  const std::string unit = spec.units.size() == 1 && !spec.all ? spec.units.front() : "";
   for (const auto& env : sources) {
     if (project.environment(env) == nullptr) continue;  // make_release names it
-    GlobalOptions theirs = options_for(options, env);
-    LedgerOptions what;
-    what.unit = spec.units.size() == 1 && !spec.all ? spec.units.front() : "";
-    if (auto read = read_ledger(theirs, what, reporter); !read) {
+    auto other = context.other_environment(env);
+    Result<void> synced = other ? sync_ledger((*other)->context(), unit)
+                                : Result<void>(tl::unexpected(other.error()));
+    if (!synced) {
       reporter.warning(
           fmt::format("could not read {}'s history from its hosts ({}); using this "
                       "controller's ledger of {}",
-                      env, read.error().message, env));
+                      env, synced.error().message, env));
     }
   }
 }
 
-Result<void> fetch_missing_releases(const GlobalOptions& options, const Project& project,
-                                    const Release& release, Reporter& reporter) {
-  ArtifactStore store = artifact_store(project);
+Result<void> fetch_missing_releases(const ChangeContext& context, const Release& release) {
+  ArtifactStore store = artifact_store(*context.targets.project);
+  Reporter& reporter = context.reporter;
   for (const auto& change : release.changes) {
     if (!change.stored || store.manifest(change.stored->release)) continue;
     const StoredTarget& stored = *change.stored;
@@ -59,11 +49,14 @@ Result<void> fetch_missing_releases(const GlobalOptions& options, const Project&
         fmt::format("{} of {} is not in this controller's artifact store: taking it "
                     "from {}'s hosts",
                     stored.release.substr(0, 12), change.unit, stored.environment));
-    GlobalOptions theirs = options_for(options, stored.environment);
-    auto targets = load_targets(theirs, reporter, true);
-    if (!targets) return tl::unexpected(targets.error());
-    ChangeContext context = change_context(theirs, *targets, reporter);
-    auto fleet = connect_unit(context, change.unit);
+    if (!context.other_environment) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("{} of {} is not in this controller's artifact store",
+                              stored.release.substr(0, 12), change.unit));
+    }
+    auto other = context.other_environment(stored.environment);
+    if (!other) return tl::unexpected(other.error());
+    auto fleet = connect_unit((*other)->context(), change.unit);
     if (!fleet) return tl::unexpected(fleet.error());
     std::vector<std::size_t> hosts;
     std::vector<std::string> names;
@@ -82,14 +75,12 @@ Result<void> fetch_missing_releases(const GlobalOptions& options, const Project&
   return {};
 }
 
-Result<Release> release_for(const GlobalOptions& options, const Targets& targets,
-                            const ReleaseSpec& spec, Reporter& reporter) {
+Result<Release> release_for(const ChangeContext& context, const ReleaseSpec& spec) {
   if (auto ok = check_release_spec(spec); !ok) return tl::unexpected(ok.error());
-  fold_source_ledgers(options, *targets.project, *targets.environment, spec, reporter);
-  auto release = make_release(*targets.project, *targets.environment, spec);
+  fold_source_ledgers(context, spec);
+  auto release = make_release(*context.targets.project, *context.targets.environment, spec);
   if (!release) return tl::unexpected(release.error());
-  if (auto fetched = fetch_missing_releases(options, *targets.project, *release, reporter);
-      !fetched) {
+  if (auto fetched = fetch_missing_releases(context, *release); !fetched) {
     return tl::unexpected(fetched.error());
   }
   return release;
