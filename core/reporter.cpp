@@ -71,9 +71,46 @@ std::string Reporter::redacted(std::string_view text) const {
   return out;
 }
 
+nlohmann::json Reporter::redacted_json(const nlohmann::json& value) const {
+  switch (value.type()) {
+    case nlohmann::json::value_t::string:
+      return redacted(value.get_ref<const std::string&>());
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float: {
+      // A number that holds a secret becomes the marker, a string: the
+      // document stays JSON ("port": 2222 never prints as "port": [REDACTED]).
+      std::string digits = value.dump();
+      return redacted(digits) == digits ? value : nlohmann::json(kRedacted);
+    }
+    case nlohmann::json::value_t::array: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : value) out.push_back(redacted_json(item));
+      return out;
+    }
+    case nlohmann::json::value_t::object: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& [key, item] : value.items()) out[redacted(key)] = redacted_json(item);
+      return out;
+    }
+    default:
+      return value;
+  }
+}
+
 void Reporter::write(std::FILE* stream, std::string_view text) {
+  write_redacted(stream, redacted(text));
+}
+
+void Reporter::write_json(std::FILE* stream, const nlohmann::json& value, int indent) {
+  // Redacted value by value, never as printed text, so the output stays JSON.
+  write_redacted(stream,
+                 redacted_json(value).dump(indent, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void Reporter::write_redacted(std::FILE* stream, std::string_view text) {
   // Host output may hold any bytes: never a terminal control, always UTF-8.
-  std::string line = terminal_safe(redacted(text));
+  std::string line = terminal_safe(text);
   std::lock_guard lock(mutex_);
   erase_live();
   std::fwrite(line.data(), 1, line.size(), stream);
@@ -122,7 +159,7 @@ void Reporter::draw_live() {
 }
 
 void Reporter::document(const nlohmann::json& doc) {
-  if (options_.json) write(out_, doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (options_.json) write_json(out_, doc, 2);
 }
 
 void Reporter::event(std::string_view name, nlohmann::json fields) {
@@ -138,7 +175,7 @@ void Reporter::event(std::string_view name, nlohmann::json fields) {
     line.update(event_tags_);
   }
   line.update(fields);
-  write(out_, line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  write_json(out_, line, -1);
 }
 
 void Reporter::tag_events(const std::string& key, nlohmann::json value) {

@@ -66,9 +66,14 @@ class Reporter {
   // multi-line value such as a PEM key).
   void redact(const std::string& secret);
   std::string redacted(std::string_view text) const;
+  // Every string (keys too) redacted; a number that holds a secret becomes
+  // the string "[REDACTED]".
+  nlohmann::json redacted_json(const nlohmann::json& value) const;
 
  private:
   void write(std::FILE* stream, std::string_view line);
+  void write_json(std::FILE* stream, const nlohmann::json& value, int indent);
+  void write_redacted(std::FILE* stream, std::string_view line);
 
   ReporterOptions options_;
   std::FILE* out_;

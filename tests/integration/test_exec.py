@@ -133,7 +133,9 @@ class ExecTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 4)
         self.assertTrue(doc["hosts"]["h08"]["ok"])
         self.assertIn("timed out connecting", doc["hosts"]["tarpit"]["error"])
-        self.assertLess(elapsed, 4)
+        # The 1s timeout, not the 10s default: sanitizer start-up under a
+        # busy machine once took 4.2s, so the bound sits well below 10s.
+        self.assertLess(elapsed, 8)
 
     def test_command_deadline(self):
         start = time.monotonic()

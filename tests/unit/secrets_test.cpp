@@ -89,3 +89,27 @@ TEST_CASE("a secret that is not UTF-8 (a raw key file) is redacted, not an inter
   CHECK(printed.find("raw-key-bytes") == std::string::npos);
   CHECK(printed.find("[REDACTED]") != std::string::npos);
 }
+
+TEST_CASE("JSON is redacted value by value: a secret that is a number leaves valid JSON") {
+  CapturedStream out, err;
+  Reporter reporter({.json = true}, out.stream, err.stream);
+  reporter.redact("2222");
+  reporter.document({{"port", 2222},
+                     {"ports", {22, 2222, 12222}},
+                     {"address", "db-2222.internal"},
+                     {"by_port", {{"2222", true}}},
+                     {"up", true}});
+  reporter.event("host_done", {{"port", 2222}});
+  std::string printed = out.text();
+  CHECK(printed.find("2222") == std::string::npos);
+  auto newline = printed.find("\n}\n");
+  REQUIRE(newline != std::string::npos);
+  auto doc = nlohmann::json::parse(printed.substr(0, newline + 2));
+  CHECK(doc["port"] == "[REDACTED]");
+  CHECK(doc["ports"] == nlohmann::json({22, "[REDACTED]", "[REDACTED]"}));
+  CHECK(doc["address"] == "db-[REDACTED].internal");
+  CHECK(doc["by_port"].contains("[REDACTED]"));
+  CHECK(doc["up"] == true);
+  auto event = nlohmann::json::parse(printed.substr(newline + 3));
+  CHECK(event["port"] == "[REDACTED]");
+}
