@@ -49,12 +49,15 @@ Result<Outcome> list_inventory(const GlobalOptions& options, Reporter& reporter)
   for (std::size_t h : targets->hosts) {
     const auto& host = inventory.hosts()[h];
     nlohmann::json vars = inventory.resolved_vars(h);
-    std::string address = var_text(vars, "ansible_host", host.name);
-    std::string port = var_text(vars, "ansible_port", "");
+    // As Ansible's ssh plugin reads them: the older name wins where both are set.
+    std::string address =
+        var_text(vars, "ansible_ssh_host", var_text(vars, "ansible_host", host.name));
+    std::string port = var_text(vars, "ansible_ssh_port", var_text(vars, "ansible_port", ""));
     if (!port.empty()) address += ":" + port;
-    reporter.text(fmt::format("{:<{}}  {:<24} {:<12} {}", host.name, width, address,
-                              var_text(vars, "ansible_user", "-"),
-                              fmt::join(inventory.group_names(h), ",")));
+    reporter.text(
+        fmt::format("{:<{}}  {:<24} {:<12} {}", host.name, width, address,
+                    var_text(vars, "ansible_ssh_user", var_text(vars, "ansible_user", "-")),
+                    fmt::join(inventory.group_names(h), ",")));
   }
   reporter.progress(fmt::format("{} hosts", targets->hosts.size()));
   return Outcome();

@@ -104,8 +104,8 @@ void Reporter::write(std::FILE* stream, std::string_view text) {
 
 void Reporter::write_json(std::FILE* stream, const nlohmann::json& value, int indent) {
   // Redacted value by value, never as printed text, so the output stays JSON.
-  write_redacted(stream,
-                 redacted_json(value).dump(indent, ' ', false, nlohmann::json::error_handler_t::replace));
+  write_redacted(stream, redacted_json(value).dump(indent, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace));
 }
 
 void Reporter::write_redacted(std::FILE* stream, std::string_view text) {

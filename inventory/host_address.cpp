@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -146,6 +147,20 @@ SshDefaults SshDefaults::from_environment() {
   return defaults;
 }
 
+namespace {
+
+// Ansible's ssh connection plugin options and the variables each reads, in
+// its order (plugins/connection/ssh.py, ansible-core 2.14).
+const std::pair<const char*, std::array<const char*, 2>> kConnectionNames[] = {
+    {"ansible_host", {"ansible_host", "ansible_ssh_host"}},
+    {"ansible_port", {"ansible_port", "ansible_ssh_port"}},
+    {"ansible_user", {"ansible_user", "ansible_ssh_user"}},
+    {"ansible_ssh_private_key_file", {"ansible_private_key_file", "ansible_ssh_private_key_file"}},
+    {"flotilla_proxy_jump", {"flotilla_proxy_jump", nullptr}},
+};
+
+}  // namespace
+
 Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
                                  const SshDefaults& defaults) {
   nlohmann::json vars = inventory.resolved_vars(host);
@@ -153,17 +168,33 @@ Result<HostAddress> host_address(const Inventory& inventory, std::size_t host,
   address.name = inventory.hosts()[host].name;
   // The connection variables, decrypted where they are vault values, and
   // checked as every inventory value is (group_vars/ and host_vars/ files too).
-  std::map<std::string, std::string> connection;
-  for (const char* key : {"ansible_host", "ansible_port", "ansible_user",
-                          "ansible_ssh_private_key_file", "flotilla_proxy_jump"}) {
+  // Each is read under every name Ansible's ssh plugin reads it by; as its
+  // config manager does, the last name defined wins (ansible_ssh_port beats
+  // ansible_port wherever each was set).
+  for (const char* key : {"ansible_password", "ansible_ssh_pass", "ansible_ssh_password"}) {
     auto it = vars.find(key);
-    if (it == vars.end() || it->is_null()) continue;
-    auto value = inventory.reveal(*it);
+    if (it != vars.end() && !it->is_null()) {
+      return fail(ErrorKind::kBadInput,
+                  fmt::format("host {}: {}: flotilla signs in with keys only and never sends a "
+                              "password (remove it; use ansible_ssh_private_key_file)",
+                              address.name, key));
+    }
+  }
+  std::map<std::string, std::string> connection;
+  for (const auto& [key, names] : kConnectionNames) {
+    const char* name = nullptr;
+    for (const char* candidate : names) {
+      if (candidate == nullptr) continue;
+      auto it = vars.find(candidate);
+      if (it != vars.end() && !it->is_null()) name = candidate;
+    }
+    if (name == nullptr) continue;
+    auto value = inventory.reveal(vars[name]);
     if (!value) {
-      return fail(ErrorKind::kBadInput, fmt::format("host {}: variable {}: {}", address.name, key,
+      return fail(ErrorKind::kBadInput, fmt::format("host {}: variable {}: {}", address.name, name,
                                                     value.error().message));
     }
-    if (auto why = check_connection_variable(key, *value)) {
+    if (auto why = check_connection_variable(name, *value)) {
       return fail(ErrorKind::kBadInput, fmt::format("host {}: {}", address.name, *why));
     }
     connection[key] = value->is_string() ? value->get<std::string>() : value->dump();

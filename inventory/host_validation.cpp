@@ -47,9 +47,11 @@ std::optional<std::string> check_group_name(const std::string& name) {
   return std::nullopt;
 }
 
-std::optional<std::string> check_connection_variable(const std::string& key,
-                                                     const nlohmann::json& value) {
-  if (is_vault_value(value)) return std::nullopt;  // checked once decrypted, where it is used
+namespace {
+
+std::optional<std::string> check_connection_value(
+    const std::string& key,
+    const nlohmann::json& value) {  // checked once decrypted, where it is used
   if (key == "ansible_host") {
     if (!value.is_string()) return "ansible_host must be a string";
     return check_network_name("ansible_host", value.get<std::string>());
@@ -93,6 +95,26 @@ std::optional<std::string> check_connection_variable(const std::string& key,
     return std::nullopt;
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> check_connection_variable(const std::string& name,
+                                                     const nlohmann::json& value) {
+  if (is_vault_value(value)) return std::nullopt;  // checked once decrypted, where it is used
+  // Ansible's older names are read as the newer ones and checked alike.
+  static const std::pair<std::string_view, std::string_view> kOlderNames[] = {
+      {"ansible_ssh_host", "ansible_host"},
+      {"ansible_ssh_port", "ansible_port"},
+      {"ansible_ssh_user", "ansible_user"},
+      {"ansible_private_key_file", "ansible_ssh_private_key_file"}};
+  std::string key = name;
+  for (const auto& [older, newer] : kOlderNames) {
+    if (name == older) key = newer;
+  }
+  auto why = check_connection_value(key, value);
+  if (why && key != name && why->starts_with(key)) why = name + why->substr(key.size());
+  return why;
 }
 
 }  // namespace flotilla

@@ -54,6 +54,7 @@ class LiteralReader {
     if (c == '(') return sequence(')', depth);
     if (c == '{') return mapping(depth);
     if (c == '\'' || c == '"') return string_literal();
+    if (depth == 0 && bytes_prefix_at(pos_)) return bytes_literal();
     if (c == '-' || c == '+') {
       // A sign applies to a number only (Python refuses -True, --1).
       ++pos_;
@@ -130,10 +131,18 @@ class LiteralReader {
     return out;
   }
 
-  std::optional<nlohmann::json> string_literal() {
+  bool quote_at(std::size_t at) const {
+    return at < s_.size() && (s_[at] == '\'' || s_[at] == '"');
+  }
+  bool bytes_prefix_at(std::size_t at) const {
+    return at < s_.size() && (s_[at] == 'b' || s_[at] == 'B') && quote_at(at + 1);
+  }
+
+  std::optional<nlohmann::json> string_literal(bool bytes = false) {
     std::string out;
-    // Adjacent literals concatenate: 'a' "b" is 'ab'.
-    while (pos_ < s_.size() && (s_[pos_] == '\'' || s_[pos_] == '"')) {
+    // Adjacent literals concatenate: 'a' "b" is 'ab'; bytes only with bytes.
+    while (bytes ? bytes_prefix_at(pos_) : quote_at(pos_)) {
+      if (bytes) ++pos_;
       char quote = s_[pos_];
       bool triple = s_.substr(pos_, 3) == std::string(3, quote);
       pos_ += triple ? 3 : 1;
@@ -183,12 +192,24 @@ class LiteralReader {
       }
       std::size_t before = pos_;
       skip_space();
-      if (pos_ >= s_.size() || (s_[pos_] != '\'' && s_[pos_] != '"')) {
+      if (bytes ? quote_at(pos_) : bytes_prefix_at(pos_)) return std::nullopt;  // mixed
+      if (!(bytes ? bytes_prefix_at(pos_) : quote_at(pos_))) {
         pos_ = before;
         break;
       }
     }
     return out;
+  }
+
+  // b'x': Ansible's ini plugin turns the bytes literal_eval gives into
+  // text, so the value is the string x. Bytes hold ASCII only.
+  std::optional<nlohmann::json> bytes_literal() {
+    std::size_t start = pos_;
+    auto text = string_literal(true);
+    for (std::size_t i = start; i < pos_; ++i) {
+      if (static_cast<unsigned char>(s_[i]) >= 0x80) return std::nullopt;
+    }
+    return text;
   }
 
   std::optional<nlohmann::json> number() {
