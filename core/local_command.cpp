@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -76,6 +77,45 @@ Result<LocalResult> run_local(const std::vector<std::string>& argv, const std::s
   }
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+Result<int> run_shell_condition(const std::string& command, std::chrono::milliseconds timeout) {
+  const char* env_shell = std::getenv("SHELL");
+  std::string shell = env_shell != nullptr && *env_shell != '\0' ? env_shell : "/bin/sh";
+  if (::access(shell.c_str(), X_OK) != 0) {
+    return fail(ErrorKind::kFailed, fmt::format("shell {} is not executable", shell));
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) return fail(ErrorKind::kFailed, fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::signal(SIGPIPE, SIG_DFL);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    ::execl(shell.c_str(), shell.c_str(), "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (true) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) {
+      return fail(ErrorKind::kFailed, fmt::format("waitpid: {}", std::strerror(errno)));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return fail(ErrorKind::kFailed,
+                  fmt::format("did not finish within {}s",
+                              std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+    }
+    ::usleep(5000);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace flotilla

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -17,5 +18,12 @@ struct LocalResult {
 // shell) with `input` on its stdin; collects stdout and stderr (each capped
 // at 1 MiB). kFailed only when it cannot be started.
 Result<LocalResult> run_local(const std::vector<std::string>& argv, const std::string& input = "");
+
+// Runs `command` as ssh runs a `Match exec` condition: `$SHELL -c command`
+// (/bin/sh when SHELL is unset), stdin and stdout on /dev/null, stderr
+// shared. Only the shell is waited for, so a daemon it starts (gpg-agent)
+// holds nothing up. Returns its exit status; kFailed when it cannot start
+// or has not finished within `timeout` (its process group is then killed).
+Result<int> run_shell_condition(const std::string& command, std::chrono::milliseconds timeout);
 
 }  // namespace flotilla

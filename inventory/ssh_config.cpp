@@ -8,17 +8,22 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
+
 #include <openssl/sha.h>
+#include "core/local_command.hpp"
 
 namespace flotilla {
 namespace {
 
 constexpr int kMaxIncludeDepth = 16;  // OpenSSH's READCONF_MAX_DEPTH
+// ssh waits for ever; a deploy must not hang on a stuck agent.
+constexpr std::chrono::seconds kMatchExecTimeout{10};
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -346,7 +351,8 @@ struct Obtained {
   bool proxy_decided = false;
   std::optional<std::string> canonicalize;
   std::string canonicalize_where;
-  bool canonical_domains = false;
+  std::optional<std::string> canonical_domains;  // the first CanonicalDomains line
+  std::optional<int> canonicalize_max_dots;
   std::optional<std::string> unsupported;
 };
 
@@ -379,16 +385,41 @@ struct Pass {
         r = list_matches(c.argument, query.local_user, false);
       } else if (c.attribute == "exec") {
         if (!result) continue;  // ssh skips the command once a criterion failed
-        if (!got.unsupported) {
-          got.unsupported = item.where +
-                            ": Match exec cannot be honoured: flotilla runs no local command to "
-                            "choose a host's settings (use Host blocks, or --ssh-config FILE)";
-        }
-        return false;
+        r = run_exec(c.argument, item.where);
       }
       if (r == c.negated) result = false;
     }
     return result;
+  }
+
+  // As ssh's match_cfg_line: the command with its tokens, run in the
+  // user's shell; exit 0 matches. One that cannot run, or runs past the
+  // timeout, refuses the host rather than guessing.
+  bool run_exec(const std::string& command, const std::string& where) {
+    std::string port = std::to_string(got.port.value_or(22));
+    std::string user = got.user.value_or(query.local_user);
+    std::string matched = match_host();
+    std::string local = local_hostname();
+    std::string expanded = expand_tokens(command, {{'h', matched},
+                                                   {'n', query.host},
+                                                   {'p', port},
+                                                   {'r', user},
+                                                   {'u', query.local_user},
+                                                   {'d', home_dir()},
+                                                   {'i', std::to_string(::getuid())},
+                                                   {'k', matched},
+                                                   {'l', local},
+                                                   {'L', local.substr(0, local.find('.'))},
+                                                   {'C', sha1_hex(local + matched + port + user)}});
+    auto status = run_shell_condition(expanded, kMatchExecTimeout);
+    if (!status) {
+      if (!got.unsupported) {
+        got.unsupported =
+            fmt::format("{}: Match exec \"{}\": {}", where, expanded, status.error().message);
+      }
+      return false;
+    }
+    return *status == 0;
   }
 
   void apply(const SshConfig::Item& s) {
@@ -412,8 +443,10 @@ struct Pass {
     } else if (s.key == "canonicalizehostname" && !got.canonicalize) {
       got.canonicalize = lower(s.value);
       got.canonicalize_where = s.where;
-    } else if (s.key == "canonicaldomains") {
-      got.canonical_domains = true;
+    } else if (s.key == "canonicaldomains" && !got.canonical_domains) {
+      got.canonical_domains = lower(s.value);
+    } else if (s.key == "canonicalizemaxdots" && !got.canonicalize_max_dots) {
+      got.canonicalize_max_dots = std::atoi(s.value.c_str());
     }
   }
 
@@ -442,6 +475,25 @@ struct Pass {
   }
 };
 
+bool is_address(const std::string& name) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, name.c_str(), buffer) == 1 ||
+         ::inet_pton(AF_INET6, name.c_str(), buffer) == 1;
+}
+
+// Whether ssh would look `hostname` up under CanonicalDomains (ssh.c's
+// resolve_canonicalize): never through a proxy unless "always", never an
+// address, never a name with more dots than CanonicalizeMaxDots (1).
+bool searches_domains(const Obtained& got, const std::string& hostname) {
+  if (!got.canonical_domains || *got.canonical_domains == "none") return false;
+  bool proxied = got.proxy && lower(*got.proxy) != "none";
+  if (proxied && *got.canonicalize != "always") return false;
+  if (is_address(hostname)) return false;
+  if (hostname.ends_with('.')) return true;  // resolved as written, then the dot dropped
+  auto dots = std::count(hostname.begin(), hostname.end(), '.');
+  return dots <= got.canonicalize_max_dots.value_or(1);
+}
+
 }  // namespace
 
 SshConfigEntry SshConfig::lookup(const SshQuery& query) const {
@@ -456,6 +508,7 @@ SshConfigEntry SshConfig::lookup(const SshQuery& query) const {
   bool canonicalize =
       got.canonicalize &&
       (*got.canonicalize == "yes" || *got.canonicalize == "true" || *got.canonicalize == "always");
+  bool would_search_domains = canonicalize && searches_domains(got, hostname);
   if (final_pass_ || canonicalize) {
     // ssh re-reads its config with the HostName as the host (Match final,
     // canonical); values already obtained stay.
@@ -463,10 +516,10 @@ SshConfigEntry SshConfig::lookup(const SshQuery& query) const {
     Pass second{query, hostname, true, got};
     second.walk(items_);
   }
-  if (canonicalize && got.canonical_domains && !got.unsupported) {
+  if (would_search_domains && !got.unsupported) {
     got.unsupported = got.canonicalize_where +
-                      ": CanonicalizeHostname cannot be honoured: flotilla does not search "
-                      "CanonicalDomains (write the full name as HostName)";
+                      ": CanonicalizeHostname cannot be honoured for this host: flotilla does "
+                      "not search CanonicalDomains (write the full name as HostName)";
   }
 
   SshConfigEntry entry;

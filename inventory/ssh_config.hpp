@@ -28,7 +28,9 @@ struct SshConfigEntry {
   std::vector<std::string> identity_files;  // in order, repeats dropped
   std::optional<std::string> proxy_jump;    // "[user@]host[:port][,...]", or "none"
   // A directive that applies to this host and that flotilla cannot honour
-  // (ProxyCommand, Match exec, CanonicalizeHostname): "FILE:LINE:COL: why".
+  // (ProxyCommand, CanonicalizeHostname where ssh would search
+  // CanonicalDomains, a Match exec that cannot run or runs past 10s):
+  // "FILE:LINE:COL: why".
   // Connecting is refused.
   std::optional<std::string> unsupported;
 };
@@ -46,8 +48,10 @@ struct SshConfigEntry {
 //   stands and only when its block applies;
 // - tokens: %h and %% in HostName; %%, %C, %d, %h, %i, %k, %L, %l, %n, %p, %r,
 //   %u and ${ENV} in IdentityFile; %%, %h, %n, %p, %r in ProxyJump.
-// `Match exec` (where it would run), ProxyCommand and CanonicalizeHostname
-// make the entry `unsupported`, never silently skipped.
+// - `Match exec` runs its command as ssh does (its tokens, $SHELL -c, only
+//   where the line's earlier criteria matched), with a 10s limit.
+// ProxyCommand, and CanonicalizeHostname where ssh would search
+// CanonicalDomains, make the entry `unsupported`, never silently skipped.
 class SshConfig {
  public:
   // A missing file is an empty config; a malformed line is kBadInput with FILE:LINE:COL.

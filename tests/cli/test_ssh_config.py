@@ -95,6 +95,22 @@ Host web*
 Host * !edge !jump-?
     ProxyJump edge
 """,
+    # Match exec runs as ssh runs it, with its tokens; only the shell is
+    # waited for (a daemon it leaves behind holds nothing up).
+    "match_exec_with_tokens": """
+Match host * exec "gpg-connect-agent UPDATESTARTUPTTY /bye"
+    User gpg-user
+Match exec "test %n = web1"
+    User exec-web1
+Match host db* exec "exit 1"
+    Port 2299
+Match host db* exec "true"
+    Port 2298
+Match exec "(sleep 30 >/dev/null 2>&1 &); test %h = gs-01.kr -a %p = 22"
+    User forked
+Match !host db* exec "echo to-stdout; test %r = %u"
+    Port 2297
+""",
 }
 
 INCLUDED = {
@@ -235,12 +251,27 @@ class SshConfigOracleTest(unittest.TestCase):
         # Where it does not apply, it is no error; ProxyCommand none is fine.
         proc = run("-i", inventory, "-l", "other", "--ssh-config", config, "inventory", "list", "--resolved")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        config = self.tmp.write("exec.cfg", "Match host other exec \"test -f /x\"\n    User x\n")
+        config = self.tmp.write("exec.cfg", "Match host other exec \"sleep 60\"\n    User x\n")
         proc = run("-i", inventory, "--ssh-config", config, "inventory", "list", "--resolved")
         self.assertEqual(proc.returncode, 2, proc.stderr)
-        self.assertIn(f"{config}:1:1: Match exec cannot be honoured", proc.stderr)
+        self.assertIn(f'{config}:1:1: Match exec "sleep 60": did not finish within 10s', proc.stderr)
         self.assertIn("(host other)", proc.stderr)  # web1 never reaches the exec
 
+    def test_canonical_domains_refuse_only_where_ssh_would_search_them(self):
+        names = ["web1", "a.b.c", "127.0.0.9", "jumped", "always"]
+        inventory = self.tmp.write("inv.yaml", "all:\n  hosts:\n" + "".join(f"    {h}:\n" for h in names))
+        # The bastion is reached by an address, which ssh never canonicalizes.
+        config = self.tmp.write("canon.cfg", "Host bastion\n    HostName 127.0.0.2\nHost jumped\n    ProxyJump bastion\n"
+                                "Host always\n    ProxyJump bastion\n    CanonicalizeHostname always\n"
+                                "Host *\n    CanonicalizeHostname yes\n    CanonicalDomains example.com\n")
+        for host, refused in [("web1", True), ("a.b.c", False), ("127.0.0.9", False), ("jumped", False),
+                              ("always", True)]:
+            with self.subTest(host):
+                proc = run("-i", inventory, "-l", host, "--ssh-config", config, "inventory", "list",
+                           "--resolved")
+                self.assertEqual(proc.returncode, 2 if refused else 0, proc.stderr)
+                if refused:
+                    self.assertIn("CanonicalizeHostname cannot be honoured for this host", proc.stderr)
 
 if __name__ == "__main__":
     unittest.main()
