@@ -342,6 +342,25 @@ Result<void> SshConfig::parse_into(const std::string& text, const std::string& p
 namespace {
 
 // What one lookup has obtained so far (first value wins).
+// ssh's percent tokens for one connection: %h the host, %n as first asked,
+// %k the host key alias, %p, %r, and the local %u, %d, %i, %l, %L, %C.
+std::vector<std::pair<char, std::string>> connection_tokens(
+    const std::string& host, const std::string& original, const std::string& key_alias,
+    const std::string& port, const std::string& user, const std::string& local_user) {
+  std::string local = local_hostname();
+  return {{'h', host},
+          {'n', original},
+          {'p', port},
+          {'r', user},
+          {'u', local_user},
+          {'d', home_dir()},
+          {'i', std::to_string(::getuid())},
+          {'k', key_alias},
+          {'l', local},
+          {'L', local.substr(0, local.find('.'))},
+          {'C', sha1_hex(local + host + port + user)}};
+}
+
 struct Obtained {
   std::optional<std::string> hostname;  // as written (%h not yet expanded)
   std::optional<std::string> user;
@@ -399,18 +418,9 @@ struct Pass {
     std::string port = std::to_string(got.port.value_or(22));
     std::string user = got.user.value_or(query.local_user);
     std::string matched = match_host();
-    std::string local = local_hostname();
-    std::string expanded = expand_tokens(command, {{'h', matched},
-                                                   {'n', query.host},
-                                                   {'p', port},
-                                                   {'r', user},
-                                                   {'u', query.local_user},
-                                                   {'d', home_dir()},
-                                                   {'i', std::to_string(::getuid())},
-                                                   {'k', matched},
-                                                   {'l', local},
-                                                   {'L', local.substr(0, local.find('.'))},
-                                                   {'C', sha1_hex(local + matched + port + user)}});
+    // %k is the host being matched here (ssh's keyalias at this point).
+    std::string expanded = expand_tokens(
+        command, connection_tokens(matched, query.host, matched, port, user, query.local_user));
     auto status = run_shell_condition(expanded, kMatchExecTimeout);
     if (!status) {
       if (!got.unsupported) {
@@ -529,20 +539,7 @@ SshConfigEntry SshConfig::lookup(const SshQuery& query) const {
   entry.user = got.user;
   std::string user = got.user.value_or(query.local_user);
   std::string port = std::to_string(got.port.value_or(22));
-  std::string local = local_hostname();
-  std::string short_local = local.substr(0, local.find('.'));
-  std::vector<std::pair<char, std::string>> tokens = {
-      {'h', hostname},
-      {'n', query.host},
-      {'p', port},
-      {'r', user},
-      {'u', query.local_user},
-      {'d', home_dir()},
-      {'i', std::to_string(::getuid())},
-      {'k', query.host},
-      {'l', local},
-      {'L', short_local},
-      {'C', sha1_hex(local + hostname + port + user)}};
+  auto tokens = connection_tokens(hostname, query.host, query.host, port, user, query.local_user);
   for (const auto& raw : got.identity_files) {
     auto with_env = expand_environment(raw);
     if (!with_env) continue;  // an unset ${VAR}: OpenSSH ignores the setting
