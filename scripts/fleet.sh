@@ -85,10 +85,21 @@ start_sshd() {
     # snapshot counter, as separate machines would, so fleets of parallel
     # test suites never share one.
     mkdir -p "$hdir/dot-flotilla" "$HOME/.flotilla"
-    # shellcheck disable=SC2016 # $1..$5 belong to the started shell
+    # A version manager's shims in the login shell (pyenv's, on the lab
+    # machines) are per host as well: `pyenv rehash` at login takes a lock
+    # file in the shims directory, and a session killed while holding it (a
+    # host killed by a test, a fleet stopped) would make every login of every
+    # fleet wait 60s for it. Each start begins from a fresh copy, as a reboot.
+    local shims=$HOME/.pyenv/shims own_shims=
+    if [ -d "$shims" ]; then
+      own_shims=$hdir/pyenv-shims
+      rm -rf "$own_shims" && cp -a "$shims" "$own_shims" && rm -f "$own_shims/.pyenv-shim"
+    fi
+    # shellcheck disable=SC2016 # $1..$7 belong to the started shell
     unshare -m --propagation private sh -c \
-      'mount --bind "$1" /srv && mount --bind "$5" "$HOME/.flotilla" && exec "$2" -f "$3" -E "$4"' \
-      sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log" "$hdir/dot-flotilla"
+      'mount --bind "$1" /srv && mount --bind "$5" "$HOME/.flotilla" &&
+       { [ -z "$6" ] || mount --bind "$6" "$7"; } && exec "$2" -f "$3" -E "$4"' \
+      sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log" "$hdir/dot-flotilla" "$own_shims" "$shims"
   else
     "$SSHD" -f "$hdir/sshd_config" -E "$hdir/sshd.log"
   fi
