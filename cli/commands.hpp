@@ -42,6 +42,10 @@ void add_approve_command(CLI::App& app, const GlobalOptions& options, Reporter*&
                          CommandAction& action);
 void add_metrics_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                          CommandAction& action);
+void add_init_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                      CommandAction& action);
+void add_doctor_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                        CommandAction& action);
 void add_exec_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                       CommandAction& action);
 

@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
   flotilla::add_lock_command(app, options, reporter, action);
   flotilla::add_approve_command(app, options, reporter, action);
   flotilla::add_metrics_command(app, options, reporter, action);
+  flotilla::add_init_command(app, options, reporter, action);
+  flotilla::add_doctor_command(app, options, reporter, action);
 
   try {
     app.parse(argc, argv);

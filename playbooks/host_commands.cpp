@@ -349,4 +349,13 @@ RemoteCommand logs_count_command(const Unit& unit, long seconds, std::size_t top
       timeout);
 }
 
+RemoteCommand doctor_command(bool lock_host, const std::vector<std::string>& tools,
+                             const std::vector<std::string>& dirs) {
+  std::vector<std::string> args;
+  if (lock_host) args.push_back("--lock");
+  for (const auto& tool : tools) args.insert(args.end(), {"--tool", tool});
+  for (const auto& dir : dirs) args.insert(args.end(), {"--dir", dir});
+  return script_command(HostScript::kDoctor, args, "", std::chrono::seconds(30));
+}
+
 }  // namespace flotilla

@@ -159,6 +159,13 @@ RemoteCommand backup_verify_command(const Unit& unit, const std::string& locatio
 // release_export.sh: releases/ID as a tar on stdout.
 RemoteCommand release_export_command(const std::string& deploy_to, const std::string& id);
 
+// ---- Before a first deploy (fleet_doctor reads its answer). ----
+
+// doctor.sh: the host's clock, whether each of `tools` is there, each of
+// `dirs` (deploy_to) writable and with room; with `lock_host`, ~/.flotilla.
+RemoteCommand doctor_command(bool lock_host, const std::vector<std::string>& tools,
+                             const std::vector<std::string>& dirs);
+
 // ---- A unit's logs (unit_logs reads their answers). ----
 
 // logs.sh: the last `lines` lines (of matches with `grep`) of each log file.
