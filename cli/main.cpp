@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/cli_reference.hpp"
 #include "cli/commands.hpp"
 #include "cli/global_options.hpp"
 #include "core/reporter.hpp"
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
   flotilla::add_metrics_command(app, options, reporter, action);
   flotilla::add_init_command(app, options, reporter, action);
   flotilla::add_doctor_command(app, options, reporter, action);
+  flotilla::add_reference_commands(app, action);  // last: it describes every command above
 
   try {
     app.parse(argc, argv);

@@ -159,13 +159,11 @@ std::string initial_project_text(const std::vector<InitEnvironment>& environment
       "    # How it runs, from its release directory (flotilla supervises it;\n"
       "    # or give start: and stop: for systemd).\n"
       "    run: ./server --port 8080\n"
-      "    health:\n"
-      "      command: curl -fsS http://{{{{ansible_host}}}}:8080/health\n"
-      "      timeout: 5s\n"
+      "    health: {{command: 'curl -fsS http://{{{{ansible_host}}}}:8080/health', timeout: 5s}}\n"
       "    drain: {{timeout: 30s}}\n"
       "    rollout:\n"
       "      canary: 1            # one host first, then batches\n"
-      "      bake: 30s\n"
+      "      bake: 10s            # how long the canary serves before the rest\n"
       "      batch: 25%\n"
       "      max_unavailable: 25%\n",
       yaml_scalar(hosts));
