@@ -1,4 +1,5 @@
 #include "inventory/ansible_ini_inventory.hpp"
+#include "core/trim.hpp"
 
 #include <map>
 #include <regex>
@@ -12,13 +13,6 @@
 
 namespace flotilla {
 namespace {
-
-std::string trim(const std::string& s) {
-  std::size_t a = s.find_first_not_of(" \t\r\n\f\v");
-  if (a == std::string::npos) return "";
-  std::size_t b = s.find_last_not_of(" \t\r\n\f\v");
-  return s.substr(a, b - a + 1);
-}
 
 // Python's shlex.split(line, comments=True): words split on whitespace,
 // 'single' and "double" quotes, backslash escapes, and '#' starting a

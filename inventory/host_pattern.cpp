@@ -1,4 +1,5 @@
 #include "inventory/host_pattern.hpp"
+#include "core/trim.hpp"
 
 #include <fnmatch.h>
 
@@ -11,13 +12,6 @@
 
 namespace flotilla {
 namespace {
-
-std::string trim(const std::string& s) {
-  auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return {};
-  auto end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
-}
 
 struct Subscript {
   long start = 0;

@@ -46,7 +46,7 @@ const char* branches_of(EnvironmentStage stage) {
 
 // A YAML plain scalar when safe, else double-quoted.
 std::string yaml_scalar(const std::string& text) {
-  static const std::regex plain(R"(^[A-Za-z0-9_./-][A-Za-z0-9_./:-]*$)");
+  static const std::regex plain(R"(^[A-Za-z0-9_/][A-Za-z0-9_./-]*$)");  // no leading - or .
   if (std::regex_match(text, plain)) return text;
   std::string quoted = "\"";
   for (char c : text) {

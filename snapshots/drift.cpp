@@ -1,13 +1,10 @@
 #include "snapshots/drift.hpp"
+#include "snapshots/short_id.hpp"
 
 #include <fmt/format.h>
 
 namespace flotilla {
-namespace {
-
-std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<std::string> drift_of(const HostState& state, const HostPosition* expected,
                                   bool supervised) {

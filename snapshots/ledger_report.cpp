@@ -1,4 +1,5 @@
 #include "snapshots/ledger_report.hpp"
+#include "snapshots/short_id.hpp"
 
 #include <algorithm>
 
@@ -6,8 +7,6 @@
 
 namespace flotilla {
 namespace {
-
-std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
 
 std::size_t changed_hosts(const Snapshot& s) {
   std::size_t n = 0;

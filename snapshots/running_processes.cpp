@@ -1,4 +1,5 @@
 #include "snapshots/running_processes.hpp"
+#include "snapshots/short_id.hpp"
 
 #include <sstream>
 
@@ -29,8 +30,6 @@ std::string command_name(std::string text) {
   }
   return text;
 }
-
-std::string short_id(const std::string& id) { return id.substr(0, 12); }
 
 }  // namespace
 
@@ -85,7 +84,7 @@ ObservedRelease observe_release(const RunningProcesses& processes, bool supervis
   if (releases.size() == 1) seen.release = *releases.begin();
   if (releases.size() > 1) {
     std::vector<std::string> names;
-    for (const auto& r : releases) names.push_back(short_id(r));
+    for (const auto& r : releases) names.push_back(short_id(r, ""));
     seen.problems.push_back(
         fmt::format("the unit's processes run different releases: {}", fmt::join(names, ", ")));
   }
@@ -94,7 +93,7 @@ ObservedRelease observe_release(const RunningProcesses& processes, bool supervis
     auto it = processes.from.find(pid);
     if (it == processes.from.end()) return fmt::format("pid {}", pid);
     return fmt::format("pid {} ({}) from release {}", pid, it->second.command,
-                       short_id(it->second.release));
+                       short_id(it->second.release, ""));
   };
   for (const auto& [pid, run] : processes.marked) {
     if (!live.count(pid)) {

@@ -1,4 +1,5 @@
 #include "playbooks/change/change_ticket.hpp"
+#include "snapshots/short_id.hpp"
 
 #include <set>
 
@@ -10,11 +11,7 @@
 #include "snapshots/fleet_history.hpp"
 
 namespace flotilla {
-namespace {
-
-std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
-
-}  // namespace
+namespace {}  // namespace
 
 ChangeTicket change_ticket(const ChangeContext& context, const ChangeRequest& request,
                            const PreparedChange& prepared, const ApprovalStatus& approvals,

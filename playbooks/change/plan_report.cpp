@@ -1,13 +1,10 @@
 #include "playbooks/change/plan_report.hpp"
+#include "snapshots/short_id.hpp"
 
 #include <fmt/format.h>
 
 namespace flotilla {
-namespace {
-
-std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
-
-}  // namespace
+namespace {}  // namespace
 
 void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
   const auto& ref = plan.ref;

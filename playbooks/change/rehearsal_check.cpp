@@ -1,4 +1,5 @@
 #include "playbooks/change/rehearsal_check.hpp"
+#include "snapshots/short_id.hpp"
 
 #include <set>
 
@@ -23,8 +24,6 @@ bool rule_applies(const Environment& env, const ChangeRequest& change) {
   return false;
 }
 
-std::string short_id(const std::string& id) { return id.empty() ? "nothing" : id.substr(0, 12); }
-
 // A release and config, as a rehearsal records them ("from", "to").
 struct Version {
   std::string release;
@@ -33,8 +32,9 @@ struct Version {
 };
 
 std::string describe(const Version& v) {
-  return v.config.empty() ? short_id(v.release)
-                          : fmt::format("{} (config {})", short_id(v.release), short_id(v.config));
+  return v.config.empty() ? short_id(v.release, "nothing")
+                          : fmt::format("{} (config {})", short_id(v.release, "nothing"),
+                                        short_id(v.config, "nothing"));
 }
 
 Version version_of(const nlohmann::json& doc) {

@@ -1,4 +1,5 @@
 #include "playbooks/change/unit_status.hpp"
+#include "snapshots/short_id.hpp"
 
 #include <climits>
 
@@ -11,8 +12,6 @@
 
 namespace flotilla {
 namespace {
-
-std::string short_id(const std::string& id) { return id.empty() ? "-" : id.substr(0, 12); }
 
 // One round trip per host: the health check rides along with the survey.
 Result<std::map<std::size_t, HealthProbe>> health_probes(const UnitFleet& fleet) {
