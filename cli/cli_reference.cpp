@@ -158,7 +158,7 @@ std::string bash_completion(const CLI::App& app) {
   return fmt::format(
       R"(# bash completion for flotilla (generated from its command line definition)
 _flotilla() {{
-  local cur prev cmdpath word subs opts values globals global_values
+  local cur prev cmdpath= word subs= opts= values= globals global_values known=
   cur=${{COMP_WORDS[COMP_CWORD]}}
   prev=${{COMP_WORDS[COMP_CWORD-1]}}
   globals='{}'

@@ -33,7 +33,10 @@ deb=$(echo "$work"/build/flotilla_*.deb)
 echo "built $(basename "$deb"): $(dpkg-deb -f "$deb" Depends)"
 dpkg-deb -f "$deb" Depends | grep -q libssh2 || { echo "FAIL: libssh2 is not a declared dependency" >&2; exit 1; }
 
-mmdebstrap --quiet --variant=apt bookworm "$work/root" "$mirror" >/dev/null
+# man-db and bash-completion are what a user reads them with; the apt lists
+# are kept so the package's own dependencies resolve inside.
+mmdebstrap --quiet --variant=apt --include=man-db,bash-completion --skip=cleanup/apt/lists \
+  bookworm "$work/root" "$mirror" >/dev/null
 cp "$deb" "$work/root/tmp/"
 # In a private mount namespace: /dev and /proc for the chroot, gone when it ends.
 # shellcheck disable=SC2016 # expanded inside the chroot's shell
@@ -41,7 +44,7 @@ unshare -m --propagation private sh -c '
   mount --bind /dev "$1/dev" && mount -t proc proc "$1/proc" &&
   exec chroot "$1" /bin/bash -euo pipefail -c "
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q /tmp/$2 man-db bash-completion >/tmp/apt.log 2>&1 || { tail -20 /tmp/apt.log; exit 1; }
+    apt-get install -y -q /tmp/$2 >/tmp/apt.log 2>&1 || { tail -20 /tmp/apt.log; exit 1; }
     flotilla --version
     man -P cat flotilla 2>/dev/null | grep -q \"flotilla - deploy and patch fleets\" || { echo FAIL: man flotilla; exit 1; }
     man -P cat flotilla 2>/dev/null | grep -q \"flotilla doctor\" || { echo FAIL: the man page lacks doctor; exit 1; }
