@@ -70,6 +70,28 @@ Result<Manifest> ArtifactStore::manifest(const std::string& id) const {
   return Manifest::from_json(*doc);
 }
 
+std::optional<std::uint64_t> ArtifactStore::newest_size(const std::string& unit) const {
+  std::error_code ec;
+  std::optional<std::uint64_t> size;
+  fs::file_time_type newest{};
+  const std::string suffix = ".manifest.json";
+  for (const auto& entry : fs::directory_iterator(dir_ + "/objects", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    auto when = entry.last_write_time(ec);
+    if (ec || (size && when <= newest)) continue;
+    auto doc = read_json(entry.path().string());
+    if (!doc || !doc->is_object()) continue;
+    auto manifest = Manifest::from_json(*doc);
+    if (!manifest || manifest->provenance.value("unit", nlohmann::json()) != unit) continue;
+    newest = when;
+    size = manifest->total_size;
+  }
+  return size;
+}
+
 Result<void> ArtifactStore::add(const std::string& recipe_key, const Manifest& manifest,
                                 const std::string& archive_tmp, const nlohmann::json& record) {
   std::error_code ec;

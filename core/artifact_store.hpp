@@ -28,6 +28,9 @@ class ArtifactStore {
   // The build record of a recipe key, if its artifact is still stored.
   std::optional<nlohmann::json> lookup(const std::string& recipe_key) const;
   Result<Manifest> manifest(const std::string& id) const;
+  // The size of the newest stored artifact built for `unit` (its
+  // provenance), if any: how big its next release will about be.
+  std::optional<std::uint64_t> newest_size(const std::string& unit) const;
 
   // Moves a finished archive in and records the recipe.
   Result<void> add(const std::string& recipe_key, const Manifest& manifest,

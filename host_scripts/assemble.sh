@@ -38,7 +38,7 @@ incoming="$store/.incoming.$$"
 partial="$deploy_to/releases/.$id.partial.$$"
 sums="$partial.sums"
 check="$partial.check"
-trap 'rm -rf "$incoming" "$partial" "$sums" "$check" "$partial.want" "$partial.unique"' EXIT
+trap 'rm -rf "$incoming" "$partial" "$sums" "$check" "$partial.want" "$partial.unique" "$partial.err"' EXIT
 
 # Step 1. tar stops at its end blocks; what is left of the bundle is read
 # away, so the manifest starts where it should.
@@ -120,4 +120,10 @@ if ! (cd "$partial" && cut -c67- "$check" | sed 's|^|./|' | tr '\n' '\0' |
 fi
 mkdir -p "$deploy_to/.flotilla/manifests"
 mv -f -- "$sums" "$sums_file"
-mv -T -- "$partial" "$final"
+if ! mv -T -- "$partial" "$final" 2>"$partial.err"; then
+  # Another writer of the same deploy_to (hosts sharing it over NFS) placed
+  # this release first: its id is its content, so theirs is ours.
+  if [ -d "$final" ] && [ ! -L "$final" ] && [ -f "$sums_file" ]; then exit 0; fi
+  cat "$partial.err" >&2
+  exit 1
+fi

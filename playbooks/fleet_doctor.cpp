@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "playbooks/artifact_build.hpp"
 #include "playbooks/change/targets.hpp"
 #include "playbooks/host_commands.hpp"
 #include "playbooks/lock_host/lock_host.hpp"
@@ -136,7 +137,8 @@ struct AnswerReader {
     } else if (state != "ok") {
       return garbage("dir " + state);
     }
-    std::int64_t needed = std::max(kMinimumFreeKb, 2 * *release_kb);
+    std::int64_t artifact_kb = index_of_artifact(static_cast<std::size_t>(*index));
+    std::int64_t needed = std::max(kMinimumFreeKb, 2 * std::max(*release_kb, artifact_kb));
     if (*free_kb < needed) {
       problem("disk",
               fmt::format("{} has {} free; a deploy of {} needs about {}", path, mib(*free_kb),
@@ -144,6 +146,10 @@ struct AnswerReader {
               *release_kb > 0 ? "free space there (old releases: keep_releases), or move deploy_to"
                               : "free space there, or move deploy_to to a larger file system");
     }
+  }
+
+  std::int64_t index_of_artifact(std::size_t dir) const {
+    return dir < question.artifact_kb.size() ? question.artifact_kb[dir] : 0;
   }
 
   void lock(const std::string& state) {
@@ -225,11 +231,14 @@ DoctorFindings judge_doctor_answer(const DoctorQuestion& question,
 Result<DoctorRound> doctor_questions(const Targets& targets) {
   const Project& project = *targets.project;
   const auto& inventory_hosts = targets.inventory.inventory.hosts();
+  ArtifactStore store = artifact_store(project);
   std::map<std::size_t, DoctorQuestion> by_host;
   for (const Unit& unit : project.units) {
     auto hosts = unit_hosts(targets, unit);
     if (!hosts) continue;  // a unit with no hosts here
     std::vector<std::string> curl = curl_reasons(project, unit);
+    auto built = store.newest_size(unit.name);
+    std::int64_t artifact_kb = built ? static_cast<std::int64_t>(*built / 1024) : 0;
     for (std::size_t h : *hosts) {
       DoctorQuestion& q = by_host[h];
       q.host = inventory_hosts[h].name;
@@ -241,8 +250,11 @@ Result<DoctorRound> doctor_questions(const Targets& targets) {
       if (at == q.dirs.end()) {
         q.dirs.push_back(unit.deploy_to);
         q.units_of_dir.push_back(unit.name);
+        q.artifact_kb.push_back(artifact_kb);
       } else {
-        q.units_of_dir[static_cast<std::size_t>(at - q.dirs.begin())] += ", " + unit.name;
+        auto i = static_cast<std::size_t>(at - q.dirs.begin());
+        q.units_of_dir[i] += ", " + unit.name;
+        q.artifact_kb[i] = std::max(q.artifact_kb[i], artifact_kb);
       }
     }
   }

@@ -25,6 +25,8 @@ struct DoctorQuestion {
   std::vector<std::string> tools;         // "hash": sha256sum or openssl
   std::vector<std::string> dirs;          // deploy_to, one per unit (duplicates merged)
   std::vector<std::string> units_of_dir;  // by dir: the units deploying there, for messages
+  std::vector<std::int64_t>
+      artifact_kb;  // by dir: the newest artifact this controller built (0: none)
   std::vector<std::string> curl_because;  // why curl is asked for, when it is
 };
 
@@ -51,8 +53,9 @@ struct RoundTripTimes {
 
 // How far a host's clock may stray before freezes and soak gates misjudge.
 inline constexpr std::int64_t kClockTolerance = 5;
-// Room a deploy needs beside the current release: a new release of the same
-// size and its upload; at least this much when no release is there yet.
+// Room a deploy needs: twice the larger of the host's current release and
+// the newest artifact this controller built for the unit (the new release
+// and its upload); at least this much when neither is known.
 inline constexpr std::int64_t kMinimumFreeKb = 64 * 1024;
 
 // Reads one host's doctor.sh answer (a failed round trip included) into its

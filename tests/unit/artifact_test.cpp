@@ -3,9 +3,11 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
+#include "core/artifact_store.hpp"
 #include "core/sha256.hpp"
 #include "support/scratch_dir.hpp"
 
@@ -76,4 +78,27 @@ TEST_CASE("scan: links out of the tree are refused") {
   fs::remove(t.root / "a/up");
   fs::create_symlink("../a/f", t.root / "a/ok");  // stays inside: fine
   CHECK(scan_output(t.root.string()));
+}
+
+TEST_CASE("the store: the newest artifact built for a unit and its size") {
+  ScratchDir dir;
+  ArtifactStore store((dir.path / "artifacts").string());
+  CHECK_FALSE(store.newest_size("game"));  // no store yet
+  auto put = [&](const std::string& unit, const std::string& content, int age_seconds) {
+    dir.write("out/" + unit + "/data", content);
+    auto m = scan_output((dir.path / "out" / unit).string());
+    REQUIRE(m);
+    m->provenance = {{"unit", unit}};
+    fs::create_directories(dir.path / "artifacts/objects");
+    std::ofstream(store.manifest_path(m->id)) << m->to_json().dump();
+    fs::last_write_time(store.manifest_path(m->id),
+                        fs::file_time_type::clock::now() - std::chrono::seconds(age_seconds));
+    fs::remove_all(dir.path / "out" / unit);
+  };
+  put("game", std::string(3000, 'a'), 100);
+  put("game", std::string(1000, 'b'), 10);  // newer, smaller
+  put("reward", std::string(9000, 'c'), 1);
+  CHECK(store.newest_size("game") == 1000);
+  CHECK(store.newest_size("reward") == 9000);
+  CHECK_FALSE(store.newest_size("gm"));
 }

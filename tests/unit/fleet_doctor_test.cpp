@@ -113,6 +113,12 @@ TEST_CASE("doctor: a release twice its size needs room; a clock off by more than
   CHECK(f.problems[0].problem == "its clock is 98s ahead of this controller's");
   CHECK(f.problems[1].problem.find("needs about 390 MiB") != std::string::npos);
   // Inside the round trip's window (and its tolerance), a clock is fine.
+  // The newest artifact built for the unit counts when it is larger than what runs.
+  q.artifact_kb = {500000};
+  auto bigger = judge_doctor_answer(q, answered("time 1700000001\ndir 0 ok 900000 1000\n"), kNow);
+  REQUIRE(checks_of(bigger) == std::vector<std::string>{"disk"});
+  CHECK(bigger.problems[0].problem.find("needs about 976 MiB") != std::string::npos);
+  q.artifact_kb = {};
   auto on_time = judge_doctor_answer(q, answered("time 1699999996\ndir 0 ok 900000 0\n"), kNow);
   CHECK(on_time.problems.empty());
   CHECK(on_time.clock_skew == -4);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -152,6 +153,26 @@ TEST_CASE("assemble with a bundle: the files arrive checked, in the same round t
   std::size_t entries = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(layout.store())) ++entries;
   CHECK(entries == 2);
+}
+
+TEST_CASE("assemble: a release placed first by another writer of the same deploy_to is kept") {
+  // Hosts sharing a deploy_to (NFS) assemble the same release at once: the
+  // loser's `mv -T` finds it there. A shim runs the other writer just before.
+  ScratchDir dir;
+  HostLayout layout{(dir.path / "srv").string()};
+  Manifest m = manifest_of({{"VERSION", "1.0\n"}}, dir.path / "built");
+  dir.write("shim/mv",
+            "#!/bin/sh\n"
+            "if [ \"$1\" = -T ]; then mkdir -p \"$4\" && echo theirs > \"$4/VERSION\"; fi\n"
+            "exec /bin/mv \"$@\"\n");
+  fs::permissions(dir.path / "shim/mv", fs::perms::owner_all);
+  auto bundle = bundle_of({{sha256_hex("1.0\n"), "1.0\n"}});
+  auto r = run_on_local_shell(assemble_command(layout, m, &bundle),
+                              {{"PATH", (dir.path / "shim").string() + ":" + std::getenv("PATH")}});
+  CHECK(r.ok());
+  CHECK(slurp(fs::path(layout.release(m.id)) / "VERSION") == "theirs\n");
+  for (auto& e : fs::directory_iterator(fs::path(layout.deploy_to) / "releases"))
+    CHECK(e.path().filename().string().find("partial") == std::string::npos);
 }
 
 TEST_CASE("assemble with a bundle: a file taken from the store is still checked") {
