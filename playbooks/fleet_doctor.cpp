@@ -57,10 +57,14 @@ void add_unique(std::vector<std::string>& to, const std::string& value) {
   if (std::find(to.begin(), to.end(), value) == to.end()) to.push_back(value);
 }
 
+// A host's number, only when it is one we can compute with: not negative,
+// and small enough that doubling or subtracting it cannot overflow.
 std::optional<std::int64_t> parse_integer(const std::string& text) {
+  constexpr std::int64_t kLargest = std::int64_t{1} << 50;
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (value < 0 || value > kLargest) return std::nullopt;
   return value;
 }
 
@@ -137,7 +141,7 @@ struct AnswerReader {
     } else if (state != "ok") {
       return garbage("dir " + state);
     }
-    std::int64_t artifact_kb = index_of_artifact(static_cast<std::size_t>(*index));
+    std::int64_t artifact_kb = artifact_kb_of(static_cast<std::size_t>(*index));
     std::int64_t needed = std::max(kMinimumFreeKb, 2 * std::max(*release_kb, artifact_kb));
     if (*free_kb < needed) {
       problem("disk",
@@ -148,7 +152,7 @@ struct AnswerReader {
     }
   }
 
-  std::int64_t index_of_artifact(std::size_t dir) const {
+  std::int64_t artifact_kb_of(std::size_t dir) const {
     return dir < question.artifact_kb.size() ? question.artifact_kb[dir] : 0;
   }
 

@@ -131,6 +131,10 @@ TEST_CASE("doctor: a host's words are values, never names; a short answer is a p
   // A tool not asked about, a directory index out of range, a size not a number.
   CHECK(checks_of(f) == std::vector<std::string>{"answer", "answer", "answer", "answer"});
   CHECK(f.problems.back().problem == "its answer stopped short");
+  // Numbers that would overflow the arithmetic are not numbers.
+  auto huge = judge_doctor_answer(
+      q, answered("time -9223372036854775808\ndir 0 ok 1 9223372036854775807\n"), kNow);
+  CHECK(checks_of(huge) == std::vector<std::string>{"answer", "answer", "answer"});
   auto silent = judge_doctor_answer(q, answered(""), kNow);
   CHECK(checks_of(silent) == std::vector<std::string>{"answer"});
 }
