@@ -1,7 +1,5 @@
 // `flotilla init`: a commented flotilla.yaml from the Ansible inventories in
 // the current directory (or -i), or `--from-example launch`. Never overwrites.
-#include <unistd.h>
-
 #include <filesystem>
 
 #include <fmt/format.h>

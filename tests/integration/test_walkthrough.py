@@ -45,10 +45,8 @@ class WalkthroughTest(unittest.TestCase):
         self.tmp.write("my-game-server/Makefile", "all:\n\tmkdir -p dist && cp VERSION server.py dist/\n")
         self.tmp.write("my-game-server/server.py", VERSION_SERVICE)
         self.tmp.write("my-game-server/VERSION", "v1\n")
-        shutil.copy(self.fleet.inventory, os.path.join(self.repo, "inventories-prod.yaml"))
         os.makedirs(os.path.join(self.repo, "inventories"))
-        os.rename(os.path.join(self.repo, "inventories-prod.yaml"),
-                  os.path.join(self.repo, "inventories", "prod.yaml"))
+        shutil.copy(self.fleet.inventory, os.path.join(self.repo, "inventories", "prod.yaml"))
         git(self.repo, "init", "-q", "-b", "master")
         git(self.repo, "add", "-A")
         git(self.repo, "commit", "-qm", "v1")
