@@ -21,6 +21,8 @@ EXIT_FETCH=79         # a blob could not be fetched from the registry
 EXIT_RESTORE=80       # the unit's restore command failed
 EXIT_STOP=81          # a process of the unit outlived its stop
 EXIT_NOT_RUNNING=82   # the started process is not running after its start
+EXIT_BALANCER=83      # the balancer cannot be reached or refused a command
+EXIT_NOT_UP=84        # a server is not UP on the balancer in time
 
 # die CODE MESSAGE: one line on stderr, then exit CODE.
 die() {

@@ -111,7 +111,37 @@ std::string unit_execution_digest(const Unit& unit) {
        {unit.rollout.canary, seconds(unit.rollout.bake), batches,
         count(unit.rollout.max_unavailable), unit.rollout.pair_key,
         count(unit.rollout.pair_max_down), unit.rollout.max_failures, unit.rollout.auto_rollback}}};
+  // Only with a balancer: the digests of units without one stay what they were.
+  if (unit.balancer) doc["balancer"] = balancer_plan(unit);
   return sha256_hex(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+nlohmann::json balancer_plan(const Unit& unit) {
+  if (!unit.balancer) return nullptr;
+  const BalancerSpec& b = *unit.balancer;
+  return {{"type", b.type},
+          {"hosts", b.hosts},
+          {"socket", b.socket},
+          {"backend", b.backend},
+          {"server", b.server},
+          {"drain", std::chrono::duration<double>(b.drain).count()},
+          {"canary_weight", unit.rollout.canary_weight && unit.rollout.bake.count() > 0
+                                ? nlohmann::json(*unit.rollout.canary_weight)
+                                : nlohmann::json()}};
+}
+
+std::string describe_balancer_plan(const Unit& unit) {
+  if (!unit.balancer) return "";
+  const BalancerSpec& b = *unit.balancer;
+  std::string text = fmt::format(
+      "balancer: {} '{}' backend {}: each host drained (up to {}) and put in maint before it "
+      "stops, ready again once healthy, and UP on every balancer before its batch counts",
+      b.type, b.hosts, b.backend, format_duration(b.drain));
+  if (unit.rollout.canary_weight && unit.rollout.bake.count() > 0) {
+    text += fmt::format("; the canary takes {:g}% of the backend's traffic for its {} bake",
+                        *unit.rollout.canary_weight, format_duration(unit.rollout.bake));
+  }
+  return text;
 }
 
 namespace {

@@ -78,6 +78,12 @@ struct DeployPlan {
   nlohmann::json to_json() const;
 };
 
+// How the unit's balancer takes part (`balancer:` and canary_weight), for
+// the plan and the change record; null without a balancer.
+nlohmann::json balancer_plan(const Unit& unit);
+// The same, in one sentence (empty without a balancer).
+std::string describe_balancer_plan(const Unit& unit);
+
 // The `executes` digest of a unit (see DeployPlan).
 std::string unit_execution_digest(const Unit& unit);
 

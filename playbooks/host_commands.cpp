@@ -64,6 +64,7 @@ std::set<std::string> unit_template_variables(const Unit& unit) {
   if (unit.backup_verify) commands.push_back(&*unit.backup_verify);
   if (unit.restore_command) commands.push_back(&*unit.restore_command);
   for (const auto& [event, hook] : unit.hooks) commands.push_back(&hook);
+  if (unit.balancer) commands.push_back(&unit.balancer->server);
   std::set<std::string> names;
   for (const std::string* text : commands) {
     for (std::size_t open = text->find("{{"); open != std::string::npos;
@@ -347,6 +348,13 @@ RemoteCommand logs_count_command(const Unit& unit, long seconds, std::size_t top
       HostScript::kLogsCount,
       with_globs({unit.deploy_to, std::to_string(seconds), std::to_string(top), grep}, unit), "",
       timeout);
+}
+
+RemoteCommand balancer_command(const BalancerSpec& balancer, const std::string& action,
+                               const std::vector<std::string>& args, Duration timeout) {
+  std::vector<std::string> all = {balancer.socket, balancer.backend, action};
+  all.insert(all.end(), args.begin(), args.end());
+  return script_command(HostScript::kBalancer, all, "", timeout);
 }
 
 RemoteCommand doctor_command(bool lock_host, const std::vector<std::string>& tools,

@@ -161,6 +161,11 @@ RemoteCommand release_export_command(const std::string& deploy_to, const std::st
 
 // ---- Before a first deploy (fleet_doctor reads its answer). ----
 
+// balancer.sh on a balancer host: `action` (show, state, weight, drain,
+// ready) on the unit's backend, each name and number an argument.
+RemoteCommand balancer_command(const BalancerSpec& balancer, const std::string& action,
+                               const std::vector<std::string>& args, Duration timeout);
+
 // doctor.sh: the host's clock, whether each of `tools` is there, each of
 // `dirs` (deploy_to) writable and with room; with `lock_host`, ~/.flotilla.
 RemoteCommand doctor_command(bool lock_host, const std::vector<std::string>& tools,

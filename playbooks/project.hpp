@@ -116,6 +116,21 @@ struct RolloutPolicy {
   HostCount pair_max_down{1, false};
   long max_failures = 0;
   bool auto_rollback = true;
+  // With a balancer: the canary hosts' share of their backend's traffic
+  // during the bake, in percent (HAProxy weights); absent: their own weights.
+  std::optional<double> canary_weight;
+};
+
+// `balancer:`: the L7 switch in front of the unit's hosts, driven through
+// HAProxy's runtime API socket on each balancer host (reached over SSH).
+struct BalancerSpec {
+  std::string type = "haproxy";
+  std::string hosts;  // inventory pattern of the balancer hosts
+  std::string socket = "/run/haproxy/admin.sock";
+  std::string backend;
+  std::string server = "{{host}}";            // the host's server name in the backend
+  Duration drain = std::chrono::seconds(30);  // at most this long for its sessions to end
+  SourceMark mark;
 };
 
 enum class UnitKind { kService, kReward, kPayment, kGm };
@@ -149,6 +164,7 @@ struct Unit {
   std::vector<std::string> logs;  // log file globs, relative to deploy_to
   bool require_ticket = false;
   RolloutPolicy rollout;
+  std::optional<BalancerSpec> balancer;
   SourceMark mark;
   SourceMark hosts_mark;
 };

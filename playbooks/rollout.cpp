@@ -74,6 +74,21 @@ class Rollout {
 
  private:
   RolloutResult finish(bool ok, std::string summary) {
+    if (io_.traffic) {
+      // Whatever ended the rollout, no canary keeps its bake weight.
+      if (auto restored = io_.traffic->restore_weights(io_.observer); !restored) {
+        ok = false;
+        summary += "; the canary's weights were not restored: " + restored.error().message;
+      }
+    }
+    if (!result_.out_of_rotation.empty()) {
+      std::vector<std::string> names;
+      for (const auto& [name, why] : result_.out_of_rotation) names.push_back(name);
+      summary += fmt::format(
+          "; out of the balancer's rotation: {} (`flotilla balancer ready {} "
+          "-l {}` puts them back)",
+          fmt::join(names, ", "), unit_.name, fmt::join(names, ","));
+    }
     result_.ok = ok;
     result_.summary = std::move(summary);
     for (const auto& h : plan_.hosts) result_.hosts.push_back(outcome_[h.host]);
@@ -95,6 +110,9 @@ class Rollout {
   Result<void> push_tasks(const HostPlan& h, std::vector<HostTask>& tasks,
                           std::vector<std::string>& task_host);
   std::optional<RolloutResult> run_batch(std::size_t b);
+  std::size_t rejoin(std::size_t b, const std::vector<std::string>& healthy,
+                     const std::vector<std::string>& never_started);
+  void hold_failed_out(const Batch& batch);
   RolloutResult roll_back_batch(std::size_t b, std::size_t failed_now);
   nlohmann::json state_after(const HostPlan& h) const;
 
@@ -113,6 +131,7 @@ class Rollout {
   RolloutResult result_;
   std::size_t failures_ = 0;
   std::size_t updated_ = 0;
+  std::set<std::string> not_stopped_;  // failed because the balancer could not take them out
 };
 
 // What one host is sent: the release's missing files (pushed from here, or
@@ -228,7 +247,8 @@ nlohmann::json Rollout::state_after(const HostPlan& h) const {
       {"previous", previous}};
 }
 
-// Phase 2, one batch: activate its hosts at once, then bake after a
+// Phase 2, one batch: take its hosts out of the balancer's rotation,
+// activate them at once, put the healthy ones back, then bake after a
 // healthy canary. A result: the rollout stopped here.
 std::optional<RolloutResult> Rollout::run_batch(std::size_t b) {
   const Batch& batch = plan_.batches[b];
@@ -238,7 +258,7 @@ std::optional<RolloutResult> Rollout::run_batch(std::size_t b) {
                                      "others keep what they ran",
                                      b + 1, updated_));
   }
-  std::vector<HostTask> activations;
+  std::map<std::string, RemoteCommand> commands;
   for (const auto& name : batch.hosts) {
     const HostPlan& h = *plan_of_.at(name);
     Activation target{h.target.release,
@@ -250,22 +270,37 @@ std::optional<RolloutResult> Rollout::run_batch(std::size_t b) {
     if (auto record = records_.find(name); record != records_.end()) target.record = record->second;
     auto cmd = activate_command(unit_, layout_, target, hosts_.at(name).vars, state_after(h));
     if (!cmd) return finish(false, cmd.error().message);
-    activations.push_back({hosts_.at(name).index, std::move(*cmd)});
+    commands.emplace(name, std::move(*cmd));
   }
   io_.observer.batch_started(b, plan_.batches.size(), batch);
   for (const auto& name : batch.hosts) {
     io_.observer.host_started(name, b, plan_of_.at(name)->restart);
   }
   auto batch_started = io_.clock.now();
-  auto activated = io_.transport.run(activations, output_to_observer());
-  result_.phases.emplace_back(fmt::format("batch {}", b + 1),
-                              seconds_between(batch_started, io_.clock.now()));
   std::size_t failed_now = 0;
+  std::vector<std::string> going = batch.hosts;  // the hosts that activate
+  if (io_.traffic) {
+    // A balancer that cannot take a host out fails it before it stops.
+    for (const auto& [name, why] : io_.traffic->take_out(batch.hosts, io_.observer)) {
+      set_outcome(name, HostOutcome::State::kFailed, why + "; not stopped");
+      io_.observer.host_done(name, false, outcome_[name].detail, nullptr);
+      not_stopped_.insert(name);
+      std::erase(going, name);
+      ++failed_now;
+    }
+  }
+  std::vector<HostTask> activations;
+  for (const auto& name : going) {
+    activations.push_back({hosts_.at(name).index, std::move(commands.at(name))});
+  }
+  auto activated = io_.transport.run(activations, output_to_observer());
   bool stopped_by_user = false;
+  std::vector<std::string> healthy, never_started;
   for (std::size_t i = 0; i < activated.size(); ++i) {
-    const std::string& name = batch.hosts[i];
+    const std::string& name = going[i];
     if (!activated[i] && activated[i].error().kind == ErrorKind::kInterrupted) {
       stopped_by_user = true;  // never started: it keeps what it ran
+      never_started.push_back(name);
       continue;
     }
     if (!activated[i] && activated[i].error().kind == ErrorKind::kAbandoned) {
@@ -273,24 +308,41 @@ std::optional<RolloutResult> Rollout::run_batch(std::size_t b) {
       stopped_by_user = true;
       set_outcome(name, HostOutcome::State::kFailed, activated[i].error().message);
       io_.observer.host_done(name, false, outcome_[name].detail, nullptr);
+      if (io_.traffic) result_.out_of_rotation[name] = "given up on mid-step";
       continue;
     }
     bool ok = activated[i] && activated[i]->ok();
     set_outcome(name, ok ? HostOutcome::State::kUpdated : HostOutcome::State::kFailed,
                 ok ? "" : describe(activated[i]));
-    io_.observer.host_done(name, ok, outcome_[name].detail, &activated[i]);
-    ok ? ++updated_ : ++failed_now;
+    if (ok) {
+      healthy.push_back(name);
+      continue;
+    }
+    io_.observer.host_done(name, false, outcome_[name].detail, &activated[i]);
+    ++failed_now;
   }
+  if (io_.traffic) failed_now += rejoin(b, healthy, never_started);
+  for (std::size_t i = 0; i < activated.size(); ++i) {
+    const std::string& name = going[i];
+    if (std::find(healthy.begin(), healthy.end(), name) == healthy.end()) continue;
+    bool ok = outcome_[name].state == HostOutcome::State::kUpdated;
+    io_.observer.host_done(name, ok, outcome_[name].detail, &activated[i]);
+    if (ok) ++updated_;
+  }
+  result_.phases.emplace_back(fmt::format("batch {}", b + 1),
+                              seconds_between(batch_started, io_.clock.now()));
   failures_ += failed_now;
   io_.observer.batch_done(b, failed_now);
   if (failures_ > static_cast<std::size_t>(unit_.rollout.max_failures)) {
     if (!unit_.rollout.auto_rollback) {
+      hold_failed_out(batch);
       return finish(false, fmt::format("{} host(s) failed in batch {}; stopped (auto_rollback is "
                                        "off)",
                                        failed_now, b + 1));
     }
     return roll_back_batch(b, failed_now);
   }
+  hold_failed_out(batch);
   if (stopped_by_user) {
     result_.interrupted = true;
     return finish(false, fmt::format("interrupted in batch {}; {} host(s) updated, the others "
@@ -301,8 +353,56 @@ std::optional<RolloutResult> Rollout::run_batch(std::size_t b) {
     io_.observer.baking(unit_.rollout.bake);
     io_.clock.sleep_for(unit_.rollout.bake);
     result_.phases.emplace_back("bake", std::chrono::duration<double>(unit_.rollout.bake).count());
+    if (io_.traffic) {
+      if (auto restored = io_.traffic->restore_weights(io_.observer); !restored) {
+        return finish(false, "after the bake: " + restored.error().message);
+      }
+    }
   }
   return std::nullopt;
+}
+
+// With a balancer, after a batch's activations: the healthy hosts (the
+// canary at its weight) and those never stopped go back into rotation. A
+// healthy host that does not come back UP fails; returns how many did.
+std::size_t Rollout::rejoin(std::size_t b, const std::vector<std::string>& healthy,
+                            const std::vector<std::string>& never_started) {
+  const Batch& batch = plan_.batches[b];
+  std::size_t failed = 0;
+  auto fail_host = [&](const std::string& name, const std::string& why) {
+    set_outcome(name, HostOutcome::State::kFailed, why);
+    ++failed;
+  };
+  const auto& weight = unit_.rollout.canary_weight;
+  if (weight && batch.canary && unit_.rollout.bake.count() > 0 && b + 1 < plan_.batches.size() &&
+      !healthy.empty()) {
+    if (auto weighed = io_.traffic->weigh_canaries(healthy, *weight, io_.observer); !weighed) {
+      for (const auto& name : healthy) fail_host(name, "canary_weight: " + weighed.error().message);
+    }
+  }
+  std::vector<std::string> back;
+  for (const auto& name : healthy) {
+    if (outcome_[name].state == HostOutcome::State::kUpdated) back.push_back(name);
+  }
+  back.insert(back.end(), never_started.begin(), never_started.end());
+  for (const auto& [name, why] : io_.traffic->put_back(back, io_.observer)) {
+    if (outcome_[name].state == HostOutcome::State::kUpdated) {
+      fail_host(name, why);
+    } else {
+      result_.out_of_rotation[name] = why;
+    }
+  }
+  return failed;
+}
+
+// Failed hosts nobody sends back stay out of rotation: said, not hidden.
+void Rollout::hold_failed_out(const Batch& batch) {
+  if (!io_.traffic) return;
+  for (const auto& name : batch.hosts) {
+    if (outcome_[name].state == HostOutcome::State::kFailed && !not_stopped_.contains(name)) {
+      result_.out_of_rotation.try_emplace(name, "failed: " + outcome_[name].detail);
+    }
+  }
 }
 
 // Past max_failures: this batch (failed and in-flight alike) goes back to
@@ -312,7 +412,8 @@ RolloutResult Rollout::roll_back_batch(std::size_t b, std::size_t failed_now) {
   std::vector<HostTask> rollbacks;
   std::vector<std::string> rolled_hosts;
   for (const auto& name : batch.hosts) {
-    if (outcome_[name].state == HostOutcome::State::kNotStarted) continue;
+    if (outcome_[name].state == HostOutcome::State::kNotStarted || not_stopped_.contains(name))
+      continue;
     const HostPlan& h = *plan_of_.at(name);
     const RolloutHost& rh = hosts_.at(name);
     Activation back{h.current.value_or(""),
@@ -328,8 +429,15 @@ RolloutResult Rollout::roll_back_batch(std::size_t b, std::size_t failed_now) {
   }
   io_.observer.rollback_started(b, rolled_hosts);
   auto rollback_started = io_.clock.now();
+  if (io_.traffic) {
+    // Back from rotation (the canary's weight too) before they restart again.
+    (void)io_.traffic->restore_weights(io_.observer);
+    for (const auto& [name, why] : io_.traffic->take_out(rolled_hosts, io_.observer)) {
+      result_.out_of_rotation[name] = why;
+    }
+  }
   auto rolled = io_.transport.run(rollbacks, output_to_observer());
-  result_.phases.emplace_back("rollback", seconds_between(rollback_started, io_.clock.now()));
+  std::vector<std::string> serving;
   for (std::size_t i = 0; i < rolled.size(); ++i) {
     const std::string& name = rolled_hosts[i];
     bool ok = rolled[i] && rolled[i]->ok();
@@ -337,7 +445,22 @@ RolloutResult Rollout::roll_back_batch(std::size_t b, std::size_t failed_now) {
     set_outcome(name, ok ? HostOutcome::State::kRolledBack : HostOutcome::State::kFailed,
                 ok ? (why.empty() ? std::string("in the failed batch") : why)
                    : "rollback failed: " + describe(rolled[i]));
-    io_.observer.host_rolled_back(name, ok, rolled[i]);
+    if (ok) {
+      serving.push_back(name);
+    } else if (io_.traffic) {
+      result_.out_of_rotation[name] = outcome_[name].detail;
+    }
+  }
+  if (io_.traffic) {
+    for (const auto& [name, why] : io_.traffic->put_back(serving, io_.observer)) {
+      result_.out_of_rotation[name] = why;
+    }
+  }
+  result_.phases.emplace_back("rollback", seconds_between(rollback_started, io_.clock.now()));
+  for (std::size_t i = 0; i < rolled.size(); ++i) {
+    io_.observer.host_rolled_back(
+        rolled_hosts[i], outcome_[rolled_hosts[i]].state == HostOutcome::State::kRolledBack,
+        rolled[i]);
   }
   io_.observer.rollback_done();
   return finish(false, fmt::format("{} host(s) failed in batch {}{}; that batch was rolled back, "

@@ -16,6 +16,7 @@
 #include "playbooks/project.hpp"
 #include "playbooks/rollout_observer.hpp"
 #include "playbooks/secret_bundle.hpp"
+#include "playbooks/traffic_switch.hpp"
 
 namespace flotilla {
 
@@ -37,6 +38,9 @@ struct RolloutResult {
   std::vector<HostOutcome> hosts;
   std::string summary;
   std::vector<std::pair<std::string, double>> phases;  // push, batch 1, ...: seconds each
+  // Hosts this rollout left out of the balancer's rotation (failed and not
+  // rolled back, or given up on mid-step), with why.
+  std::map<std::string, std::string> out_of_rotation;
 };
 
 // Per host: its transport index and the variables its commands may use.
@@ -67,6 +71,9 @@ struct RolloutIo {
   RolloutObserver& observer;
   Clock& clock;
   std::function<bool()> interrupted = [] { return false; };
+  // The unit's balancer, when it has one: each batch's hosts leave its
+  // rotation before they stop and rejoin once healthy.
+  TrafficSwitch* traffic = nullptr;
 };
 
 // Executes a plan: first every changing host receives what it lacks and

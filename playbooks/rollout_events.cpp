@@ -30,6 +30,15 @@ void RolloutEvents::host_rolled_back(const std::string& host, bool ok,
   reporter_.event("host_rolled_back", {{"host", host}, {"ok", ok}});
 }
 
+void RolloutEvents::balancer(const BalancerStep& step) {
+  nlohmann::json event = {
+      {"host", step.host}, {"balancer", step.balancer}, {"action", step.action}};
+  if (step.sessions >= 0) event["sessions"] = step.sessions;
+  if (step.weight >= 0) event["weight"] = step.weight;
+  if (!step.status.empty()) event["status"] = step.status;
+  reporter_.event("balancer", event);
+}
+
 void RolloutEvents::rollout_done(const RolloutResult& result) {
   reporter_.event("deploy_done", {{"ok", result.ok},
                                   {"kind", kind_},

@@ -23,6 +23,7 @@ class RolloutEvents final : public RolloutObserver {
   void batch_done(std::size_t index, std::size_t failed) override;
   void host_rolled_back(const std::string& host, bool ok,
                         const Result<CommandResult>& output) override;
+  void balancer(const BalancerStep& step) override;
   void rollout_done(const RolloutResult& result) override;
 
  private:

@@ -46,6 +46,9 @@ void RolloutObservers::rollback_done() {
 void RolloutObservers::baking(Duration bake) {
   for (auto& o : owned_) o->baking(bake);
 }
+void RolloutObservers::balancer(const BalancerStep& step) {
+  for (auto& o : owned_) o->balancer(step);
+}
 void RolloutObservers::rollout_done(const RolloutResult& result) {
   for (auto& o : owned_) o->rollout_done(result);
 }

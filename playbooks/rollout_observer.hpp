@@ -14,6 +14,17 @@ namespace flotilla {
 
 struct RolloutResult;
 
+// One step on one balancer for one host (`balancer` events): drain (with
+// the sessions left), maint, weight, ready, up (with HAProxy's status).
+struct BalancerStep {
+  std::string host;
+  std::string balancer;  // the balancer host
+  std::string action;
+  long sessions = -1;  // drain, maint: current sessions; -1: not counted
+  long weight = -1;    // weight: the server's new weight
+  std::string status;  // ready, up: HAProxy's status words
+};
+
 // What a rollout says as it goes, and nothing else: the rollout
 // (playbooks/rollout) only calls these; what a person or a CI job sees is
 // each observer's business (as ninja's Status is for its builder). The text
@@ -45,6 +56,7 @@ class RolloutObserver {
                                 const Result<CommandResult>& /*output*/) {}
   virtual void rollback_done() {}
   virtual void baking(Duration /*bake*/) {}
+  virtual void balancer(const BalancerStep& /*step*/) {}
   virtual void rollout_done(const RolloutResult& /*result*/) {}
 };
 
@@ -67,6 +79,7 @@ class RolloutObservers final : public RolloutObserver {
                         const Result<CommandResult>& output) override;
   void rollback_done() override;
   void baking(Duration bake) override;
+  void balancer(const BalancerStep& step) override;
   void rollout_done(const RolloutResult& result) override;
 
  private:

@@ -36,6 +36,14 @@ void RolloutText::baking(Duration bake) {
   reporter_.progress(fmt::format("canary healthy; baking {}", format_duration(bake)));
 }
 
+void RolloutText::balancer(const BalancerStep& step) {
+  std::string detail = step.sessions >= 0     ? fmt::format(" ({} session(s) left)", step.sessions)
+                       : step.weight >= 0     ? fmt::format(" {}", step.weight)
+                       : !step.status.empty() ? " " + step.status
+                                              : "";
+  reporter_.progress(fmt::format("{}: {} on {}{}", step.host, step.action, step.balancer, detail));
+}
+
 // -v: everything a host printed during a step, line by line.
 void RolloutText::show_output(const std::string& host, const Result<CommandResult>& r) {
   if (reporter_.verbosity() == 0 || !r) return;

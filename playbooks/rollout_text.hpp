@@ -19,6 +19,7 @@ class RolloutText final : public RolloutObserver {
   void host_rolled_back(const std::string& host, bool ok,
                         const Result<CommandResult>& output) override;
   void baking(Duration bake) override;
+  void balancer(const BalancerStep& step) override;
 
  private:
   void show_output(const std::string& host, const Result<CommandResult>& output);

@@ -16,9 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kUnitKeys = {
-    "kind",  "hosts",  "source",  "deploy_to",      "keep_releases", "run",    "start",
-    "stop",  "reload", "health",  "drain",          "config",        "backup", "secrets",
-    "hooks", "logs",   "rollout", "require_ticket", "restore"};
+    "kind",  "hosts",  "source",  "deploy_to",      "keep_releases", "run",     "start",
+    "stop",  "reload", "health",  "drain",          "config",        "backup",  "secrets",
+    "hooks", "logs",   "rollout", "require_ticket", "restore",       "balancer"};
 const std::vector<std::string> kSourceKeys = {"repo", "build", "output"};
 const std::vector<std::string> kHealthKeys = {"command", "timeout", "retries", "interval"};
 const std::vector<std::string> kDrainKeys = {"command", "check",   "timeout", "players",
@@ -27,9 +27,11 @@ const std::vector<std::string> kConfigKeys = {"files", "check"};
 const std::vector<std::string> kBackupKeys = {"command", "hosts", "verify"};
 const std::vector<std::string> kHookKeys = {"before_drain", "before_stop", "after_stop",
                                             "before_start", "after_start", "after_health"};
-const std::vector<std::string> kRolloutKeys = {"canary",          "bake",         "batch",
-                                               "max_unavailable", "pair_key",     "pair_max_down",
-                                               "max_failures",    "auto_rollback"};
+const std::vector<std::string> kRolloutKeys = {"canary",          "bake",          "batch",
+                                               "max_unavailable", "pair_key",      "pair_max_down",
+                                               "max_failures",    "auto_rollback", "canary_weight"};
+const std::vector<std::string> kBalancerKeys = {"type",    "hosts",  "socket",
+                                                "backend", "server", "drain"};
 const std::vector<std::string> kKinds = {"service", "reward", "payment", "gm"};
 
 class UnitReader {
@@ -195,6 +197,13 @@ class UnitReader {
       if (auto b = in_.boolean(*n, what + ".require_ticket")) unit.require_ticket = *b;
     }
     if (auto* n = node.find("rollout")) read_rollout(*n, what + ".rollout", unit.rollout);
+    if (auto* n = node.find("balancer")) read_balancer(*n, what + ".balancer", unit);
+    if (unit.rollout.canary_weight && !unit.balancer) {
+      in_.error(*node.find("rollout")->find("canary_weight"),
+                fmt::format("{}.rollout.canary_weight: needs {}.balancer (the weights are the "
+                            "balancer's)",
+                            what, what));
+    }
     project_.units.push_back(std::move(unit));
   }
 
@@ -374,6 +383,75 @@ class UnitReader {
     if (auto* n = node.find("auto_rollback")) {
       if (auto b = in_.boolean(*n, what + ".auto_rollback")) rollout.auto_rollback = *b;
     }
+    if (auto* n = node.find("canary_weight")) {
+      static const std::regex percent(R"(([0-9]{1,2}(\.[0-9]+)?)%?)");
+      std::smatch m;
+      double value = 0;
+      if (n->is_scalar() && std::regex_match(n->scalar, m, percent)) value = std::stod(m[1]);
+      if (value <= 0 || value >= 100) {
+        in_.error(*n, fmt::format("{}.canary_weight: expected a share of traffic like 10% "
+                                  "(above 0, below 100), found '{}'",
+                                  what, n->scalar));
+      } else {
+        rollout.canary_weight = value;
+      }
+    }
+  }
+
+  void read_balancer(const YamlNode& node, const std::string& what, Unit& unit) {
+    if (!in_.check_mapping(node, what, kBalancerKeys)) return;
+    BalancerSpec balancer;
+    balancer.mark = node.mark;
+    // HAProxy's names: letters, digits, '-', '_', '.', ':'.
+    static const std::regex haproxy_name("[A-Za-z0-9_.:-]+");
+    static const std::regex server_template(
+        R"(([A-Za-z0-9_.:-]|\{\{ *[A-Za-z_][A-Za-z0-9_]* *\}\})+)");
+    static const std::regex socket_path("/[A-Za-z0-9._/-]+");
+    if (auto* n = node.find("type")) {
+      if (auto s = in_.string(*n, what + ".type"); s && *s != "haproxy") {
+        in_.error(*n, fmt::format("{}.type: unknown balancer '{}' (haproxy)", what, *s));
+      }
+    }
+    for (const char* key : {"hosts", "backend"}) {
+      if (!node.find(key)) in_.error(node, fmt::format("{}: missing key '{}'", what, key));
+    }
+    if (auto* n = node.find("hosts")) {
+      if (auto s = in_.string(*n, what + ".hosts")) balancer.hosts = *s;
+    }
+    if (auto* n = node.find("backend")) {
+      if (auto s = in_.string(*n, what + ".backend")) {
+        if (!std::regex_match(*s, haproxy_name)) {
+          in_.error(*n, fmt::format("{}.backend: '{}' is not a HAProxy name (letters, digits, "
+                                    "'-', '_', '.', ':')",
+                                    what, *s));
+        }
+        balancer.backend = *s;
+      }
+    }
+    if (auto* n = node.find("server")) {
+      if (auto s = in_.string(*n, what + ".server")) {
+        if (!std::regex_match(*s, server_template)) {
+          in_.error(*n, fmt::format("{}.server: expected a HAProxy name, with {{{{variables}}}}, "
+                                    "like {{{{host}}}} or web-{{{{host}}}}, found '{}'",
+                                    what, *s));
+        }
+        balancer.server = *s;
+      }
+    }
+    if (auto* n = node.find("socket")) {
+      if (auto s = in_.string(*n, what + ".socket")) {
+        if (!std::regex_match(*s, socket_path) || s->find("..") != std::string::npos) {
+          in_.error(*n, fmt::format("{}.socket: expected an absolute path like "
+                                    "/run/haproxy/admin.sock, found '{}'",
+                                    what, *s));
+        }
+        balancer.socket = *s;
+      }
+    }
+    if (auto* n = node.find("drain")) {
+      if (auto d = in_.duration(*n, what + ".drain")) balancer.drain = *d;
+    }
+    unit.balancer = balancer;
   }
 
  private:

@@ -154,6 +154,9 @@ std::string ticket_steps(const PreparedChange& prepared) {
     line(fmt::format("   {}. {}{}", i + 1, plan.batches[i].canary ? "(canary) " : "",
                      fmt::join(plan.batches[i].hosts, ", ")));
   }
+  if (auto balancer = describe_balancer_plan(unit); !balancer.empty()) {
+    line(fmt::format("   The {}.", balancer));
+  }
   line(fmt::format("3. Past {} failure(s) the failed batch goes back{}, and nothing else starts.",
                    unit.rollout.max_failures,
                    unit.rollout.auto_rollback ? " automatically" : " only by hand"));
@@ -231,6 +234,7 @@ nlohmann::json change_ticket_json(const ChangeTicket& t, const PreparedChange& p
                          {"refused", c.refused}});
   }
   nlohmann::json doc = prepared.plan.to_json();
+  doc["balancer"] = balancer_plan(prepared.unit());
   doc["ticket"] = t.ticket;
   doc["plan_digest"] = t.digest;
   doc["commits"] = t.commits;

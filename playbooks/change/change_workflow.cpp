@@ -131,7 +131,9 @@ Result<std::vector<PreparedChange>> prepare_locked(const ChangeContext& context,
 
 void show_plan(Reporter& reporter, const PreparedChange& prepared) {
   if (reporter.json()) {
-    reporter.event("plan", prepared.plan.to_json());
+    nlohmann::json plan = prepared.plan.to_json();
+    plan["balancer"] = balancer_plan(prepared.unit());
+    reporter.event("plan", plan);
   } else {
     print_plan(reporter, prepared.plan, prepared.unit());
   }

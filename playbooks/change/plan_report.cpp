@@ -44,6 +44,9 @@ void print_plan(Reporter& reporter, const DeployPlan& plan, const Unit& unit) {
                   unit.rollout.max_unavailable.value,
                   unit.rollout.max_unavailable.percent ? "%" : "", unit.rollout.pair_key));
   if (plan.batches.empty()) reporter.text("  none: every host already runs this release");
+  if (auto balancer = describe_balancer_plan(unit); !balancer.empty() && !plan.batches.empty()) {
+    reporter.text(balancer);
+  }
   for (std::size_t i = 0; i < plan.batches.size(); ++i) {
     const auto& b = plan.batches[i];
     reporter.text(fmt::format("  {:>2} {:<9} {}", i + 1, b.canary ? "(canary)" : "",

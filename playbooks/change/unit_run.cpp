@@ -9,6 +9,7 @@
 #include "playbooks/change/change_record.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/record_signing.hpp"
+#include "playbooks/change/unit_balancer.hpp"
 #include "playbooks/registry_publish.hpp"
 
 namespace flotilla {
@@ -91,6 +92,34 @@ void record_everywhere(const PreparedChange& prepared, const Snapshot& snapshot,
   }
 }
 
+// The unit's balancer, checked before any host changes: every changing
+// host is a server of the backend on every balancer. A host already out of
+// rotation is said: one this change restarts rejoins when its batch is
+// done; another stays out.
+Result<std::unique_ptr<HaproxySwitch>> balancer_for(const ChangeContext& context,
+                                                    const PreparedChange& prepared) {
+  auto balancer = connect_balancer(context, prepared.fleet);
+  if (!balancer) return tl::unexpected(balancer.error());
+  std::vector<std::string> changing;
+  for (const auto& h : prepared.plan.hosts) {
+    if (h.change) changing.push_back(h.host);
+  }
+  std::vector<std::string> all;
+  for (const auto& [name, host] : prepared.fleet.by_name) all.push_back(name);
+  auto checked = (*balancer)->check(all);
+  if (!checked) return tl::unexpected(checked.error());
+  for (const auto& [host, where] : *checked) {
+    bool restarts = std::find(changing.begin(), changing.end(), host) != changing.end();
+    context.reporter.warning(fmt::format(
+        "{} is out of rotation ({}); {}", host, where,
+        restarts ? "it rejoins when its batch is done"
+                 : fmt::format("this change leaves it there (`flotilla balancer ready {} -l {}` "
+                               "puts it back)",
+                               prepared.unit().name, host)));
+  }
+  return balancer;
+}
+
 void report_hosts(Reporter& reporter, const RolloutResult& result) {
   for (const auto& h : result.hosts) {
     Reporter::Color color = h.state == HostOutcome::State::kFailed       ? Reporter::Color::kRed
@@ -127,6 +156,18 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
     prepared.sources.registry = std::move(*pull);
   }
 
+  std::unique_ptr<HaproxySwitch> balancer;
+  if (unit.balancer && !plan.batches.empty()) {
+    auto opened = balancer_for(context, prepared);
+    if (!opened) {
+      reporter.error(opened.error().message + "; nothing was changed");
+      run.ok = false;
+      run.failure = opened.error().kind;
+      return run;
+    }
+    balancer = std::move(*opened);
+  }
+
   Snapshot& snapshot = run.snapshot;
   snapshot = opening_snapshot(plan, request, ids, approved);
   Ledger ledger = ledger_of(context.targets);
@@ -150,7 +191,7 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   if (!backup_failed) {
     auto observer = reported_rollout(reporter, std::string(change_kind_name(plan.kind)),
                                      snapshot.id, plan.artifact);
-    RolloutIo io{transport, *observer, *context.clock, context.interrupted};
+    RolloutIo io{transport, *observer, *context.clock, context.interrupted, balancer.get()};
     result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id, io,
                              records);
   }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "playbooks/change/unit_balancer.hpp"
 #include "playbooks/change/unit_fleet.hpp"
 #include "playbooks/host_commands.hpp"
 #include "snapshots/drift.hpp"
@@ -25,12 +26,65 @@ Result<std::map<std::size_t, HealthProbe>> health_probes(const UnitFleet& fleet)
   return probes;
 }
 
+// Where one host stands on each balancer: {balancer, status, sessions}.
+using BalancerRows = std::map<std::string, nlohmann::json>;
+
+// Every balancer's view of the unit's hosts; a balancer that cannot be
+// read makes the outcome unreachable and is said once.
+BalancerRows balancer_rows(const ChangeContext& context, const UnitFleet& fleet, Outcome& outcome) {
+  BalancerRows rows;
+  if (!fleet.unit->balancer) return rows;
+  auto balancer = connect_balancer(context, fleet);
+  if (!balancer) {
+    context.reporter.warning(balancer.error().message);
+    outcome.add(balancer.error().kind);
+    return rows;
+  }
+  for (auto& view : (*balancer)->read()) {
+    if (!view.servers) {
+      context.reporter.warning(
+          fmt::format("balancer {}: {}", view.balancer, view.servers.error().message));
+      outcome.add(ErrorKind::kUnreachable);
+      continue;
+    }
+    for (const auto& [host, rh] : fleet.by_name) {
+      const std::string& server = (*balancer)->server_of(host);
+      nlohmann::json row = {{"balancer", view.balancer}, {"server", server}, {"status", "ABSENT"}};
+      for (const auto& s : *view.servers) {
+        if (s.name != server) continue;
+        row = {{"balancer", view.balancer},
+               {"server", server},
+               {"status", rotation_word(s.status)},
+               {"detail", s.status},
+               {"sessions", s.sessions},
+               {"weight", s.weight}};
+      }
+      rows[host].push_back(row);
+    }
+  }
+  return rows;
+}
+
 // One host's row and document: failed on drift or bad health.
 nlohmann::json host_status(Reporter& reporter, const Unit& unit, const std::string& name,
-                           const Survey& survey, const HostPosition* expected, Outcome& outcome) {
+                           const Survey& survey, const HostPosition* expected,
+                           const nlohmann::json* balancers, Outcome& outcome) {
   const HostState& state = survey.state;
   const bool supervised = !unit.run.empty();
   auto drift = drift_of(state, expected, supervised);
+  std::string rotation;
+  if (balancers != nullptr) {
+    for (const auto& b : *balancers) {
+      std::string status = b["status"];
+      rotation += (rotation.empty() ? "" : " ") +
+                  fmt::format("{}:{}", b["balancer"].get<std::string>(), status);
+      // Deployed here but not taking traffic there: what flotilla's record says is not what
+      // players get.
+      if (state.release && status != "UP") {
+        drift.push_back(fmt::format("{} on balancer {}", status, b["balancer"].get<std::string>()));
+      }
+    }
+  }
   // The release column is what the processes run, where they show it.
   ObservedRelease seen = observe_release(state.processes, supervised);
   std::string release = seen.release.value_or(state.release.value_or(""));
@@ -42,29 +96,33 @@ nlohmann::json host_status(Reporter& reporter, const Unit& unit, const std::stri
     outcome.add(ErrorKind::kFailed);
   }
   reporter.text(fmt::format(
-      "  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}", name, short_id(release),
+      "  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}{}", name, short_id(release),
       short_id(state.commit), state.branch.empty() ? "-" : state.branch,
       state.since.empty() ? "-" : state.since,
       reporter.paint(healthy, healthy == "ok"  ? Reporter::Color::kGreen
                               : healthy == "-" ? Reporter::Color::kNone
                                                : Reporter::Color::kRed),
+      balancers != nullptr ? fmt::format("{:<16} ", rotation) : "",
       drift.empty()
           ? "-"
           : reporter.paint(fmt::format("{}", fmt::join(drift, "; ")), Reporter::Color::kYellow)));
-  return {{"host", name},
-          {"release", release},
-          {"process",
-           {{"running", seen.running},
-            {"release", seen.release ? nlohmann::json(*seen.release) : nlohmann::json()},
-            {"pids", seen.pids}}},
-          {"current", state.release.value_or("")},
-          {"config", state.config},
-          {"commit", state.commit},
-          {"branch", state.branch},
-          {"since", state.since},
-          {"snapshot", state.snapshot},
-          {"health", healthy},
-          {"drift", drift}};
+  nlohmann::json doc = {
+      {"host", name},
+      {"release", release},
+      {"process",
+       {{"running", seen.running},
+        {"release", seen.release ? nlohmann::json(*seen.release) : nlohmann::json()},
+        {"pids", seen.pids}}},
+      {"current", state.release.value_or("")},
+      {"config", state.config},
+      {"commit", state.commit},
+      {"branch", state.branch},
+      {"since", state.since},
+      {"snapshot", state.snapshot},
+      {"health", healthy},
+      {"drift", drift}};
+  if (balancers != nullptr) doc["balancers"] = *balancers;
+  return doc;
 }
 
 }  // namespace
@@ -87,13 +145,15 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
   auto expected = fleet_at(history, LONG_MAX);
 
   Outcome outcome;
+  BalancerRows rotation = balancer_rows(context, *fleet, outcome);
   nlohmann::json hosts = nlohmann::json::array();
   reporter.text(reporter.paint(
       fmt::format("{} in {} (last snapshot: {})", unit.name, context.targets.environment->name,
                   history.empty() ? std::string("none") : std::to_string(history.back().id)),
       Reporter::Color::kBold));
-  reporter.text(fmt::format("  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}", "HOST", "RELEASE",
-                            "COMMIT", "BRANCH", "SINCE", "HEALTH", "DRIFT"));
+  reporter.text(fmt::format("  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}{}", "HOST", "RELEASE",
+                            "COMMIT", "BRANCH", "SINCE", "HEALTH",
+                            unit.balancer ? fmt::format("{:<16} ", "BALANCER") : "", "DRIFT"));
   for (std::size_t i = 0; i < fleet->plan_hosts.size(); ++i) {
     const std::string& name = fleet->plan_hosts[i].name;
     const auto& survey = reading->surveys[i];
@@ -107,8 +167,14 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
       continue;
     }
     auto it = expected.find(name);
+    static const nlohmann::json kUnread = nlohmann::json::array();
+    auto on_balancers = rotation.find(name);
     hosts.push_back(host_status(reporter, unit, name, *survey,
-                                it == expected.end() ? nullptr : &it->second, outcome));
+                                it == expected.end() ? nullptr : &it->second,
+                                on_balancers != rotation.end() ? &on_balancers->second
+                                : unit.balancer                ? &kUnread
+                                                               : nullptr,
+                                outcome));
   }
   units_doc.push_back(
       {{"unit", unit.name},

@@ -221,3 +221,54 @@ TEST_CASE("project file: artifacts through a registry, and what it refuses") {
                       "true}\n"));
   CHECK_FALSE(p.load(base + "artifacts: {registry: 'https://u:p@r.example', repository: r}\n"));
 }
+
+TEST_CASE("project file: a unit's balancer and its canary weight, and what they refuse") {
+  ProjectDir p;
+  auto project = p.load(R"(environments: {dev: {inventory: dev.yaml}}
+units:
+  game:
+    source: {repo: ., build: make}
+    run: bin/game
+    rollout: {canary: 1, bake: 2m, canary_weight: 10%}
+    balancer:
+      type: haproxy
+      hosts: lb
+      socket: /run/haproxy/admin.sock
+      backend: game_http
+      server: "web-{{host}}"
+      drain: 45s
+)");
+  REQUIRE_MESSAGE(project, project.error().message);
+  const Unit& unit = *project->unit("game");
+  REQUIRE(unit.balancer);
+  CHECK(unit.balancer->hosts == "lb");
+  CHECK(unit.balancer->backend == "game_http");
+  CHECK(unit.balancer->server == "web-{{host}}");
+  CHECK(unit.balancer->drain == std::chrono::seconds(45));
+  CHECK(unit.rollout.canary_weight == 10.0);
+
+  auto wrong = p.load(R"(environments: {dev: {inventory: dev.yaml}}
+units:
+  game:
+    source: {repo: ., build: make}
+    run: bin/game
+    rollout: {canary_weight: 150%}
+    balancer: {type: nginx, socket: relative.sock, backend: "a;b", server: "x y"}
+  other:
+    source: {repo: ., build: make}
+    run: bin/other
+    rollout: {canary_weight: 10%}
+)");
+  REQUIRE_FALSE(wrong);
+  const std::string& m = wrong.error().message;
+  CHECK(m.find(":6:30: units.game.rollout.canary_weight: expected a share of traffic like 10%") !=
+        std::string::npos);
+  CHECK(m.find(":7:22: units.game.balancer.type: unknown balancer 'nginx' (haproxy)") !=
+        std::string::npos);
+  CHECK(m.find("units.game.balancer: missing key 'hosts'") != std::string::npos);
+  CHECK(m.find("units.game.balancer.socket: expected an absolute path") != std::string::npos);
+  CHECK(m.find("units.game.balancer.backend: 'a;b' is not a HAProxy name") != std::string::npos);
+  CHECK(m.find("units.game.balancer.server: expected a HAProxy name") != std::string::npos);
+  CHECK(m.find(":11:30: units.other.rollout.canary_weight: needs units.other.balancer") !=
+        std::string::npos);
+}

@@ -343,3 +343,134 @@ TEST_CASE("rollout: a single batch never bakes (nothing follows the canary)") {
   CHECK(f.run(f.plan_to("r2")).ok);
   CHECK(f.clock.sleeps.empty());
 }
+
+namespace {
+
+// A balancer that writes down each step with how many activations had run
+// by then, and fails the hosts a test names.
+class RecordingSwitch final : public TrafficSwitch {
+ public:
+  explicit RecordingSwitch(const RolloutFixture& f) : f_(f) {}
+  Failures take_out(const std::vector<std::string>& hosts, RolloutObserver&) override {
+    return step("out", hosts, refuse_out);
+  }
+  Failures put_back(const std::vector<std::string>& hosts, RolloutObserver&) override {
+    return step("back", hosts, never_up);
+  }
+  Result<void> weigh_canaries(const std::vector<std::string>& canaries, double percent,
+                              RolloutObserver&) override {
+    log.push_back(fmt::format("weigh {} {}% after {}", fmt::join(canaries, ","), percent,
+                              f_.activated().size()));
+    weighed = true;
+    return {};
+  }
+  Result<void> restore_weights(RolloutObserver&) override {
+    if (weighed) log.push_back(fmt::format("restore after {}", f_.activated().size()));
+    weighed = false;
+    return {};
+  }
+
+  std::vector<std::string> log;
+  std::set<std::string> refuse_out, never_up;
+  bool weighed = false;
+
+ private:
+  Failures step(const char* what, const std::vector<std::string>& hosts,
+                const std::set<std::string>& failing) {
+    log.push_back(
+        fmt::format("{} {} after {}", what, fmt::join(hosts, ","), f_.activated().size()));
+    Failures failures;
+    for (const auto& h : hosts) {
+      if (failing.contains(h)) failures[h] = "balancer lb1: refused";
+    }
+    return failures;
+  }
+  const RolloutFixture& f_;
+};
+
+RolloutResult run_with(RolloutFixture& f, RecordingSwitch& traffic, const DeployPlan& plan) {
+  for (auto& [name, host] : f.hosts) {
+    for (const auto& h : plan.hosts) {
+      if (h.host == name) host.previous_state = h.state;
+    }
+  }
+  RolloutIo io{f.transport, f.observer, f.clock, [] { return false; }, &traffic};
+  return execute_rollout(plan, f.unit, {}, f.hosts, 7, io);
+}
+
+}  // namespace
+
+TEST_CASE("rollout with a balancer: each batch leaves rotation before it stops, rejoins after") {
+  RolloutFixture f(4);
+  RecordingSwitch traffic(f);
+  DeployPlan plan = f.plan_to("r2");
+  RolloutResult r = run_with(f, traffic, plan);
+  CHECK(r.ok);
+  CHECK(r.out_of_rotation.empty());
+  INFO(fmt::format("{}", fmt::join(traffic.log, " | ")));
+  // Canary h1, then h2 and h3 (one of each pair), then h4.
+  CHECK(traffic.log == std::vector<std::string>{"out h1 after 0", "back h1 after 1",
+                                                "out h2,h3 after 1", "back h2,h3 after 3",
+                                                "out h4 after 3", "back h4 after 4"});
+}
+
+TEST_CASE("rollout with a balancer: a host it cannot take out fails before it stops") {
+  RolloutFixture f(4);
+  f.unit.rollout.max_failures = 1;
+  RecordingSwitch traffic(f);
+  DeployPlan plan = f.plan_to("r2");
+  traffic.refuse_out = {"h4"};
+  RolloutResult r = run_with(f, traffic, plan);
+  CHECK_FALSE(r.ok);
+  CHECK(state_of(r, "h4") == HostOutcome::State::kFailed);
+  CHECK(f.running("r1") == std::vector<std::string>{"h4"});  // never stopped, never changed
+  auto activated = f.activated();
+  CHECK(std::count(activated.begin(), activated.end(), "h4") == 0);
+  CHECK(r.out_of_rotation.empty());  // it was never out
+}
+
+TEST_CASE(
+    "rollout with a balancer: a canary that never comes back UP is rolled back, then put back") {
+  RolloutFixture f(4);
+  RecordingSwitch traffic(f);
+  DeployPlan plan = f.plan_to("r2");
+  traffic.never_up = {"h1"};
+  RolloutResult r = run_with(f, traffic, plan);
+  CHECK_FALSE(r.ok);
+  CHECK(state_of(r, "h1") == HostOutcome::State::kRolledBack);
+  CHECK(f.running("r1").size() == 4);
+  CHECK(traffic.log == std::vector<std::string>{"out h1 after 0", "back h1 after 1",
+                                                "out h1 after 1", "back h1 after 2"});
+  // Its second put_back failed too: said, with the command that fixes it.
+  CHECK(r.out_of_rotation.contains("h1"));
+  CHECK(r.summary.find("flotilla balancer ready app -l h1") != std::string::npos);
+}
+
+TEST_CASE("rollout with a balancer: a failed host nobody rolls back stays out, and says so") {
+  RolloutFixture f(4);
+  f.unit.rollout.auto_rollback = false;
+  RecordingSwitch traffic(f);
+  DeployPlan plan = f.plan_to("r2");
+  f.fleet.fails_health = [&](std::size_t host, const std::string&) { return host == 0; };
+  RolloutResult r = run_with(f, traffic, plan);
+  CHECK_FALSE(r.ok);
+  CHECK(traffic.log == std::vector<std::string>{"out h1 after 0", "back  after 1"});
+  CHECK(r.out_of_rotation.contains("h1"));
+  CHECK(r.summary.find("out of the balancer's rotation: h1") != std::string::npos);
+}
+
+TEST_CASE("rollout with a balancer: the canary's weight holds for the bake, then is restored") {
+  RolloutFixture f(4);
+  f.unit.rollout.canary_weight = 10;
+  f.unit.rollout.bake = std::chrono::minutes(10);
+  RecordingSwitch traffic(f);
+  DeployPlan plan = f.plan_to("r2");
+  RolloutResult r = run_with(f, traffic, plan);
+  CHECK(r.ok);
+  REQUIRE(traffic.log.size() >= 4);
+  CHECK(traffic.log[0] == "out h1 after 0");
+  CHECK(traffic.log[1] == "weigh h1 10% after 1");  // before it rejoins: no burst at full weight
+  CHECK(traffic.log[2] == "back h1 after 1");
+  CHECK(traffic.log[3] == "restore after 1");  // after the bake, before the next batch
+  CHECK(f.clock.now() - Clock::TimePoint{} >= std::chrono::minutes(10));
+}
