@@ -67,7 +67,7 @@ set_state() {
 }
 
 # wait_for SECONDS KIND COLUMN TEST SERVER...: prints "KIND SERVER VALUE"
-# when a value changes; succeeds once TEST (an awk condition on v) holds for
+# first and whenever that value changes; succeeds once TEST (an awk condition on v) holds for
 # every server, fails when SECONDS pass first.
 wait_for() {
   wf_until=$(($(date +%s) + $1)) wf_kind=$2 wf_column=$3 wf_test=$4 wf_seen=''
@@ -80,10 +80,12 @@ wait_for() {
       END { n = split(names, want, " "); for (i = 1; i <= n; i++) if (!(want[i] in seen)) { print kind " " want[i] " absent"; bad = 1 }
             exit bad }')
     wf_done=$?
-    if [ "$wf_report" != "$wf_seen" ]; then
-      printf '%s\n' "$wf_report"
-      wf_seen=$wf_report
-    fi
+    # Only the lines that changed: one per server whose value moved.
+    WF_SEEN=$wf_seen
+    export WF_SEEN
+    printf '%s\n' "$wf_report" | awk 'BEGIN { n = split(ENVIRON["WF_SEEN"], p, "\n"); for (i = 1; i <= n; i++) seen[p[i]] = 1 }
+      !($0 in seen)'
+    wf_seen=$wf_report
     [ "$wf_done" -eq 0 ] && return 0
     [ "$(date +%s)" -lt "$wf_until" ] || return 1
     sleep 0.2

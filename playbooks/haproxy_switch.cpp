@@ -28,9 +28,6 @@ std::string whole_seconds(Duration d) {
       std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(d).count()));
 }
 
-// After a host's service is back, HAProxy's own checks must see it before it is UP.
-constexpr Duration kUpWait = std::chrono::seconds(30);
-
 }  // namespace
 
 Result<std::map<std::string, std::string>> balancer_servers(
@@ -68,11 +65,12 @@ Result<std::map<std::string, std::string>> balancer_servers(
 
 HaproxySwitch::HaproxySwitch(BalancerSpec spec, std::vector<std::string> balancer_hosts,
                              std::unique_ptr<Transport> transport,
-                             std::map<std::string, std::string> servers)
+                             std::map<std::string, std::string> servers, Duration up_wait)
     : spec_(std::move(spec)),
       balancers_(std::move(balancer_hosts)),
       transport_(std::move(transport)),
-      servers_(std::move(servers)) {}
+      servers_(std::move(servers)),
+      up_wait_(std::max(up_wait, spec_.drain)) {}
 
 std::string HaproxySwitch::host_of(const std::string& server) const {
   for (const auto& [host, name] : servers_) {
@@ -195,9 +193,9 @@ TrafficSwitch::Failures HaproxySwitch::put_back(const std::vector<std::string>& 
   if (hosts.empty()) return failures;
   // Also after a Ctrl-C: leaving a serving host out of rotation is the harm.
   transport_->resume();
-  std::vector<std::string> args = {whole_seconds(std::max(spec_.drain, kUpWait))};
+  std::vector<std::string> args = {whole_seconds(up_wait_)};
   for (const auto& h : hosts) args.push_back(servers_.at(h));
-  auto done = on_every_balancer("ready", args, std::max(spec_.drain, kUpWait) + kUpWait, observer);
+  auto done = on_every_balancer("ready", args, up_wait_ + std::chrono::seconds(30), observer);
   for (std::size_t i = 0; i < done.size(); ++i) {
     if (done[i] && done[i]->ok()) continue;
     if (done[i] && exited_with(*done[i], HostExit::kNotUp)) {

@@ -30,8 +30,11 @@ struct BalancerView {
 // socket. Thread: the rollout's.
 class HaproxySwitch final : public TrafficSwitch {
  public:
+  // `up_wait`: how long a host may take to be UP once ready (at least
+  // spec.drain): HAProxy's own checks must see it first.
   HaproxySwitch(BalancerSpec spec, std::vector<std::string> balancer_hosts,
-                std::unique_ptr<Transport> transport, std::map<std::string, std::string> servers);
+                std::unique_ptr<Transport> transport, std::map<std::string, std::string> servers,
+                Duration up_wait = std::chrono::seconds(30));
 
   // Every balancer's view of the backend, read at once.
   std::vector<BalancerView> read();
@@ -66,6 +69,7 @@ class HaproxySwitch final : public TrafficSwitch {
   std::vector<std::string> balancers_;
   std::unique_ptr<Transport> transport_;
   std::map<std::string, std::string> servers_;  // unit host -> server name
+  Duration up_wait_;
   // The weights weigh_canaries replaced, per balancer: server -> weight.
   std::vector<std::map<std::string, long>> replaced_weights_;
 };
