@@ -140,6 +140,15 @@ std::vector<std::string> split_host_pattern(const std::string& pattern) {
 
 Result<std::vector<std::size_t>> select_hosts(const Inventory& inventory,
                                               const std::string& pattern) {
+  auto selected = match_hosts(inventory, pattern);
+  if (selected && selected->empty()) {
+    return fail(ErrorKind::kBadInput, fmt::format("host pattern '{}' matches no hosts", pattern));
+  }
+  return selected;
+}
+
+Result<std::vector<std::size_t>> match_hosts(const Inventory& inventory,
+                                             const std::string& pattern) {
   std::vector<std::string> terms = split_host_pattern(pattern);
   if (terms.empty()) return fail(ErrorKind::kBadInput, "empty host pattern");
   // Ansible's order_patterns: plain terms, then '&', then '!'; 'all' if no plain term.
@@ -180,9 +189,6 @@ Result<std::vector<std::size_t>> select_hosts(const Inventory& inventory,
         if (have.insert(h).second) selected.push_back(h);
       }
     }
-  }
-  if (selected.empty()) {
-    return fail(ErrorKind::kBadInput, fmt::format("host pattern '{}' matches no hosts", pattern));
   }
   return selected;
 }

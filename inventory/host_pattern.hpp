@@ -17,6 +17,11 @@ namespace flotilla {
 Result<std::vector<std::size_t>> select_hosts(const Inventory& inventory,
                                               const std::string& pattern);
 
+// The same, where selecting nothing is an answer (an environment without
+// balancer hosts), not an error.
+Result<std::vector<std::size_t>> match_hosts(const Inventory& inventory,
+                                             const std::string& pattern);
+
 // Ansible's split_host_pattern: on ',' if present, else on ':' outside brackets.
 std::vector<std::string> split_host_pattern(const std::string& pattern);
 

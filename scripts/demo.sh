@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: launch night for a game, on a local fleet, as an operator
 # would type it. Installs what is missing, builds flotilla, starts 9 real sshd
-# hosts on loopback (dev: 1, int: 1 pair, prod: 3 pairs), creates the studio's
+# hosts on loopback (dev: 1, int: 1 pair, prod: 3 pairs, and prod's HAProxy
+# host in front of payment), creates the studio's
 # game-backend repository (feature/*, release/*, master, stable), and then:
 #
 #   1. deploys release/1.0 of reward, payment, gm and the game server to int
@@ -10,7 +11,8 @@
 #   2. launches prod: rehearsed on int, then promoted (the same artifacts);
 #   3. rehearses the master upgrade on int from prod's exact state, then
 #      promotes it to prod in rolling batches while a load generator keeps
-#      buying through payment (lost/doubled: printed);
+#      buying through HAProxy: each payment host leaves the rotation before it
+#      restarts (lost/doubled and requests that had to wait: printed);
 #   4. pushes a GM event live (no restart);
 #   5. a release whose reward build fails its canary: the units it had
 #      changed go back, and prod refuses the unrehearsed change;
@@ -40,9 +42,10 @@ cmake --build build --target flotilla >/dev/null
 export PATH="$root/build/cli:$PATH"
 
 work=$(mktemp -d /tmp/flotilla-demo-XXXXXX)
-load_pid=
+load_pid='' haproxy_pid=''
 cleanup() {
   [ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null || true
+  [ -z "$haproxy_pid" ] || kill "$haproxy_pid" 2>/dev/null || true
   "$root/scripts/fleet.sh" stop "$work/fleet" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -59,9 +62,46 @@ expect_fail() {  # a command that must fail; shows its exit code
   [ "$rc" != 0 ] || { echo "demo.sh: that should have failed" >&2; exit 1; }
 }
 
-# --- The machines: 9 sshd hosts, 127.0.1.1-9 ---------------------------------
-"$root/scripts/fleet.sh" start "$work/fleet" -n 9 --net 127.0.1
+# --- The machines: 10 sshd hosts, 127.0.1.1-10 -------------------------------
+"$root/scripts/fleet.sh" start "$work/fleet" -n 10 --net 127.0.1
 cp -r examples/launch "$work/project"
+# prod's L7 switch: HAProxy on 127.0.1.100:8102 in front of the six payment
+# servers, its runtime API socket on prod-lb (127.0.1.10), which flotilla
+# reaches over SSH like any host. int has no balancer: its restarts are not
+# switched, and flotilla says so.
+cat > "$work/haproxy.cfg" <<EOF
+global
+    stats socket $work/haproxy.sock mode 600 level admin
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+frontend payment
+    bind 127.0.1.100:8102
+    default_backend payment_http
+backend payment_http
+    balance roundrobin
+    option httpchk GET /health
+    default-server check inter 500ms fall 2 rise 1
+$(for i in 1 2 3 4 5 6; do echo "    server prod-gs$i 127.0.1.$((i + 3)):8102"; done)
+EOF
+haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+haproxy_pid=$!
+cat >> "$work/project/inventories/prod.yaml" <<EOF
+    lb:
+      hosts:
+        prod-lb: {ansible_host: 127.0.1.10}
+EOF
+python3 - "$work/project/flotilla.yaml" "$work/haproxy.sock" <<'PY'
+import sys
+path, socket = sys.argv[1:]
+text = open(path).read()
+unit = "  payment:\n    kind: payment\n"
+assert unit in text
+text = text.replace(unit, unit + "    balancer: {type: haproxy, hosts: lb, socket: %s, backend: payment_http, drain: 30s}\n" % socket)
+open(path, "w").write(text)
+PY
 cat > "$work/project/ssh_config" <<EOF
 Host 127.0.1.*
   Port 2222
@@ -134,8 +174,8 @@ step flotilla -e prod build payment --ref master          # built ahead of time:
 step flotilla -e int rehearse --all --like prod --ref master --ticket REL-102
 step flotilla -e prod plan --all --from int --ticket REL-102
 prod_hosts=127.0.1.4,127.0.1.5,127.0.1.6,127.0.1.7,127.0.1.8,127.0.1.9
-show python3 examples/launch/loadgen.py "$prod_hosts" '&'
-python3 "$root/examples/launch/loadgen.py" "$prod_hosts" > "$work/load.out" 2>&1 &
+show python3 examples/launch/loadgen.py "$prod_hosts" --via 127.0.1.100:8102 '&'
+python3 "$root/examples/launch/loadgen.py" "$prod_hosts" --via 127.0.1.100:8102 > "$work/load.out" 2>&1 &
 load_pid=$!
 sleep 2
 step flotilla -e prod promote --all --from int --ticket REL-102
@@ -148,6 +188,9 @@ load_pid=
 cat "$work/load.out"
 [ "$load_rc" = 0 ] || { echo "demo.sh: purchases were lost or doubled" >&2; exit 1; }
 load_summary=$(tail -n 1 "$work/load.out")
+waited=$(sed -n 's/.*; \([0-9]*\) waited out a restart.*/\1/p' "$work/load.out")
+echo "purchases that met a restarting server through HAProxy: $waited"
+[ "$waited" = 0 ] || { echo "demo.sh: players saw a restart through the balancer" >&2; exit 1; }
 step flotilla -e prod exec -- "cat /srv/payment/shared/secrets/APPLE_KEY"   # redacted
 step flotilla -e prod history --ticket REL-102
 
@@ -221,7 +264,8 @@ cat <<EOF
 - release/1.0 of reward, payment, gm and the game server reached int as one release;
 - prod was launched with the artifacts rehearsed on int; the master upgrade was
   rehearsed on int from prod's exact state, then promoted one payment host at a
-  time (pairs never both down) while players kept buying: $load_summary;
+  time (pairs never both down), each drained out of HAProxy's rotation first,
+  while players kept buying through it: $load_summary; none met a restart;
 - a GM event went live without a restart (same pid: $pid_after);
 - release 1.2's reward failed its canary on int: payment and gm, already changed,
   went back; prod refused the unrehearsed change before touching a host;

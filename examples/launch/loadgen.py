@@ -2,11 +2,14 @@
 """Keeps players buying through the payment service until SIGTERM/SIGINT,
 then checks every host's ledger: each purchase settled exactly once.
 
-    loadgen.py 127.0.1.4,127.0.1.5 [--port 8102] [--workers 12]
+    loadgen.py 127.0.1.4,127.0.1.5 [--port 8102] [--workers 12] [--via ADDRESS:PORT]
 
 Each purchase belongs to one host (a player's session) and is retried there,
 with the same id, until it is settled: through a rolling restart it waits,
-never moves, never gives up. Exit 0 when nothing was lost or doubled."""
+never moves, never gives up. With --via, every purchase goes through that
+L7 switch (HAProxy) instead, which picks the host; a retry may land on
+another host, so a purchase cut mid-way shows up as doubled. Exit 0 when
+nothing was lost or doubled."""
 import argparse
 import base64
 import collections
@@ -43,6 +46,7 @@ def main():
     ap.add_argument("--port", type=int, default=8102)
     ap.add_argument("--workers", type=int, default=12)
     ap.add_argument("--give-up", type=float, default=120, help="seconds to keep retrying one purchase")
+    ap.add_argument("--via", help="ADDRESS:PORT of the balancer every purchase goes through")
     args = ap.parse_args()
     hosts = args.hosts.split(",")
     stop = threading.Event()
@@ -54,7 +58,7 @@ def main():
 
     def worker(n):
         rng = random.Random(n)
-        host = hosts[n % len(hosts)]
+        host = args.via or f"{hosts[n % len(hosts)]}:{args.port}"
         while not stop.is_set():
             store = rng.choice(["apple", "google", "steam"])
             p = {"id": str(uuid.uuid4()), "player": f"player-{n}-{rng.randrange(1000)}",
@@ -63,7 +67,7 @@ def main():
             while True:
                 tries += 1
                 try:
-                    answer = post(f"http://{host}:{args.port}/purchase", p)
+                    answer = post(f"http://{host}/purchase", p)
                     with lock:
                         acked[p["id"]] = host
                         stats["sent"] += 1
@@ -76,7 +80,7 @@ def main():
                             stats["refused (bug)"] += 1
                         break
                 except OSError:
-                    pass  # restarting: connection refused or reset; same id, same host
+                    pass  # restarting: connection refused or reset; same id, same host (or switch)
                 if time.time() - started > args.give_up:
                     with lock:
                         stats["gave up"] += 1
@@ -100,7 +104,8 @@ def main():
     lost = [pid for pid in acked if settled[pid] == 0]
     doubled = [pid for pid, n in settled.items() if n > 1]
     print(f"payment load: {stats['sent']} purchases over {time.time() - began:.0f}s on "
-          f"{len(hosts)} hosts; {stats['retried']} waited out a restart; "
+          f"{len(hosts)} hosts{' through ' + args.via if args.via else ''}; "
+          f"{stats['retried']} waited out a restart; "
           f"{stats['gave up']} gave up; {stats['refused (bug)']} refused")
     print(f"ledger check: {stats['sent'] - len(lost)} settled exactly once, "
           f"{len(lost)} lost, {len(doubled)} doubled")

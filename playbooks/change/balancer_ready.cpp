@@ -18,6 +18,12 @@ Result<Outcome> put_back_in_rotation(const ChangeContext& context, const std::st
   }
   auto balancer = connect_balancer(context, *fleet);
   if (!balancer) return tl::unexpected(balancer.error());
+  if (!*balancer) {
+    return fail(
+        ErrorKind::kBadInput,
+        fmt::format("units.{}.balancer.hosts: '{}' names no host of {}'s inventory", unit_name,
+                    fleet->unit->balancer->hosts, context.targets.environment->name));
+  }
   std::vector<std::string> hosts;
   for (const auto& target : fleet->plan_hosts) hosts.push_back(target.name);
 

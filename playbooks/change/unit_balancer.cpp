@@ -8,15 +8,15 @@ namespace flotilla {
 
 Result<std::unique_ptr<HaproxySwitch>> connect_balancer(const ChangeContext& context,
                                                         const UnitFleet& fleet) {
+  if (!fleet.unit->balancer) return nullptr;
   const BalancerSpec& spec = *fleet.unit->balancer;
   const Inventory& inventory = context.targets.inventory.inventory;
-  auto selected = select_hosts(inventory, spec.hosts);
-  if (!selected) return tl::unexpected(selected.error());
-  if (selected->empty()) {
-    return fail(ErrorKind::kBadInput,
-                fmt::format("units.{}.balancer.hosts: '{}' names no host of {}'s inventory",
-                            fleet.unit->name, spec.hosts, context.targets.environment->name));
+  auto selected = match_hosts(inventory, spec.hosts);
+  if (!selected) {
+    return fail(ErrorKind::kBadInput, fmt::format("units.{}.balancer.hosts: {}", fleet.unit->name,
+                                                  selected.error().message));
   }
+  if (selected->empty()) return nullptr;
   std::map<std::string, std::map<std::string, std::string>> vars;
   for (const auto& [name, host] : fleet.by_name) vars[name] = host.vars;
   auto servers = balancer_servers(spec, vars);

@@ -10,8 +10,10 @@ namespace flotilla {
 
 // The unit's balancer (`balancer:`), connected: its hosts come from the
 // environment's whole inventory (--limit narrows the unit, never the
-// balancers), each unit host's server name from `server:`. kBadInput when
-// the pattern names no host or a server name is unusable.
+// balancers), each unit host's server name from `server:`. Null when the
+// unit has no balancer, or its pattern names no host of this environment
+// (an int without an L7 switch: the caller says so). kBadInput when the
+// pattern is malformed or a server name is unusable.
 Result<std::unique_ptr<HaproxySwitch>> connect_balancer(const ChangeContext& context,
                                                         const UnitFleet& fleet);
 

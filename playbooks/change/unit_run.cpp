@@ -100,6 +100,13 @@ Result<std::unique_ptr<HaproxySwitch>> balancer_for(const ChangeContext& context
                                                     const PreparedChange& prepared) {
   auto balancer = connect_balancer(context, prepared.fleet);
   if (!balancer) return tl::unexpected(balancer.error());
+  if (!*balancer) {
+    context.reporter.warning(fmt::format(
+        "units.{}.balancer.hosts: '{}' names no host of {}'s inventory: restarts here do not go "
+        "through a balancer",
+        prepared.unit().name, prepared.unit().balancer->hosts, context.targets.environment->name));
+    return balancer;
+  }
   std::vector<std::string> changing;
   for (const auto& h : prepared.plan.hosts) {
     if (h.change) changing.push_back(h.host);

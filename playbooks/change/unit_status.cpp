@@ -30,9 +30,12 @@ Result<std::map<std::size_t, HealthProbe>> health_probes(const UnitFleet& fleet)
 using BalancerRows = std::map<std::string, nlohmann::json>;
 
 // Every balancer's view of the unit's hosts; a balancer that cannot be
-// read makes the outcome unreachable and is said once.
-BalancerRows balancer_rows(const ChangeContext& context, const UnitFleet& fleet, Outcome& outcome) {
+// read makes the outcome unreachable and is said once. `balanced`: the
+// unit has balancer hosts in this environment.
+BalancerRows balancer_rows(const ChangeContext& context, const UnitFleet& fleet, Outcome& outcome,
+                           bool& balanced) {
   BalancerRows rows;
+  balanced = false;
   if (!fleet.unit->balancer) return rows;
   auto balancer = connect_balancer(context, fleet);
   if (!balancer) {
@@ -40,6 +43,8 @@ BalancerRows balancer_rows(const ChangeContext& context, const UnitFleet& fleet,
     outcome.add(balancer.error().kind);
     return rows;
   }
+  if (!*balancer) return rows;  // no balancer hosts in this environment
+  balanced = true;
   for (auto& view : (*balancer)->read()) {
     if (!view.servers) {
       context.reporter.warning(
@@ -145,7 +150,8 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
   auto expected = fleet_at(history, LONG_MAX);
 
   Outcome outcome;
-  BalancerRows rotation = balancer_rows(context, *fleet, outcome);
+  bool balanced = false;
+  BalancerRows rotation = balancer_rows(context, *fleet, outcome, balanced);
   nlohmann::json hosts = nlohmann::json::array();
   reporter.text(reporter.paint(
       fmt::format("{} in {} (last snapshot: {})", unit.name, context.targets.environment->name,
@@ -153,7 +159,7 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
       Reporter::Color::kBold));
   reporter.text(fmt::format("  {:<16} {:<13} {:<13} {:<16} {:<21} {:<8} {}{}", "HOST", "RELEASE",
                             "COMMIT", "BRANCH", "SINCE", "HEALTH",
-                            unit.balancer ? fmt::format("{:<16} ", "BALANCER") : "", "DRIFT"));
+                            balanced ? fmt::format("{:<16} ", "BALANCER") : "", "DRIFT"));
   for (std::size_t i = 0; i < fleet->plan_hosts.size(); ++i) {
     const std::string& name = fleet->plan_hosts[i].name;
     const auto& survey = reading->surveys[i];
@@ -172,7 +178,7 @@ Result<Outcome> unit_status(const ChangeContext& context, const std::string& uni
     hosts.push_back(host_status(reporter, unit, name, *survey,
                                 it == expected.end() ? nullptr : &it->second,
                                 on_balancers != rotation.end() ? &on_balancers->second
-                                : unit.balancer                ? &kUnread
+                                : balanced                     ? &kUnread
                                                                : nullptr,
                                 outcome));
   }
