@@ -1,5 +1,5 @@
 #!/bin/sh
-# doctor.sh [--lock] [--tool NAME]... [--dir PATH]...
+# doctor.sh [--lock] [--tool NAME]... [--dir PATH]... [--socket PATH]...
 # What a deploy will need from this host, read without changing it: one line
 # per finding, each naming only what the controller asked for (by its index
 # for a directory), so nothing the host says is taken as a name:
@@ -11,6 +11,9 @@
 #                           space where it is (or would be created),
 #                           RELEASE_KB the size of its current release (0: none)
 #   lock ok|not-writable    with --lock: ~/.flotilla, where the lock is kept
+#   socket I STATE          the I-th --socket (a balancer's runtime API): ok,
+#                           missing, not-a-socket, or no-client (neither
+#                           socat nor nc to talk to it)
 # Writability is tried, not guessed from modes (root on a read-only mount):
 # a temporary file is made and removed at once.
 # shellcheck source=lib.sh
@@ -70,8 +73,23 @@ check_tool() {
   fi
 }
 
+check_socket() {
+  if [ -S "$2" ]; then
+    if command -v socat >/dev/null 2>&1 || command -v nc >/dev/null 2>&1; then
+      cs_state=ok
+    else
+      cs_state=no-client
+    fi
+  elif [ -e "$2" ]; then
+    cs_state=not-a-socket
+  else
+    cs_state=missing
+  fi
+  printf 'socket %s %s\n' "$1" "$cs_state"
+}
+
 printf 'time %s\n' "$(date +%s.%N)"
-dir_index=0
+dir_index=0 socket_index=0
 while [ $# -gt 0 ]; do
   case $1 in
     --lock)
@@ -87,7 +105,12 @@ while [ $# -gt 0 ]; do
       check_dir "$dir_index" "$2"
       dir_index=$((dir_index + 1))
       shift 2 ;;
-    *) die "$EXIT_USAGE" "usage: doctor.sh [--lock] [--tool NAME]... [--dir PATH]..." ;;
+    --socket)
+      [ $# -ge 2 ] || die "$EXIT_USAGE" "doctor.sh: --socket needs a path"
+      check_socket "$socket_index" "$2"
+      socket_index=$((socket_index + 1))
+      shift 2 ;;
+    *) die "$EXIT_USAGE" "usage: doctor.sh [--lock] [--tool NAME]... [--dir PATH]... [--socket PATH]..." ;;
   esac
 done
 exit 0

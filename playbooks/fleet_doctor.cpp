@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "inventory/host_pattern.hpp"
 #include "playbooks/artifact_build.hpp"
 #include "playbooks/change/targets.hpp"
 #include "playbooks/host_commands.hpp"
@@ -80,6 +81,7 @@ struct AnswerReader {
   DoctorFindings& findings;
   RoundTripTimes times;
   std::vector<bool> dirs_seen;
+  std::vector<bool> sockets_seen;
   bool lock_seen = false;
 
   void problem(std::string check, std::string what, std::string fix) {
@@ -165,8 +167,35 @@ struct AnswerReader {
             "give the login user its home directory back (chown), or choose another lock_host");
   }
 
+  void socket(const std::string& index_text, const std::string& state) {
+    auto index = parse_integer(index_text);
+    if (!index || *index < 0 || static_cast<std::size_t>(*index) >= question.sockets.size())
+      return garbage("socket " + index_text);
+    sockets_seen[static_cast<std::size_t>(*index)] = true;
+    const std::string& path = question.sockets[static_cast<std::size_t>(*index)];
+    const std::string& units = question.units_of_socket[static_cast<std::size_t>(*index)];
+    const std::string enable = fmt::format(
+        "add `stats socket {} mode 600 level admin` to haproxy.cfg's global section (as the "
+        "login user's group, or log in as haproxy's user) and reload haproxy",
+        path);
+    if (state == "missing") {
+      problem("balancer",
+              fmt::format("no HAProxy runtime API socket at {} (balancer of {})", path, units),
+              enable);
+    } else if (state == "not-a-socket") {
+      problem("balancer", fmt::format("{} (balancer of {}) is not a socket", path, units), enable);
+    } else if (state == "no-client") {
+      problem("balancer",
+              fmt::format("neither socat nor nc can talk to {} (balancer of {})", path, units),
+              "install it: apt-get install socat");
+    } else if (state != "ok") {
+      garbage("socket " + index_text + " " + state);
+    }
+  }
+
   void read(const std::string& out) {
     dirs_seen.assign(question.dirs.size(), false);
+    sockets_seen.assign(question.sockets.size(), false);
     std::istringstream lines(out);
     std::string line;
     while (std::getline(lines, line)) {
@@ -181,12 +210,16 @@ struct AnswerReader {
         dir(in);
       } else if (word == "lock" && in >> a) {
         lock(a);
+      } else if (word == "socket" && in >> a >> b) {
+        socket(a, b);
       } else if (!line.empty()) {
         garbage(line);
       }
     }
-    bool complete = std::all_of(dirs_seen.begin(), dirs_seen.end(), [](bool b) { return b; }) &&
-                    (!question.lock_host || lock_seen) && findings.clock_skew;
+    bool complete =
+        std::all_of(dirs_seen.begin(), dirs_seen.end(), [](bool b) { return b; }) &&
+        std::all_of(sockets_seen.begin(), sockets_seen.end(), [](bool b) { return b; }) &&
+        (!question.lock_host || lock_seen) && findings.clock_skew;
     if (!complete)
       problem("answer", "its answer stopped short",
               "run `flotilla exec -l HOST -- true` to see what its login prints");
@@ -227,7 +260,7 @@ DoctorFindings judge_doctor_answer(const DoctorQuestion& question,
          "check that /bin/sh is a POSIX shell and the login shell starts cleanly"});
     return findings;
   }
-  AnswerReader reader{question, findings, times, {}, false};
+  AnswerReader reader{question, findings, times, {}, {}, false};
   reader.read(answer->out);
   return findings;
 }
@@ -262,6 +295,24 @@ Result<DoctorRound> doctor_questions(const Targets& targets) {
       }
     }
   }
+  // Each unit's balancer hosts (whatever --limit says: they serve the
+  // whole unit): the runtime API socket flotilla will drive.
+  for (const Unit& unit : project.units) {
+    if (!unit.balancer || !unit_hosts(targets, unit)) continue;
+    auto balancers = match_hosts(targets.inventory.inventory, unit.balancer->hosts);
+    if (!balancers) return tl::unexpected(balancers.error());
+    for (std::size_t h : *balancers) {
+      DoctorQuestion& q = by_host[h];
+      q.host = inventory_hosts[h].name;
+      auto at = std::find(q.sockets.begin(), q.sockets.end(), unit.balancer->socket);
+      if (at == q.sockets.end()) {
+        q.sockets.push_back(unit.balancer->socket);
+        q.units_of_socket.push_back(unit.name);
+      } else {
+        q.units_of_socket[static_cast<std::size_t>(at - q.sockets.begin())] += ", " + unit.name;
+      }
+    }
+  }
   auto lock = lock_host_of(targets);
   if (!lock) return tl::unexpected(lock.error());
   DoctorQuestion& lock_question = by_host[*lock];
@@ -270,6 +321,7 @@ Result<DoctorRound> doctor_questions(const Targets& targets) {
   if (lock_question.tools.empty()) lock_question.tools = {"sh", "mktemp", "date"};
   DoctorRound round;
   for (auto& [host, question] : by_host) {
+    if (question.tools.empty()) question.tools = {"sh", "date"};  // a balancer host only
     round.hosts.push_back(host);
     round.questions.push_back(std::move(question));
   }
@@ -285,7 +337,7 @@ Result<std::vector<DoctorFindings>> examine_fleet(const Targets& targets, const 
   std::vector<HostTask> tasks;
   for (std::size_t i = 0; i < round->questions.size(); ++i) {
     const DoctorQuestion& q = round->questions[i];
-    tasks.push_back({i, doctor_command(q.lock_host, q.tools, q.dirs)});
+    tasks.push_back({i, doctor_command(q.lock_host, q.tools, q.dirs, q.sockets)});
   }
   RoundTripTimes times{.before = clock.wall_seconds()};
   auto answers = (*transport)->run(tasks);

@@ -28,6 +28,9 @@ struct DoctorQuestion {
   std::vector<std::int64_t>
       artifact_kb;  // by dir: the newest artifact this controller built (0: none)
   std::vector<std::string> curl_because;  // why curl is asked for, when it is
+  // On a balancer host: each runtime API socket, and the units it switches.
+  std::vector<std::string> sockets;
+  std::vector<std::string> units_of_socket;
 };
 
 struct DoctorProblem {

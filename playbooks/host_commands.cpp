@@ -358,11 +358,13 @@ RemoteCommand balancer_command(const BalancerSpec& balancer, const std::string& 
 }
 
 RemoteCommand doctor_command(bool lock_host, const std::vector<std::string>& tools,
-                             const std::vector<std::string>& dirs) {
+                             const std::vector<std::string>& dirs,
+                             const std::vector<std::string>& sockets) {
   std::vector<std::string> args;
   if (lock_host) args.push_back("--lock");
   for (const auto& tool : tools) args.insert(args.end(), {"--tool", tool});
   for (const auto& dir : dirs) args.insert(args.end(), {"--dir", dir});
+  for (const auto& socket : sockets) args.insert(args.end(), {"--socket", socket});
   return script_command(HostScript::kDoctor, args, "", std::chrono::seconds(30));
 }
 

@@ -167,9 +167,11 @@ RemoteCommand balancer_command(const BalancerSpec& balancer, const std::string& 
                                const std::vector<std::string>& args, Duration timeout);
 
 // doctor.sh: the host's clock, whether each of `tools` is there, each of
-// `dirs` (deploy_to) writable and with room; with `lock_host`, ~/.flotilla.
+// `dirs` (deploy_to) writable and with room; with `lock_host`, ~/.flotilla;
+// each of `sockets` (a balancer's runtime API) there, and a client for it.
 RemoteCommand doctor_command(bool lock_host, const std::vector<std::string>& tools,
-                             const std::vector<std::string>& dirs);
+                             const std::vector<std::string>& dirs,
+                             const std::vector<std::string>& sockets = {});
 
 // ---- A unit's logs (unit_logs reads their answers). ----
 

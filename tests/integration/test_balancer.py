@@ -342,6 +342,24 @@ units:
         self.assertEqual(hosts["h01"]["balancers"][0]["status"], "UP")
         self.assertFalse([d for d in hosts["h01"]["drift"] if "balancer" in d], hosts["h01"]["drift"])
 
+    def test_doctor_checks_the_socket_and_plan_shows_the_balancer(self):
+        self.project = self.write_project(balancer=True, canary_weight="10%", bake="1m")
+        doctor = self.flotilla("--json", "doctor")
+        self.assertEqual(doctor.returncode, 0, doctor.stdout + doctor.stderr)
+        self.assertIn("h05", [h["host"] for h in json.loads(doctor.stdout)["hosts"]])
+        plan = self.flotilla("plan", "game", "--ref", "master")
+        self.assertIn("the canary takes 10% of the backend's traffic for its 1m bake", plan.stdout)
+        record = self.flotilla("plan", "game", "--ref", "master", "--format", "markdown")
+        self.assertIn("balancer: haproxy 'h05' backend game_http", record.stdout)
+        with open(self.project) as f:
+            text = f.read()
+        with open(self.project, "w") as f:
+            f.write(text.replace(f"socket: {self.socket}", "socket: /run/haproxy/nowhere.sock"))
+        doctor = self.flotilla("doctor")
+        self.assertEqual(doctor.returncode, 1, doctor.stdout + doctor.stderr)
+        self.assertIn("h05: no HAProxy runtime API socket at /run/haproxy/nowhere.sock (balancer of game)",
+                      doctor.stdout)
+
     def test_a_server_missing_from_the_backend_refuses_the_change_before_any_host(self):
         self.commit("v1")
         self.deploy()

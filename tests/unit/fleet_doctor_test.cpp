@@ -2,6 +2,11 @@
 // and how its answers (and failed round trips) become problems with fixes.
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ctime>
 #include <filesystem>
 
 #include "playbooks/fleet_doctor.hpp"
@@ -154,6 +159,43 @@ TEST_CASE("doctor: an unreachable host or an unknown key is one problem with its
   auto g = judge_doctor_answer(q, broken, kNow);
   REQUIRE(checks_of(g) == std::vector<std::string>{"answer"});
   CHECK(g.problems[0].problem == "the doctor's script failed (exit 2): sh: 1: Syntax error");
+}
+
+TEST_CASE("doctor.sh: a balancer's runtime API socket, missing, not a socket, or there") {
+  ScratchDir dir;
+  dir.write("not-a-socket", "");
+  std::string there = (dir.path / "admin.sock").string();
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  there.copy(address.sun_path, sizeof address.sun_path - 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  ::close(fd);
+  DoctorQuestion q;
+  q.host = "lb1";
+  q.tools = {"sh", "date"};
+  q.sockets = {(dir.path / "missing.sock").string(), (dir.path / "not-a-socket").string(), there};
+  q.units_of_socket = {"game", "game", "payment"};
+  auto out = run_on_local_shell(doctor_command(false, q.tools, {}, q.sockets));
+  REQUIRE(out.exit_status == 0);
+  CHECK(out.out.find("socket 0 missing\n") != std::string::npos);
+  CHECK(out.out.find("socket 1 not-a-socket\n") != std::string::npos);
+  // This machine has socat (install-deps) or nc: the third is usable.
+  CHECK(out.out.find("socket 2 ok\n") != std::string::npos);
+  auto f = judge_doctor_answer(q, out,
+                               {.before = std::time(nullptr) - 1, .after = std::time(nullptr) + 1});
+  REQUIRE(checks_of(f) == std::vector<std::string>{"balancer", "balancer"});
+  CHECK(f.problems[0].problem.find("no HAProxy runtime API socket at ") == 0);
+  CHECK(f.problems[0].fix.find("stats socket ") != std::string::npos);
+  // A client missing, and a host that names a socket it was not asked about.
+  auto g = judge_doctor_answer(
+      q, answered("time 1700000001\nsocket 0 ok\nsocket 1 ok\nsocket 2 no-client\nsocket 7 ok\n"),
+      kNow);
+  REQUIRE(checks_of(g) == std::vector<std::string>{"balancer", "answer"});
+  CHECK(g.problems[0].fix == "install it: apt-get install socat");
+  // An answer without the sockets stopped short.
+  auto h = judge_doctor_answer(q, answered("time 1700000001\n"), kNow);
+  CHECK(checks_of(h) == std::vector<std::string>{"answer"});
 }
 
 }  // namespace flotilla
