@@ -158,9 +158,11 @@ step curl -fsS http://127.0.1.2:8104/players
   sleep 0.5
 done
 echo "(ann reads the announcement and leaves)"; kill "$player_pid") &
+watcher_pid=$!
 step flotilla -e int deploy game --ref master --ticket REL-100
 step curl -fsS http://127.0.1.2:8103/announcements
-wait
+wait "$watcher_pid"                # (not `wait`: HAProxy runs in the background too)
+wait "$player_pid" 2>/dev/null || true
 
 chapter "2. Launch prod: rehearsed on int, then the very same artifacts promoted"
 expect_fail flotilla -e prod promote --all --from int --ticket REL-101   # not rehearsed yet
@@ -191,7 +193,7 @@ load_summary=$(tail -n 1 "$work/load.out")
 waited=$(sed -n 's/.*; \([0-9]*\) waited out a restart.*/\1/p' "$work/load.out")
 echo "purchases that met a restarting server through HAProxy: $waited"
 [ "$waited" = 0 ] || { echo "demo.sh: players saw a restart through the balancer" >&2; exit 1; }
-step flotilla -e prod exec -- "cat /srv/payment/shared/secrets/APPLE_KEY"   # redacted
+step flotilla -e prod -l game exec -- "cat /srv/payment/shared/secrets/APPLE_KEY"   # redacted
 step flotilla -e prod history --ticket REL-102
 
 chapter "4. Push a GM event live (no restart)"
