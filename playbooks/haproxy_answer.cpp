@@ -11,7 +11,7 @@
 namespace flotilla {
 namespace {
 
-std::vector<std::string> split(std::string_view line, char sep) {
+std::vector<std::string> split_on(std::string_view line, char sep) {
   std::vector<std::string> out;
   std::string field;
   std::istringstream in{std::string(line)};
@@ -20,25 +20,25 @@ std::vector<std::string> split(std::string_view line, char sep) {
   return out;
 }
 
-std::vector<std::string> words(std::string_view line) {
+std::vector<std::string> whitespace_words(std::string_view line) {
   std::vector<std::string> out;
   std::istringstream in{std::string(line)};
   for (std::string w; in >> w;) out.push_back(w);
   return out;
 }
 
-std::optional<long> number(const std::string& text) {
+std::optional<long> haproxy_count(const std::string& text) {
   if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
   return std::stol(text);
 }
 
-Result<void> malformed(std::string_view what) {
+Result<void> malformed_answer(std::string_view what) {
   return fail(ErrorKind::kFailed, fmt::format("the balancer's answer is malformed: {}", what));
 }
 
 // The index of each named column in a header line.
-std::map<std::string, std::size_t> columns(const std::vector<std::string>& header) {
+std::map<std::string, std::size_t> column_positions(const std::vector<std::string>& header) {
   std::map<std::string, std::size_t> at;
   for (std::size_t i = 0; i < header.size(); ++i) at.emplace(header[i], i);
   return at;
@@ -48,43 +48,45 @@ std::map<std::string, std::size_t> columns(const std::vector<std::string>& heade
 
 Result<std::vector<HaproxyServer>> parse_haproxy_show(std::string_view answer) {
   std::vector<std::string> lines;
-  for (const auto& l : split(answer, '\n')) {
+  for (const auto& l : split_on(answer, '\n')) {
     if (!trim(l).empty()) lines.push_back(l);
   }
   auto divider = std::find(lines.begin(), lines.end(), "--");
   if (lines.empty() || divider == lines.end() || lines.front().rfind("# pxname,", 0) != 0) {
-    return tl::unexpected(malformed("no show stat header").error());
+    return tl::unexpected(malformed_answer("no show stat header").error());
   }
-  auto stat = columns(split(lines.front().substr(2), ','));
+  auto stat = column_positions(split_on(lines.front().substr(2), ','));
   for (const char* need : {"svname", "scur", "status"}) {
-    if (!stat.contains(need)) return tl::unexpected(malformed(need).error());
+    if (!stat.contains(need)) return tl::unexpected(malformed_answer(need).error());
   }
   std::vector<HaproxyServer> servers;
   for (auto it = lines.begin() + 1; it != divider; ++it) {
-    auto f = split(*it, ',');
+    auto f = split_on(*it, ',');
     if (f.size() <= std::max({stat["svname"], stat["scur"], stat["status"]})) {
-      return tl::unexpected(malformed("a short show stat line").error());
+      return tl::unexpected(malformed_answer("a short show stat line").error());
     }
-    auto sessions = number(f[stat["scur"]]);
-    if (!sessions) return tl::unexpected(malformed("scur is not a count").error());
+    auto sessions = haproxy_count(f[stat["scur"]]);
+    if (!sessions) return tl::unexpected(malformed_answer("scur is not a count").error());
     servers.push_back({f[stat["svname"]], f[stat["status"]], *sessions, 0, 0});
   }
   // show servers state: a version line, then "# be_id be_name srv_id srv_name ...".
   auto header = std::find_if(divider, lines.end(),
                              [](const std::string& l) { return l.rfind("# be_id", 0) == 0; });
-  if (header == lines.end()) return tl::unexpected(malformed("no servers state header").error());
-  auto state = columns(words(header->substr(2)));
+  if (header == lines.end())
+    return tl::unexpected(malformed_answer("no servers state header").error());
+  auto state = column_positions(whitespace_words(header->substr(2)));
   for (const char* need : {"srv_name", "srv_uweight", "srv_iweight"}) {
-    if (!state.contains(need)) return tl::unexpected(malformed(need).error());
+    if (!state.contains(need)) return tl::unexpected(malformed_answer(need).error());
   }
   for (auto it = header + 1; it != lines.end(); ++it) {
-    auto f = words(*it);
+    auto f = whitespace_words(*it);
     if (f.size() <= std::max({state["srv_name"], state["srv_uweight"], state["srv_iweight"]})) {
-      return tl::unexpected(malformed("a short servers state line").error());
+      return tl::unexpected(malformed_answer("a short servers state line").error());
     }
-    auto weight = number(f[state["srv_uweight"]]);
-    auto initial = number(f[state["srv_iweight"]]);
-    if (!weight || !initial) return tl::unexpected(malformed("a weight is not a number").error());
+    auto weight = haproxy_count(f[state["srv_uweight"]]);
+    auto initial = haproxy_count(f[state["srv_iweight"]]);
+    if (!weight || !initial)
+      return tl::unexpected(malformed_answer("a weight is not a number").error());
     for (auto& s : servers) {
       if (s.name == f[state["srv_name"]]) {
         s.weight = *weight;

@@ -14,7 +14,7 @@ namespace flotilla {
 namespace {
 
 // A balancer's last line of complaint, or how the call failed.
-std::string describe(const Result<CommandResult>& r) {
+std::string complaint_of(const Result<CommandResult>& r) {
   if (!r) return r.error().message;
   std::string err = r->err;
   while (!err.empty() && err.back() == '\n') err.pop_back();
@@ -89,8 +89,8 @@ std::vector<BalancerView> HaproxySwitch::read() {
   for (std::size_t i = 0; i < answers.size(); ++i) {
     if (!answers[i] || !answers[i]->ok()) {
       views.push_back(
-          {balancers_[i],
-           fail(answers[i] ? ErrorKind::kFailed : answers[i].error().kind, describe(answers[i]))});
+          {balancers_[i], fail(answers[i] ? ErrorKind::kFailed : answers[i].error().kind,
+                               complaint_of(answers[i]))});
       continue;
     }
     views.push_back({balancers_[i], parse_haproxy_show(answers[i]->out)});
@@ -179,7 +179,7 @@ TrafficSwitch::Failures HaproxySwitch::take_out(const std::vector<std::string>& 
     }
     for (const auto& h : hosts) {
       if (!failures.contains(h))
-        failures[h] = fmt::format("balancer {}: {}", balancers_[i], describe(done[i]));
+        failures[h] = fmt::format("balancer {}: {}", balancers_[i], complaint_of(done[i]));
     }
   }
   // Not stopped: back into rotation wherever it left.
@@ -219,7 +219,7 @@ TrafficSwitch::Failures HaproxySwitch::put_back(const std::vector<std::string>& 
     }
     for (const auto& h : hosts) {
       if (!failures.contains(h))
-        failures[h] = fmt::format("balancer {}: {}", balancers_[i], describe(done[i]));
+        failures[h] = fmt::format("balancer {}: {}", balancers_[i], complaint_of(done[i]));
     }
   }
   return failures;
@@ -242,7 +242,7 @@ Result<void> HaproxySwitch::set_weights(const std::vector<std::map<std::string, 
     std::size_t i = tasks[t].host;
     if (!done[t] || !done[t]->ok()) {
       return fail(ErrorKind::kFailed,
-                  fmt::format("balancer {}: {}", balancers_[i], describe(done[t])));
+                  fmt::format("balancer {}: {}", balancers_[i], complaint_of(done[t])));
     }
     for (const auto& [server, weight] : by_balancer[i]) {
       std::string host = host_of(server);

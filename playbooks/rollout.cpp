@@ -452,9 +452,12 @@ RolloutResult Rollout::roll_back_batch(std::size_t b, std::size_t failed_now) {
     }
   }
   if (io_.traffic) {
-    for (const auto& [name, why] : io_.traffic->put_back(serving, io_.observer)) {
-      result_.out_of_rotation[name] = why;
+    auto not_back = io_.traffic->put_back(serving, io_.observer);
+    for (const auto& name : serving) {
+      // Serving its old release and UP again: whatever kept it out is over.
+      if (!not_back.contains(name)) result_.out_of_rotation.erase(name);
     }
+    for (const auto& [name, why] : not_back) result_.out_of_rotation[name] = why;
   }
   result_.phases.emplace_back("rollback", seconds_between(rollback_started, io_.clock.now()));
   for (std::size_t i = 0; i < rolled.size(); ++i) {

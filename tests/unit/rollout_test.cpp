@@ -352,7 +352,7 @@ class RecordingSwitch final : public TrafficSwitch {
  public:
   explicit RecordingSwitch(const RolloutFixture& f) : f_(f) {}
   Failures take_out(const std::vector<std::string>& hosts, RolloutObserver&) override {
-    return step("out", hosts, refuse_out);
+    return step("out", hosts, outs++ >= refuse_out_from ? refuse_out : std::set<std::string>{});
   }
   Failures put_back(const std::vector<std::string>& hosts, RolloutObserver&) override {
     return step("back", hosts, never_up);
@@ -372,6 +372,7 @@ class RecordingSwitch final : public TrafficSwitch {
 
   std::vector<std::string> log;
   std::set<std::string> refuse_out, never_up;
+  std::size_t refuse_out_from = 0, outs = 0;  // refuse_out applies from this take_out on
   bool weighed = false;
 
  private:
@@ -444,6 +445,24 @@ TEST_CASE(
   // Its second put_back failed too: said, with the command that fixes it.
   CHECK(r.out_of_rotation.contains("h1"));
   CHECK(r.summary.find("flotilla balancer ready app -l h1") != std::string::npos);
+}
+
+TEST_CASE("rollout with a balancer: a rolled-back host back UP is not reported out of rotation") {
+  RolloutFixture f(4);
+  RecordingSwitch traffic(f);
+  DeployPlan plan = f.plan_to("r2");
+  f.fleet.fails_health = [&](std::size_t host, const std::string& release) {
+    return host == 0 && release == "r2";
+  };
+  // Only the rollback's take-out is refused: the broken canary goes back anyway.
+  traffic.refuse_out = {"h1"};
+  traffic.refuse_out_from = 1;
+  RolloutResult r = run_with(f, traffic, plan);
+  CHECK_FALSE(r.ok);
+  CHECK(state_of(r, "h1") == HostOutcome::State::kRolledBack);
+  CHECK(traffic.log.back() == "back h1 after 2");
+  CHECK(r.out_of_rotation.empty());
+  CHECK(r.summary.find("out of the balancer's rotation") == std::string::npos);
 }
 
 TEST_CASE("rollout with a balancer: a failed host nobody rolls back stays out, and says so") {
