@@ -2,25 +2,16 @@
 
 #include <algorithm>
 #include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
 
-#include <sstream>
-
+#include "core/command_failure.hpp"
 #include "core/script_command.hpp"
 #include "playbooks/host_commands.hpp"
 
 namespace flotilla {
 namespace {
-
-// A balancer's last line of complaint, or how the call failed.
-std::string complaint_of(const Result<CommandResult>& r) {
-  if (!r) return r.error().message;
-  std::string err = r->err;
-  while (!err.empty() && err.back() == '\n') err.pop_back();
-  if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
-  return err.empty() ? fmt::format("exit {}", r->exit_status) : err;
-}
 
 // Seconds for balancer.sh's waits: whole, at least 1.
 std::string whole_seconds(Duration d) {
@@ -90,7 +81,7 @@ std::vector<BalancerView> HaproxySwitch::read() {
     if (!answers[i] || !answers[i]->ok()) {
       views.push_back(
           {balancers_[i], fail(answers[i] ? ErrorKind::kFailed : answers[i].error().kind,
-                               complaint_of(answers[i]))});
+                               command_failure(answers[i]))});
       continue;
     }
     views.push_back({balancers_[i], parse_haproxy_show(answers[i]->out)});
@@ -179,7 +170,7 @@ TrafficSwitch::Failures HaproxySwitch::take_out(const std::vector<std::string>& 
     }
     for (const auto& h : hosts) {
       if (!failures.contains(h))
-        failures[h] = fmt::format("balancer {}: {}", balancers_[i], complaint_of(done[i]));
+        failures[h] = fmt::format("balancer {}: {}", balancers_[i], command_failure(done[i]));
     }
   }
   // Not stopped: back into rotation wherever it left.
@@ -219,7 +210,7 @@ TrafficSwitch::Failures HaproxySwitch::put_back(const std::vector<std::string>& 
     }
     for (const auto& h : hosts) {
       if (!failures.contains(h))
-        failures[h] = fmt::format("balancer {}: {}", balancers_[i], complaint_of(done[i]));
+        failures[h] = fmt::format("balancer {}: {}", balancers_[i], command_failure(done[i]));
     }
   }
   return failures;
@@ -242,7 +233,7 @@ Result<void> HaproxySwitch::set_weights(const std::vector<std::map<std::string, 
     std::size_t i = tasks[t].host;
     if (!done[t] || !done[t]->ok()) {
       return fail(ErrorKind::kFailed,
-                  fmt::format("balancer {}: {}", balancers_[i], complaint_of(done[t])));
+                  fmt::format("balancer {}: {}", balancers_[i], command_failure(done[t])));
     }
     for (const auto& [server, weight] : by_balancer[i]) {
       std::string host = host_of(server);

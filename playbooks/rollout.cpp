@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/command_failure.hpp"
 #include "core/phase_times.hpp"
 #include "core/push_bundle.hpp"
 #include "playbooks/config_bundle.hpp"
@@ -15,15 +16,6 @@
 
 namespace flotilla {
 namespace {
-
-std::string describe(const Result<CommandResult>& r) {
-  if (!r) return r.error().message;
-  std::string err = r->err;
-  while (!err.empty() && err.back() == '\n') err.pop_back();
-  if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
-  return err.empty() ? fmt::format("exit {}", r->exit_status)
-                     : fmt::format("{} (exit {})", err, r->exit_status);
-}
 
 bool stopped_short(const Result<CommandResult>& r) {
   return !r &&
@@ -215,7 +207,7 @@ std::optional<RolloutResult> Rollout::push() {
     if (pushed[i] && pushed[i]->ok()) continue;
     if (stopped_short(pushed[i])) result_.interrupted = true;
     if (push_failed.insert(task_host[i]).second) {
-      set_outcome(task_host[i], HostOutcome::State::kFailed, "push: " + describe(pushed[i]));
+      set_outcome(task_host[i], HostOutcome::State::kFailed, "push: " + command_failure(pushed[i]));
       io_.observer.host_done(task_host[i], false, outcome_[task_host[i]].detail, nullptr);
     }
   }
@@ -313,7 +305,7 @@ std::optional<RolloutResult> Rollout::run_batch(std::size_t b) {
     }
     bool ok = activated[i] && activated[i]->ok();
     set_outcome(name, ok ? HostOutcome::State::kUpdated : HostOutcome::State::kFailed,
-                ok ? "" : describe(activated[i]));
+                ok ? "" : command_failure(activated[i]));
     if (ok) {
       healthy.push_back(name);
       continue;
@@ -444,7 +436,7 @@ RolloutResult Rollout::roll_back_batch(std::size_t b, std::size_t failed_now) {
     std::string why = outcome_[name].detail;
     set_outcome(name, ok ? HostOutcome::State::kRolledBack : HostOutcome::State::kFailed,
                 ok ? (why.empty() ? std::string("in the failed batch") : why)
-                   : "rollback failed: " + describe(rolled[i]));
+                   : "rollback failed: " + command_failure(rolled[i]));
     if (ok) {
       serving.push_back(name);
     } else if (io_.traffic) {

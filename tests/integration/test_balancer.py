@@ -224,6 +224,12 @@ units:
             time.sleep(0.1)
         self.fail(f"not every server is UP: {self.haproxy_status()}")
 
+    def v1_everywhere(self):
+        """v1 deployed on every host, and HAProxy says each one is UP."""
+        self.commit("v1")
+        self.deploy()
+        self.wait_all_up()
+
     def events(self, proc, kind):
         return [e for e in map(json.loads, proc.stdout.splitlines()) if e.get("event") == kind]
 
@@ -231,9 +237,7 @@ units:
         """v1 everywhere, then under the client's load: a rolling deploy of v2, a
         rollback to v1, and a broken v3 whose canary is rolled back. Returns the three
         runs and what the client saw."""
-        self.commit("v1")
-        self.deploy()
-        self.wait_all_up()
+        self.v1_everywhere()
         client = Client()
         try:
             self.commit("v2")
@@ -283,9 +287,7 @@ units:
 
     def test_canary_at_ten_percent_receives_its_share(self):
         self.project = self.write_project(balancer=True, canary_weight="10%", bake="8s")
-        self.commit("v1")
-        self.deploy()
-        self.wait_all_up()
+        self.v1_everywhere()
         client = Client()
         try:
             self.commit("v2")
@@ -308,9 +310,7 @@ units:
         self.assertEqual({r[uw] for r in rows}, {r[iw] for r in rows})
 
     def test_interrupted_batch_is_flagged_by_status_and_fixed_by_balancer_ready(self):
-        self.commit("v1")
-        self.deploy()
-        self.wait_all_up()
+        self.v1_everywhere()
         self.commit("v2", START_DELAY="4")
         deploy = subprocess.Popen([BIN, "--ssh-config", "none", "-f", self.project, "-e", "prod", "--json",
                                    "deploy", "game", "--ref", "master"],
