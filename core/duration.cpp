@@ -38,6 +38,10 @@ std::string format_duration(Duration d) {
   return std::to_string(ms) + "ms";
 }
 
+std::string iso_time(std::int64_t epoch_seconds) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(epoch_seconds)));
+}
+
 std::string iso_time_now() {
   return fmt::format(
       "{:%Y-%m-%dT%H:%M:%SZ}",

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,5 +18,7 @@ std::string format_duration(Duration d);
 
 // Now, as an ISO 8601 UTC time: "2026-11-22T19:06:34Z".
 std::string iso_time_now();
+// Seconds since the epoch, the same way.
+std::string iso_time(std::int64_t epoch_seconds);
 
 }  // namespace flotilla

@@ -23,6 +23,7 @@ EXIT_STOP=81          # a process of the unit outlived its stop
 EXIT_NOT_RUNNING=82   # the started process is not running after its start
 EXIT_BALANCER=83      # the balancer cannot be reached or refused a command
 EXIT_NOT_UP=84        # a server is not UP on the balancer in time
+EXIT_NOT_WAITING=85   # no rollout waits for that decision (resume, abort, end-watch)
 
 # die CODE MESSAGE: one line on stderr, then exit CODE.
 die() {

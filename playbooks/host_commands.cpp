@@ -296,6 +296,13 @@ RemoteCommand lock_release_command(const std::string& environment,
   return script_command(HostScript::kLockRelease, args, "", kLockHostTimeout);
 }
 
+RemoteCommand rollout_board_command(const std::string& action, const std::string& environment,
+                                    const std::vector<std::string>& args) {
+  std::vector<std::string> all = {action, environment};
+  all.insert(all.end(), args.begin(), args.end());
+  return script_command(HostScript::kRolloutBoard, all, "", kLockHostTimeout);
+}
+
 RemoteCommand lock_counter_command(const std::string& environment) {
   return script_command(HostScript::kLockCounter, {environment}, "", kLockHostTimeout);
 }

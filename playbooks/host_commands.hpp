@@ -142,6 +142,9 @@ RemoteCommand lock_holder_command(const std::string& environment);
 RemoteCommand lock_release_command(const std::string& environment,
                                    const std::optional<std::string>& token_line);
 RemoteCommand lock_counter_command(const std::string& environment);
+// rollout_board.sh ACTION ENV ARGS...: what waits under the lock, and decisions for it.
+RemoteCommand rollout_board_command(const std::string& action, const std::string& environment,
+                                    const std::vector<std::string>& args = {});
 // snapshot_id.sh: the next snapshot id, above the counter and `at_least_above`.
 RemoteCommand snapshot_id_command(const std::string& environment, long at_least_above);
 // approval_store.sh keeps `text` as NAME; approval_list.sh lists a ticket's ("-": all).

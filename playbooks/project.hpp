@@ -8,6 +8,7 @@
 
 #include "core/duration.hpp"
 #include "core/source_mark.hpp"
+#include "playbooks/analysis_spec.hpp"
 
 namespace flotilla {
 
@@ -165,6 +166,8 @@ struct Unit {
   bool require_ticket = false;
   RolloutPolicy rollout;
   std::optional<BalancerSpec> balancer;
+  std::optional<AnalysisSpec> analysis;
+  std::optional<WatchSpec> watch;  // needs analysis.prometheus
   SourceMark mark;
   SourceMark hosts_mark;
 };

@@ -105,7 +105,8 @@ class Rollout {
   std::size_t rejoin(std::size_t b, const std::vector<std::string>& healthy,
                      const std::vector<std::string>& never_started);
   void hold_failed_out(const Batch& batch);
-  RolloutResult roll_back_batch(std::size_t b, std::size_t failed_now);
+  std::optional<RolloutResult> judge_batch(std::size_t b);
+  RolloutResult roll_back_batch(std::size_t b, std::size_t failed_now, const std::string& why = "");
   nlohmann::json state_after(const HostPlan& h) const;
 
   const DeployPlan& plan_;
@@ -341,10 +342,17 @@ std::optional<RolloutResult> Rollout::run_batch(std::size_t b) {
                                      "keep what they ran",
                                      b + 1, updated_));
   }
-  if (batch.canary && unit_.rollout.bake.count() > 0 && b + 1 < plan_.batches.size()) {
-    io_.observer.baking(unit_.rollout.bake);
-    io_.clock.sleep_for(unit_.rollout.bake);
-    result_.phases.emplace_back("bake", std::chrono::duration<double>(unit_.rollout.bake).count());
+  const bool bakes = batch.canary && unit_.rollout.bake.count() > 0 && b + 1 < plan_.batches.size();
+  const auto bake_started = io_.clock.now();
+  if (bakes) io_.observer.baking(unit_.rollout.bake);
+  if (io_.judge) {
+    if (auto stopped = judge_batch(b)) return *stopped;
+  }
+  if (bakes) {
+    // The analysis ran inside the bake; the rest of it is waited out.
+    auto judged = std::chrono::duration_cast<Duration>(io_.clock.now() - bake_started);
+    if (judged < unit_.rollout.bake) io_.clock.sleep_for(unit_.rollout.bake - judged);
+    result_.phases.emplace_back("bake", seconds_between(bake_started, io_.clock.now()));
     if (io_.traffic) {
       if (auto restored = io_.traffic->restore_weights(io_.observer); !restored) {
         return finish(false, "after the bake: " + restored.error().message);
@@ -399,7 +407,8 @@ void Rollout::hold_failed_out(const Batch& batch) {
 
 // Past max_failures: this batch (failed and in-flight alike) goes back to
 // what each host ran, and nothing else starts.
-RolloutResult Rollout::roll_back_batch(std::size_t b, std::size_t failed_now) {
+RolloutResult Rollout::roll_back_batch(std::size_t b, std::size_t failed_now,
+                                       const std::string& why_failed) {
   const Batch& batch = plan_.batches[b];
   std::vector<HostTask> rollbacks;
   std::vector<std::string> rolled_hosts;
@@ -458,9 +467,55 @@ RolloutResult Rollout::roll_back_batch(std::size_t b, std::size_t failed_now) {
         rolled[i]);
   }
   io_.observer.rollback_done();
+  if (!why_failed.empty()) {
+    return finish(false, fmt::format("{}; batch {}{} was rolled back, no further host was touched",
+                                     why_failed, b + 1, batch.canary ? " (canary)" : ""));
+  }
   return finish(false, fmt::format("{} host(s) failed in batch {}{}; that batch was rolled back, "
                                    "no further host was touched",
                                    failed_now, b + 1, batch.canary ? " (canary)" : ""));
+}
+
+// The batch's hosts serve: the unit's analysis judges them against the
+// hosts not yet changed. A failed step fails every host the batch changed.
+std::optional<RolloutResult> Rollout::judge_batch(std::size_t b) {
+  const Batch& batch = plan_.batches[b];
+  std::vector<std::string> changed, baseline;
+  for (const auto& name : batch.hosts) {
+    if (outcome_[name].state == HostOutcome::State::kUpdated) changed.push_back(name);
+  }
+  if (changed.empty()) return std::nullopt;
+  for (const auto& h : plan_.hosts) {
+    if (h.change && outcome_[h.host].state == HostOutcome::State::kNotStarted) {
+      baseline.push_back(h.host);
+    }
+  }
+  const std::string step = batch.canary ? "canary" : fmt::format("batch {}", b + 1);
+  auto started = io_.clock.now();
+  Judgement judgement = io_.judge->judge(step, changed, baseline, io_.observer, io_.interrupted);
+  result_.phases.emplace_back("analysis " + step, seconds_between(started, io_.clock.now()));
+  result_.analysis.push_back(std::move(judgement.record));
+  switch (judgement.verdict) {
+    case Judgement::Verdict::kPassed:
+      return std::nullopt;
+    case Judgement::Verdict::kInterrupted:
+      result_.interrupted = true;
+      return finish(false, fmt::format("interrupted during the analysis of {}; {} host(s) "
+                                       "updated, the others keep what they ran",
+                                       step, updated_));
+    case Judgement::Verdict::kFailed:
+      break;
+  }
+  for (const auto& name : changed) {
+    set_outcome(name, HostOutcome::State::kFailed, "analysis failed");
+  }
+  updated_ -= changed.size();
+  failures_ += changed.size();
+  if (!unit_.rollout.auto_rollback) {
+    // They serve, in rotation: nothing is held out.
+    return finish(false, judgement.why + "; stopped (auto_rollback is off)");
+  }
+  return roll_back_batch(b, changed.size(), judgement.why);
 }
 
 }  // namespace

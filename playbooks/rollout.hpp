@@ -10,6 +10,7 @@
 #include "core/clock.hpp"
 #include "core/reporter.hpp"
 #include "core/transport.hpp"
+#include "playbooks/batch_judge.hpp"
 #include "playbooks/config_bundle.hpp"
 #include "playbooks/deploy_plan.hpp"
 #include "playbooks/host_commands.hpp"
@@ -41,6 +42,8 @@ struct RolloutResult {
   // Hosts this rollout left out of the balancer's rotation (failed and not
   // rolled back, or given up on mid-step), with why.
   std::map<std::string, std::string> out_of_rotation;
+  // Every analysis step (with its measurements), as the snapshot keeps it.
+  nlohmann::json analysis = nlohmann::json::array();
 };
 
 // Per host: its transport index and the variables its commands may use.
@@ -74,6 +77,10 @@ struct RolloutIo {
   // The unit's balancer, when it has one: each batch's hosts leave its
   // rotation before they stop and rejoin once healthy.
   TrafficSwitch* traffic = nullptr;
+  // The unit's analysis, when this change is judged by one: asked once a
+  // batch serves (through the canary's bake, after every other batch); a
+  // failed step fails the batch.
+  BatchJudge* judge = nullptr;
 };
 
 // Executes a plan: first every changing host receives what it lacks and

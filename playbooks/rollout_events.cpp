@@ -39,6 +39,14 @@ void RolloutEvents::balancer(const BalancerStep& step) {
   reporter_.event("balancer", event);
 }
 
+void RolloutEvents::analysis(const AnalysisMeasurement& measurement) {
+  reporter_.event("analysis", measurement.to_json());
+}
+
+void RolloutEvents::analysis_verdict(const AnalysisVerdict& verdict) {
+  reporter_.event("analysis_verdict", verdict.to_json());
+}
+
 void RolloutEvents::rollout_done(const RolloutResult& result) {
   reporter_.event("deploy_done", {{"ok", result.ok},
                                   {"kind", kind_},

@@ -24,6 +24,8 @@ class RolloutEvents final : public RolloutObserver {
   void host_rolled_back(const std::string& host, bool ok,
                         const Result<CommandResult>& output) override;
   void balancer(const BalancerStep& step) override;
+  void analysis(const AnalysisMeasurement& measurement) override;
+  void analysis_verdict(const AnalysisVerdict& verdict) override;
   void rollout_done(const RolloutResult& result) override;
 
  private:

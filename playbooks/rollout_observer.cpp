@@ -49,6 +49,14 @@ void RolloutObservers::baking(Duration bake) {
 void RolloutObservers::balancer(const BalancerStep& step) {
   for (auto& o : owned_) o->balancer(step);
 }
+
+void RolloutObservers::analysis(const AnalysisMeasurement& measurement) {
+  for (auto& o : owned_) o->analysis(measurement);
+}
+
+void RolloutObservers::analysis_verdict(const AnalysisVerdict& verdict) {
+  for (auto& o : owned_) o->analysis_verdict(verdict);
+}
 void RolloutObservers::rollout_done(const RolloutResult& result) {
   for (auto& o : owned_) o->rollout_done(result);
 }

@@ -7,6 +7,7 @@
 #include "core/duration.hpp"
 #include "core/reporter.hpp"
 #include "core/transport.hpp"
+#include "playbooks/analysis_result.hpp"
 #include "playbooks/batch_planner.hpp"
 #include "playbooks/push_progress.hpp"
 
@@ -57,6 +58,11 @@ class RolloutObserver {
   virtual void rollback_done() {}
   virtual void baking(Duration /*bake*/) {}
   virtual void balancer(const BalancerStep& /*step*/) {}
+  // One metric on one host in one round of a step's analysis.
+  virtual void analysis(const AnalysisMeasurement& /*measurement*/) {}
+  // A step's verdict, and what the rollout does about it (paused: it waits
+  // for `resume` or `abort`; then their verdict follows).
+  virtual void analysis_verdict(const AnalysisVerdict& /*verdict*/) {}
   virtual void rollout_done(const RolloutResult& /*result*/) {}
 };
 
@@ -80,6 +86,8 @@ class RolloutObservers final : public RolloutObserver {
   void rollback_done() override;
   void baking(Duration bake) override;
   void balancer(const BalancerStep& step) override;
+  void analysis(const AnalysisMeasurement& measurement) override;
+  void analysis_verdict(const AnalysisVerdict& verdict) override;
   void rollout_done(const RolloutResult& result) override;
 
  private:

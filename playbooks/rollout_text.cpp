@@ -44,6 +44,26 @@ void RolloutText::balancer(const BalancerStep& step) {
   reporter_.progress(fmt::format("{}: {} on {}{}", step.host, step.action, step.balancer, detail));
 }
 
+// Failed and inconclusive readings always; passing ones with -v.
+void RolloutText::analysis(const AnalysisMeasurement& m) {
+  if (m.verdict == "passed" && reporter_.verbosity() == 0) return;
+  reporter_.progress(fmt::format("analysis {} round {}: {}: {}", m.step, m.round,
+                                 describe_measurement(m), m.verdict));
+}
+
+void RolloutText::analysis_verdict(const AnalysisVerdict& v) {
+  std::string line =
+      fmt::format("analysis {}: {} ({}): {}", v.step, v.verdict, v.action, v.summary);
+  if (!v.by.empty()) line += " — by " + v.by;
+  if (v.action == "paused") {
+    reporter_.warning("PAUSED: " + line);
+  } else if (v.verdict == "passed" || v.action.starts_with("continue")) {
+    reporter_.progress(line);
+  } else {
+    reporter_.warning(line);
+  }
+}
+
 // -v: everything a host printed during a step, line by line.
 void RolloutText::show_output(const std::string& host, const Result<CommandResult>& r) {
   if (reporter_.verbosity() == 0 || !r) return;

@@ -20,6 +20,8 @@ class RolloutText final : public RolloutObserver {
                         const Result<CommandResult>& output) override;
   void baking(Duration bake) override;
   void balancer(const BalancerStep& step) override;
+  void analysis(const AnalysisMeasurement& measurement) override;
+  void analysis_verdict(const AnalysisVerdict& verdict) override;
 
  private:
   void show_output(const std::string& host, const Result<CommandResult>& output);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/did_you_mean.hpp"
+#include "playbooks/analysis_reader.hpp"
 #include "playbooks/project_file.hpp"
 #include "playbooks/project_values.hpp"
 
@@ -16,9 +17,10 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kUnitKeys = {
-    "kind",  "hosts",  "source",  "deploy_to",      "keep_releases", "run",     "start",
-    "stop",  "reload", "health",  "drain",          "config",        "backup",  "secrets",
-    "hooks", "logs",   "rollout", "require_ticket", "restore",       "balancer"};
+    "kind",    "hosts",    "source",   "deploy_to", "keep_releases", "run",
+    "start",   "stop",     "reload",   "health",    "drain",         "config",
+    "backup",  "secrets",  "hooks",    "logs",      "rollout",       "require_ticket",
+    "restore", "balancer", "analysis", "watch"};
 const std::vector<std::string> kSourceKeys = {"repo", "build", "output"};
 const std::vector<std::string> kHealthKeys = {"command", "timeout", "retries", "interval"};
 const std::vector<std::string> kDrainKeys = {"command", "check",   "timeout", "players",
@@ -203,6 +205,15 @@ class UnitReader {
                 fmt::format("{}.rollout.canary_weight: needs {}.balancer (the weights are the "
                             "balancer's)",
                             what, what));
+    }
+    if (auto* n = node.find("analysis")) read_analysis(in_, *n, what + ".analysis", unit);
+    if (auto* n = node.find("watch")) {
+      read_watch(in_, *n, what + ".watch", unit);
+      if (!unit.analysis) {
+        in_.error(*n, fmt::format("{}.watch: needs {}.analysis (its prometheus: asks about the "
+                                  "alert)",
+                                  what, what));
+      }
     }
     project_.units.push_back(std::move(unit));
   }

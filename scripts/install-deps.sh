@@ -9,7 +9,7 @@ PACKAGES=(
   doctest-dev libarchive-dev libzstd-dev libssl-dev libexpected-dev libcpp-httplib-dev
   openssh-server openssh-client iproute2 procps util-linux
   ansible pssh zstd curl shellcheck docker-registry apache2-utils
-  dpkg-dev mmdebstrap man-db zsh haproxy socat
+  dpkg-dev mmdebstrap man-db zsh haproxy socat prometheus python3-prometheus-client wrk
 )
 
 missing=()

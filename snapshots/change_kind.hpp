@@ -53,6 +53,9 @@ struct ChangeKindRules {
   // Restarts every host it targets even at the release it runs (a restore
   // brings data back between stop and start).
   bool restarts_in_place = false;
+  // A unit's `analysis:` judges its batches and its `watch:` follows it (a
+  // rollback or a restore is how trouble ends: never paused, never watched).
+  bool judged_by_analysis = false;
 };
 
 // Row order is the enum's order (a unit test reads the table row by row).
@@ -61,19 +64,19 @@ inline constexpr ChangeKindRules kChangeKinds[] = {
     {.kind = ChangeKind::kDeploy, .name = "deploy",
      .frozen = true, .rehearsal = RehearsalNeed::kAlways,
      .brings_new_build = true, .reads_unit_config = true, .backs_up_first = true,
-     .counts_in_metrics = true},
+     .counts_in_metrics = true, .judged_by_analysis = true},
     {.kind = ChangeKind::kHotfix, .name = "hotfix",
      .rehearsal = RehearsalNeed::kIfHotfixPolicy,
      .brings_new_build = true, .reads_unit_config = true, .backs_up_first = true,
-     .counts_in_metrics = true, .remedies_failure = true},
+     .counts_in_metrics = true, .remedies_failure = true, .judged_by_analysis = true},
     {.kind = ChangeKind::kRollback, .name = "rollback",
      .needs_ticket = false, .needs_approvals = false,
      .waits_for_players = false, .remedies_failure = true, .undone_with_release = false},
     {.kind = ChangeKind::kConfig, .name = "config",
-     .frozen = true, .reads_unit_config = true},
+     .frozen = true, .reads_unit_config = true, .judged_by_analysis = true},
     {.kind = ChangeKind::kRehearsal, .name = "rehearsal",
      .frozen = true, .brings_new_build = true, .reads_unit_config = true, .backs_up_first = true,
-     .reads_other_environment = true, .recorded_unchanged = true},
+     .reads_other_environment = true, .recorded_unchanged = true, .judged_by_analysis = true},
     {.kind = ChangeKind::kRestore, .name = "restore",
      .backs_up_first = true, .rollback_target = false, .restarts_in_place = true},
 };

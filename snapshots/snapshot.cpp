@@ -43,6 +43,9 @@ nlohmann::json Snapshot::document(const std::map<std::string, HostRecord>& recor
                         {"promoted_from", promoted_from},
                         {"rehearsal", rehearsal},
                         {"hosts", host_map}};
+  // Only when there are any: older records' signatures cover no such keys.
+  if (!analysis.empty()) doc["analysis"] = analysis;
+  if (!cause.empty()) doc["cause"] = cause;
   if (!signature.empty()) {
     doc["signature"] = signature;
     doc["signed_hosts"] = signed_hosts;
@@ -104,6 +107,8 @@ Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::strin
     }
     s.promoted_from = doc.value("promoted_from", "");
     if (auto r = doc.find("rehearsal"); r != doc.end() && r->is_object()) s.rehearsal = *r;
+    if (auto a = doc.find("analysis"); a != doc.end() && a->is_array()) s.analysis = *a;
+    if (auto c = doc.find("cause"); c != doc.end() && c->is_string()) s.cause = *c;
     // Bounded: a signature is a few hundred bytes, a digest 64 hex digits.
     if (auto sig = doc.find("signature");
         sig != doc.end() && sig->is_string() && sig->get_ref<const std::string&>().size() < 8192) {

@@ -58,6 +58,11 @@ struct Snapshot {
   std::string promoted_from;    // promote: the environment whose artifact this is
   // rehearsal: {"like": ENV, "from": {release, config} | null, "to": {release, config}}
   nlohmann::json rehearsal;
+  // Every analysis step of the rollout: verdicts and measurements
+  // (playbooks/analysis_judge), or for a watch's rollback the alert that fired.
+  nlohmann::json analysis = nlohmann::json::array();
+  // Why a change the controller started by itself ran: "watch:GameDown" ("" = a person asked).
+  std::string cause;
   std::map<std::string, HostRecord> hosts;
   // Signed by the controller that wrote it (snapshots/record_signature):
   // the armored `ssh-keygen -Y` signature over record_payload(), and every

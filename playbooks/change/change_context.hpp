@@ -7,11 +7,14 @@
 
 #include "core/clock.hpp"
 #include "core/git_source.hpp"
+#include "core/metrics_source.hpp"
 #include "core/reporter.hpp"
 #include "core/transport.hpp"
 #include "playbooks/change/targets.hpp"
 
 namespace flotilla {
+
+struct AnalysisSpec;
 
 // Opens a transport to `hosts` (inventory indexes) of `targets`: host i of
 // the transport is hosts[i]. The CLI connects over SSH; tests inject a fake
@@ -57,6 +60,9 @@ struct ChangeContext {
   // Unset: no other environment is read (their fleets' copies of their
   // ledgers are not folded in; this controller's ledger of them is used).
   OpenEnvironmentFn other_environment = nullptr;
+  // Where a unit's analysis and watch ask their queries; unset: the
+  // Prometheus its `analysis.prometheus` names. Tests answer themselves.
+  std::function<std::unique_ptr<MetricsSource>(const AnalysisSpec&)> metrics_source = nullptr;
 };
 
 }  // namespace flotilla

@@ -44,6 +44,7 @@ Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request) {
   snapshot.branch = plan.ref.branch.value_or("");
   snapshot.ref = request.ref;
   snapshot.ticket = request.ticket;
+  snapshot.cause = request.cause;
   snapshot.user = controller_user();
   snapshot.controller = controller_host();
   snapshot.started = iso_time_now();
@@ -63,6 +64,7 @@ void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResul
   }
   snapshot.outcome = result.ok ? "succeeded" : result.interrupted ? "interrupted" : "failed";
   snapshot.finished = iso_time_now();
+  snapshot.analysis = result.analysis;
 }
 
 Result<std::map<std::string, ActivationRecord>> activation_records(const PreparedChange& prepared,
@@ -71,6 +73,11 @@ Result<std::map<std::string, ActivationRecord>> activation_records(const Prepare
   const DeployPlan& plan = prepared.plan;
   for (const auto& h : plan.hosts) {
     if (h.change && h.send_secrets) return std::map<std::string, ActivationRecord>{};
+  }
+  // Judged by analysis: the record holds its measurements, known only after
+  // the last batch, so it goes to the hosts then.
+  if (prepared.unit().analysis && rules_of(plan.kind).judged_by_analysis) {
+    return std::map<std::string, ActivationRecord>{};
   }
   Snapshot succeeded = running;
   for (const auto& h : plan.hosts) {

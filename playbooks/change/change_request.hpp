@@ -37,6 +37,7 @@ struct ChangeRequest {
   bool check_branches = true;
   std::string policy_environment;  // build under this one's branch policy ("" = the target's)
   nlohmann::json rehearsal;  // rehearsal: {"like": ENV, "from": ...}; "to" comes from the plan
+  std::string cause;         // started by flotilla itself: "watch:ALERT" ("" = a person asked)
 };
 
 // "deploy reward --ref master", "rollback reward --to 4": the lock's message.

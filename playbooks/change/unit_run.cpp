@@ -9,6 +9,7 @@
 #include "playbooks/change/change_record.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/record_signing.hpp"
+#include "playbooks/change/unit_analysis.hpp"
 #include "playbooks/change/unit_balancer.hpp"
 #include "playbooks/registry_publish.hpp"
 
@@ -144,7 +145,7 @@ void report_hosts(Reporter& reporter, const RolloutResult& result) {
 Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
                          const ChangeRequest& request, const UnitRunIds& ids,
                          const std::optional<Approved>& approved, PhaseTimes& times,
-                         const std::string& prefix) {
+                         const std::string& prefix, RolloutBoard* board) {
   Reporter& reporter = context.reporter;
   const DeployPlan& plan = prepared.plan;
   const Unit& unit = prepared.unit();
@@ -198,7 +199,9 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   if (!backup_failed) {
     auto observer = reported_rollout(reporter, std::string(change_kind_name(plan.kind)),
                                      snapshot.id, plan.artifact);
-    RolloutIo io{transport, *observer, *context.clock, context.interrupted, balancer.get()};
+    auto analysis = analysis_for(context, prepared, board);
+    RolloutIo io{transport,           *observer,      *context.clock,
+                 context.interrupted, balancer.get(), analysis ? analysis->judge.get() : nullptr};
     result = execute_rollout(plan, unit, prepared.sources, prepared.fleet.by_name, snapshot.id, io,
                              records);
   }

@@ -7,6 +7,7 @@
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/change_context.hpp"
 #include "playbooks/change/prepared_change.hpp"
+#include "playbooks/lock_host/rollout_board.hpp"
 #include "snapshots/snapshot.hpp"
 
 namespace flotilla {
@@ -37,10 +38,11 @@ struct UnitRunIds {
 // Everything a change does under the lock once its plan is known and
 // complete, for one unit of a release: publish to the registry, open and
 // save the snapshot, back up first (when its kind does), roll out, close
-// the snapshot here and on the hosts, report.
+// the snapshot here and on the hosts, report. `board`: the lock host's,
+// where a paused analysis waits for a person.
 Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
                          const ChangeRequest& request, const UnitRunIds& ids,
                          const std::optional<Approved>& approved, PhaseTimes& times,
-                         const std::string& prefix);
+                         const std::string& prefix, RolloutBoard* board = nullptr);
 
 }  // namespace flotilla

@@ -16,18 +16,18 @@ struct Expected {
   bool frozen, ticket, approvals;
   RehearsalNeed rehearsal;
   bool build, config, backup, players, other_env, metrics, remedies, target, undone, recorded,
-      restarts;
+      restarts, judged;
 };
 
 // clang-format off
 constexpr Expected kExpected[] = {
-    // name       frozen ticket approv rehearsal                       build config backup players other metric remedy target undone record restart
-    {"deploy",    true,  true,  true,  RehearsalNeed::kAlways,         true,  true,  true,  true,  false, true,  false, true,  true,  false, false},
-    {"hotfix",    false, true,  true,  RehearsalNeed::kIfHotfixPolicy, true,  true,  true,  true,  false, true,  true,  true,  true,  false, false},
-    {"rollback",  false, false, false, RehearsalNeed::kNever,          false, false, false, false, false, false, true,  true,  false, false, false},
-    {"config",    true,  true,  true,  RehearsalNeed::kNever,          false, true,  false, true,  false, false, false, true,  true,  false, false},
-    {"rehearsal", true,  true,  true,  RehearsalNeed::kNever,          true,  true,  true,  true,  true,  false, false, true,  true,  true,  false},
-    {"restore",   false, true,  true,  RehearsalNeed::kNever,          false, false, true,  true,  false, false, false, false, true,  false, true},
+    // name       frozen ticket approv rehearsal                       build config backup players other metric remedy target undone record restart judged
+    {"deploy",    true,  true,  true,  RehearsalNeed::kAlways,         true,  true,  true,  true,  false, true,  false, true,  true,  false, false, true},
+    {"hotfix",    false, true,  true,  RehearsalNeed::kIfHotfixPolicy, true,  true,  true,  true,  false, true,  true,  true,  true,  false, false, true},
+    {"rollback",  false, false, false, RehearsalNeed::kNever,          false, false, false, false, false, false, true,  true,  false, false, false, false},
+    {"config",    true,  true,  true,  RehearsalNeed::kNever,          false, true,  false, true,  false, false, false, true,  true,  false, false, true},
+    {"rehearsal", true,  true,  true,  RehearsalNeed::kNever,          true,  true,  true,  true,  true,  false, false, true,  true,  true,  false, true},
+    {"restore",   false, true,  true,  RehearsalNeed::kNever,          false, false, true,  true,  false, false, false, false, true,  false, true, false},
 };
 // clang-format on
 
@@ -62,6 +62,7 @@ TEST_CASE(
     CHECK(row.undone_with_release == want.undone);
     CHECK(row.recorded_unchanged == want.recorded);
     CHECK(row.restarts_in_place == want.restarts);
+    CHECK(row.judged_by_analysis == want.judged);
   }
   CHECK(names.size() == std::size(kChangeKinds));
   CHECK_FALSE(parse_change_kind("Deploy"));
