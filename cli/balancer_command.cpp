@@ -20,22 +20,14 @@ struct BalancerReadyOptions {
 Result<Outcome> run_balancer_ready(const GlobalOptions& global, const BalancerReadyOptions& ready,
                                    Reporter& reporter) {
   GlobalOptions options = global;
-  std::string unit = ready.names.back();
-  if (ready.names.size() == 2) {
-    const std::string& env = ready.names.front();
-    if (!options.env.empty() && options.env != env) {
-      return fail(ErrorKind::kBadInput, fmt::format("balancer ready: environment '{}' and -e {} "
-                                                    "disagree",
-                                                    env, options.env));
-    }
-    options.env = env;
-  }
+  auto unit = environment_and_unit(options, ready.names, "balancer ready");
+  if (!unit) return tl::unexpected(unit.error());
   auto wait = parse_duration(ready.lock_wait);
   if (!wait) return fail(ErrorKind::kBadInput, "--lock-wait: expected a duration like 30s or 5m");
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
   ChangeContext context = change_context(options, *targets, reporter);
-  return put_back_in_rotation(context, unit, *wait);
+  return put_back_in_rotation(context, *unit, *wait);
 }
 
 }  // namespace

@@ -46,6 +46,8 @@ void add_init_command(CLI::App& app, const GlobalOptions& options, Reporter*& re
                       CommandAction& action);
 void add_doctor_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                         CommandAction& action);
+void add_decision_commands(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                           CommandAction& action);
 void add_balancer_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                           CommandAction& action);
 void add_exec_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,

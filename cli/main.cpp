@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   flotilla::add_snapshots_command(app, options, reporter, action);
   flotilla::add_lock_command(app, options, reporter, action);
   flotilla::add_balancer_command(app, options, reporter, action);
+  flotilla::add_decision_commands(app, options, reporter, action);
   flotilla::add_approve_command(app, options, reporter, action);
   flotilla::add_metrics_command(app, options, reporter, action);
   flotilla::add_init_command(app, options, reporter, action);

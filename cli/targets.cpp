@@ -97,4 +97,18 @@ Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, b
   return targets;
 }
 
+Result<std::string> environment_and_unit(GlobalOptions& options,
+                                         const std::vector<std::string>& names,
+                                         const std::string& command) {
+  if (names.size() == 2) {
+    const std::string& env = names.front();
+    if (!options.env.empty() && options.env != env) {
+      return fail(ErrorKind::kBadInput, fmt::format("{}: environment '{}' and -e {} disagree",
+                                                    command, env, options.env));
+    }
+    options.env = env;
+  }
+  return names.back();
+}
+
 }  // namespace flotilla

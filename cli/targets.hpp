@@ -24,6 +24,12 @@ Result<ProjectEnvironment> load_project_environment(const GlobalOptions& options
 // else $ANSIBLE_VAULT_PASSWORD_FILE's; none when neither is given.
 Result<std::vector<VaultSecret>> vault_secrets(const GlobalOptions& options);
 
+// `[ENV] UNIT` positionals: the unit, with `options.env` set from ENV when
+// given (kBadInput when it and -e disagree).
+Result<std::string> environment_and_unit(GlobalOptions& options,
+                                         const std::vector<std::string>& names,
+                                         const std::string& command);
+
 // Loads project file and inventory as the global options say; reports the
 // inventory's warnings. `need_project`: commands that need units.
 Result<Targets> load_targets(const GlobalOptions& options, Reporter& reporter, bool need_project);

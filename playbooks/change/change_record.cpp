@@ -45,6 +45,7 @@ Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request) {
   snapshot.ref = request.ref;
   snapshot.ticket = request.ticket;
   snapshot.cause = request.cause;
+  snapshot.analysis = request.evidence;
   snapshot.user = controller_user();
   snapshot.controller = controller_host();
   snapshot.started = iso_time_now();
@@ -64,7 +65,7 @@ void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResul
   }
   snapshot.outcome = result.ok ? "succeeded" : result.interrupted ? "interrupted" : "failed";
   snapshot.finished = iso_time_now();
-  snapshot.analysis = result.analysis;
+  for (const auto& step : result.analysis) snapshot.analysis.push_back(step);
 }
 
 Result<std::map<std::string, ActivationRecord>> activation_records(const PreparedChange& prepared,

@@ -38,6 +38,7 @@ struct ChangeRequest {
   std::string policy_environment;  // build under this one's branch policy ("" = the target's)
   nlohmann::json rehearsal;  // rehearsal: {"like": ENV, "from": ...}; "to" comes from the plan
   std::string cause;         // started by flotilla itself: "watch:ALERT" ("" = a person asked)
+  nlohmann::json evidence = nlohmann::json::array();  // what it saw then: the snapshot's analysis
 };
 
 // "deploy reward --ref master", "rollback reward --to 4": the lock's message.

@@ -8,15 +8,18 @@
 #include "core/phase_times.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/backup.hpp"
+#include "playbooks/change/change_watch.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
 #include "playbooks/change/prepared_change.hpp"
 #include "playbooks/change/record_signing.hpp"
 #include "playbooks/change/rehearsal_check.hpp"
 #include "playbooks/change/release_undo.hpp"
+#include "playbooks/change/rollout_decision.hpp"
 #include "playbooks/change/unit_run.hpp"
 #include "playbooks/freeze_window.hpp"
 #include "playbooks/lock_host/lock_host.hpp"
+#include "playbooks/lock_host/rollout_board.hpp"
 #include "playbooks/registry_publish.hpp"
 #include "playbooks/secret_bundle.hpp"
 
@@ -188,8 +191,8 @@ struct ReleaseProgress {
 // (the first takes the release's id), until one fails.
 Result<ReleaseProgress> run_units(const ChangeContext& context, const Release& release,
                                   std::vector<PreparedChange>& prepared, DeployLock& lock,
-                                  const std::optional<Approved>& approved, long release_id,
-                                  long& highest, PhaseTimes& times) {
+                                  RolloutBoard& board, const std::optional<Approved>& approved,
+                                  long release_id, long& highest, PhaseTimes& times) {
   Reporter& reporter = context.reporter;
   const std::vector<bool> replan = units_to_replan(release);
   const bool multi = release.changes.size() > 1;
@@ -229,7 +232,7 @@ Result<ReleaseProgress> run_units(const ChangeContext& context, const Release& r
     first_snapshot_used = true;
     highest = std::max(highest, id);
     auto run = run_unit(context, *current, request, {id, release_id}, approved, times,
-                        multi ? request.unit + ": " : "");
+                        multi ? request.unit + ": " : "", &board);
     if (!run) return tl::unexpected(run.error());
     progress.failed = !run->ok;
     progress.interrupted = run->interrupted;
@@ -248,8 +251,8 @@ void announce_release(Reporter& reporter, const Release& release, long release_i
 }
 
 Result<Outcome> release_locked(const ChangeContext& context, const Release& release,
-                               DeployLock& lock, const std::optional<Approved>& approved,
-                               PhaseTimes& times) {
+                               DeployLock& lock, RolloutBoard& board,
+                               const std::optional<Approved>& approved, PhaseTimes& times) {
   Reporter& reporter = context.reporter;
   auto prepared = prepare_locked(context, release, approved, times);
   if (!prepared) return tl::unexpected(prepared.error());
@@ -269,7 +272,7 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
   if (multi) announce_release(reporter, release, release_id);
 
   auto progress =
-      run_units(context, release, *prepared, lock, approved, release_id, highest, times);
+      run_units(context, release, *prepared, lock, board, approved, release_id, highest, times);
   if (!progress) return tl::unexpected(progress.error());
   const auto& runs = progress->runs;
   Outcome outcome;
@@ -288,6 +291,12 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
           fmt::format("release {} failed; the units it had changed stay where they "
                       "are (release_failure: stop)",
                       release_id));
+    }
+  }
+  if (!progress->failed) {
+    // Still under the lock: each unit's watch, when it has one.
+    for (const auto& run : runs) {
+      outcome.add(watch_after_change(context, lock, board, run, 0, highest, times));
     }
   }
   if (multi) {
@@ -344,8 +353,17 @@ Result<Outcome> run_release(const ChangeContext& context, const Release& release
   auto environment_lock = open_environment_lock(context.targets, context.connect, *context.clock);
   if (!environment_lock) return tl::unexpected(environment_lock.error());
   DeployLock& lock = environment_lock->lock;
+  RolloutBoard board(*environment_lock->transport, 0, context.targets.environment->name);
   const ChangeRequest& first = release.changes.front();
-  auto holder = lock.acquire(first.ticket, release.description, first.lock_wait);
+  Duration lock_wait = first.lock_wait;
+  // A person's rollback ends a watch of its unit that holds the lock, and
+  // waits for the watch to let go.
+  const Unit* first_unit = context.targets.project->unit(first.unit);
+  if (first.kind == ChangeKind::kRollback && first_unit && first_unit->watch &&
+      end_watch_of(context, board, first.unit)) {
+    lock_wait = std::max<Duration>(lock_wait, std::chrono::minutes(2));
+  }
+  auto holder = lock.acquire(first.ticket, release.description, lock_wait);
   if (!holder) return tl::unexpected(holder.error());
   times.end();
   context.reporter.event("lock_acquired", {{"environment", context.targets.environment->name}});
@@ -354,7 +372,7 @@ Result<Outcome> run_release(const ChangeContext& context, const Release& release
   // a failure, and the lock is released below.
   Result<Outcome> result = [&]() -> Result<Outcome> {
     try {
-      return release_locked(context, release, lock, approved, times);
+      return release_locked(context, release, lock, board, approved, times);
     } catch (const std::exception& e) {
       return fail(ErrorKind::kFailed, fmt::format("the change stopped on an internal error ({}); "
                                                   "the lock is released, check `status`",

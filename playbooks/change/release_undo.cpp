@@ -23,49 +23,52 @@ std::optional<long> standing_before(const Ledger& ledger, const std::string& uni
 
 }  // namespace
 
+bool send_unit_back(const ChangeContext& context, DeployLock& lock, ChangeRequest back, long before,
+                    long release_id, long& highest, PhaseTimes& times, const std::string& prefix) {
+  Reporter& reporter = context.reporter;
+  Ledger ledger = ledger_of(context.targets);
+  // Before that change: a rehearsal's unit goes back to the state it was
+  // reset to, a released unit to where it stood.
+  auto to = standing_before(ledger, back.unit, before);
+  if (!to) {
+    reporter.error(
+        fmt::format("{} ran nothing before snapshot {}: it stays where it is", back.unit, before));
+    return false;
+  }
+  reporter.progress(fmt::format("sending {} back to snapshot {}", back.unit, *to));
+  back.kind = ChangeKind::kRollback;
+  back.to = *to;
+  auto prepared = prepare_change(context, back);
+  if (!prepared || !prepared->plan.complete()) {
+    reporter.error(fmt::format("could not send {} back: {}", back.unit,
+                               prepared ? "not every host answered" : prepared.error().message));
+    return false;
+  }
+  if (prepared->plan.batches.empty()) return true;
+  auto id = lock.next_snapshot_id(std::max(highest, prepared->highest_snapshot));
+  if (!id) {
+    reporter.error(id.error().message);
+    return false;
+  }
+  highest = *id;
+  auto run = run_unit(context, *prepared, back, {*id, release_id}, std::nullopt, times, prefix);
+  return run && run->ok;
+}
+
 Outcome undo_release(const ChangeContext& context, DeployLock& lock, const Release& release,
                      const std::vector<UnitRun>& runs, long release_id, long& highest,
                      PhaseTimes& times) {
-  Reporter& reporter = context.reporter;
   Outcome outcome;
   std::set<std::string> done;
-  Ledger ledger = ledger_of(context.targets);
   for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
     if (!it->changed || !done.insert(it->unit).second) continue;
-    // Before its last change in this release: a rehearsal's unit goes back
-    // to the state it was reset to, a released unit to where it stood.
-    auto to = standing_before(ledger, it->unit, it->snapshot.id);
-    if (!to) {
-      reporter.error(fmt::format("{} ran nothing before this release: it stays on {}", it->unit,
-                                 it->snapshot.artifact.substr(0, 12)));
-      outcome.add(Outcome(ErrorKind::kFailed));
-      continue;
-    }
-    reporter.progress(
-        fmt::format("release {}: sending {} back to snapshot {}", release_id, it->unit, *to));
     ChangeRequest back;
-    back.kind = ChangeKind::kRollback;
     back.unit = it->unit;
-    back.to = *to;
     back.ticket = release.changes.front().ticket;
-    auto prepared = prepare_change(context, back);
-    if (!prepared || !prepared->plan.complete()) {
-      reporter.error(fmt::format("could not send {} back: {}", it->unit,
-                                 prepared ? "not every host answered" : prepared.error().message));
+    if (!send_unit_back(context, lock, back, it->snapshot.id, release_id, highest, times,
+                        "undo " + back.unit + ": ")) {
       outcome.add(Outcome(ErrorKind::kFailed));
-      continue;
     }
-    if (prepared->plan.batches.empty()) continue;
-    auto id = lock.next_snapshot_id(std::max(highest, prepared->highest_snapshot));
-    if (!id) {
-      reporter.error(id.error().message);
-      outcome.add(Outcome(ErrorKind::kFailed));
-      continue;
-    }
-    highest = *id;
-    auto run = run_unit(context, *prepared, back, {*id, release_id}, std::nullopt, times,
-                        "undo " + back.unit + ": ");
-    if (!run || !run->ok) outcome.add(Outcome(ErrorKind::kFailed));
   }
   return outcome;
 }
