@@ -56,6 +56,31 @@ std::string what_changed(const Snapshot& s) {
   return fmt::format("{} @ {}", s.branch.empty() ? s.ref : s.branch, short_id(s.commit));
 }
 
+namespace {
+
+// One line per analysis step ("analysis canary: failed (roll back): ...")
+// and why flotilla started it itself, if it did.
+std::vector<std::string> analysis_lines(const Snapshot& s) {
+  std::vector<std::string> lines;
+  if (!s.cause.empty()) lines.push_back("cause: " + s.cause);
+  for (const auto& step : s.analysis) {
+    if (!step.is_object()) continue;
+    std::string line = fmt::format("analysis {}: {} ({})", step.value("step", std::string("?")),
+                                   step.value("verdict", std::string("?")),
+                                   step.value("action", std::string("?")));
+    if (auto summary = step.value("summary", std::string()); !summary.empty()) {
+      line += ": " + summary;
+    }
+    if (auto m = step.find("measurements"); m != step.end() && m->is_array()) {
+      line += fmt::format(" [{} measurement(s)]", m->size());
+    }
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+}  // namespace
+
 nlohmann::json report_snapshot_list(Reporter& reporter, std::vector<Snapshot> snapshots,
                                     bool as_history) {
   nlohmann::json doc = nlohmann::json::array();
@@ -74,6 +99,7 @@ nlohmann::json report_snapshot_list(Reporter& reporter, std::vector<Snapshot> sn
     if (!s.disputed.empty()) {
       reporter.text("      " + reporter.paint("disputed: " + s.disputed, Reporter::Color::kRed));
     }
+    for (const auto& line : analysis_lines(s)) reporter.text("      " + line);
   }
   if (snapshots.empty()) reporter.text("(no snapshots yet)");
   return doc;
@@ -103,6 +129,7 @@ void report_snapshot(Reporter& reporter, const Snapshot& s) {
   reporter.text(
       fmt::format("  when:    {} .. {}", s.started, s.finished.empty() ? "?" : s.finished));
   if (!s.backup.is_null()) reporter.text(fmt::format("  backup:  {}", s.backup.dump()));
+  for (const auto& line : analysis_lines(s)) reporter.text("  " + line);
   reporter.text(fmt::format("  {:<16} {:<13} {:<13} {}", "HOST", "BEFORE", "AFTER", "OUTCOME"));
   for (const auto& [host, r] : s.hosts) {
     reporter.text(fmt::format("  {:<16} {:<13} {:<13} {}", host, short_id(r.before),
