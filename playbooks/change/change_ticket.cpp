@@ -164,6 +164,65 @@ std::string ticket_steps(const PreparedChange& prepared) {
   return md;
 }
 
+// How the change is judged once hosts serve: the unit's analysis and watch.
+std::string ticket_analysis(const PreparedChange& prepared) {
+  const Unit& unit = prepared.unit();
+  std::string md = "## Analysis\n";
+  auto line = [&md](const std::string& text = "") { md += text + "\n"; };
+  const bool judged = rules_of(prepared.plan.kind).judged_by_analysis;
+  if (!unit.analysis || !judged) {
+    line(unit.analysis ? "- not judged: a rollback or a restore is how trouble ends"
+                       : "- none declared: batches pass on their health checks alone");
+    line();
+    return md;
+  }
+  const AnalysisSpec& a = *unit.analysis;
+  if (!a.metrics.empty()) {
+    line(
+        fmt::format("- asked of {} through the canary's bake and after every batch: {} "
+                    "measurement(s), one every {}; a step fails past {} failed; no data is "
+                    "`{}`",
+                    a.prometheus, a.count, format_duration(a.interval), a.failure_limit,
+                    inconclusive_name(a.inconclusive)));
+    for (const auto& m : a.metrics) {
+      line(fmt::format("- **{}**: `{}` {}{}", m.name, m.query, m.condition.text,
+                       m.against_baseline ? " against the hosts not yet changed" : ""));
+    }
+    line(fmt::format("- a failed step {}; every measurement is kept in the snapshot",
+                     unit.rollout.auto_rollback ? "sends its batch back" : "stops the change"));
+  }
+  if (unit.watch) {
+    line(
+        fmt::format("- watched for {} after the last batch: `{}` firing rolls the change back once",
+                    format_duration(unit.watch->for_), unit.watch->alert));
+  }
+  line();
+  return md;
+}
+
+nlohmann::json analysis_plan_json(const PreparedChange& prepared) {
+  const Unit& unit = prepared.unit();
+  if (!unit.analysis || !rules_of(prepared.plan.kind).judged_by_analysis) return nullptr;
+  const AnalysisSpec& a = *unit.analysis;
+  nlohmann::json metrics = nlohmann::json::array();
+  for (const auto& m : a.metrics) {
+    metrics.push_back({{"name", m.name},
+                       {"query", m.query},
+                       {"condition", m.condition.text},
+                       {"compare", m.against_baseline ? "baseline" : ""}});
+  }
+  nlohmann::json doc = {{"prometheus", a.prometheus},
+                        {"interval", format_duration(a.interval)},
+                        {"count", a.count},
+                        {"failure_limit", a.failure_limit},
+                        {"inconclusive", inconclusive_name(a.inconclusive)},
+                        {"metrics", metrics}};
+  if (unit.watch) {
+    doc["watch"] = {{"for", format_duration(unit.watch->for_)}, {"alert", unit.watch->alert}};
+  }
+  return doc;
+}
+
 // What stands behind it: rollback, backups, approvals, rehearsal, freeze, records.
 std::string ticket_safeguards(const ChangeTicket& t, const PreparedChange& prepared) {
   const DeployPlan& plan = prepared.plan;
@@ -220,7 +279,8 @@ std::string ticket_safeguards(const ChangeTicket& t, const PreparedChange& prepa
 }  // namespace
 
 std::string change_ticket_markdown(const ChangeTicket& t, const PreparedChange& prepared) {
-  return ticket_summary(t, prepared) + ticket_steps(prepared) + ticket_safeguards(t, prepared);
+  return ticket_summary(t, prepared) + ticket_steps(prepared) + ticket_analysis(prepared) +
+         ticket_safeguards(t, prepared);
 }
 
 nlohmann::json change_ticket_json(const ChangeTicket& t, const PreparedChange& prepared) {
@@ -235,6 +295,7 @@ nlohmann::json change_ticket_json(const ChangeTicket& t, const PreparedChange& p
   }
   nlohmann::json doc = prepared.plan.to_json();
   doc["balancer"] = balancer_plan(prepared.unit());
+  doc["analysis"] = analysis_plan_json(prepared);
   doc["ticket"] = t.ticket;
   doc["plan_digest"] = t.digest;
   doc["commits"] = t.commits;

@@ -139,6 +139,17 @@ class BackendTest(unittest.TestCase):
         self.assertTrue(all(a != b for a, b in zip(after, before)), "every host restarted")
         self.assertEqual({call(i, "payment", "/version")["version"] for i in range(1, HOSTS + 1)},
                          {"1.1"})
+        # /metrics (common/service, so every service's) is the Prometheus text format as
+        # promtool reads it, and counts what it answered: the load's purchases.
+        answered = 0
+        for i in range(1, HOSTS + 1):
+            with urllib.request.urlopen(f"http://{NET}.{i}:{PORTS['payment']}/metrics", timeout=5) as r:
+                self.assertTrue(r.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+                text = r.read().decode()
+            checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+            self.assertEqual(checked.returncode, 0, f"h{i:02d}: {checked.stdout}{checked.stderr}")
+            answered += int(re.search(r'^http_requests_total{code="200"} (\d+)$', text, re.M).group(1))
+        self.assertGreater(answered, 0)
 
     def test_a_campaign_pushed_by_config_push_is_granted_once_per_player(self):
         self.deploy("reward", "release/1.0")

@@ -272,3 +272,86 @@ units:
   CHECK(m.find(":11:30: units.other.rollout.canary_weight: needs units.other.balancer") !=
         std::string::npos);
 }
+
+TEST_CASE("project file: a unit's analysis and watch, and what they refuse") {
+  ProjectDir p;
+  auto project = p.load(R"(environments: {dev: {inventory: dev.yaml}}
+units:
+  game:
+    source: {repo: ., build: make}
+    run: bin/game
+    analysis:
+      prometheus: https://prometheus.studio:9090
+      interval: 5s
+      count: 4
+      failure_limit: 1
+      inconclusive: fail
+      metrics:
+        - name: error-rate
+          query: 'sum(rate(http_requests_total{code=~"5..",host="{{host}}"}[1m]))'
+          fail_if: "> 0.02"
+        - name: p99
+          query: 'histogram_quantile(0.99, rate(x_bucket{host=~"{{ host }}"}[1m]))'
+          compare: baseline
+          fail_if: "> 1.5x"
+    watch: {for: 10m, alert: 'ALERTS{alertstate="firing"}'}
+)");
+  REQUIRE_MESSAGE(project, project.error().message);
+  const Unit& unit = *project->unit("game");
+  REQUIRE(unit.analysis);
+  CHECK(unit.analysis->interval == std::chrono::seconds(5));
+  CHECK(unit.analysis->count == 4);
+  CHECK(unit.analysis->inconclusive == AnalysisSpec::Inconclusive::kFail);
+  REQUIRE(unit.analysis->metrics.size() == 2);
+  CHECK(unit.analysis->metrics[0].condition.threshold == doctest::Approx(0.02));
+  CHECK(unit.analysis->metrics[1].against_baseline);
+  CHECK(unit.analysis->metrics[1].condition.factor);
+  REQUIRE(unit.watch);
+  CHECK(unit.watch->for_ == std::chrono::minutes(10));
+
+  auto wrong = p.load(R"(environments: {dev: {inventory: dev.yaml}}
+units:
+  game:
+    source: {repo: ., build: make}
+    run: bin/game
+    analysis:
+      prometheus: http://prometheus:9090
+      count: 2
+      failure_limit: 2
+      inconclusive: maybe
+      metrics:
+        - name: a
+          query: 'rate(x{host={{host}}}[1m])'
+          fail_if: "above 3"
+        - name: b
+          query: 'rate(x{job="{{job}}"}[1m])'
+          fail_if: "> 2x"
+        - name: c
+          query: 'x'
+          compare: baseline
+          success_if: "< 3"
+  other:
+    source: {repo: ., build: make}
+    run: bin/other
+    watch: {for: 1m, alert: up}
+)");
+  REQUIRE_FALSE(wrong);
+  const std::string& m = wrong.error().message;
+  CHECK(m.find(":7:19: units.game.analysis.prometheus: 'http://prometheus:9090' is plain http") !=
+        std::string::npos);
+  CHECK(m.find("units.game.analysis.failure_limit: 2 of 2 measurements could fail") !=
+        std::string::npos);
+  CHECK(m.find("units.game.analysis.inconclusive: expected pause, fail or pass, found 'maybe'") !=
+        std::string::npos);
+  CHECK(m.find(":13:18: units.game.analysis.metrics[0].query: {{host}} may stand only inside a "
+               "quoted label value") != std::string::npos);
+  CHECK(m.find("units.game.analysis.metrics[0].fail_if: expected a comparison") !=
+        std::string::npos);
+  CHECK(m.find("units.game.analysis.metrics[1].query: unknown variable {{job}}") !=
+        std::string::npos);
+  CHECK(m.find("units.game.analysis.metrics[1].fail_if: '> 2x' is a factor of the baseline") !=
+        std::string::npos);
+  CHECK(m.find("units.game.analysis.metrics[2].success_if: with compare: baseline, expected a "
+               "factor") != std::string::npos);
+  CHECK(m.find("units.other.watch: needs units.other.analysis") != std::string::npos);
+}

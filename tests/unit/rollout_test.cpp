@@ -493,3 +493,78 @@ TEST_CASE("rollout with a balancer: the canary's weight holds for the bake, then
   CHECK(traffic.log[3] == "restore after 1");  // after the bake, before the next batch
   CHECK(f.clock.now() - Clock::TimePoint{} >= std::chrono::minutes(10));
 }
+
+namespace {
+
+// A judge that writes down what it was asked and fails the steps a test names.
+class RecordingJudge final : public BatchJudge {
+ public:
+  std::set<std::string> failing;  // steps
+  std::vector<std::string> log;
+  Judgement judge(const std::string& step, const std::vector<std::string>& changed,
+                  const std::vector<std::string>& baseline, RolloutObserver&,
+                  const std::function<bool()>&) override {
+    log.push_back(
+        fmt::format("{}: {} against {}", step, fmt::join(changed, ","), fmt::join(baseline, ",")));
+    Judgement j;
+    j.record = {{"step", step}};
+    if (failing.contains(step)) {
+      j.verdict = Judgement::Verdict::kFailed;
+      j.why = "analysis of " + step + " failed: errors 0.3 on " +
+              fmt::format("{}", fmt::join(changed, ","));
+    }
+    return j;
+  }
+};
+
+RolloutResult run_judged(RolloutFixture& f, RecordingJudge& judge, const DeployPlan& plan) {
+  for (auto& [name, host] : f.hosts) {
+    for (const auto& h : plan.hosts) {
+      if (h.host == name) host.previous_state = h.state;
+    }
+  }
+  RolloutIo io{f.transport, f.observer, f.clock, [] { return false; }, nullptr, &judge};
+  return execute_rollout(plan, f.unit, {}, f.hosts, 7, io);
+}
+
+}  // namespace
+
+TEST_CASE("rollout with analysis: every batch is judged against the hosts not yet changed") {
+  RolloutFixture f(4);
+  RecordingJudge judge;
+  RolloutResult r = run_judged(f, judge, f.plan_to("r2"));
+  CHECK(r.ok);
+  CHECK(judge.log == std::vector<std::string>{"canary: h1 against h2,h3,h4",
+                                              "batch 2: h2,h3 against h4", "batch 3: h4 against "});
+  CHECK(r.analysis.size() == 3);
+}
+
+TEST_CASE("rollout with analysis: a failed step sends its batch back; nothing else starts") {
+  RolloutFixture f(4);
+  RecordingJudge judge;
+  judge.failing = {"batch 2"};
+  RolloutResult r = run_judged(f, judge, f.plan_to("r2"));
+  CHECK_FALSE(r.ok);
+  CHECK(
+      r.summary.find("analysis of batch 2 failed: errors 0.3 on h2,h3; batch 2 was rolled back") !=
+      std::string::npos);
+  CHECK(state_of(r, "h1") == HostOutcome::State::kUpdated);
+  CHECK(state_of(r, "h2") == HostOutcome::State::kRolledBack);
+  CHECK(state_of(r, "h3") == HostOutcome::State::kRolledBack);
+  CHECK(state_of(r, "h4") == HostOutcome::State::kNotStarted);
+  CHECK(f.running("r1") == std::vector<std::string>{"h2", "h3", "h4"});
+}
+
+TEST_CASE("rollout with analysis: the canary is judged inside its bake, which is not doubled") {
+  RolloutFixture f(4);
+  f.unit.rollout.bake = std::chrono::minutes(10);
+  RecordingJudge judge;
+  judge.failing = {"canary"};
+  f.unit.rollout.auto_rollback = false;
+  RolloutResult r = run_judged(f, judge, f.plan_to("r2"));
+  CHECK_FALSE(r.ok);
+  CHECK(r.summary.find("stopped (auto_rollback is off)") != std::string::npos);
+  CHECK(state_of(r, "h1") == HostOutcome::State::kFailed);
+  CHECK(f.running("r2") == std::vector<std::string>{"h1"});  // left where it failed
+  CHECK(f.clock.sleeps.empty());  // a failed step never waits out the bake
+}

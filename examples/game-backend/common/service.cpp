@@ -69,6 +69,12 @@ ServiceOptions parse_options(int argc, char** argv, const std::string& name, int
   return o;
 }
 
+namespace {
+// When the request this worker thread answers arrived (httplib answers a
+// request on one thread, start to finish).
+thread_local std::chrono::steady_clock::time_point request_started;
+}  // namespace
+
 Service::Service(ServiceOptions options) : options_(std::move(options)) {
   // Signals go to one thread (run()'s), never to the HTTP workers.
   sigset_t set = handled_signals();
@@ -78,6 +84,18 @@ Service::Service(ServiceOptions options) : options_(std::move(options)) {
     std::string problem = draining_ ? "draining" : health_ ? health_() : "";
     reply(res, problem.empty() ? 200 : 503,
           {{"ok", problem.empty()}, {"service", options_.name}, {"problem", problem}});
+  });
+  // Every request timed and counted (metrics_), /metrics included.
+  server_.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    request_started = std::chrono::steady_clock::now();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  server_.set_logger([this](const httplib::Request&, const httplib::Response& res) {
+    metrics_.observe(res.status, std::chrono::steady_clock::now() - request_started);
+  });
+  server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.exposition(options_.name, release_id(), build_commit()),
+                    "text/plain; version=0.0.4; charset=utf-8");
   });
   server_.Get("/version", [this](const httplib::Request&, httplib::Response& res) {
     nlohmann::json body = {{"service", options_.name},

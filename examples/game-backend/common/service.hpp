@@ -9,6 +9,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "common/http_metrics.hpp"
+
 namespace game {
 
 // What every service is started with: where to listen and the unit's
@@ -25,7 +27,8 @@ struct ServiceOptions {
 // Parses --host, --port, --root, --check-config; exits 64 on bad usage.
 ServiceOptions parse_options(int argc, char** argv, const std::string& name, int default_port);
 
-// The common life of a service: /health and /version, SIGHUP reloads,
+// The common life of a service: /health, /version and /metrics
+// (HttpMetrics: every request counted and timed), SIGHUP reloads,
 // SIGTERM drains (stop accepting, finish what is in flight, then exit),
 // timestamped log lines on stderr (the supervisor appends them to
 // shared/log/UNIT.log).
@@ -60,6 +63,7 @@ class Service {
   std::function<nlohmann::json()> version_;
   std::atomic<bool> draining_{false};
   std::mutex log_mutex_;
+  HttpMetrics metrics_;
 };
 
 // The release this process runs: the directory `current` pointed to when it
