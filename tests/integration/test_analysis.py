@@ -248,6 +248,8 @@ units:
         return json.loads(proc.stdout)["snapshots"]
 
     def test_a_canary_whose_errors_rise_is_rolled_back_within_two_intervals(self):
+        # Twice the scrape interval: each round sees a fresh sample of the canary.
+        self.project = self.write_project(self.analysis(ERROR_RATE, "fail_if: '> 0.05'", interval=2))
         before = self.pids(2, 3)
         self.commit("v2", ERROR_RATE="0.5")
         proc = self.deploy(expect=1)
@@ -263,7 +265,7 @@ units:
         # Two failed rounds (failure_limit 1), one interval apart: the rollback
         # began within two intervals of the canary serving.
         phases = {p["name"]: p["seconds"] for p in self.events(proc.stdout, "phases")[-1]["phases"]}
-        self.assertLess(phases.get("analysis canary", 99), 2 * INTERVAL + 1.5, phases)
+        self.assertLess(phases.get("analysis canary", 99), 2 * 2 + 1.5, phases)
         # What the hosts say: everyone serves v1; h02 and h03 never restarted.
         self.assertEqual(set(self.serving().values()), {"v1"})
         self.assertEqual(self.pids(2, 3), before)
@@ -275,6 +277,8 @@ units:
         self.assertEqual(record["analysis"][0]["verdict"], "failed")
         self.assertEqual(len(record["analysis"][0]["measurements"]), 2)
         # The change record and history show the verdict; metrics count it failed.
+        metrics = json.loads(self.flotilla("--json", "metrics", "--unit", "game").stdout)
+        self.assertIn(record["id"], metrics["failed_changes"])
         history = self.flotilla("history", "--unit", "game")
         self.assertIn("analysis canary: failed (roll back): checked", history.stdout)
 
@@ -376,6 +380,8 @@ units:
         self.assertEqual([(r["kind"], r.get("cause", "")) for r in records[-2:]],
                          [("deploy", ""), ("rollback", "watch:GameDown")])
         self.assertEqual(records[-1]["analysis"][0]["step"], "watch")
+        metrics = json.loads(self.flotilla("--json", "metrics", "--unit", "game").stdout)
+        self.assertIn(records[-2]["id"], metrics["failed_changes"])
         self.assertEqual(set(self.serving().values()), {"v1"})
         self.flotilla("exec", "-l", "h02", "--", f"rm -f {self.deploy_to}/fault")
         self.assertEqual(len(self.snapshots()), len(records))
