@@ -10,7 +10,7 @@
 #   clear ENV               the holder: nothing waits any more
 #   decide ENV UNIT WORD BY anyone: resume or abort (a paused rollout) or
 #                           end-watch (a watch); EXIT_NOT_WAITING when UNIT's
-#                           rollout does not wait for it; prints the holder
+#                           rollout does not wait for it
 #   show ENV                anyone: "STATE UNIT" of what waits, if anything
 # shellcheck source=lib.sh
 . "${0%/*}/lib.sh"
@@ -41,7 +41,6 @@ case $1 in
     { read -r waiting <"$lock/waiting"; } 2>/dev/null
     [ "$waiting" = "$wanted $3" ] || die "$EXIT_NOT_WAITING" "${waiting:-nothing}"
     printf '%s %s\n' "$4" "$5" >"$lock/decision.next" && mv "$lock/decision.next" "$lock/decision"
-    cat "$lock/holder.json" 2>/dev/null
     ;;
   show)
     [ -f "$lock/waiting" ] || exit 0

@@ -20,7 +20,10 @@
 #   7. rolls back to a snapshot;
 #   8. shows status, the error patrol across the fleet, and history;
 #   9. restores reward's grant journal from a verified backup after it is
-#      lost: nobody is rewarded twice.
+#      lost: nobody is rewarded twice;
+#  10. a gm build that answers players with errors while its health check
+#      passes: Prometheus (Debian's) scrapes int's gm, the canary's analysis
+#      fails, and it goes back before the other host is touched.
 #
 #   ./scripts/demo.sh      (as root; a user with sudo is asked for it: each
 #                           host gets a private /srv)
@@ -42,9 +45,11 @@ cmake --build build --target flotilla >/dev/null
 export PATH="$root/build/cli:$PATH"
 
 work=$(mktemp -d /tmp/flotilla-demo-XXXXXX)
-load_pid='' haproxy_pid=''
+load_pid='' haproxy_pid='' prometheus_pid='' players_pid=''
 cleanup() {
   [ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null || true
+  [ -z "$players_pid" ] || kill "$players_pid" 2>/dev/null || true
+  [ -z "$prometheus_pid" ] || kill "$prometheus_pid" 2>/dev/null || true
   [ -z "$haproxy_pid" ] || kill "$haproxy_pid" 2>/dev/null || true
   "$root/scripts/fleet.sh" stop "$work/fleet" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -261,6 +266,72 @@ step flotilla -e prod restore reward --snapshot "$backup" -l prod-gs1 --ticket I
 step curl -fsS -d '' 'http://127.0.1.4:8101/login?player=ann'   # nothing granted twice
 echo
 
+chapter "10. A build players would feel: analysis against Prometheus sends it back"
+# Prometheus scrapes int's gm servers (their /metrics) every second; players
+# keep asking both for the live events.
+cat > "$work/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: gm
+    static_configs:
+      - {targets: ['127.0.1.2:8103'], labels: {host: int-gs1}}
+      - {targets: ['127.0.1.3:8103'], labels: {host: int-gs2}}
+EOF
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
+  --web.listen-address=127.0.1.101:9090 >"$work/prometheus.log" 2>&1 &
+prometheus_pid=$!
+until curl -fsS http://127.0.1.101:9090/-/ready >/dev/null 2>&1; do sleep 0.2; done
+(while :; do
+  curl -s http://127.0.1.2:8103/events/active >/dev/null
+  curl -s http://127.0.1.3:8103/events/active >/dev/null
+  sleep 0.05
+done) &
+players_pid=$!
+python3 - "$work/project/flotilla.yaml" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+unit = "  gm:\n    kind: gm\n"
+assert unit in text
+text = text.replace(unit, unit + """    analysis:
+      prometheus: http://127.0.1.101:9090
+      plain_http: true
+      interval: 2s
+      count: 3
+      failure_limit: 1
+      inconclusive: fail
+      metrics:
+        - name: error-rate
+          query: 'sum(rate(http_requests_total{code=~"5..",host="{{host}}"}[10s])) / sum(rate(http_requests_total{host="{{host}}"}[10s]))'
+          fail_if: "> 0.05"
+""")
+open(path, "w").write(text)
+PY
+before_gm=$(curl -fsS http://127.0.1.3:8103/version)
+# The bug: gm's new event cache misses every other request (500); /health
+# knows nothing of it.
+python3 - "$backend/gm/gm.cpp" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+handler = ('service.http().Get("/events/active", [&](const httplib::Request&, httplib::Response& res) {\n'
+           '    std::lock_guard lock(mutex);\n')
+assert handler in text
+text = text.replace(handler, handler + '    static int served = 0;\n'
+                    '    if (++served % 2 == 0) return game::reply(res, 500, {{"error", "event cache miss"}});\n')
+open(path, "w").write(text)
+PY
+git_in commit -qam "1.3: gm's event cache"
+expect_fail flotilla -e int deploy gm --ref master --ticket REL-104
+verdict=$(flotilla -e int --json snapshots list --unit gm --offline | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["snapshots"][-1]["analysis"][0]["summary"])')
+echo "analysis verdict: $verdict"
+step curl -fsS http://127.0.1.2:8103/version   # the canary went back
+[ "$(curl -fsS http://127.0.1.3:8103/version)" = "$before_gm" ] || { echo "demo.sh: int-gs2 changed" >&2; exit 1; }
+kill "$players_pid" "$prometheus_pid"
+players_pid='' prometheus_pid=''
+
 chapter "Done"
 cat <<EOF
 - release/1.0 of reward, payment, gm and the game server reached int as one release;
@@ -274,6 +345,9 @@ cat <<EOF
 - stable was hotfixed onto one pair; the fleet was rolled back to snapshot $good;
 - a game server waited for its player, who heard it from the GM; reward's lost
   grant journal came back from snapshot $backup's verified backup;
-- secrets reached payment's hosts and printed as [REDACTED].
+- secrets reached payment's hosts and printed as [REDACTED];
+- gm 1.3 answered every other player with 500 while its health check passed:
+  Prometheus saw it, the canary's analysis failed ($verdict),
+  and it went back before int-gs2 was touched.
 Exit codes: 0 ok, 1 failed (fleet consistent), 2 bad input, 3 locked, 4 unreachable.
 EOF

@@ -1,6 +1,6 @@
 // The lock host's scripts under /bin/sh, through the C++ that calls them:
 // approvals kept and listed (approval_store.sh, approval_list.sh), the
-// snapshot counter read (lock_counter.sh).
+// snapshot counter read (lock_counter.sh), the rollout board (rollout_board.sh).
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include "core/script_command.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/lock_host/deploy_lock.hpp"
+#include "playbooks/lock_host/rollout_board.hpp"
 #include "support/fake_transport.hpp"
 #include "support/local_shell.hpp"
 #include "support/scratch_dir.hpp"
@@ -104,6 +105,38 @@ TEST_CASE("lock_counter: the counter as it stands, 0 before the first and for ga
   std::ofstream(host.home.path / ".flotilla/locks/prod.seq") << "12; rm -rf /\n";
   CHECK(counter() == 0);
   CHECK(exited_with(host.run(HostScript::kLockCounter, {}), HostExit::kUsage));
+}
+
+TEST_CASE("rollout_board: a paused rollout takes resume or abort only for itself, from anyone") {
+  LocalLockHost host;
+  RolloutBoard holder(host.transport, 0, "prod");
+  RolloutBoard other(host.transport, 0, "prod");
+  // No lock held: nothing can be posted, nothing waits.
+  CHECK_FALSE(holder.post("game", "paused"));
+  auto none = other.decide("game", "resume", "bob@ci");
+  REQUIRE_FALSE(none);
+  CHECK(none.error().message.find("no rollout of game in prod waits for resume") !=
+        std::string::npos);
+  fs::create_directories(host.home.path / ".flotilla/locks/prod");
+  REQUIRE(holder.post("game", "paused"));
+  CHECK(*other.waiting() == std::optional<std::string>("paused game"));
+  CHECK_FALSE(other.decide("payment", "resume", "bob@ci"));        // another unit
+  CHECK_FALSE(other.decide("game", "end-watch", "bob@ci"));        // it is not watching
+  CHECK_FALSE(other.decide("game", "resume;rm -rf /", "bob@ci"));  // no such word
+  REQUIRE(*holder.read() == std::nullopt);
+  REQUIRE(other.decide("game", "abort", "bob@ci-7 (a;b)"));
+  auto said = holder.read();
+  REQUIRE(said);
+  REQUIRE(*said);
+  CHECK((*said)->word == "abort");
+  CHECK((*said)->by == "bob@ci-7 (a;b)");
+  // A new wait drops the old word; clearing leaves nothing waiting.
+  REQUIRE(holder.post("game", "watching"));
+  CHECK(*holder.read() == std::nullopt);
+  REQUIRE(other.decide("game", "end-watch", "carol@laptop"));
+  REQUIRE(holder.clear());
+  CHECK(*other.waiting() == std::nullopt);
+  CHECK(*holder.read() == std::nullopt);
 }
 
 }  // namespace flotilla
