@@ -123,13 +123,7 @@ AnalysisVerdict AnalysisJudge::wait_for_decision(AnalysisVerdict paused, Rollout
 
 nlohmann::json AnalysisJudge::step_record(const AnalysisStepResult& step,
                                           const std::vector<AnalysisVerdict>& verdicts) const {
-  nlohmann::json metrics = nlohmann::json::array();
-  for (const auto& m : spec_.metrics) {
-    metrics.push_back({{"name", m.name},
-                       {"query", m.query},
-                       {"condition", m.condition.text},
-                       {"compare", m.against_baseline ? "baseline" : ""}});
-  }
+  nlohmann::json metrics = metrics_json(spec_.metrics);
   // Kept once per step: the step, and the query (the template, above).
   nlohmann::json measurements = nlohmann::json::array();
   for (const auto& m : step.measurements) {

@@ -35,6 +35,17 @@ nlohmann::json AnalysisVerdict::to_json() const {
   return doc;
 }
 
+nlohmann::json metrics_json(const std::vector<AnalysisMetric>& metrics) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : metrics) {
+    out.push_back({{"name", m.name},
+                   {"query", m.query},
+                   {"condition", m.condition.text},
+                   {"compare", m.against_baseline ? "baseline" : ""}});
+  }
+  return out;
+}
+
 std::string describe_measurement(const AnalysisMeasurement& m) {
   if (m.verdict == "inconclusive" || m.verdict == "skipped") {
     return fmt::format("{} on {}: {}", m.metric, m.host, m.why);

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "playbooks/analysis_spec.hpp"
+
 namespace flotilla {
 
 // One metric on one changed host in one round of a step (`analysis` events).
@@ -40,6 +42,10 @@ struct AnalysisVerdict {
   std::string time;
   nlohmann::json to_json() const;
 };
+
+// The metrics as declared ({name, query, condition, compare}): what the
+// snapshot keeps once per step and the change record shows.
+nlohmann::json metrics_json(const std::vector<AnalysisMetric>& metrics);
 
 // "error-rate 0.31 on h01 (fail_if > 0.02)": one measurement, for verdicts.
 std::string describe_measurement(const AnalysisMeasurement& m);

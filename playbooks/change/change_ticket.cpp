@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "playbooks/analysis_result.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/record_signing.hpp"
 #include "playbooks/freeze_window.hpp"
@@ -204,13 +205,7 @@ nlohmann::json analysis_plan_json(const PreparedChange& prepared) {
   const Unit& unit = prepared.unit();
   if (!unit.analysis || !rules_of(prepared.plan.kind).judged_by_analysis) return nullptr;
   const AnalysisSpec& a = *unit.analysis;
-  nlohmann::json metrics = nlohmann::json::array();
-  for (const auto& m : a.metrics) {
-    metrics.push_back({{"name", m.name},
-                       {"query", m.query},
-                       {"condition", m.condition.text},
-                       {"compare", m.against_baseline ? "baseline" : ""}});
-  }
+  nlohmann::json metrics = metrics_json(a.metrics);
   nlohmann::json doc = {{"prometheus", a.prometheus},
                         {"interval", format_duration(a.interval)},
                         {"count", a.count},

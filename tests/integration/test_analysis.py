@@ -221,6 +221,13 @@ units:
         self.assertEqual(proc.returncode, expect, proc.stdout[-4000:] + proc.stderr[-3000:])
         return proc
 
+    def deploy_in_background(self):
+        """A deploy whose --json events the test reads as they come."""
+        return subprocess.Popen([BIN, "--ssh-config", "none", "-f", self.project, "-e", "prod", "--json",
+                                 "deploy", "game", "--ref", "master"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+
     @staticmethod
     def events(text, kind):
         return [e for e in map(json.loads, text.splitlines()) if e.get("event") == kind]
@@ -299,10 +306,7 @@ class AnalysisTest(AnalysisFleet):
         self.project = self.write_project(self.analysis('sum(rate(no_such_metric{host="{{host}}"}[6s]))',
                                                         "fail_if: '> 1'", inconclusive="pause"))
         self.commit("v2")
-        deploy = subprocess.Popen([BIN, "--ssh-config", "none", "-f", self.project, "-e", "prod", "--json",
-                                   "deploy", "game", "--ref", "master"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  stdin=subprocess.DEVNULL)
+        deploy = self.deploy_in_background()
         lines = []
 
         def wait_for_pause(count):
@@ -361,10 +365,7 @@ class AnalysisTest(AnalysisFleet):
       alert: 'ALERTS{alertname="GameDown",alertstate="firing"}'
 """)
         self.commit("v2")
-        deploy = subprocess.Popen([BIN, "--ssh-config", "none", "-f", self.project, "-e", "prod", "--json",
-                                   "deploy", "game", "--ref", "master"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  stdin=subprocess.DEVNULL)
+        deploy = self.deploy_in_background()
         lines = []
         while not self.events("".join(lines), "watch"):
             line = deploy.stdout.readline()
