@@ -50,6 +50,12 @@ void add_decision_commands(CLI::App& app, const GlobalOptions& options, Reporter
                            CommandAction& action);
 void add_balancer_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                           CommandAction& action);
+void add_sync_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                      CommandAction& action);
+void add_pipeline_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                          CommandAction& action);
+void add_schedule_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
+                          CommandAction& action);
 void add_exec_command(CLI::App& app, const GlobalOptions& options, Reporter*& reporter,
                       CommandAction& action);
 

@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
   flotilla::add_lock_command(app, options, reporter, action);
   flotilla::add_balancer_command(app, options, reporter, action);
   flotilla::add_decision_commands(app, options, reporter, action);
+  flotilla::add_sync_command(app, options, reporter, action);
+  flotilla::add_pipeline_command(app, options, reporter, action);
+  flotilla::add_schedule_command(app, options, reporter, action);
   flotilla::add_approve_command(app, options, reporter, action);
   flotilla::add_metrics_command(app, options, reporter, action);
   flotilla::add_init_command(app, options, reporter, action);

@@ -38,6 +38,18 @@ std::string format_duration(Duration d) {
   return std::to_string(ms) + "ms";
 }
 
+std::string format_span(std::int64_t seconds) {
+  if (seconds < 0) seconds = 0;
+  if (seconds < 60) return fmt::format("{}s", seconds);
+  std::int64_t minutes = seconds / 60;
+  if (minutes < 60) return fmt::format("{}m", minutes);
+  std::int64_t hours = minutes / 60;
+  if (hours < 48)
+    return minutes % 60 ? fmt::format("{}h{}m", hours, minutes % 60) : fmt::format("{}h", hours);
+  return hours % 24 ? fmt::format("{}d{}h", hours / 24, hours % 24)
+                    : fmt::format("{}d", hours / 24);
+}
+
 std::string iso_time(std::int64_t epoch_seconds) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(epoch_seconds)));
 }

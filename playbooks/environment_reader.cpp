@@ -8,6 +8,7 @@
 
 #include "core/did_you_mean.hpp"
 #include "core/time_zone.hpp"
+#include "playbooks/pipeline_reader.hpp"
 #include "playbooks/project_values.hpp"
 
 namespace flotilla {
@@ -20,7 +21,7 @@ const std::vector<std::string> kFreezeKeys = {"from", "to", "weekly", "tz", "rea
 const std::vector<std::string> kEnvKeys = {
     "inventory", "branches", "require_ticket",    "lock_host",
     "approvals", "freeze",   "require_rehearsal", "hotfix_requires_rehearsal",
-    "recorders"};
+    "recorders", "follows",  "load_test",         "require_soak"};
 
 class EnvironmentReader {
  public:
@@ -94,6 +95,11 @@ class EnvironmentReader {
         env.hotfix_requires_rehearsal = *b;
       }
     }
+    if (auto* n = node.find("follows")) read_follows(in_, *n, what + ".follows", env);
+    if (auto* n = node.find("require_soak"))
+      read_require_soak(in_, *n, what + ".require_soak", env);
+    if (auto* n = node.find("load_test"))
+      env.load_test = read_load_test(in_, *n, what + ".load_test");
     if (auto* n = node.find("freeze")) {
       if (n->is_sequence()) {
         for (const auto& item : n->items) read_freeze(*item, what + ".freeze", env);

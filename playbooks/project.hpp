@@ -9,6 +9,7 @@
 #include "core/duration.hpp"
 #include "core/source_mark.hpp"
 #include "playbooks/analysis_spec.hpp"
+#include "playbooks/pipeline_spec.hpp"
 
 namespace flotilla {
 
@@ -83,6 +84,11 @@ struct Environment {
   // counts only when its signature verifies against it (absent: records
   // are compared between hosts, unsigned, as before).
   std::optional<std::string> recorders;
+  // The pipeline: `sync` takes `follows.env`'s state; a change here runs
+  // `load_test` once in; a change here needs `require_soak` in another.
+  std::optional<FollowRule> follows;
+  std::optional<LoadTestSpec> load_test;
+  std::optional<SoakRule> require_soak;
   SourceMark mark;
 };
 
@@ -168,6 +174,9 @@ struct Unit {
   std::optional<BalancerSpec> balancer;
   std::optional<AnalysisSpec> analysis;
   std::optional<WatchSpec> watch;  // needs analysis.prometheus
+  // This unit's own load test, where load tests run (an environment with
+  // `load_test:`, or one a `require_soak` with `load_test: passed` names).
+  std::optional<LoadTestSpec> load_test;
   SourceMark mark;
   SourceMark hosts_mark;
 };
@@ -184,6 +193,7 @@ struct Project {
   std::vector<Unit> units;
   std::vector<std::string> release_order;  // `deploy --all`: this order (else file order)
   bool release_failure_rollback = true;    // `release_failure: rollback` (or `stop`)
+  std::vector<ScheduleEntry> schedule;     // the pipeline's timed steps (`schedule print`)
 
   const Environment* environment(const std::string& name) const;
   const Unit* unit(const std::string& name) const;

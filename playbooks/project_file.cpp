@@ -15,6 +15,7 @@
 #include "core/time_zone.hpp"
 #include "core/yaml_document.hpp"
 #include "playbooks/environment_reader.hpp"
+#include "playbooks/pipeline_reader.hpp"
 #include "playbooks/project_values.hpp"
 #include "playbooks/unit_reader.hpp"
 
@@ -23,9 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kTopKeys = {"project",   "state_dir",     "ssh",
-                                           "artifacts", "approvers",     "environments",
-                                           "units",     "release_order", "release_failure"};
+const std::vector<std::string> kTopKeys = {
+    "project",      "state_dir", "ssh",           "artifacts",       "approvers",
+    "environments", "units",     "release_order", "release_failure", "schedule"};
 const std::vector<std::string> kArtifactsKeys = {"registry", "repository", "username",  "password",
                                                  "token",    "ca_file",    "plain_http"};
 const std::vector<std::string> kSshKeys = {"known_hosts",     "config", "connect_timeout",
@@ -85,7 +86,9 @@ class ProjectReader {
         project_.release_failure_rollback = *s == "rollback";
       }
     }
+    if (auto* n = root.find("schedule")) read_schedule(in_, *n, project_);
     check_rehearsal_rules();
+    check_pipeline(in_, project_);
   }
 
   // Every unit once, each one the project declares.

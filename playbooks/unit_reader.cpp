@@ -8,6 +8,7 @@
 
 #include "core/did_you_mean.hpp"
 #include "playbooks/analysis_reader.hpp"
+#include "playbooks/pipeline_reader.hpp"
 #include "playbooks/project_file.hpp"
 #include "playbooks/project_values.hpp"
 
@@ -20,7 +21,7 @@ const std::vector<std::string> kUnitKeys = {
     "kind",    "hosts",    "source",   "deploy_to", "keep_releases", "run",
     "start",   "stop",     "reload",   "health",    "drain",         "config",
     "backup",  "secrets",  "hooks",    "logs",      "rollout",       "require_ticket",
-    "restore", "balancer", "analysis", "watch"};
+    "restore", "balancer", "analysis", "watch",     "load_test"};
 const std::vector<std::string> kSourceKeys = {"repo", "build", "output"};
 const std::vector<std::string> kHealthKeys = {"command", "timeout", "retries", "interval"};
 const std::vector<std::string> kDrainKeys = {"command", "check",   "timeout", "players",
@@ -207,6 +208,8 @@ class UnitReader {
                             what, what));
     }
     if (auto* n = node.find("analysis")) read_analysis(in_, *n, what + ".analysis", unit);
+    if (auto* n = node.find("load_test"))
+      unit.load_test = read_load_test(in_, *n, what + ".load_test");
     if (auto* n = node.find("watch")) {
       read_watch(in_, *n, what + ".watch", unit);
       if (!unit.analysis) {

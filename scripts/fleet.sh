@@ -90,16 +90,30 @@ start_sshd() {
     # file in the shims directory, and a session killed while holding it (a
     # host killed by a test, a fleet stopped) would make every login of every
     # fleet wait 60s for it. Each start begins from a fresh copy, as a reboot.
-    local shims=$HOME/.pyenv/shims own_shims=
+    local shims=$HOME/.pyenv/shims own_shims='' own_bashrc=''
     if [ -d "$shims" ]; then
       own_shims=$hdir/pyenv-shims
       rm -rf "$own_shims" && cp -a "$shims" "$own_shims" && rm -f "$own_shims/.pyenv-shim"
+      # The host's own root .bashrc, which sshd's bash reads for every
+      # command: the shims first on PATH, as `pyenv init` leaves them, so
+      # `python3` there is still a shim that forks through `pyenv exec`.
+      # Not the controller's .bashrc, whose `pyenv init` and
+      # `virtualenv-init` cost ~1.2 s of CPU per login: a suite's thousands
+      # of logins on 2 cores would measure this machine's rc files, not
+      # flotilla.
+      own_bashrc=$hdir/bashrc
+      printf '%s\n' "# root's login shell on a test host (scripts/fleet.sh)" \
+        "export PYENV_ROOT=$HOME/.pyenv" \
+        "export PATH=$shims:$HOME/.pyenv/bin:\$PATH" >"$own_bashrc"
     fi
-    # shellcheck disable=SC2016 # $1..$7 belong to the started shell
+    # shellcheck disable=SC2016 # $1..$9 belong to the started shell
     unshare -m --propagation private sh -c \
       'mount --bind "$1" /srv && mount --bind "$5" "$HOME/.flotilla" &&
-       { [ -z "$6" ] || mount --bind "$6" "$7"; } && exec "$2" -f "$3" -E "$4"' \
-      sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log" "$hdir/dot-flotilla" "$own_shims" "$shims"
+       { [ -z "$6" ] || mount --bind "$6" "$7"; } &&
+       { [ -z "$8" ] || [ ! -f "$HOME/.bashrc" ] || mount --bind "$8" "$HOME/.bashrc"; } &&
+       exec "$2" -f "$3" -E "$4"' \
+      sh "$hdir/srv" "$SSHD" "$hdir/sshd_config" "$hdir/sshd.log" "$hdir/dot-flotilla" "$own_shims" "$shims" \
+      "$own_bashrc"
   else
     "$SSHD" -f "$hdir/sshd_config" -E "$hdir/sshd.log"
   fi

@@ -56,6 +56,12 @@ struct ChangeKindRules {
   // A unit's `analysis:` judges its batches and its `watch:` follows it (a
   // rollback or a restore is how trouble ends: never paused, never watched).
   bool judged_by_analysis = false;
+  // Where load tests run, one runs once it is in: it brings new bytes or
+  // config, which a soak (`require_soak`) must see tested.
+  bool load_tested = false;
+  // Refused by `require_soak:` until its artifacts soaked elsewhere (a
+  // hotfix, a rollback or a restore ends an incident and never waits a day).
+  bool needs_soak = false;
 };
 
 // Row order is the enum's order (a unit test reads the table row by row).
@@ -64,16 +70,17 @@ inline constexpr ChangeKindRules kChangeKinds[] = {
     {.kind = ChangeKind::kDeploy, .name = "deploy",
      .frozen = true, .rehearsal = RehearsalNeed::kAlways,
      .brings_new_build = true, .reads_unit_config = true, .backs_up_first = true,
-     .counts_in_metrics = true, .judged_by_analysis = true},
+     .counts_in_metrics = true, .judged_by_analysis = true, .load_tested = true, .needs_soak = true},
     {.kind = ChangeKind::kHotfix, .name = "hotfix",
      .rehearsal = RehearsalNeed::kIfHotfixPolicy,
      .brings_new_build = true, .reads_unit_config = true, .backs_up_first = true,
-     .counts_in_metrics = true, .remedies_failure = true, .judged_by_analysis = true},
+     .counts_in_metrics = true, .remedies_failure = true, .judged_by_analysis = true,
+     .load_tested = true},
     {.kind = ChangeKind::kRollback, .name = "rollback",
      .needs_ticket = false, .needs_approvals = false,
      .waits_for_players = false, .remedies_failure = true, .undone_with_release = false},
     {.kind = ChangeKind::kConfig, .name = "config",
-     .frozen = true, .reads_unit_config = true, .judged_by_analysis = true},
+     .frozen = true, .reads_unit_config = true, .judged_by_analysis = true, .load_tested = true},
     {.kind = ChangeKind::kRehearsal, .name = "rehearsal",
      .frozen = true, .brings_new_build = true, .reads_unit_config = true, .backs_up_first = true,
      .reads_other_environment = true, .recorded_unchanged = true, .judged_by_analysis = true},

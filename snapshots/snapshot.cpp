@@ -46,6 +46,7 @@ nlohmann::json Snapshot::document(const std::map<std::string, HostRecord>& recor
   // Only when there are any: older records' signatures cover no such keys.
   if (!analysis.empty()) doc["analysis"] = analysis;
   if (!cause.empty()) doc["cause"] = cause;
+  if (!load_test.empty()) doc["load_test"] = load_test;
   if (!signature.empty()) {
     doc["signature"] = signature;
     doc["signed_hosts"] = signed_hosts;
@@ -109,6 +110,7 @@ Result<Snapshot> Snapshot::from_json(const nlohmann::json& doc, const std::strin
     if (auto r = doc.find("rehearsal"); r != doc.end() && r->is_object()) s.rehearsal = *r;
     if (auto a = doc.find("analysis"); a != doc.end() && a->is_array()) s.analysis = *a;
     if (auto c = doc.find("cause"); c != doc.end() && c->is_string()) s.cause = *c;
+    if (auto l = doc.find("load_test"); l != doc.end() && l->is_array()) s.load_test = *l;
     // Bounded: a signature is a few hundred bytes, a digest 64 hex digits.
     if (auto sig = doc.find("signature");
         sig != doc.end() && sig->is_string() && sig->get_ref<const std::string&>().size() < 8192) {

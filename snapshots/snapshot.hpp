@@ -63,6 +63,9 @@ struct Snapshot {
   nlohmann::json analysis = nlohmann::json::array();
   // Why a change the controller started by itself ran: "watch:GameDown" ("" = a person asked).
   std::string cause;
+  // The load tests run once this change was in (playbooks/load_test):
+  // figures, limits missed, passed or not.
+  nlohmann::json load_test = nlohmann::json::array();
   std::map<std::string, HostRecord> hosts;
   // Signed by the controller that wrote it (snapshots/record_signature):
   // the armored `ssh-keygen -Y` signature over record_payload(), and every

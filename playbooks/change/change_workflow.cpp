@@ -8,6 +8,7 @@
 #include "core/phase_times.hpp"
 #include "playbooks/change/approvals.hpp"
 #include "playbooks/change/backup.hpp"
+#include "playbooks/change/change_load_test.hpp"
 #include "playbooks/change/change_watch.hpp"
 #include "playbooks/change/plan_digest.hpp"
 #include "playbooks/change/plan_report.hpp"
@@ -16,6 +17,7 @@
 #include "playbooks/change/rehearsal_check.hpp"
 #include "playbooks/change/release_undo.hpp"
 #include "playbooks/change/rollout_decision.hpp"
+#include "playbooks/change/soak_check.hpp"
 #include "playbooks/change/unit_run.hpp"
 #include "playbooks/freeze_window.hpp"
 #include "playbooks/lock_host/lock_host.hpp"
@@ -63,14 +65,24 @@ Result<Approved> check_approved(const ChangeContext& context, const Release& rel
   return approved;
 }
 
-// Before any host changes, with the plans as they would run: approvals
-// and rehearsal evidence, when the environment asks for them.
+// The rehearsal and the soak the environment asks for, for these plans.
+Result<void> check_evidence(const ChangeContext& context, const Release& release,
+                            const std::vector<PreparedChange>& prepared) {
+  const Project& project = *context.targets.project;
+  const Environment& env = *context.targets.environment;
+  const std::int64_t now = context.clock->wall_seconds();
+  if (auto rehearsed = check_rehearsed(project, env, release.changes, prepared, now); !rehearsed) {
+    return rehearsed;
+  }
+  return check_soaked(project, env, release.changes, prepared, now);
+}
+
+// Before any host changes, with the plans as they would run: approvals,
+// rehearsal and soak evidence, when the environment asks for them.
 Result<std::optional<Approved>> check_gates(const ChangeContext& context, const Release& release,
                                             const std::vector<PreparedChange>& prepared) {
-  if (auto rehearsed = check_rehearsed(*context.targets.project, *context.targets.environment,
-                                       release.changes, prepared, context.clock->wall_seconds());
-      !rehearsed) {
-    return tl::unexpected(rehearsed.error());
+  if (auto evidence = check_evidence(context, release, prepared); !evidence) {
+    return tl::unexpected(evidence.error());
   }
   if (!needs_approvals(context, release)) return std::optional<Approved>();
   auto approved = check_approved(context, release, prepared);
@@ -104,7 +116,7 @@ Result<void> check_freeze(const ChangeContext& context, const Release& release) 
 
 // Under the lock, before any host changes: freezes again (the wait for
 // the lock may have crossed into a window), every unit prepared, the plans
-// still the ones approved, the rehearsal evidence.
+// still the ones approved, the rehearsal and soak evidence.
 Result<std::vector<PreparedChange>> prepare_locked(const ChangeContext& context,
                                                    const Release& release,
                                                    const std::optional<Approved>& approved,
@@ -124,10 +136,8 @@ Result<std::vector<PreparedChange>> prepare_locked(const ChangeContext& context,
                               digest.substr(0, 12), approved->digest.substr(0, 12)));
     }
   }
-  if (auto rehearsed = check_rehearsed(*context.targets.project, *context.targets.environment,
-                                       release.changes, *prepared, context.clock->wall_seconds());
-      !rehearsed) {
-    return tl::unexpected(rehearsed.error());
+  if (auto evidence = check_evidence(context, release, *prepared); !evidence) {
+    return tl::unexpected(evidence.error());
   }
   return prepared;
 }
@@ -294,10 +304,15 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
     }
   }
   if (!progress->failed) {
-    // Still under the lock: each unit's watch, when it has one.
+    // Still under the lock: each unit's watch, when it has one, then the
+    // load tests where they run (on what the watch let stand).
+    Outcome watched;
     for (const auto& run : runs) {
-      outcome.add(watch_after_change(context, lock, board, run, 0, highest, times));
+      watched.add(watch_after_change(context, lock, board, run, 0, highest, times));
     }
+    outcome.add(watched);
+    if (watched.ok())
+      outcome.add(load_test_after_change(context, progress->runs, *prepared, times));
   }
   if (multi) {
     reporter.event("release_done", {{"ok", !progress->failed}, {"units", runs.size()}});
@@ -325,7 +340,6 @@ Result<void> check_offline(const ChangeContext& context, const Release& release)
   }
   if (auto recorder = check_recorder(context); !recorder) return recorder;
   return check_freeze(context, release);
-  return {};
 }
 
 }  // namespace
@@ -335,7 +349,8 @@ Result<Outcome> run_release(const ChangeContext& context, const Release& release
   if (auto ok = check_offline(context, release); !ok) return tl::unexpected(ok.error());
   std::optional<Approved> approved;
   if (needs_approvals(context, release) ||
-      needs_rehearsal(*context.targets.environment, release.changes)) {
+      needs_rehearsal(*context.targets.environment, release.changes) ||
+      needs_soak(*context.targets.environment, release.changes)) {
     // The plans as they would run now (read from the hosts, nothing changed).
     auto preview = prepare_release(context, release.changes);
     if (!preview) return tl::unexpected(preview.error());

@@ -23,6 +23,8 @@ void fold_source_ledgers(const ChangeContext& context, const ReleaseSpec& spec) 
   if (target.require_rehearsal && rules_of(spec.kind).rehearsal != RehearsalNeed::kNever) {
     sources.insert(target.require_rehearsal->in);
   }
+  if (target.require_soak && rules_of(spec.kind).needs_soak)
+    sources.insert(target.require_soak->in);
   if (!context.other_environment) return;
   const std::string unit = spec.units.size() == 1 && !spec.all ? spec.units.front() : "";
   for (const auto& env : sources) {

@@ -16,18 +16,18 @@ struct Expected {
   bool frozen, ticket, approvals;
   RehearsalNeed rehearsal;
   bool build, config, backup, players, other_env, metrics, remedies, target, undone, recorded,
-      restarts, judged;
+      restarts, judged, load_tested, soak;
 };
 
 // clang-format off
 constexpr Expected kExpected[] = {
-    // name       frozen ticket approv rehearsal                       build config backup players other metric remedy target undone record restart judged
-    {"deploy",    true,  true,  true,  RehearsalNeed::kAlways,         true,  true,  true,  true,  false, true,  false, true,  true,  false, false, true},
-    {"hotfix",    false, true,  true,  RehearsalNeed::kIfHotfixPolicy, true,  true,  true,  true,  false, true,  true,  true,  true,  false, false, true},
-    {"rollback",  false, false, false, RehearsalNeed::kNever,          false, false, false, false, false, false, true,  true,  false, false, false, false},
-    {"config",    true,  true,  true,  RehearsalNeed::kNever,          false, true,  false, true,  false, false, false, true,  true,  false, false, true},
-    {"rehearsal", true,  true,  true,  RehearsalNeed::kNever,          true,  true,  true,  true,  true,  false, false, true,  true,  true,  false, true},
-    {"restore",   false, true,  true,  RehearsalNeed::kNever,          false, false, true,  true,  false, false, false, false, true,  false, true, false},
+    // name       frozen ticket approv rehearsal                       build config backup players other metric remedy target undone record restart judged load  soak
+    {"deploy",    true,  true,  true,  RehearsalNeed::kAlways,         true,  true,  true,  true,  false, true,  false, true,  true,  false, false, true, true,  true},
+    {"hotfix",    false, true,  true,  RehearsalNeed::kIfHotfixPolicy, true,  true,  true,  true,  false, true,  true,  true,  true,  false, false, true, true,  false},
+    {"rollback",  false, false, false, RehearsalNeed::kNever,          false, false, false, false, false, false, true,  true,  false, false, false, false, false, false},
+    {"config",    true,  true,  true,  RehearsalNeed::kNever,          false, true,  false, true,  false, false, false, true,  true,  false, false, true, true,  false},
+    {"rehearsal", true,  true,  true,  RehearsalNeed::kNever,          true,  true,  true,  true,  true,  false, false, true,  true,  true,  false, true, false, false},
+    {"restore",   false, true,  true,  RehearsalNeed::kNever,          false, false, true,  true,  false, false, false, false, true,  false, true, false, false, false},
 };
 // clang-format on
 
@@ -63,6 +63,8 @@ TEST_CASE(
     CHECK(row.recorded_unchanged == want.recorded);
     CHECK(row.restarts_in_place == want.restarts);
     CHECK(row.judged_by_analysis == want.judged);
+    CHECK(row.load_tested == want.load_tested);
+    CHECK(row.needs_soak == want.soak);
   }
   CHECK(names.size() == std::size(kChangeKinds));
   CHECK_FALSE(parse_change_kind("Deploy"));
