@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <sstream>
 
@@ -86,6 +88,14 @@ std::string number(double value) {
                                                      : fmt::format("{:.1f}", value);
 }
 
+// What the command printed (its last MiB: a chatty tool's report is at the end).
+std::string read_output(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr std::size_t kMax = 1 << 20;
+  return text.size() > kMax ? text.substr(text.size() - kMax) : text;
+}
+
 }  // namespace
 
 std::optional<LoadTestFigures> parse_load_test_output(const std::string& output) {
@@ -141,7 +151,7 @@ LoadTestResult run_load_test(const LoadTestSpec& spec, const std::string& enviro
     result.failures.push_back(run.error().message);
     return result;
   }
-  std::string output = tail_of_file(log_path, 400);
+  std::string output = read_output(log_path);
   result.figures = parse_load_test_output(output);
   if (run->exit_status != 0) {
     result.failures.push_back(fmt::format("the command exited with status {}", run->exit_status));
