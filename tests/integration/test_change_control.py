@@ -65,7 +65,7 @@ class ChangeControlTest(unittest.TestCase):
         frozen_from = (now - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         frozen_to = (now + datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         # A window that opens while a change waits for the lock.
-        self.opens_at = now + datetime.timedelta(seconds=6)
+        self.opens_at = now + datetime.timedelta(seconds=15)
         opens = self.opens_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         self.project = self.tmp.write("flotilla.yaml", f"""ssh: {{known_hosts: {self.fleet.known_hosts}, config: none}}
 approvers: allowed_signers
