@@ -128,16 +128,10 @@ nlohmann::json environment_row(const Project& project, const Environment& env,
                            fmt::format("in {} for {} of {}", env.require_soak->in,
                                        format_span(soak.soaked_s), soak.min)));
       if (env.require_soak->load_test_passed) {
-        bool passed =
-            !soak.load_test.is_null() &&
-            std::none_of(soak.missing.begin(), soak.missing.end(), [](const std::string& m) {
-              return m.rfind("load test", 0) == 0 || m.rfind("no load test", 0) == 0;
-            });
-        std::string detail = "no load test ran on it";
-        for (const auto& m : soak.missing) {
-          if (m.rfind("load test", 0) == 0) detail = m;
-        }
-        if (passed) detail = fmt::format("passed (snapshot {})", soak.load_test_snapshot);
+        // What soak_of found about the load test, as it told the refusal.
+        bool passed = soak.load_test_missing.empty();
+        std::string detail = passed ? fmt::format("passed (snapshot {})", soak.load_test_snapshot)
+                                    : soak.load_test_missing;
         gates.push_back(gate("load_test", passed, detail));
       }
     }

@@ -86,18 +86,19 @@ SoakEvidence soak_of(const SoakRule& rule, const std::vector<Snapshot>& history,
                                       format_duration(rule.min)));
   }
   if (rule.load_test_passed) {
+    std::vector<std::string> failed;
     if (out.load_test.is_null()) {
-      out.missing.push_back(fmt::format("no load test ran on it in {}", rule.in));
+      failed.push_back(fmt::format("no load test ran on it in {}", rule.in));
     } else {
       for (const auto& test : out.load_test) {
         LoadTestResult result = LoadTestResult::from_json(test);
         if (result.passed) continue;
-        if (result.failures.empty()) {
-          out.missing.push_back("load test failed");
-        }
-        for (const auto& failure : result.failures) out.missing.push_back("load test " + failure);
+        if (result.failures.empty()) failed.push_back("load test failed");
+        for (const auto& failure : result.failures) failed.push_back("load test " + failure);
       }
     }
+    out.load_test_missing = fmt::format("{}", fmt::join(failed, ", "));
+    out.missing.insert(out.missing.end(), failed.begin(), failed.end());
   }
   return out;
 }

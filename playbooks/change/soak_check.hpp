@@ -30,6 +30,7 @@ struct SoakEvidence {
   bool soaked = false;        // at least `min`
   nlohmann::json load_test;   // the newest load test on it there (null: none)
   long load_test_snapshot = 0;
+  std::string load_test_missing;     // why the load test gate is not met ("" when it is)
   std::vector<std::string> missing;  // per gate, what it lacks ("in loadtest for 3h12m of 24h")
 
   bool satisfied() const { return required && missing.empty(); }
