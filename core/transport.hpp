@@ -95,6 +95,27 @@ class Transport {
   // Safe from a signal handler: cancel(), and stop waiting for what is in
   // flight too (it fails with kAbandoned; the hosts finish on their own).
   virtual void abandon() { cancel(); }
+  // Between these, cancel() and abandon() are remembered but not acted on:
+  // the bookkeeping after an interruption (where each host stands, the
+  // lock's release, a host back into rotation) must not be cut short by the
+  // very Ctrl-C that asked for it. Nested holds count. See InterruptHold.
+  virtual void hold_interrupts() {}
+  virtual void release_interrupts() {}
+};
+
+// Holds a transport's interrupts for one scope (a third Ctrl-C still exits
+// the process at once).
+class InterruptHold {
+ public:
+  explicit InterruptHold(Transport& transport) : transport_(transport) {
+    transport_.hold_interrupts();
+  }
+  ~InterruptHold() { transport_.release_interrupts(); }
+  InterruptHold(const InterruptHold&) = delete;
+  InterruptHold& operator=(const InterruptHold&) = delete;
+
+ private:
+  Transport& transport_;
 };
 
 }  // namespace flotilla

@@ -22,6 +22,8 @@ class TransportWrapper : public Transport {
   void cancel() override { target_->cancel(); }
   void resume() override { target_->resume(); }
   void abandon() override { target_->abandon(); }
+  void hold_interrupts() override { target_->hold_interrupts(); }
+  void release_interrupts() override { target_->release_interrupts(); }
 
   Transport& target() { return *target_; }
 

@@ -184,6 +184,7 @@ TrafficSwitch::Failures HaproxySwitch::put_back(const std::vector<std::string>& 
   if (hosts.empty()) return failures;
   // Also after a Ctrl-C: leaving a serving host out of rotation is the harm.
   transport_->resume();
+  InterruptHold hold(*transport_);
   std::vector<std::string> args = {whole_seconds(up_wait_)};
   for (const auto& h : hosts) args.push_back(servers_.at(h));
   auto done = on_every_balancer("ready", args, up_wait_ + std::chrono::seconds(30), observer);
@@ -267,6 +268,7 @@ Result<void> HaproxySwitch::weigh_canaries(const std::vector<std::string>& canar
 Result<void> HaproxySwitch::restore_weights(RolloutObserver& observer) {
   if (replaced_weights_.empty()) return {};
   transport_->resume();
+  InterruptHold hold(*transport_);
   auto restored = set_weights(replaced_weights_, observer);
   replaced_weights_.clear();
   return restored;

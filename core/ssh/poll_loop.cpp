@@ -45,7 +45,7 @@ void SshTransport::Impl::advance(std::size_t h) {
         return;
       case ConnState::kReady:
         if (!w.running) {
-          if (w.queue.empty() || cancelled) return;
+          if (w.queue.empty() || stop_starting()) return;
           if (!may_start_next(h)) return;  // kicked again every loop turn
           auto now = Clock::now();
           w.running.emplace();
@@ -87,7 +87,8 @@ void SshTransport::Impl::fail_host(std::size_t h, const Error& error) {
 
 bool SshTransport::Impl::host_done(std::size_t h) const {
   const HostWork& w = work[h];
-  return !w.running && (w.queue.empty() || connections[h].state == ConnState::kBroken || cancelled);
+  return !w.running &&
+         (w.queue.empty() || connections[h].state == ConnState::kBroken || stop_starting());
 }
 
 void SshTransport::Impl::check_deadlines(std::size_t h, Clock::time_point now) {
@@ -190,7 +191,7 @@ std::deque<std::size_t> SshTransport::Impl::begin_run(const std::vector<HostTask
 // command, until it would not wait long for a start slot (`command_starts`).
 void SshTransport::Impl::admit_hosts(std::vector<std::size_t>& active,
                                      std::deque<std::size_t>& pending) {
-  if (cancelled || active.size() >= options.forks || pending.empty()) return;
+  if (stop_starting() || active.size() >= options.forks || pending.empty()) return;
   std::size_t handshaking = std::count_if(active.begin(), active.end(), [&](std::size_t h) {
     return connections[h].state != ConnState::kReady;
   });
@@ -247,7 +248,7 @@ Clock::time_point SshTransport::Impl::poll_set(const std::vector<std::size_t>& a
       // socket is not polled (what sshd sends after login would wake
       // poll() at once, every time). One freed while it waited: no
       // sleeping in poll().
-      if (!cancelled && may_start_next(h)) next = now;
+      if (!stop_starting() && may_start_next(h)) next = now;
       continue;
     }
     fds.push_back(pollfd{c.fd, poll_events(h), 0});
@@ -328,7 +329,7 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
     admit_hosts(active, pending);
     advance_active(active);
     std::erase_if(active, [&](std::size_t h) { return host_done(h); });
-    if (active.empty() && (pending.empty() || cancelled)) break;
+    if (active.empty() && (pending.empty() || stop_starting())) break;
     if (active.empty()) continue;
     auto now = Clock::now();
     auto next = poll_set(active, fds, fd_hosts, now);
@@ -341,7 +342,7 @@ std::vector<Result<CommandResult>> SshTransport::Impl::run(const std::vector<Hos
       if (fds[i].revents != 0) work[fd_hosts[i]].kick = true;
       if (fds[i].revents & POLLIN) connections[fd_hosts[i]].last_heard = now;
     }
-    if (abandoned) {
+    if (stop_waiting()) {
       abandon_in_flight(active);
       break;
     }

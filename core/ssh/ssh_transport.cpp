@@ -26,6 +26,10 @@ void SshTransport::abandon() {
   impl_->abandoned = true;
 }
 
+void SshTransport::hold_interrupts() { ++impl_->holds; }
+
+void SshTransport::release_interrupts() { --impl_->holds; }
+
 std::string SshTransport::library_version() { return std::string("libssh2 ") + libssh2_version(0); }
 
 bool SshTransport::supports_rsa_sha2() { return LIBSSH2_VERSION_NUM >= 0x010b00; }

@@ -41,6 +41,8 @@ class SshTransport : public Transport {
   void cancel() override;
   void resume() override;
   void abandon() override;
+  void hold_interrupts() override;
+  void release_interrupts() override;
 
   // "libssh2 1.10.0", and whether RSA user keys can work (needs 1.11).
   static std::string library_version();

@@ -121,6 +121,11 @@ struct SshTransport::Impl {
   LIBSSH2_KNOWNHOSTS* known = nullptr;
   std::atomic<bool> cancelled{false};
   std::atomic<bool> abandoned{false};  // a second Ctrl-C: stop waiting for commands in flight
+  std::atomic<int> holds{0};           // hold_interrupts() depth: the flags wait until it is 0
+
+  // The flags as run() acts on them: not while interrupts are held.
+  bool stop_starting() const { return cancelled && holds == 0; }
+  bool stop_waiting() const { return abandoned && holds == 0; }
 
   // Keepalives every kKeepaliveInterval; a host silent for kSilenceLimit
   // while a command runs is lost (frozen: its TCP is alive, its sshd not).

@@ -79,6 +79,7 @@ void record_everywhere(const PreparedChange& prepared, const Snapshot& snapshot,
   // After a Ctrl-C too: this round trip changes nothing a service sees, and
   // without it the hosts' history would miss the interrupted change.
   if (result.interrupted) transport.resume();
+  InterruptHold hold(transport);  // a second Ctrl-C here would lose the record
   if (recorded_by_activations(prepared, records, result)) {
     // Only the hosts it did not change are left (their line says "unchanged").
     std::set<std::string> unchanged;

@@ -167,6 +167,7 @@ Result<long> DeployLock::parse_snapshot_counter(const Result<CommandResult>& r) 
 Result<void> DeployLock::release(const std::string& token, bool force) {
   // Released after a Ctrl-C too: its round trip changes nothing on a service.
   transport_.resume();
+  InterruptHold hold(transport_);  // the second Ctrl-C asked for this release
   // Without --force: the process that took it (by its token), or a person
   // releasing a lock taken by hand from this same machine — never a
   // deploy's, running or dead (a dead one's fleet needs checking first).

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "core/remote_file.hpp"
 #include "core/ssh/ssh_transport.hpp"
@@ -175,4 +176,36 @@ TEST_CASE("uploads to several hosts through a chain of two bastions arrive intac
   hosts[1].jump = first;
   for (std::size_t h = 2; h < hosts.size(); ++h) hosts[h].jump = second;
   check_uploads(fleet, hosts, 2, "via-two-bastions-");
+}
+
+TEST_CASE("a second Ctrl-C abandons a step in flight, but not the bookkeeping held from it") {
+  LocalFleet fleet(1);
+  SshTransport transport = fleet.transport();
+  HostTask slow{0, {"sleep 2; echo done", "", std::chrono::seconds(30)}};
+  auto abandon_soon = [&] {
+    return std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(700));
+      transport.abandon();  // what the signal handler calls
+    });
+  };
+
+  std::thread signal = abandon_soon();
+  auto cut = transport.run({slow});
+  signal.join();
+  REQUIRE_FALSE(cut[0]);
+  CHECK(cut[0].error().kind == ErrorKind::kAbandoned);
+
+  transport.resume();
+  {
+    InterruptHold hold(transport);  // releasing the lock after that Ctrl-C
+    signal = abandon_soon();
+    auto held = transport.run({slow});
+    signal.join();
+    REQUIRE_MESSAGE(held[0], (held[0] ? "" : held[0].error().message));
+    CHECK(held[0]->out == "done\n");
+  }
+  // Once the hold ends, the interrupt it kept waiting applies: nothing new starts.
+  auto after = transport.run({slow});
+  REQUIRE_FALSE(after[0]);
+  CHECK(after[0].error().kind == ErrorKind::kInterrupted);
 }
