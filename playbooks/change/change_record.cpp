@@ -32,7 +32,7 @@ HostRecord record_of(const HostPlan& h, const HostOutcome& outcome) {
 
 }  // namespace
 
-Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request) {
+Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request, std::int64_t now) {
   Snapshot snapshot;
   snapshot.environment = plan.environment;
   snapshot.unit = plan.unit;
@@ -48,7 +48,7 @@ Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request) {
   snapshot.analysis = request.evidence;
   snapshot.user = controller_user();
   snapshot.controller = controller_host();
-  snapshot.started = iso_time_now();
+  snapshot.started = iso_time(now);
   snapshot.restores = plan.restores;
   snapshot.commit_time = plan.ref.time;
   snapshot.override_freeze = request.override_freeze;
@@ -59,18 +59,20 @@ Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request) {
   return snapshot;
 }
 
-void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResult& result) {
+void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResult& result,
+                  std::int64_t now) {
   for (std::size_t i = 0; i < plan.hosts.size(); ++i) {
     snapshot.hosts[plan.hosts[i].host] = record_of(plan.hosts[i], result.hosts[i]);
   }
   snapshot.outcome = result.ok ? "succeeded" : result.interrupted ? "interrupted" : "failed";
-  snapshot.finished = iso_time_now();
+  snapshot.finished = iso_time(now);
   for (const auto& step : result.analysis) snapshot.analysis.push_back(step);
 }
 
 Result<std::map<std::string, ActivationRecord>> activation_records(const PreparedChange& prepared,
                                                                    const Snapshot& running,
-                                                                   const RecordSigner& sign) {
+                                                                   const RecordSigner& sign,
+                                                                   std::int64_t now) {
   const DeployPlan& plan = prepared.plan;
   for (const auto& h : plan.hosts) {
     if (h.change && h.send_secrets) return std::map<std::string, ActivationRecord>{};
@@ -86,7 +88,7 @@ Result<std::map<std::string, ActivationRecord>> activation_records(const Prepare
       succeeded.hosts[h.host] = record_of(h, {h.host, HostOutcome::State::kUpdated, ""});
   }
   succeeded.outcome = "succeeded";
-  succeeded.finished = iso_time_now();
+  succeeded.finished = iso_time(now);
   if (auto signed_ = sign(succeeded); !signed_) return tl::unexpected(signed_.error());
   std::vector<Snapshot> history = prepared.history;
   history.push_back(succeeded);

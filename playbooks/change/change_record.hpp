@@ -17,10 +17,12 @@ namespace flotilla {
 // The snapshot of a change about to run: who, what, under which ticket, and
 // where each host is headed (outcome "running"), so a controller killed
 // from here on leaves a record that says so. The id is set by the caller.
-Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request);
+// Times are the change's clock (`now`, UTC seconds): a soak is measured on it.
+Snapshot begin_snapshot(const DeployPlan& plan, const ChangeRequest& request, std::int64_t now);
 
 // Where every host ended up, and how the change ended.
-void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResult& result);
+void end_snapshot(Snapshot& snapshot, const DeployPlan& plan, const RolloutResult& result,
+                  std::int64_t now);
 
 // What each changing host records itself when its activation succeeds: its
 // part of `running` as it will read if the change succeeds, and what it
@@ -34,7 +36,8 @@ using RecordSigner = std::function<Result<void>(Snapshot&)>;
 // Signing fails only when the controller's key cannot sign: nothing changed yet.
 Result<std::map<std::string, ActivationRecord>> activation_records(const PreparedChange& prepared,
                                                                    const Snapshot& running,
-                                                                   const RecordSigner& sign);
+                                                                   const RecordSigner& sign,
+                                                                   std::int64_t now);
 
 // Whether the activations recorded the change on every host they changed
 // (they succeeded everywhere), so only the unchanged hosts are left.

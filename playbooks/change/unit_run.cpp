@@ -19,8 +19,9 @@ namespace {
 // The snapshot as it opens: numbered, tagged with its release, the
 // approvals that covered it, where a promote or rehearsal came from.
 Snapshot opening_snapshot(const DeployPlan& plan, const ChangeRequest& request,
-                          const UnitRunIds& ids, const std::optional<Approved>& approved) {
-  Snapshot snapshot = begin_snapshot(plan, request);
+                          const UnitRunIds& ids, const std::optional<Approved>& approved,
+                          std::int64_t now) {
+  Snapshot snapshot = begin_snapshot(plan, request, now);
   snapshot.id = ids.snapshot;
   snapshot.release = ids.release;
   if (approved) {
@@ -178,7 +179,7 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   }
 
   Snapshot& snapshot = run.snapshot;
-  snapshot = opening_snapshot(plan, request, ids, approved);
+  snapshot = opening_snapshot(plan, request, ids, approved, context.clock->wall_seconds());
   Ledger ledger = ledger_of(context.targets);
 
   RolloutResult result;
@@ -187,7 +188,7 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   // succeeds everywhere makes no round trip after its last batch. Signed
   // here, before anything is saved or changed.
   const RecordSigner sign = [&context](Snapshot& s) { return sign_record(context, s); };
-  auto signed_records = activation_records(prepared, snapshot, sign);
+  auto signed_records = activation_records(prepared, snapshot, sign, context.clock->wall_seconds());
   if (!signed_records) return tl::unexpected(signed_records.error());
   const auto& records = *signed_records;
   // Saved before any host changes: a controller killed from here on leaves
@@ -208,7 +209,7 @@ Result<UnitRun> run_unit(const ChangeContext& context, PreparedChange& prepared,
   }
   for (const auto& [name, seconds] : result.phases) times.add(prefix + name, seconds);
   auto record_started = PhaseTimes::Clock::now();
-  end_snapshot(snapshot, plan, result);
+  end_snapshot(snapshot, plan, result, context.clock->wall_seconds());
   if (auto saved = ledger.save(snapshot); !saved) return tl::unexpected(saved.error());
   std::vector<Snapshot> history = prepared.history;
   history.push_back(snapshot);

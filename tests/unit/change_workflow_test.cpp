@@ -604,3 +604,37 @@ TEST_CASE(
   CHECK(f.ledger().back().id == s.id + 1);
   CHECK(f.ledger().back().kind == ChangeKind::kRehearsal);
 }
+
+TEST_CASE(
+    "change workflow: prod refuses a release that has not soaked in the environment it names, "
+    "before any host changes, and takes it once the clock has moved past min") {
+  WorkflowFixture f;
+  Environment prod;
+  prod.name = "prod";
+  prod.require_soak = SoakRule{"int", std::chrono::hours(24), false, {}};
+  f.targets.project->environments.push_back(prod);
+  give_source(f);
+  // "int" plays loadtest: the release runs there first.
+  f.targets.environment = &f.targets.project->environments.front();
+  auto first = run_change(f.context(), change_of(ChangeKind::kDeploy, "master"));
+  REQUIRE(first);
+  REQUIRE(first->ok());
+  const std::string soaking = f.ledger().back().artifact;
+  // prod's hosts (the same simulated machines) run r2 again.
+  f.fleet.place("r2", {"r1"});
+  f.targets.environment = &f.targets.project->environments.back();
+  f.clock.advance(std::chrono::hours(3) + std::chrono::minutes(12));
+  const std::size_t assembled = f.commands_running(HostScript::kAssemble);
+  auto refused = run_change(f.context(), change_of(ChangeKind::kDeploy, "master"));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == ErrorKind::kBadInput);
+  CHECK(refused.error().message.find("app: in int for 3h12m of 24h") != std::string::npos);
+  CHECK(f.commands_running(HostScript::kAssemble) == assembled);
+  for (const auto& h : f.fleet.hosts) CHECK(h.current == "r2");
+
+  f.clock.advance(std::chrono::hours(21));
+  auto taken = run_change(f.context(), change_of(ChangeKind::kDeploy, "master"));
+  REQUIRE(taken);
+  CHECK(taken->ok());
+  for (const auto& h : f.fleet.hosts) CHECK(h.current == soaking);
+}
