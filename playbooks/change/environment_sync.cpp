@@ -26,15 +26,14 @@ std::vector<std::string> units_in_order(const Project& project) {
 // What the followed environment's newest qualifying change of `unit` left
 // there, checked against what its hosts run now. nullopt (with `why`) when
 // nothing qualifies; kBadInput when the hosts disagree.
-Result<std::optional<StoredTarget>> followed_state(const ChangeContext& source,
-                                                   const FollowRule& rule, const std::string& unit,
-                                                   std::string& why) {
+Result<std::optional<SyncUnit>> followed_state(const ChangeContext& source, const FollowRule& rule,
+                                               const std::string& unit, std::string& why) {
   const std::string& env = source.targets.environment->name;
   auto fleet = connect_unit(source, unit);
   if (!fleet) {
     if (fleet.error().kind == ErrorKind::kBadInput) {  // the unit has no hosts there
       why = fmt::format("{}: {} has no hosts of it", unit, env);
-      return std::optional<StoredTarget>();
+      return std::optional<SyncUnit>();
     }
     return tl::unexpected(fleet.error());
   }
@@ -50,7 +49,7 @@ Result<std::optional<StoredTarget>> followed_state(const ChangeContext& source,
     why = fmt::format(
         "{}: {} never {} with it", unit, env,
         rule.when == FollowRule::When::kVerified ? "verified a change (analysis)" : "succeeded");
-    return std::optional<StoredTarget>();
+    return std::optional<SyncUnit>();
   }
   auto positions = fleet_at(history, newest->id);
   StoredTarget target;
@@ -94,7 +93,7 @@ Result<std::optional<StoredTarget>> followed_state(const ChangeContext& source,
                     env, unit, follow_when_name(rule.when), short_id(target.release, "?"),
                     newest->id, short_id(target.release, "?"), fmt::join(disagree, ", "), env));
   }
-  return std::optional<StoredTarget>(std::move(target));
+  return std::optional<SyncUnit>(SyncUnit{unit, std::move(target), newest->ticket});
 }
 
 }  // namespace
@@ -134,7 +133,7 @@ Result<SyncPlan> plan_sync(const ChangeContext& context) {
       plan.skipped.push_back(why);
       continue;
     }
-    plan.units.push_back({unit, std::move(**state)});
+    plan.units.push_back(std::move(**state));
   }
   if (plan.units.empty()) {
     return fail(ErrorKind::kBadInput, fmt::format("nothing to sync from {}: {}", rule.env,
@@ -153,6 +152,9 @@ Release sync_release(const Project& project, const SyncPlan& plan, const ChangeR
     r.unit = u.unit;
     r.stored = u.target;
     r.cause = "sync:" + plan.source;
+    // The change it brings was made under a ticket there; a unit that
+    // requires one (payment) gets that one, as a person promoting would give.
+    if (r.ticket.empty()) r.ticket = u.ticket;
     release.changes.push_back(std::move(r));
     names.push_back(u.unit);
   }

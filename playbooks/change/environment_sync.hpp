@@ -16,6 +16,7 @@ namespace flotilla {
 struct SyncUnit {
   std::string unit;
   StoredTarget target;  // .environment: the followed one; .snapshot: its qualifying change
+  std::string ticket;   // that change's: a sync carries it unless --ticket is given
 };
 
 struct SyncPlan {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/duration.hpp"
+#include "playbooks/change/environment_sync.hpp"
 #include "playbooks/change/soak_check.hpp"
 #include "playbooks/load_test.hpp"
 #include "playbooks/project_file.hpp"
@@ -311,4 +312,21 @@ schedule:
   CHECK(e.find("schedule[0]: sync needs environments.prod.follows") != std::string::npos);
   CHECK(e.find(":10:26: schedule[1].run: 'deploy' is not a step") != std::string::npos);
   CHECK(e.find(":11:36: schedule[2].at: expected like") != std::string::npos);
+}
+
+TEST_CASE("pipeline: a sync carries the ticket of the change it brings, unless given one") {
+  Project project;
+  SyncPlan plan;
+  plan.source = "int";
+  plan.units.push_back({"payment", StoredTarget{"rel-p", "", "c1", "master", "int", 12}, "REL-7"});
+  plan.units.push_back({"gm", StoredTarget{"rel-g", "", "c1", "master", "int", 13}, ""});
+  Release carried = sync_release(project, plan, ChangeRequest{});
+  REQUIRE(carried.changes.size() == 2);
+  CHECK(carried.changes[0].ticket == "REL-7");
+  CHECK(carried.changes[0].cause == "sync:int");
+  CHECK(carried.changes[1].ticket.empty());
+  ChangeRequest given;
+  given.ticket = "OPS-1";
+  Release overridden = sync_release(project, plan, given);
+  CHECK(overridden.changes[0].ticket == "OPS-1");
 }
