@@ -67,8 +67,8 @@ expect_fail() {  # a command that must fail; shows its exit code
   [ "$rc" != 0 ] || { echo "demo.sh: that should have failed" >&2; exit 1; }
 }
 
-# --- The machines: 10 sshd hosts, 127.0.1.1-10 -------------------------------
-"$root/scripts/fleet.sh" start "$work/fleet" -n 10 --net 127.0.1
+# --- The machines: 11 sshd hosts, 127.0.1.1-11 -------------------------------
+"$root/scripts/fleet.sh" start "$work/fleet" -n 11 --net 127.0.1
 cp -r examples/launch "$work/project"
 # prod's L7 switch: HAProxy on 127.0.1.100:8102 in front of the six payment
 # servers, its runtime API socket on prod-lb (127.0.1.10), which flotilla
@@ -266,7 +266,56 @@ step flotilla -e prod restore reward --snapshot "$backup" -l prod-gs1 --ticket I
 step curl -fsS -d '' 'http://127.0.1.4:8101/login?player=ann'   # nothing granted twice
 echo
 
-chapter "10. A build players would feel: analysis against Prometheus sends it back"
+chapter "10. The pipeline: LOADTEST follows int, soaks, and passes a load test"
+# One more environment: loadtest (lt-gs1, 127.0.1.11) takes whatever int's
+# newest successful change left on int's hosts, and wrk loads its gm after
+# every change. prod now takes only what soaked there and passed.
+cat > "$work/project/inventories/loadtest.yaml" <<EOF
+all:
+  children:
+    game:
+      hosts:
+        lt-gs1: {ansible_host: 127.0.1.11}
+EOF
+python3 - "$work/project/flotilla.yaml" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+prod = "  prod:\n    inventory: inventories/prod.yaml\n"
+assert prod in text
+text = text.replace(prod, """  loadtest:
+    inventory: inventories/loadtest.yaml
+    follows: {env: int, when: succeeded}
+    load_test:
+      command: wrk -t2 -c16 -d{{duration}} --latency http://127.0.1.11:8103/events/active
+      max_p99: 250ms
+      min_rps: 50
+      duration: 5s
+""" + prod + "    require_soak: {in: loadtest, min: 24h, load_test: passed}\n")
+text += """
+schedule:
+  - {env: loadtest, run: sync, at: "daily 04:00 Asia/Seoul"}
+"""
+open(path, "w").write(text)
+PY
+step flotilla -e loadtest sync
+step curl -fsS http://127.0.1.11:8103/version
+step flotilla -e loadtest sync   # what a timer runs each morning: nothing to do
+# gm 1.2 (master) is rehearsed on int from prod's exact state; the next sync
+# takes it to loadtest, where wrk loads it; prod must wait out its soak.
+step flotilla -e int rehearse gm --like prod --ref master --ticket REL-105
+step flotilla -e loadtest sync
+wrk_figures=$(flotilla -e loadtest --json snapshots list --unit gm --offline | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["snapshots"][-1]["load_test"][0]
+verdict = "passed" if t["passed"] else "FAILED"
+print("p99 %s ms, %.0f requests/s, %s" % (t["p99_ms"], t["rps"], verdict))')
+echo "wrk on loadtest's gm: $wrk_figures"
+step flotilla pipeline           # the release manager's morning view
+expect_fail flotilla -e prod promote gm --from loadtest --ticket REL-105   # not soaked 24h yet
+step flotilla schedule print --format cron
+
+chapter "11. A build players would feel: analysis against Prometheus sends it back"
 # Prometheus scrapes int's gm servers (their /metrics) every second; players
 # keep asking both for the live events.
 cat > "$work/prometheus.yml" <<EOF
@@ -348,6 +397,8 @@ cat <<EOF
 - secrets reached payment's hosts and printed as [REDACTED];
 - gm 1.3 answered every other player with 500 while its health check passed:
   Prometheus saw it, the canary's analysis failed ($verdict),
-  and it went back before int-gs2 was touched.
+  and it went back before int-gs2 was touched;
+- loadtest followed int with one sync (a second was a no-op), wrk measured its gm
+  ($wrk_figures), and prod refused what had not soaked there for 24h.
 Exit codes: 0 ok, 1 failed (fleet consistent), 2 bad input, 3 locked, 4 unreachable.
 EOF
