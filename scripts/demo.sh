@@ -330,9 +330,11 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb"
   --web.listen-address=127.0.1.101:9090 >"$work/prometheus.log" 2>&1 &
 prometheus_pid=$!
 until curl -fsS http://127.0.1.101:9090/-/ready >/dev/null 2>&1; do sleep 0.2; done
+# (`|| true`: under set -e a refused connection while a gm restarts would
+# end the players, and analysis would judge only Prometheus's own scrapes.)
 (while :; do
-  curl -s http://127.0.1.2:8103/events/active >/dev/null
-  curl -s http://127.0.1.3:8103/events/active >/dev/null
+  curl -s http://127.0.1.2:8103/events/active >/dev/null || true
+  curl -s http://127.0.1.3:8103/events/active >/dev/null || true
   sleep 0.05
 done) &
 players_pid=$!
