@@ -153,8 +153,13 @@ units:
             time.sleep(0.01)
         deploy.kill()  # SIGKILL, mid-restart of the canary
         deploy.wait()
-        time.sleep(2.5)  # the host finishes the step it had started
-        versions = [version(i) for i in range(1, HOSTS + 1)]
+        # The host finishes the step it had started (seconds on a loaded machine).
+        deadline = time.time() + 30
+        while True:
+            versions = [version(i) for i in range(1, HOSTS + 1)]
+            if all(v in ("v1", "v2") for v in versions) or time.time() > deadline:
+                break
+            time.sleep(0.5)
         self.assertTrue(all(v in ("v1", "v2") for v in versions), versions)
         proc, doc = run_json("-f", os.path.join(self.tmp.path, "flotilla.yaml"), "exec", "--",
                              f"cd /srv/web-{os.getpid()} && readlink current && ls releases")
