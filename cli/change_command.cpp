@@ -19,6 +19,7 @@ struct ChangeOptions {
   std::string lock_wait = "0s";
   long to = 0;       // rollback --to; 0: the previous good snapshot
   long release = 0;  // rollback --release
+  bool no_wait = false;
 };
 
 Result<Outcome> run_change_command(const GlobalOptions& options, const ChangeOptions& change,
@@ -33,6 +34,7 @@ Result<Outcome> run_change_command(const GlobalOptions& options, const ChangeOpt
   auto targets = load_targets(options, reporter, true);
   if (!targets) return tl::unexpected(targets.error());
   ChangeContext context = change_context(options, *targets, reporter);
+  context.no_wait = change.no_wait;
   auto release = release_for(context, spec);
   if (!release) return tl::unexpected(release.error());
   return run_release(context, *release);
@@ -47,6 +49,9 @@ std::shared_ptr<ChangeOptions> change_subcommand(CLI::App* cmd, ChangeKind kind,
   change->spec.kind = kind;
   cmd->add_option("--lock-wait", change->lock_wait,
                   "Wait this long for the deploy lock (CI queues); default: exit 3 at once");
+  cmd->add_flag("--no-wait", change->no_wait,
+                "Return once the last batch is done: a unit's watch goes on in the background, "
+                "holding the lock");
   on_parsed(cmd, action, [&options, &reporter, change] {
     return run_change_command(options, *change, *reporter);
   });

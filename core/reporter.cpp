@@ -135,6 +135,14 @@ void Reporter::live(std::vector<std::string> lines) {
   draw_live();
 }
 
+void Reporter::to_log_file() {
+  std::lock_guard lock(mutex_);
+  live_lines_.clear();
+  live_drawn_ = 0;
+  options_.live = false;
+  options_.color = false;
+}
+
 void Reporter::erase_live() {
   if (live_drawn_ == 0) return;
   // Up to the block's first line, then clear to the end of the screen.

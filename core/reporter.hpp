@@ -58,6 +58,10 @@ class Reporter {
   // The live block: lines redrawn in place below everything printed so far
   // (text mode on a terminal only; otherwise ignored). Other output scrolls
   // above it. An empty list removes it.
+  // From now on stdout and stderr are a log file, not a terminal (a change
+  // that goes on in the background): no live block, no color.
+  void to_log_file();
+
   bool live_enabled() const { return options_.live && !options_.json && !options_.quiet; }
   void live(std::vector<std::string> lines);
 

@@ -285,6 +285,12 @@ RemoteCommand lock_acquire_command(const std::string& environment, const std::st
   return script_command(HostScript::kLockAcquire, {environment}, holder, kLockHostTimeout);
 }
 
+RemoteCommand lock_hand_over_command(const std::string& environment, const std::string& holder,
+                                     const std::string& token_line) {
+  return script_command(HostScript::kLockAcquire, {environment, token_line}, holder,
+                        kLockHostTimeout);
+}
+
 RemoteCommand lock_holder_command(const std::string& environment) {
   return script_command(HostScript::kLockHolder, {environment}, "", kLockHostTimeout);
 }

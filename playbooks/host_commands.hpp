@@ -137,6 +137,10 @@ RemoteCommand finish_command(const HostLayout& layout, const std::string& histor
 
 // lock_acquire.sh: takes the lock by mkdir; the holder's record on stdin.
 RemoteCommand lock_acquire_command(const std::string& environment, const std::string& holder);
+// lock_acquire.sh with the taker's `token` line: rewrites a held lock's record
+// (a background process takes it over), only while that token holds it.
+RemoteCommand lock_hand_over_command(const std::string& environment, const std::string& holder,
+                                     const std::string& token_line);
 RemoteCommand lock_holder_command(const std::string& environment);
 // lock_release.sh: only by the holder's `token` line; without one, whoever holds it.
 RemoteCommand lock_release_command(const std::string& environment,

@@ -63,6 +63,9 @@ struct ChangeContext {
   // Where a unit's analysis and watch ask their queries; unset: the
   // Prometheus its `analysis.prometheus` names. Tests answer themselves.
   std::function<std::unique_ptr<MetricsSource>(const AnalysisSpec&)> metrics_source = nullptr;
+  // --no-wait: once the last batch is done, a unit's `watch:` (and what
+  // follows it under the lock) goes on in a background process.
+  bool no_wait = false;
 };
 
 }  // namespace flotilla

@@ -37,13 +37,16 @@ void verdict_event(Reporter& reporter, AnalysisVerdict verdict) {
 
 }  // namespace
 
+bool will_watch(const ChangeContext& context, const UnitRun& run) {
+  const Unit* unit = context.targets.project->unit(run.unit);
+  return unit && unit->watch && unit->analysis && run.changed &&
+         rules_of(run.snapshot.kind).judged_by_analysis;
+}
+
 Outcome watch_after_change(const ChangeContext& context, DeployLock& lock, RolloutBoard& board,
                            const UnitRun& run, long release_id, long& highest, PhaseTimes& times) {
+  if (!will_watch(context, run)) return Outcome();
   const Unit* unit = context.targets.project->unit(run.unit);
-  if (!unit || !unit->watch || !unit->analysis || !run.changed ||
-      !rules_of(run.snapshot.kind).judged_by_analysis) {
-    return Outcome();
-  }
   Reporter& reporter = context.reporter;
   Clock& clock = *context.clock;
   const WatchSpec& watch = *unit->watch;

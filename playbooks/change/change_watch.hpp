@@ -8,6 +8,10 @@
 
 namespace flotilla {
 
+// Whether watch_after_change watches `run`: its unit has `watch:` and
+// `analysis:`, and the run changed hosts with a change analysis judges.
+bool will_watch(const ChangeContext& context, const UnitRun& run);
+
 // A unit's `watch:` after its change's last batch, still under the lock:
 // for `for`, every analysis interval, asks Prometheus the alert query. Any
 // series it returns is a firing alert: the change is rolled back once (a

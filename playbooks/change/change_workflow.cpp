@@ -1,12 +1,14 @@
 #include "playbooks/change/change_workflow.hpp"
 
 #include <ctime>
+#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "core/phase_times.hpp"
 #include "playbooks/change/approvals.hpp"
+#include "playbooks/change/background_watch.hpp"
 #include "playbooks/change/backup.hpp"
 #include "playbooks/change/change_load_test.hpp"
 #include "playbooks/change/change_watch.hpp"
@@ -260,8 +262,30 @@ void announce_release(Reporter& reporter, const Release& release, long release_i
   reporter.event("release_started", {{"units", units}, {"description", release.description}});
 }
 
+// --no-wait: the watches (and what follows them) go on in a background
+// process; this one returns from go_on_in_background only there, or when
+// nothing could be forked (then it watches here).
+void watch_in_background(const ChangeContext& context, const std::vector<UnitRun>& runs,
+                         DeployLock& lock, const LockHolder& holder, long release_id) {
+  std::vector<std::string> watched;
+  for (const auto& run : runs) {
+    if (will_watch(context, run)) watched.push_back(run.unit);
+  }
+  if (!context.no_wait || watched.empty()) return;
+  const Project& project = *context.targets.project;
+  std::error_code ec;
+  const std::string dir =
+      (std::filesystem::absolute(project.state_dir, ec) / context.targets.environment->name)
+          .string();
+  std::filesystem::create_directories(dir, ec);
+  const std::string log = fmt::format("{}/watch-{}.log", dir, release_id);
+  if (auto background = go_on_in_background(context, lock, holder, watched, log); !background) {
+    context.reporter.warning(background.error().message + "; watching here instead");
+  }
+}
+
 Result<Outcome> release_locked(const ChangeContext& context, const Release& release,
-                               DeployLock& lock, RolloutBoard& board,
+                               DeployLock& lock, const LockHolder& holder, RolloutBoard& board,
                                const std::optional<Approved>& approved, PhaseTimes& times) {
   Reporter& reporter = context.reporter;
   auto prepared = prepare_locked(context, release, approved, times);
@@ -306,6 +330,7 @@ Result<Outcome> release_locked(const ChangeContext& context, const Release& rele
   if (!progress->failed) {
     // Still under the lock: each unit's watch, when it has one, then the
     // load tests where they run (on what the watch let stand).
+    watch_in_background(context, runs, lock, holder, release_id);
     Outcome watched;
     for (const auto& run : runs) {
       watched.add(watch_after_change(context, lock, board, run, 0, highest, times));
@@ -387,7 +412,7 @@ Result<Outcome> run_release(const ChangeContext& context, const Release& release
   // a failure, and the lock is released below.
   Result<Outcome> result = [&]() -> Result<Outcome> {
     try {
-      return release_locked(context, release, lock, board, approved, times);
+      return release_locked(context, release, lock, *holder, board, approved, times);
     } catch (const std::exception& e) {
       return fail(ErrorKind::kFailed, fmt::format("the change stopped on an internal error ({}); "
                                                   "the lock is released, check `status`",

@@ -33,6 +33,14 @@ std::string controller_host() {
 
 namespace {
 
+// The token as it appears in the holder's record: what the lock host's
+// scripts look for.
+std::string token_line(const std::string& token) {
+  std::string line = nlohmann::json({{"token", token}}).dump().substr(1);
+  line.pop_back();
+  return line;
+}
+
 std::string random_token() {
   std::random_device rd;
   return fmt::format("{:016x}{:016x}", (static_cast<unsigned long long>(rd()) << 32) | rd(),
@@ -129,6 +137,19 @@ Result<LockHolder> DeployLock::acquire(const std::string& ticket, const std::str
   }
 }
 
+Result<void> DeployLock::hand_over(const LockHolder& holder) {
+  auto r =
+      run(lock_hand_over_command(environment_, holder.to_json().dump(), token_line(holder.token)));
+  if (!r) return tl::unexpected(r.error());
+  if (exited_with(*r, HostExit::kNotHolder)) {
+    return fail(ErrorKind::kLocked, "the deploy lock is no longer this change's");
+  }
+  if (!r->ok()) {
+    return fail(ErrorKind::kFailed, fmt::format("cannot hand the deploy lock over: {}", r->err));
+  }
+  return {};
+}
+
 Result<long> DeployLock::next_snapshot_id(long at_least_above) {
   auto r = run(snapshot_id_command(environment_, at_least_above));
   if (!r) return tl::unexpected(r.error());
@@ -190,9 +211,8 @@ Result<void> DeployLock::release(const std::string& token, bool force) {
     }
     holder_token = h.token;
   }
-  std::string mine = nlohmann::json({{"token", holder_token}}).dump().substr(1);
-  mine.pop_back();
-  auto r = run(lock_release_command(environment_, force ? std::nullopt : std::optional(mine)));
+  auto r = run(lock_release_command(
+      environment_, force ? std::nullopt : std::optional(token_line(holder_token))));
   if (!r) return tl::unexpected(r.error());
   if (exited_with(*r, HostExit::kNotHolder)) {
     return fail(ErrorKind::kLocked,

@@ -45,6 +45,10 @@ class DeployLock {
   // Releases a lock this process took (`token`), or with an empty token one
   // taken by hand from this machine; with `force`, whoever holds it.
   Result<void> release(const std::string& token, bool force);
+  // Hands the lock `holder.token` holds to `holder` (the same token, another
+  // pid: the background process a `--no-wait` change goes on in). kLocked
+  // when that token no longer holds it.
+  Result<void> hand_over(const LockHolder& holder);
   // The environment's next snapshot id, from a counter kept beside the
   // lock (call it while holding the lock): above the counter and above
   // `at_least_above` (the highest id this controller has seen).

@@ -387,6 +387,84 @@ class AnalysisTest(AnalysisFleet):
         self.flotilla("exec", "-l", "h02", "--", f"rm -f {self.deploy_to}/fault")
         self.assertEqual(len(self.snapshots()), len(records))
 
+    def lock_holder(self):
+        proc = self.flotilla("--json", "lock", "status")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout).get("holder")
+
+    def wait_gone(self, pid, seconds):
+        """Whether the process ended (a zombie counts: its parent, the deploy, is gone)."""
+        self.addCleanup(lambda: subprocess.run(["kill", str(pid)], capture_output=True))
+        for _ in range(seconds * 10):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        return True
+            except FileNotFoundError:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def test_no_wait_returns_and_the_watch_goes_on_in_the_background_holding_the_lock(self):
+        self.project = self.write_project(
+            self.analysis(ERROR_RATE, "fail_if: '> 0.05'"),
+            watch="""    watch:
+      for: 5m
+      alert: 'ALERTS{alertname="GameDown",alertstate="firing"}'
+""")
+        self.commit("v2")
+        started = time.monotonic()
+        # subprocess.run returns only once stdout and stderr close: the
+        # background process must not keep the caller's pipes.
+        proc = self.flotilla("--json", "deploy", "game", "--ref", "master", "--no-wait", timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
+        self.assertLess(time.monotonic() - started, 100)
+        background = [e for e in self.events(proc.stdout, "watch") if e.get("state") == "background"]
+        self.assertEqual(len(background), 1, proc.stdout[-3000:])
+        pid, log = background[0]["pid"], background[0]["log"]
+        self.assertEqual(background[0]["units"], ["game"])
+        # The change is in; the lock is held by the background process, alive.
+        self.assertEqual(set(self.serving().values()), {"v2"})
+        holder = self.lock_holder()
+        self.assertEqual(holder["pid"], pid)
+        self.assertIn("in the background", holder["message"])
+        os.kill(pid, 0)
+        # Another change waits for it.
+        refused = self.flotilla("deploy", "game", "--ref", "master")
+        self.assertEqual(refused.returncode, 3, refused.stderr)
+        # A firing alert: the background process rolls the change back once and lets go.
+        self.flotilla("exec", "-l", "h02", "--", f"touch {self.deploy_to}/fault")
+        try:
+            self.assertTrue(self.wait_gone(pid, 90), "the background watch did not end")
+        finally:
+            self.flotilla("exec", "-l", "h02", "--", f"rm -f {self.deploy_to}/fault")
+        self.assertEqual(set(self.serving().values()), {"v1"})
+        records = self.snapshots()
+        self.assertEqual([(r["kind"], r.get("cause", "")) for r in records[-2:]],
+                         [("deploy", ""), ("rollback", "watch:GameDown")])
+        self.assertIsNone(self.lock_holder())
+        with open(log) as f:
+            text = f.read()
+        self.assertIn("analysis_verdict", text)
+        self.assertIn("GameDown", text)
+
+        # Again, and a person's rollback from a second controller ends the watch.
+        time.sleep(3)  # the alert stops firing once the fault file is gone
+        self.commit("v3")
+        proc = self.flotilla("--json", "deploy", "game", "--ref", "master", "--no-wait", timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
+        pid = [e for e in self.events(proc.stdout, "watch") if e.get("state") == "background"][0]["pid"]
+        self.assertEqual(set(self.serving().values()), {"v3"})
+        other = self.tmp.write("other.yaml", open(self.project).read() + "state_dir: " +
+                               os.path.join(self.tmp.path, "other-state") + "\n")
+        back = subprocess.run([BIN, "--ssh-config", "none", "-f", other, "-e", "prod", "rollback", "game"],
+                              capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+        self.assertEqual(back.returncode, 0, back.stderr[-3000:])
+        self.assertTrue(self.wait_gone(pid, 30), "the rollback did not end the background watch")
+        self.assertEqual(set(self.serving().values()), {"v1"})
+        self.assertEqual(self.snapshots()[-1]["kind"], "rollback")
+        self.assertIsNone(self.lock_holder())
+
     def test_prometheus_unreachable_is_inconclusive_never_a_pass(self):
         self.project = self.write_project(self.analysis(ERROR_RATE, "fail_if: '> 0.05'",
                                                         prometheus=f"http://{NET}.101:9"))
