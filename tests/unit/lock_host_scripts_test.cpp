@@ -140,3 +140,42 @@ TEST_CASE("rollout_board: a paused rollout takes resume or abort only for itself
 }
 
 }  // namespace flotilla
+
+namespace flotilla {
+
+TEST_CASE("lock_acquire.sh hands a held lock over only to its taker's token") {
+  LocalLockHost host;
+  DeployLock lock(host.transport, 0, "prod");
+  auto taken = lock.acquire("DA-1", "deploy gm", std::chrono::seconds(0));
+  REQUIRE(taken);
+  LockHolder background = *taken;
+  background.pid = taken->pid + 1;
+  background.message = "deploy gm (watching gm in the background)";
+  REQUIRE(lock.hand_over(background));
+  auto held = lock.holder();
+  REQUIRE(held);
+  REQUIRE(*held);
+  CHECK((*held)->pid == background.pid);
+  CHECK((*held)->token == taken->token);
+  CHECK((*held)->message == background.message);
+
+  // Another token takes nothing over, and the record stays.
+  LockHolder stranger = background;
+  stranger.token = "0123456789abcdef";
+  stranger.pid = 1;
+  auto refused = lock.hand_over(stranger);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == ErrorKind::kLocked);
+  CHECK((*lock.holder())->pid == background.pid);
+
+  // A released lock is not taken again by a hand-over.
+  REQUIRE(lock.release(taken->token, false));
+  auto late = lock.hand_over(background);
+  REQUIRE_FALSE(late);
+  CHECK(late.error().kind == ErrorKind::kLocked);
+  auto free = lock.holder();
+  REQUIRE(free);
+  CHECK_FALSE(*free);
+}
+
+}  // namespace flotilla
