@@ -1,6 +1,8 @@
 #include "core/config_reader.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -89,6 +91,18 @@ std::optional<long> ConfigReader::integer(const YamlNode& node, std::string_view
     }
   }
   error(node, fmt::format("{}: expected a whole number, found {}", what, describe(node)));
+  return std::nullopt;
+}
+
+std::optional<double> ConfigReader::non_negative(const YamlNode& node, std::string_view what,
+                                                 std::string_view unit) {
+  if (node.is_plain_scalar() && !node.scalar.empty()) {
+    char* end = nullptr;
+    double value = std::strtod(node.scalar.c_str(), &end);
+    if (*end == '\0' && std::isfinite(value) && value >= 0) return value;
+  }
+  error(node, fmt::format("{}: expected a number of {} (0 or more), found {}", what, unit,
+                          describe(node)));
   return std::nullopt;
 }
 

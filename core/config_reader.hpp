@@ -33,6 +33,10 @@ class ConfigReader {
   std::optional<bool> boolean(const YamlNode& node, std::string_view what);
   std::optional<long> integer(const YamlNode& node, std::string_view what, long min, long max);
   std::optional<Duration> duration(const YamlNode& node, std::string_view what);
+  // A finite number, at least 0 ("0.5", "120"); `unit` names it in the
+  // error ("requests per second").
+  std::optional<double> non_negative(const YamlNode& node, std::string_view what,
+                                     std::string_view unit);
   std::optional<std::vector<std::string>> string_list(const YamlNode& node, std::string_view what);
 
  private:

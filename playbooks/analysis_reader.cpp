@@ -10,10 +10,12 @@
 namespace flotilla {
 namespace {
 
-const std::vector<std::string> kAnalysisKeys = {
-    "prometheus", "plain_http", "interval", "count", "failure_limit", "inconclusive", "metrics"};
+const std::vector<std::string> kAnalysisKeys = {"prometheus", "plain_http",    "interval",
+                                                "count",      "failure_limit", "inconclusive",
+                                                "metrics",    "traffic"};
 const std::vector<std::string> kMetricKeys = {"name", "query", "fail_if", "success_if", "compare"};
 const std::vector<std::string> kWatchKeys = {"for", "alert"};
+const std::vector<std::string> kTrafficKeys = {"query", "min"};
 
 void check_query(ConfigReader& in, const YamlNode& node, const std::string& what,
                  const std::string& query) {
@@ -76,6 +78,26 @@ std::optional<AnalysisMetric> read_metric(ConfigReader& in, const YamlNode& node
     }
   }
   return metric;
+}
+
+std::optional<TrafficFloor> read_traffic(ConfigReader& in, const YamlNode& node,
+                                         const std::string& what) {
+  if (!in.check_mapping(node, what, kTrafficKeys)) return std::nullopt;
+  TrafficFloor floor;
+  floor.mark = node.mark;
+  for (const char* key : {"query", "min"}) {
+    if (!node.find(key)) in.error(node, fmt::format("{}: missing key '{}'", what, key));
+  }
+  if (auto* n = node.find("query")) {
+    if (auto s = in.string(*n, what + ".query")) {
+      floor.query = *s;
+      check_query(in, *n, what + ".query", *s);
+    }
+  }
+  if (auto* n = node.find("min")) {
+    if (auto v = in.non_negative(*n, what + ".min", "what the query counts")) floor.min = *v;
+  }
+  return floor;
 }
 
 }  // namespace
@@ -161,6 +183,7 @@ void read_analysis(ConfigReader& in, const YamlNode& node, const std::string& wh
       }
     }
   }
+  if (auto* n = node.find("traffic")) analysis.traffic = read_traffic(in, *n, what + ".traffic");
   unit.analysis = std::move(analysis);
 }
 

@@ -12,9 +12,9 @@ nlohmann::json number_or_null(const std::optional<double>& v) {
   return *v;
 }
 
-std::string figure(double v) { return fmt::format("{:.4g}", v); }
-
 }  // namespace
+
+std::string figure(double v) { return fmt::format("{:.4g}", v); }
 
 nlohmann::json AnalysisMeasurement::to_json() const {
   nlohmann::json doc{

@@ -49,5 +49,7 @@ nlohmann::json metrics_json(const std::vector<AnalysisMetric>& metrics);
 
 // "error-rate 0.31 on h01 (fail_if > 0.02)": one measurement, for verdicts.
 std::string describe_measurement(const AnalysisMeasurement& m);
+// A measured value as verdicts print it: 4 significant digits ("0.2345").
+std::string figure(double v);
 
 }  // namespace flotilla

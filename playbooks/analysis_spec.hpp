@@ -29,6 +29,15 @@ struct AnalysisMetric {
   SourceMark mark;
 };
 
+// `traffic:`: the floor under which a host's measurements say nothing (no
+// players: an error rate of 0 of nothing). A round where a changed host's
+// traffic query reads below `min`, or nothing, is inconclusive on that host.
+struct TrafficFloor {
+  std::string query;  // PromQL, templated as a metric's (e.g. requests per second)
+  double min = 0;
+  SourceMark mark;
+};
+
 // `analysis:`: a rollout step (the canary's bake, each batch) passes only
 // when the metrics players feel say so.
 struct AnalysisSpec {
@@ -40,6 +49,7 @@ struct AnalysisSpec {
   enum class Inconclusive { kPause, kFail, kPass };
   Inconclusive inconclusive = Inconclusive::kPause;  // what "no data" means
   std::vector<AnalysisMetric> metrics;
+  std::optional<TrafficFloor> traffic;
   SourceMark mark;
 };
 

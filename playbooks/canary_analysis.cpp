@@ -1,6 +1,7 @@
 #include "playbooks/canary_analysis.hpp"
 
 #include <cmath>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -25,12 +26,12 @@ bool CanaryAnalysis::wait(Duration d, const std::function<bool()>& interrupted) 
   return !interrupted();
 }
 
-CanaryAnalysis::Reading CanaryAnalysis::read(const AnalysisMetric& metric,
+CanaryAnalysis::Reading CanaryAnalysis::read(const std::string& query_template,
                                              const std::string& host) {
   Reading reading;
   auto values = variables_;
   values["host"] = host;
-  auto query = render_promql(metric.query, values);
+  auto query = render_promql(query_template, values);
   if (!query) {
     reading.why = query.error().message;
     return reading;
@@ -58,7 +59,7 @@ std::optional<double> CanaryAnalysis::baseline_of(const AnalysisMetric& metric,
   double sum = 0;
   long seen = 0;
   for (const auto& host : hosts) {
-    Reading r = read(metric, host);
+    Reading r = read(metric.query, host);
     if (!r.value) {
       why = fmt::format("baseline {}: {}", host, r.why);
       return std::nullopt;
@@ -67,6 +68,29 @@ std::optional<double> CanaryAnalysis::baseline_of(const AnalysisMetric& metric,
     ++seen;
   }
   return seen ? std::optional<double>(sum / static_cast<double>(seen)) : std::nullopt;
+}
+
+AnalysisMeasurement CanaryAnalysis::traffic_of(const std::string& host) {
+  const TrafficFloor& floor = *spec_.traffic;
+  AnalysisMeasurement m;
+  m.metric = "traffic";
+  m.host = host;
+  m.condition = fmt::format("min {}", figure(floor.min));
+  m.limit = floor.min;
+  Reading r = read(floor.query, host);
+  m.query = r.query;
+  m.value = r.value;
+  if (!r.value) {
+    m.verdict = "inconclusive";
+    m.why = r.why + " (traffic: too few requests to judge)";
+  } else if (*r.value < floor.min) {
+    m.verdict = "inconclusive";
+    m.why = fmt::format("{} below traffic.min {}: too few requests to judge", figure(*r.value),
+                        figure(floor.min));
+  } else {
+    m.verdict = "passed";
+  }
+  return m;
 }
 
 AnalysisStepResult CanaryAnalysis::run_step(const std::string& step,
@@ -87,6 +111,24 @@ AnalysisStepResult CanaryAnalysis::run_step(const std::string& step,
     bool round_failed = false, round_inconclusive = false;
     std::vector<std::string> round_failures;
     const std::string time = iso_time(clock_.wall_seconds());
+    // Below the traffic floor a host's metrics say nothing this round: its
+    // round is inconclusive, never a pass.
+    std::set<std::string> quiet;
+    if (spec_.traffic) {
+      for (const auto& host : changed) {
+        AnalysisMeasurement m = traffic_of(host);
+        m.step = step;
+        m.round = round;
+        m.time = time;
+        if (m.verdict == "inconclusive") {
+          quiet.insert(host);
+          round_inconclusive = true;
+          last_inconclusive = describe_measurement(m);
+        }
+        measured(m);
+        result.measurements.push_back(std::move(m));
+      }
+    }
     for (const auto& metric : spec_.metrics) {
       std::optional<double> base;
       std::string base_why;
@@ -98,6 +140,7 @@ AnalysisStepResult CanaryAnalysis::run_step(const std::string& step,
         }
       }
       for (const auto& host : changed) {
+        if (quiet.contains(host)) continue;
         AnalysisMeasurement m;
         m.step = step;
         m.round = round;
@@ -116,7 +159,7 @@ AnalysisStepResult CanaryAnalysis::run_step(const std::string& step,
             m.query = *q;
           }
         } else {
-          Reading r = read(metric, host);
+          Reading r = read(metric.query, host);
           m.query = r.query;
           m.value = r.value;
           if (metric.against_baseline) m.baseline = base;

@@ -28,6 +28,8 @@ struct AnalysisStepResult {
 // failed. The step fails as soon as more than `failure_limit` rounds failed;
 // after the last round it is inconclusive when failed and inconclusive
 // rounds together pass the limit, else it passed. Never a pass on no data.
+// With `traffic:`, a host whose traffic reads below the floor has its round
+// inconclusive and its metrics are not judged (no players is no evidence).
 class CanaryAnalysis {
  public:
   using MeasuredFn = std::function<void(const AnalysisMeasurement&)>;
@@ -48,7 +50,10 @@ class CanaryAnalysis {
     std::string query;
     std::string why;
   };
-  Reading read(const AnalysisMetric& metric, const std::string& host);
+  Reading read(const std::string& query_template, const std::string& host);
+  // The traffic floor's reading on `host` (metric "traffic"): passed, or
+  // inconclusive below `traffic.min` or without data.
+  AnalysisMeasurement traffic_of(const std::string& host);
   std::optional<double> baseline_of(const AnalysisMetric& metric,
                                     const std::vector<std::string>& hosts, std::string& why);
   // Sleeps `d` in short steps; false when interrupted meanwhile.

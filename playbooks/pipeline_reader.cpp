@@ -1,6 +1,5 @@
 #include "playbooks/pipeline_reader.hpp"
 
-#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -93,16 +92,8 @@ std::optional<LoadTestSpec> read_load_test(ConfigReader& in, const YamlNode& nod
     if (auto d = in.duration(*n, what + ".max_p99")) spec.max_p99 = *d;
   }
   if (auto* n = node.find("min_rps")) {
-    if (auto s = in.string(*n, what + ".min_rps")) {
-      char* end = nullptr;
-      double rps = std::strtod(s->c_str(), &end);
-      if (s->empty() || *end != '\0' || !std::isfinite(rps) || rps < 0) {
-        in.error(*n, fmt::format("{}.min_rps: expected a number of requests per second, found "
-                                 "'{}'",
-                                 what, *s));
-      } else {
-        spec.min_rps = rps;
-      }
+    if (auto rps = in.non_negative(*n, what + ".min_rps", "requests per second")) {
+      spec.min_rps = *rps;
     }
   }
   if (auto* n = node.find("max_errors")) {

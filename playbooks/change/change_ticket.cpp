@@ -189,6 +189,12 @@ std::string ticket_analysis(const PreparedChange& prepared) {
       line(fmt::format("- **{}**: `{}` {}{}", m.name, m.query, m.condition.text,
                        m.against_baseline ? " against the hosts not yet changed" : ""));
     }
+    if (a.traffic) {
+      line(
+          fmt::format("- judged only above a floor of players: `{}` at least {} per host, "
+                      "else the round is inconclusive",
+                      a.traffic->query, figure(a.traffic->min)));
+    }
     line(fmt::format("- a failed step {}; every measurement is kept in the snapshot",
                      unit.rollout.auto_rollback ? "sends its batch back" : "stops the change"));
   }

@@ -87,9 +87,10 @@ P99 = ('histogram_quantile(0.99, sum by (le) '
 
 
 class Traffic:
-    """A client per host, a request every 20 ms, until stopped."""
+    """A client per host, a request every `pause` seconds (20 ms), until stopped."""
 
     def __init__(self, net):
+        self.pause = 0.02
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self.work, args=(f"{net}.{i}",)) for i in range(1, HOSTS + 1)]
         for t in self.threads:
@@ -101,7 +102,7 @@ class Traffic:
                 urllib.request.urlopen(f"http://{address}:8080/", timeout=2).read()
             except Exception:  # a 500 or a restart: counted by the service, not here
                 pass
-            time.sleep(0.02)
+            time.sleep(self.pause)
 
     def stop(self):
         self.stopping.set()
@@ -464,6 +465,28 @@ class AnalysisTest(AnalysisFleet):
         self.assertEqual(set(self.serving().values()), {"v1"})
         self.assertEqual(self.snapshots()[-1]["kind"], "rollback")
         self.assertIsNone(self.lock_holder())
+
+    def test_below_the_traffic_floor_nothing_passes(self):
+        # A trickle of players: the error rate reads 0 and would pass; the
+        # floor (5 requests/s per host) says there is too little to judge.
+        floor = ("      traffic:\n        query: 'sum(rate(http_requests_total{host=\"{{host}}\"}[6s]))'\n"
+                 "        min: 5\n")
+        self.project = self.write_project(self.analysis(ERROR_RATE, "fail_if: '> 0.05'", extra=floor))
+        self.commit("v2")
+        self.traffic.pause = 1.0
+        try:
+            time.sleep(7)  # the 6 s rate window sees only the trickle
+            proc = self.deploy(expect=1)
+        finally:
+            self.traffic.pause = 0.02
+        traffic = [m for m in self.events(proc.stdout, "analysis") if m["metric"] == "traffic"]
+        self.assertTrue(traffic and all(m["verdict"] == "inconclusive" and m["value"] < 5 for m in traffic),
+                        traffic)
+        self.assertFalse([m for m in self.events(proc.stdout, "analysis") if m["metric"] == "checked"])
+        verdict = self.events(proc.stdout, "analysis_verdict")[-1]
+        self.assertEqual(verdict["verdict"], "inconclusive")
+        self.assertIn("below traffic.min 5", verdict["summary"])
+        self.assertEqual(set(self.serving().values()), {"v1"})
 
     def test_prometheus_unreachable_is_inconclusive_never_a_pass(self):
         self.project = self.write_project(self.analysis(ERROR_RATE, "fail_if: '> 0.05'",

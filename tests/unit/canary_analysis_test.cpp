@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <limits>
@@ -128,6 +129,40 @@ TEST_CASE(
   auto down = run(spec, source, clock, {"h01"});
   CHECK(down.verdict.verdict == "inconclusive");
   CHECK(down.verdict.summary.find("cannot connect") != std::string::npos);
+}
+
+TEST_CASE("analysis: below the traffic floor a host's round is inconclusive, never a pass") {
+  ManualClock clock;
+  TableSource source;
+  const std::string traffic = R"(sum(rate(requests{host="h01"}[1m])))";
+  auto spec = spec_with("> 0.02");
+  spec.traffic = TrafficFloor{R"(sum(rate(requests{host="{{host}}"}[1m])))", 0.5, {}};
+  // No players: the error rate reads 0 and would pass; the floor says nothing is known.
+  source.answers[query_for("h01")] = {{{}, 0.0}};
+  source.answers[traffic] = {{{}, 0.1}};
+  auto quiet = run(spec, source, clock, {"h01"});
+  CHECK(quiet.verdict.verdict == "inconclusive");
+  CHECK(quiet.verdict.inconclusive == 4);
+  CHECK(quiet.verdict.summary.find("traffic on h01: 0.1 below traffic.min 0.5") !=
+        std::string::npos);
+  // The error rate was not asked: nothing judged it.
+  CHECK(std::count(source.asked.begin(), source.asked.end(), query_for("h01")) == 0);
+  REQUIRE(quiet.measurements.size() == 4);
+  CHECK(quiet.measurements[0].metric == "traffic");
+  CHECK(*quiet.measurements[0].value == doctest::Approx(0.1));
+  // No traffic series at all is no floor met either.
+  source.answers.erase(traffic);
+  CHECK(run(spec, source, clock, {"h01"}).verdict.verdict == "inconclusive");
+  // Players back: the same error rate is judged and passes.
+  source.answers[traffic] = {{{}, 12.0}};
+  auto busy = run(spec, source, clock, {"h01"});
+  CHECK(busy.verdict.verdict == "passed");
+  CHECK(busy.measurements.size() == 8);  // traffic and errors, every round
+  // A failing host still fails the round when another host is quiet.
+  source.answers[query_for("h02")] = {{{}, 0.4}};
+  source.answers[R"(sum(rate(requests{host="h02"}[1m])))"] = {{{}, 9.0}};
+  source.answers[traffic] = {{{}, 0.0}};
+  CHECK(run(spec, source, clock, {"h01", "h02"}).verdict.verdict == "failed");
 }
 
 TEST_CASE("analysis: compare: baseline holds the canary against the unchanged hosts' mean") {

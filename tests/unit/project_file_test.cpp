@@ -294,6 +294,7 @@ units:
           query: 'histogram_quantile(0.99, rate(x_bucket{host=~"{{ host }}"}[1m]))'
           compare: baseline
           fail_if: "> 1.5x"
+      traffic: {query: 'sum(rate(http_requests_total{host="{{host}}"}[1m]))', min: 0.5}
     watch: {for: 10m, alert: 'ALERTS{alertstate="firing"}'}
 )");
   REQUIRE_MESSAGE(project, project.error().message);
@@ -306,6 +307,9 @@ units:
   CHECK(unit.analysis->metrics[0].condition.threshold == doctest::Approx(0.02));
   CHECK(unit.analysis->metrics[1].against_baseline);
   CHECK(unit.analysis->metrics[1].condition.factor);
+  REQUIRE(unit.analysis->traffic);
+  CHECK(unit.analysis->traffic->min == doctest::Approx(0.5));
+  CHECK(unit.analysis->traffic->query.find("{{host}}") != std::string::npos);
   REQUIRE(unit.watch);
   CHECK(unit.watch->for_ == std::chrono::minutes(10));
 
@@ -330,6 +334,7 @@ units:
           query: 'x'
           compare: baseline
           success_if: "< 3"
+      traffic: {query: 'rate(x{host=~{{host}}}[1m])', min: -1}
   other:
     source: {repo: ., build: make}
     run: bin/other
@@ -354,4 +359,8 @@ units:
   CHECK(m.find("units.game.analysis.metrics[2].success_if: with compare: baseline, expected a "
                "factor") != std::string::npos);
   CHECK(m.find("units.other.watch: needs units.other.analysis") != std::string::npos);
+  CHECK(m.find(":22:24: units.game.analysis.traffic.query: {{host}} may stand only inside a "
+               "quoted label value") != std::string::npos);
+  CHECK(m.find(":22:60: units.game.analysis.traffic.min: expected a number of what the query "
+               "counts (0 or more), found") != std::string::npos);
 }
