@@ -132,11 +132,12 @@ LoadTestResult run_load_test(const LoadTestSpec& spec, const std::string& enviro
                              const std::string& log_path) {
   LoadTestResult result;
   result.duration = format_duration(spec.duration);
-  result.command = spec.command;
+  // The record shows the command as it ran, with its duration in it.
   std::string command = spec.command;
   for (std::size_t at; (at = command.find("{{duration}}")) != std::string::npos;) {
     command.replace(at, 12, result.duration);
   }
+  result.command = command;
   std::map<std::string, std::string> env = {{"FLOTILLA_ENVIRONMENT", environment},
                                             {"FLOTILLA_UNITS", units},
                                             {"FLOTILLA_DURATION", result.duration}};

@@ -305,6 +305,10 @@ step flotilla -e loadtest sync   # what a timer runs each morning: nothing to do
 # takes it to loadtest, where wrk loads it; prod must wait out its soak.
 step flotilla -e int rehearse gm --like prod --ref master --ticket REL-105
 step flotilla -e loadtest sync
+# Asked of the services themselves: loadtest's gm serves int's build.
+served() { curl -fsS "http://$1/version" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], d["commit"])'; }
+[ "$(served 127.0.1.11:8103)" = "$(served 127.0.1.2:8103)" ] || { echo "demo.sh: loadtest's gm is not int's build" >&2; exit 1; }
+echo "loadtest's gm serves int's build: $(served 127.0.1.11:8103)"
 wrk_figures=$(flotilla -e loadtest --json snapshots list --unit gm --offline | python3 -c '
 import json, sys
 t = json.load(sys.stdin)["snapshots"][-1]["load_test"][0]
@@ -312,7 +316,9 @@ verdict = "passed" if t["passed"] else "FAILED"
 print("p99 %s ms, %.0f requests/s, %s" % (t["p99_ms"], t["rps"], verdict))')
 echo "wrk on loadtest's gm: $wrk_figures"
 step flotilla pipeline           # the release manager's morning view
+prod_gm=$(served 127.0.1.4:8103)
 expect_fail flotilla -e prod promote gm --from loadtest --ticket REL-105   # not soaked 24h yet
+[ "$(served 127.0.1.4:8103)" = "$prod_gm" ] || { echo "demo.sh: the refused promotion changed prod's gm" >&2; exit 1; }
 step flotilla schedule print --format cron
 
 chapter "11. A build players would feel: analysis against Prometheus sends it back"

@@ -18,6 +18,12 @@ NET = "127.0.17"
 HOSTS = 16  # eight redundant pairs
 
 
+def why(proc):
+    """stderr and the failed hosts' events: a --json deploy prints its reasons on stdout."""
+    failed = [line for line in proc.stdout.splitlines() if '"ok":false' in line.replace(" ", "")]
+    return proc.stderr + "\n".join(failed)
+
+
 def version(i):
     try:
         # A restarting host refuses at once; the timeout only spares a slow, busy one.
@@ -86,7 +92,7 @@ units:
 
     def test_rolling_deploys_keep_pairs_up_and_roll_back_a_bad_canary(self):
         proc, _ = self.deploy()
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v1"] * HOSTS)
 
         # v2 while a probe watches every host: never a whole pair down, never
@@ -109,7 +115,7 @@ units:
         proc, events = self.deploy()
         stop.set()
         watcher.join()
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
         self.assertIsNone(worst["pair_down"], "both members of a pair were down at once")
         self.assertLessEqual(worst["down"], HOSTS // 4)  # max_unavailable 25%
@@ -122,7 +128,7 @@ units:
         # Same artifact again: nothing to do, no restart.
         before = self.pids()
         proc, _ = self.deploy()
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         self.assertEqual(self.pids(), before)
 
         # A release whose health check fails: the canary goes back to v2, nobody else is touched.
@@ -140,7 +146,7 @@ units:
 
     def test_killed_controller_leaves_complete_releases_and_the_next_deploy_converges(self):
         proc, _ = self.deploy()
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         self.commit("v2")
         marker = os.path.join(self.tmp.path, "restarting")
         # A hook that marks "mid-restart" (stopped, switched, starting) and dawdles there.
@@ -172,7 +178,7 @@ units:
         self.assertIn("STALE", proc.stdout)
         self.assertEqual(run("lock", "release", "--force", cwd=self.tmp.path).returncode, 0)
         proc, _ = self.deploy()
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
 
     def test_ctrl_c_inside_a_batch_finishes_the_host_in_flight_and_starts_no_other(self):
@@ -180,7 +186,7 @@ units:
         hosts = [f"h{i:02d}" for i in range(1, 9)]
         limit = ("-l", ":".join(hosts))
         proc, _ = self.deploy(*limit)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         self.commit("v2")
         # --forks 1: the two hosts of batch 2 go one after another, so a
         # Ctrl-C lands while one of them is in flight and the other waits.
@@ -224,12 +230,12 @@ units:
                 records = [json.loads(line) for line in f]
             self.assertEqual((records[-1]["id"], records[-1]["outcome"]), (snapshot, "interrupted"), path)
         proc, _ = self.deploy(*limit)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         self.assertEqual([version(int(h[1:])) for h in hosts], ["v2"] * len(hosts))
 
     def test_killed_mid_push_activates_nothing_and_the_next_deploy_converges(self):
         proc, _ = self.deploy()
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         before = self.pids()
         self.tmp.write("backend/assets/big.dat", os.urandom(8_000_000).hex())  # 16 MB to every host
         git(self.repo, "add", "-A")
@@ -248,7 +254,7 @@ units:
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v1"] * HOSTS)
         self.assertEqual(run("lock", "release", "--force", cwd=self.tmp.path).returncode, 0)
         proc, _ = self.deploy()
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
 
     def test_full_disk_on_one_host_changes_no_host(self):
@@ -256,10 +262,10 @@ units:
         # h05's deploy_to is a 1 MB tmpfs, mounted inside that host's own namespace.
         proc, _ = run_json("-f", flotilla_yaml, "-l", "h05", "exec", "--",
                            f"mkdir -p /srv/web-{os.getpid()} && mount -t tmpfs -o size=1m tmpfs /srv/web-{os.getpid()}")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         try:
             proc, _ = self.deploy()
-            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(proc.returncode, 0, why(proc))
             self.tmp.write("backend/assets/big.dat", "x" * 2_000_000)
             git(self.repo, "add", "-A")
             self.commit("v2")
@@ -275,11 +281,11 @@ units:
 
     def test_delta_push_and_tampered_artifact(self):
         proc, events = self.deploy()
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         # Change one small file of 51: only it crosses the wire.
         self.commit("v2")
         proc, plan = run_json("plan", "web", "--ref", "master", cwd=self.tmp.path)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         for h in plan["hosts"]:
             self.assertEqual(h["files_to_send"], 1)
             self.assertEqual(h["bytes_to_send"], 3)
@@ -300,7 +306,7 @@ units:
     def test_a_damaged_file_in_a_hosts_store_is_refused_before_any_restart(self):
         limit = ("-l", "h01:h02:h03:h04")
         proc, _ = self.deploy(*limit)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         # Bit rot on h03: a stored asset no longer matches its name. The next
         # release links it (it did not change), and must refuse it.
         store = os.path.join(self.fleet.host_dir("h03"), "srv", f"web-{os.getpid()}", ".flotilla", "store")
@@ -321,7 +327,7 @@ units:
         self.assertEqual([version(i) for i in range(1, 5)], ["v1"] * 4)
         # The damaged file was dropped from h03's store: the next deploy resends it and succeeds.
         proc, events = self.deploy(*limit)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, 0, why(proc))
         plan = next(e for e in events if e["event"] == "plan")
         # (The changed VERSION reached every store in the failed attempt.)
         sends = {h["host"]: h["files_to_send"] for h in plan["hosts"]}

@@ -158,6 +158,7 @@ schedule:
         self.assertTrue(test["passed"], test)
         self.assertEqual(test["format"], "wrk")
         self.assertGreater(test["rps"], 5)
+        self.assertEqual(test["command"], f"wrk -t1 -c4 -d2s --latency http://{NET}.3:8080/")
         # A second sync changes nothing and says so.
         events, proc = self.sync(0)
         self.assertEqual(next(e for e in events if e["event"] == "sync")["outcome"], "in_sync")
