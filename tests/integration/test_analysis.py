@@ -191,10 +191,10 @@ units:
     source: {{repo: {self.repo}}}
     run: /usr/bin/python3 server.py {{{{ansible_host}}}}
     health:
-      command: python3 -c "import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/health', timeout=1)" {{{{ansible_host}}}}
+      command: curl -fsS -m 1 -o /dev/null http://{{{{ansible_host}}}}:8080/health
       timeout: 2s
       retries: 40
-      interval: 100ms
+      interval: 300ms
     drain: {{timeout: 3s}}
     rollout: {{canary: 1, batch: 100%, max_unavailable: 100%}}
 """

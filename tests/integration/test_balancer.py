@@ -168,10 +168,10 @@ units:
     source: {{repo: {self.repo}}}
     run: python3 server.py {{{{ansible_host}}}}
     health:
-      command: python3 -c "import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/', timeout=1)" {{{{ansible_host}}}}
+      command: curl -fsS -m 1 -o /dev/null http://{{{{ansible_host}}}}:8080/
       timeout: 2s
       retries: 40
-      interval: 100ms
+      interval: 300ms
     drain: {{timeout: 3s}}
     rollout: {rollout}
 """

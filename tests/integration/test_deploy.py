@@ -63,10 +63,10 @@ units:
     source: {{repo: backend, build: make, output: dist}}
     run: exec python3 -m http.server 8080 --bind {{{{ansible_host}}}}
     health:
-      command: python3 -c "import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/VERSION', timeout=1)" {{{{ansible_host}}}}
+      command: curl -fsS -m 1 -o /dev/null http://{{{{ansible_host}}}}:8080/VERSION
       timeout: 2s
       retries: 25
-      interval: 100ms
+      interval: 300ms
     drain: {{timeout: 3s}}
     rollout: {{canary: 1, batch: 25%, max_unavailable: 25%}}
 """)
@@ -135,9 +135,13 @@ units:
         self.tmp.write("backend/Makefile", "all:\n\tmkdir -p dist && echo broken > dist/OTHER\n")
         git(self.repo, "commit", "-qam", "broken")
         before = self.pids()
-        proc, _ = self.deploy()
+        proc, events = self.deploy()
         self.assertEqual(proc.returncode, 1)
         self.assertIn("rolled back", proc.stderr)
+        # --json says why in the health check's own words.
+        canary = next(e for e in events if e["event"] == "host_done" and e["host"] == "h01")
+        self.assertFalse(canary["ok"])
+        self.assertIn("404", "\n".join(canary["output"]))
         self.assertEqual([version(i) for i in range(1, HOSTS + 1)], ["v2"] * HOSTS)
         after = self.pids()
         self.assertNotEqual(after["h01"], before["h01"])  # the canary was restarted on v2

@@ -73,10 +73,10 @@ units:
     source: {{repo: backend, build: make, output: dist}}
     run: exec python3 hardsvc.py {{{{ansible_host}}}}
     health:
-      command: if [ -e /srv/slow ]; then sleep 4; fi; python3 -c "import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/', timeout=1)" {{{{ansible_host}}}} && test "$(cat VERSION)" != bad
+      command: if [ -e /srv/slow ]; then sleep 4; fi; curl -fsS -m 1 -o /dev/null http://{{{{ansible_host}}}}:8080/ && test "$(cat VERSION)" != bad
       timeout: 8s
       retries: 20
-      interval: 100ms
+      interval: 300ms
     drain: {{timeout: 2s}}
     rollout: {{canary: 0, batch: 50%, max_unavailable: 50%, auto_rollback: {auto_rollback}}}
 """)

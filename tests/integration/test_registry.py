@@ -75,10 +75,10 @@ units:
     source: {{repo: backend, build: make, output: dist}}
     run: exec python3 -m http.server {PORT} --bind {{{{ansible_host}}}}
     health:
-      command: python3 -c "import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':{PORT}/VERSION', timeout=1)" {{{{ansible_host}}}}
+      command: curl -fsS -m 1 -o /dev/null http://{{{{ansible_host}}}}:{PORT}/VERSION
       timeout: 2s
       retries: 25
-      interval: 100ms
+      interval: 300ms
     drain: {{timeout: 3s}}
     rollout: {{canary: 1, batch: 50%, max_unavailable: 50%}}
 """)

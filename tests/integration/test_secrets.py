@@ -127,10 +127,10 @@ units:
     # A backup tool that prints its connection string: the recorded location is redacted.
     backup: {{command: 'echo "/backups/pay?password=$(cat {{{{deploy_to}}}}/shared/secrets/DB_PASSWORD 2>/dev/null)"'}}
     health:
-      command: 'if [ "$(cat VERSION)" = bad ]; then echo "key=$(cat {{{{deploy_to}}}}/shared/secrets/STORE_KEY) db=$(cat {{{{deploy_to}}}}/shared/secrets/DB_PASSWORD)"; exit 1; fi; python3 -c "import sys,urllib.request as u; u.urlopen(\\"http://\\"+sys.argv[1]+\\":8080/pid\\", timeout=1)" {{{{ansible_host}}}}'
+      command: 'if [ "$(cat VERSION)" = bad ]; then echo "key=$(cat {{{{deploy_to}}}}/shared/secrets/STORE_KEY) db=$(cat {{{{deploy_to}}}}/shared/secrets/DB_PASSWORD)"; exit 1; fi; curl -fsS -m 1 -o /dev/null http://{{{{ansible_host}}}}:8080/pid'
       timeout: 2s
       retries: 20
-      interval: 100ms
+      interval: 300ms
     drain: {{timeout: 3s}}
     rollout: {{canary: 1, batch: 1}}
 """)

@@ -102,10 +102,10 @@ units:
       verify: 'test -s {{{{backup}}}} && test ! -e /srv/unrestorable'
       hosts: h01
     health:
-      command: test ! -e /srv/broken-$(cat VERSION) && python3 -c "import sys,urllib.request as u; u.urlopen('http://'+sys.argv[1]+':8080/version', timeout=1)" {{{{ansible_host}}}}
+      command: test ! -e /srv/broken-$(cat VERSION) && curl -fsS -m 1 -o /dev/null http://{{{{ansible_host}}}}:8080/version
       timeout: 2s
       retries: 30
-      interval: 100ms
+      interval: 300ms
     drain: {{timeout: 3s}}
     rollout: {{canary: 0, batch: 50%, max_unavailable: 50%}}
 """)
